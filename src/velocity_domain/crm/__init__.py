@@ -1,0 +1,1 @@
+"""CRM core: people, accounts, households, relationships, leads, opportunities, property interests, stage history (the ``crm_*`` tables)."""

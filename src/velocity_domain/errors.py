@@ -1,0 +1,324 @@
+"""The one error hierarchy of velocity_domain.
+
+Every error the library raises on purpose is a :class:`VelocityError`. Each
+carries its facts as attributes (``err.field``, ``err.expected_version``, ...)
+so a host can map it to an HTTP status or a retry without parsing messages,
+and :meth:`VelocityError.to_dict` gives those facts as JSON-safe data.
+
+>>> try:
+...     raise ValidationFailed("primary_email", "is not an email address", value="nope")
+... except VelocityError as err:
+...     (err.field, err.reason, err.code)
+('primary_email', 'is not an email address', 'validation_failed')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+__all__ = [
+    "AlreadyExists",
+    "ApprovalRequired",
+    "AuthenticationFailed",
+    "ConcurrencyConflict",
+    "ConstraintViolation",
+    "DuplicateSuspected",
+    "IdempotencyConflict",
+    "InvalidCursor",
+    "InvalidTransition",
+    "NotFound",
+    "PermissionDenied",
+    "SchemaNotReady",
+    "StorageUnavailable",
+    "UnitOfWorkError",
+    "ValidationFailed",
+    "VelocityError",
+]
+
+
+def _safe(value: object) -> object:
+    """Render an attribute value as JSON-safe data for :meth:`VelocityError.to_dict`."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_safe(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    if hasattr(value, "value") and hasattr(value, "name"):  # an enum member
+        return _safe(value.value)
+    return str(value)
+
+
+class VelocityError(Exception):
+    """Base of every error raised by velocity_domain.
+
+    ``code`` is a stable machine-readable name; ``details()`` the structured
+    facts. Catch this to handle any library error in one place.
+    """
+
+    code: ClassVar[str] = "velocity_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def details(self) -> dict[str, Any]:
+        """Return the structured facts of this error (override in subclasses)."""
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"code", "message", **details}`` as JSON-safe data."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        body.update({k: _safe(v) for k, v in self.details().items()})
+        return body
+
+
+class NotFound(VelocityError):
+    """The record does not exist, or the caller may not know that it exists."""
+
+    code = "not_found"
+
+    def __init__(self, entity: str, key: object) -> None:
+        super().__init__(f"{entity} {key} not found")
+        self.entity = entity
+        self.key = key
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {"entity": self.entity, "key": self.key}
+
+
+class ValidationFailed(VelocityError):
+    """A value was refused; ``field`` names where and ``reason`` why.
+
+    ``problems`` lists every ``(field, reason)`` found when several fields were
+    checked at once; the first one is also ``field``/``reason``.
+    """
+
+    code = "validation_failed"
+
+    def __init__(
+        self,
+        field: str,
+        reason: str,
+        *,
+        value: object = None,
+        entity: str | None = None,
+        problems: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        where = f"{entity}.{field}" if entity else field
+        super().__init__(f"{where}: {reason}")
+        self.field = field
+        self.reason = reason
+        self.value = value
+        self.entity = entity
+        self.problems: tuple[tuple[str, str], ...] = tuple(problems) or ((field, reason),)
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {
+            "field": self.field,
+            "reason": self.reason,
+            "entity": self.entity,
+            "problems": [{"field": f, "reason": r} for f, r in self.problems],
+        }
+
+
+class InvalidCursor(ValidationFailed):
+    """A pagination cursor was tampered with, truncated, or made for another listing."""
+
+    code = "invalid_cursor"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("cursor", reason)
+
+
+class InvalidTransition(VelocityError):
+    """A lifecycle was asked to move along an edge its transition table lacks."""
+
+    code = "invalid_transition"
+
+    def __init__(
+        self, lifecycle: str, current: object, target: object, allowed: Iterable[object]
+    ) -> None:
+        allowed_values = sorted(str(getattr(a, "value", a)) for a in allowed)
+        cur = getattr(current, "value", current)
+        tgt = getattr(target, "value", target)
+        options = ", ".join(allowed_values) if allowed_values else "none (terminal state)"
+        super().__init__(f"{lifecycle}: cannot move from {cur!s} to {tgt!s}; allowed: {options}")
+        self.lifecycle = lifecycle
+        self.current = current
+        self.target = target
+        self.allowed: tuple[str, ...] = tuple(allowed_values)
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {
+            "lifecycle": self.lifecycle,
+            "current": self.current,
+            "target": self.target,
+            "allowed": list(self.allowed),
+        }
+
+
+class PermissionDenied(VelocityError):
+    """The principal lacks the permission the operation needs."""
+
+    code = "permission_denied"
+
+    def __init__(self, principal: object, permission: str, operation: str | None = None) -> None:
+        what = f" for {operation}" if operation else ""
+        super().__init__(f"principal {principal} lacks permission {permission!r}{what}")
+        self.principal = principal
+        self.permission = permission
+        self.operation = operation
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {
+            "principal": self.principal,
+            "permission": self.permission,
+            "operation": self.operation,
+        }
+
+
+class AuthenticationFailed(VelocityError):
+    """A token or credential was unknown, expired or revoked (deliberately not said which)."""
+
+    code = "authentication_failed"
+
+    def __init__(self) -> None:
+        super().__init__("authentication failed")
+
+
+class ConcurrencyConflict(VelocityError):
+    """An update was based on a version of the row that is no longer current."""
+
+    code = "concurrency_conflict"
+
+    def __init__(
+        self, entity: str, key: object, expected_version: int, actual_version: int | None
+    ) -> None:
+        actual = "deleted" if actual_version is None else f"version {actual_version}"
+        super().__init__(
+            f"{entity} {key}: expected version {expected_version} but the stored row is {actual};"
+            " reload it and apply the change again"
+        )
+        self.entity = entity
+        self.key = key
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {
+            "entity": self.entity,
+            "key": self.key,
+            "expected_version": self.expected_version,
+            "actual_version": self.actual_version,
+        }
+
+
+class ConstraintViolation(VelocityError):
+    """A write broke a storage rule (a reference to a missing row, a check)."""
+
+    code = "constraint_violation"
+
+    def __init__(self, entity: str, constraint: str, reason: str) -> None:
+        super().__init__(f"{entity}: {reason} (constraint {constraint})")
+        self.entity = entity
+        self.constraint = constraint
+        self.reason = reason
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {"entity": self.entity, "constraint": self.constraint, "reason": self.reason}
+
+
+class AlreadyExists(ConstraintViolation):
+    """A write would duplicate a unique key (an id, or ``source_system`` + ``source_ref``)."""
+
+    code = "already_exists"
+
+    def __init__(self, entity: str, constraint: str, key: Mapping[str, object]) -> None:
+        shown = ", ".join(f"{k}={v!s}" for k, v in key.items())
+        super().__init__(entity, constraint, f"a row with {shown} already exists")
+        self.key = dict(key)
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {**super().details(), "key": self.key}
+
+
+class DuplicateSuspected(VelocityError):
+    """A new record looks like existing ones; ``existing_ids`` says which."""
+
+    code = "duplicate_suspected"
+
+    def __init__(self, entity: str, existing_ids: Iterable[object], matched_on: str) -> None:
+        ids = tuple(existing_ids)
+        super().__init__(
+            f"{entity} looks like existing record(s) {', '.join(map(str, ids))}"
+            f" (same {matched_on}); pass allow_duplicate=True to create it anyway"
+        )
+        self.entity = entity
+        self.existing_ids = ids
+        self.matched_on = matched_on
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {
+            "entity": self.entity,
+            "existing_ids": list(self.existing_ids),
+            "matched_on": self.matched_on,
+        }
+
+
+class ApprovalRequired(VelocityError):
+    """The write is high-risk: it was stored as a proposal that an operator must approve."""
+
+    code = "approval_required"
+
+    def __init__(self, proposal_id: object, reason: str, rule: str | None = None) -> None:
+        super().__init__(f"approval required ({reason}); proposal {proposal_id} awaits review")
+        self.proposal_id = proposal_id
+        self.reason = reason
+        self.rule = rule
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {"proposal_id": self.proposal_id, "reason": self.reason, "rule": self.rule}
+
+
+class IdempotencyConflict(VelocityError):
+    """An idempotency key was reused for a request that differs from the first one."""
+
+    code = "idempotency_conflict"
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"idempotency key {key!r}: {reason}")
+        self.key = key
+        self.reason = reason
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {"key": self.key, "reason": self.reason}
+
+
+class UnitOfWorkError(VelocityError):
+    """A unit of work was misused: nested, reused after exit, or committed twice."""
+
+    code = "unit_of_work_error"
+
+
+class SchemaNotReady(VelocityError):
+    """The database has not been migrated to the schema this library needs."""
+
+    code = "schema_not_ready"
+
+    def __init__(self, reason: str, url_hint: str = "URL") -> None:
+        super().__init__(
+            f"{reason}; run `velocity-domain db upgrade --url {url_hint}` to create or update it"
+        )
+        self.reason = reason
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {"reason": self.reason}
+
+
+class StorageUnavailable(VelocityError):
+    """The store could not be reached, or the transaction was lost; retrying may succeed."""
+
+    code = "storage_unavailable"

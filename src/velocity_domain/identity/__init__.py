@@ -1,0 +1,1 @@
+"""Identity and access: users, roles, permissions, role assignments, sessions and the audit trail (the ``core_*`` tables)."""

@@ -1,0 +1,1 @@
+"""Inventory: projects, units, pricing history, availability, media, location index and import jobs (the ``inventory_*`` tables)."""

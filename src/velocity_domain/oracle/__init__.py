@@ -1,0 +1,1 @@
+"""Oracle component/template domain: families, chapters, templates, examples, tags and lineage (the ``oracle_*`` tables)."""

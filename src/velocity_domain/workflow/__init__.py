@@ -1,0 +1,1 @@
+"""AI workflow and governance: agent runs, actions, branches, approvals, writebacks and policy decisions (the ``workflow_*`` tables)."""

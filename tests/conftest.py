@@ -1,0 +1,65 @@
+"""Shared fixtures: a real PostgreSQL server, a migrated template, a database per module."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from tests.pg_harness import NoServerError, PostgresServer
+
+_server: PostgresServer | None = None
+
+
+def _get_server() -> PostgresServer:
+    global _server  # noqa: PLW0603 - one server for the whole session
+    if _server is None:
+        try:
+            _server = PostgresServer.obtain()
+        except NoServerError as exc:
+            pytest.exit(str(exc), returncode=3)
+    return _server
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _server is not None:
+        terminalreporter.write_line(
+            f"postgresql tests ran against {_server.description} (server {_server.version})"
+        )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _server  # noqa: PLW0603
+    if _server is not None:
+        _server.close()
+        _server = None
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> PostgresServer:
+    """The PostgreSQL server of this test run (environment URL or a private pgserver)."""
+    return _get_server()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: PostgresServer) -> str:
+    """A database prepared once per run; every test database is cloned from it."""
+    return pg_server.create_database("velocity_tpl")
+
+
+@pytest.fixture(scope="module")
+def pg_url(pg_server: PostgresServer, pg_template: str) -> Iterator[URL]:
+    """The URL of a fresh database for this test module, cloned from the template."""
+    name = pg_server.create_database("velocity_test", template=pg_template)
+    yield pg_server.url_for(name)
+    pg_server.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def pg_engine(pg_url: URL) -> Iterator[sa.Engine]:
+    """An engine on this module's database."""
+    engine = sa.create_engine(pg_url)
+    yield engine
+    engine.dispose()

@@ -1,0 +1,125 @@
+"""Find or start a real PostgreSQL for the tests, and hand out isolated databases.
+
+``VELOCITY_TEST_DATABASE_URL`` names a server to use (any database on it; the
+user needs CREATEDB). Without it, a private server is started from the
+``pgserver`` package in a temporary folder and stopped at the end of the run.
+There is no third way: if neither works the run fails, saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+ENV_VAR = "VELOCITY_TEST_DATABASE_URL"
+
+HOW_TO = (
+    f"The PostgreSQL tests need a server. Either set {ENV_VAR} to a server's URL,"
+    f" e.g. {ENV_VAR}=postgresql://postgres@127.0.0.1:5432/postgres (the user needs"
+    " CREATEDB), or install the dev environment (which brings pgserver) with"
+    " `python3 tasks.py test`."
+)
+
+
+class NoServerError(RuntimeError):
+    """Raised when no PostgreSQL server could be found or started."""
+
+
+def as_psycopg_url(url: str | URL) -> URL:
+    """Return ``url`` with the SQLAlchemy psycopg 3 driver selected."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() != "postgresql":
+        raise NoServerError(f"{ENV_VAR} must be a postgresql:// URL, got {parsed.drivername}")
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+class PostgresServer:
+    """A reachable PostgreSQL server and the means to make throwaway databases on it."""
+
+    def __init__(self, admin_url: URL, description: str, stop: Callable[[], None]) -> None:
+        self.admin_url = admin_url
+        self.description = description
+        self._stop = stop
+        self._engine = sa.create_engine(
+            admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool
+        )
+        self._created: list[str] = []
+
+    @classmethod
+    def obtain(cls) -> PostgresServer:
+        """Use the server named by the environment, or start a private one."""
+        configured = os.environ.get(ENV_VAR, "").strip()
+        if configured:
+            url = as_psycopg_url(configured)
+            server = cls(
+                url, f"{ENV_VAR} ({url.render_as_string(hide_password=True)})", lambda: None
+            )
+        else:
+            server = cls._start_private()
+        server.check()
+        return server
+
+    @classmethod
+    def _start_private(cls) -> PostgresServer:
+        try:
+            import pgserver  # noqa: PLC0415 - only needed when no URL is configured
+        except ImportError as exc:
+            raise NoServerError(f"pgserver is not installed ({exc}). {HOW_TO}") from exc
+        folder = Path(tempfile.mkdtemp(prefix="velocity-pg-"))
+        try:
+            handle: Any = pgserver.get_server(folder, cleanup_mode="stop")
+        except Exception as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise NoServerError(f"could not start a private PostgreSQL ({exc}). {HOW_TO}") from exc
+
+        def stop() -> None:
+            handle.cleanup()
+            shutil.rmtree(folder, ignore_errors=True)
+
+        url = as_psycopg_url(handle.get_uri())
+        return cls(url, f"private pgserver in {folder}", stop)
+
+    def check(self) -> None:
+        """Connect once, failing with instructions if the server does not answer."""
+        try:
+            with self._engine.connect() as conn:
+                self.version = str(conn.execute(sa.text("show server_version")).scalar_one())
+        except sa.exc.OperationalError as exc:
+            raise NoServerError(f"cannot connect to {self.description}: {exc}. {HOW_TO}") from exc
+
+    def url_for(self, database: str) -> URL:
+        """Return the URL of ``database`` on this server."""
+        return self.admin_url.set(database=database)
+
+    def create_database(self, prefix: str, template: str | None = None) -> str:
+        """Create a fresh database (optionally cloned from ``template``) and return its name."""
+        name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+        clause = f" TEMPLATE {template}" if template else ""
+        with self._engine.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}{clause}"))
+        self._created.append(name)
+        return name
+
+    def drop_database(self, name: str) -> None:
+        """Drop ``name``, disconnecting anyone still attached to it."""
+        with self._engine.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        if name in self._created:
+            self._created.remove(name)
+
+    def close(self) -> None:
+        """Drop every database this harness made, then stop a private server."""
+        try:
+            for name in list(reversed(self._created)):
+                self.drop_database(name)
+        finally:
+            self._engine.dispose()
+            self._stop()
