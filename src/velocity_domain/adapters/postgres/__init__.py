@@ -1,0 +1,1 @@
+"""The PostgreSQL store: SQLAlchemy Core tables, Alembic migrations and repositories."""
