@@ -22,18 +22,24 @@ def test_ids_are_version_7_rfc_variant_and_carry_the_time() -> None:
     assert before <= uuid7_time_ms(value) <= after + 1
 
 
+# Tests that freeze the clock use a private source: the process-wide one must
+# never see a fake future time, or later ids would carry it.
+
+
 def test_many_ids_in_one_millisecond_are_strictly_increasing() -> None:
+    source = ids._Uuid7Source()
     with mock.patch.object(ids.time, "time_ns", return_value=1_800_000_000_000_000_000):
-        made = [new_id() for _ in range(10_000)]
+        made = [source.next() for _ in range(10_000)]
     assert all(a < b for a, b in itertools.pairwise(made))
     assert len(set(made)) == len(made)
 
 
 def test_order_survives_a_clock_that_steps_back() -> None:
+    source = ids._Uuid7Source()
     with mock.patch.object(ids.time, "time_ns", return_value=1_900_000_000_000_000_000):
-        first = new_id()
+        first = source.next()
     with mock.patch.object(ids.time, "time_ns", return_value=1_899_000_000_000_000_000):
-        second = new_id()
+        second = source.next()
     assert second > first
 
 

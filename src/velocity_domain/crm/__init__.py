@@ -1,1 +1,5 @@
-"""CRM core: people, accounts, households, relationships, leads, opportunities, property interests, stage history (the ``crm_*`` tables)."""
+"""CRM core.
+
+People, accounts, households, relationships, leads, opportunities, property interests,
+stage history (the ``crm_*`` tables).
+"""

@@ -1,1 +1,5 @@
-"""Identity and access: users, roles, permissions, role assignments, sessions and the audit trail (the ``core_*`` tables)."""
+"""Identity and access.
+
+Users, roles, permissions, role assignments, sessions and the audit trail (the
+``core_*`` tables).
+"""

@@ -1,1 +1,5 @@
-"""Inventory: projects, units, pricing history, availability, media, location index and import jobs (the ``inventory_*`` tables)."""
+"""Inventory.
+
+Projects, units, pricing history, availability, media, location index and import jobs
+(the ``inventory_*`` tables).
+"""

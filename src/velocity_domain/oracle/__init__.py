@@ -1,1 +1,4 @@
-"""Oracle component/template domain: families, chapters, templates, examples, tags and lineage (the ``oracle_*`` tables)."""
+"""Oracle component/template domain.
+
+Families, chapters, templates, examples, tags and lineage (the ``oracle_*`` tables).
+"""

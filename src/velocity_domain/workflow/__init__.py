@@ -1,1 +1,5 @@
-"""AI workflow and governance: agent runs, actions, branches, approvals, writebacks and policy decisions (the ``workflow_*`` tables)."""
+"""AI workflow and governance.
+
+Agent runs, actions, branches, approvals, writebacks and policy decisions (the
+``workflow_*`` tables).
+"""

@@ -1,0 +1,116 @@
+"""The one cattrs converter of the library: entities to JSON-safe dicts and back.
+
+UUIDs and datetimes become ISO strings, Decimals become strings (never floats,
+so money keeps its precision), enums become their values and tuples become
+lists. ``structure`` runs the entity's validation, so a bad document raises
+:class:`~velocity_domain.errors.ValidationFailed` naming the field.
+
+>>> import uuid
+>>> converter.unstructure(Decimal("12.50"))
+'12.50'
+>>> converter.structure("2026-01-01T00:00:00+00:00", datetime).year
+2026
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.preconf.json import make_converter
+
+from velocity_domain.errors import ValidationFailed, VelocityError
+
+__all__ = ["converter", "from_dict", "to_dict"]
+
+T = TypeVar("T")
+
+
+def _structure_uuid(value: Any, _: type) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    return uuid.UUID(str(value))
+
+
+def _structure_datetime(value: Any, _: type) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _structure_date(value: Any, _: type) -> date:
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def _structure_decimal(value: Any, _: type) -> Decimal:
+    if isinstance(value, float):
+        raise ValueError("money and measures are exchanged as strings, not floats")
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def _structure_any(value: Any, _: type) -> Any:
+    return value
+
+
+def _build() -> cattrs.Converter:
+    conv = make_converter()
+    conv.register_unstructure_hook(uuid.UUID, str)
+    conv.register_structure_hook(uuid.UUID, _structure_uuid)
+    conv.register_unstructure_hook(datetime, datetime.isoformat)
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_unstructure_hook(date, date.isoformat)
+    conv.register_structure_hook(date, _structure_date)
+    conv.register_unstructure_hook(Decimal, str)
+    conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_structure_hook(Any, _structure_any)
+    return conv
+
+
+converter: cattrs.Converter = _build()
+
+
+def to_dict(entity: object) -> dict[str, Any]:
+    """Return ``entity`` as a JSON-safe dict."""
+    result = converter.unstructure(entity)
+    assert isinstance(result, dict)
+    return result
+
+
+def from_dict(data: Any, cls: type[T]) -> T:
+    """Build a ``cls`` from a dict made by :func:`to_dict` (or by a client).
+
+    Structure and validation errors become ``ValidationFailed`` naming the first
+    field that is wrong.
+    """
+    try:
+        return converter.structure(data, cls)
+    except VelocityError:
+        raise
+    except cattrs.BaseValidationError as exc:
+        raise _first_problem(exc, cls) from None
+    except (TypeError, ValueError, InvalidOperation) as exc:
+        raise ValidationFailed("$", str(exc), entity=getattr(cls, "table_name", None)) from None
+
+
+def _first_problem(exc: cattrs.BaseValidationError, cls: type) -> VelocityError:
+    entity = getattr(cls, "table_name", None)
+    for sub in exc.exceptions:
+        if isinstance(sub, VelocityError):
+            return sub
+    messages = cattrs.transform_error(exc)
+    problems: list[tuple[str, str]] = []
+    for message in messages:
+        reason, _, where = message.rpartition(" @ ")
+        field = where.removeprefix("$.") if where else "$"
+        problems.append((field, reason or message))
+    if not problems:
+        problems.append(("$", str(exc)))
+    field, reason = problems[0]
+    return ValidationFailed(field, reason, entity=entity, problems=problems)

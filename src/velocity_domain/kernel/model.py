@@ -1,0 +1,496 @@
+"""Building blocks of the canonical entities: typed, validated attrs fields.
+
+Every entity field is made by one of the helpers below. Each helper checks the
+value's type and range when the entity is built, raising
+:class:`~velocity_domain.errors.ValidationFailed` that names the table and the
+field, and records a :class:`FieldSpec` in the field's metadata. The spec is
+what the schema conformance test, the property tests and the docs read.
+
+>>> @attrs.frozen(kw_only=True)
+... class Demo(Entity):
+...     table_name: ClassVar[str] = "demo"
+...     key_field: ClassVar[str] = "demo_id"
+...     demo_id: UUID = id_field()
+...     score: Decimal = ratio()
+>>> Demo(score=Decimal("1.5"))
+Traceback (most recent call last):
+...
+velocity_domain.errors.ValidationFailed: demo.score: must be between 0 and 1, got 1.5
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Literal, TypeVar
+from uuid import UUID
+
+import attrs
+
+from velocity_domain.errors import ValidationFailed
+from velocity_domain.kernel.clock import ensure_utc
+from velocity_domain.kernel.ids import new_id
+from velocity_domain.kernel.normalize import normalize_email, normalize_phone
+
+__all__ = [
+    "CURRENCY_RE",
+    "Entity",
+    "FieldSpec",
+    "VersionedEntity",
+    "boolean",
+    "choice",
+    "count",
+    "currency",
+    "day",
+    "decimal",
+    "email",
+    "field_spec",
+    "id_field",
+    "json_field",
+    "labels",
+    "long_text",
+    "money",
+    "phone",
+    "ratio",
+    "ref",
+    "text",
+    "timestamp",
+    "url",
+    "utcnow",
+]
+
+Kind = Literal[
+    "id",
+    "ref",
+    "text",
+    "long_text",
+    "email",
+    "phone",
+    "url",
+    "choice",
+    "int",
+    "decimal",
+    "money",
+    "ratio",
+    "currency",
+    "datetime",
+    "date",
+    "bool",
+    "json",
+    "labels",
+]
+
+E = TypeVar("E", bound=enum.Enum)
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+SHORT_TEXT_MAX = 500
+LONG_TEXT_MAX = 1_000_000
+_META_KEY = "velocity"
+_ALLOWED_CONTROL_IN_LONG_TEXT = {"\n", "\r", "\t"}
+
+
+@attrs.frozen
+class FieldSpec:
+    """What a field holds, for the schema conformance test, property tests and docs."""
+
+    kind: Kind
+    optional: bool = False
+    max_length: int | None = None
+    choices: type[enum.Enum] | None = None
+    minimum: Decimal | int | None = None
+    maximum: Decimal | int | None = None
+    references: str | None = None  # "table.column" of the row it points at, when known
+
+
+def field_spec(field: attrs.Attribute[Any]) -> FieldSpec:
+    """Return the :class:`FieldSpec` recorded on an entity field."""
+    spec = field.metadata.get(_META_KEY)
+    if not isinstance(spec, FieldSpec):
+        raise TypeError(f"field {field.name} was not made by velocity_domain.kernel.model")
+    return spec
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC (the default for timestamps)."""
+    return datetime.now(UTC)
+
+
+def _fail(instance: object, field: str, reason: str, value: object = None) -> ValidationFailed:
+    return ValidationFailed(
+        field, reason, value=value, entity=getattr(type(instance), "table_name", None)
+    )
+
+
+Check = Callable[[object, str, Any], None]
+
+
+def _validator(check: Check, optional: bool) -> Callable[[object, attrs.Attribute[Any], Any], None]:
+    def validate(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is None:
+            if not optional:
+                raise _fail(instance, attribute.name, "is required")
+            return
+        check(instance, attribute.name, value)
+
+    return validate
+
+
+def _make(
+    spec: FieldSpec,
+    check: Check,
+    *,
+    default: Any = attrs.NOTHING,
+    factory: Callable[[], Any] | None = None,
+    convert: Callable[[Any, attrs.Attribute[Any], Any], Any] | None = None,
+) -> Any:
+    if spec.optional and default is attrs.NOTHING and factory is None:
+        default = None
+    converter = (
+        attrs.Converter(convert, takes_self=True, takes_field=True)  # type: ignore[call-overload]
+        if convert
+        else None
+    )
+    return attrs.field(
+        default=attrs.Factory(factory) if factory else default,
+        validator=_validator(check, spec.optional),
+        converter=converter,
+        metadata={_META_KEY: spec},
+        kw_only=True,
+    )
+
+
+def _type_check(expected: type | tuple[type, ...], label: str) -> Check:
+    def check(instance: object, name: str, value: Any) -> None:
+        if isinstance(value, bool) and bool not in (
+            expected if isinstance(expected, tuple) else (expected,)
+        ):
+            raise _fail(instance, name, f"must be {label}, not bool", value)
+        if not isinstance(value, expected):
+            raise _fail(instance, name, f"must be {label}, not {type(value).__name__}", value)
+
+    return check
+
+
+def _uuid_check(instance: object, name: str, value: Any) -> None:
+    _type_check(UUID, "a UUID")(instance, name, value)
+
+
+def id_field() -> Any:
+    """The primary key: a UUID, by default a fresh UUIDv7."""
+    return _make(FieldSpec("id"), _uuid_check, factory=new_id)
+
+
+def ref(references: str | None = None, *, optional: bool = False) -> Any:
+    """A reference to another row by its UUID (``references`` is ``"table.column"``)."""
+    return _make(FieldSpec("ref", optional=optional, references=references), _uuid_check)
+
+
+def _text_check(max_length: int, multiline: bool) -> Check:
+    def check(instance: object, name: str, value: Any) -> None:
+        _type_check(str, "a string")(instance, name, value)
+        if not value.strip():
+            raise _fail(instance, name, "must not be empty or blank", value)
+        if len(value) > max_length:
+            raise _fail(instance, name, f"is longer than {max_length} characters", value)
+        for ch in value:
+            if unicodedata.category(ch) == "Cc" and not (
+                multiline and ch in _ALLOWED_CONTROL_IN_LONG_TEXT
+            ):
+                raise _fail(instance, name, f"contains the control character {ch!r}", value)
+
+    return check
+
+
+def text(*, max_length: int = SHORT_TEXT_MAX, optional: bool = False, default: Any = None) -> Any:
+    """A short single-line string: not blank, no control characters, bounded length."""
+    spec = FieldSpec("text", optional=optional, max_length=max_length)
+    return _make(
+        spec,
+        _text_check(max_length, multiline=False),
+        default=default if default is not None else attrs.NOTHING,
+    )
+
+
+def long_text(*, max_length: int = LONG_TEXT_MAX, optional: bool = True) -> Any:
+    """A long free text (notes, message bodies, transcripts); newlines allowed."""
+    spec = FieldSpec("long_text", optional=optional, max_length=max_length)
+    return _make(spec, _text_check(max_length, multiline=True))
+
+
+def _normalised(fn: Callable[[str, str], str]) -> Callable[[Any, attrs.Attribute[Any], Any], Any]:
+    def convert(value: Any, instance: object, field: attrs.Attribute[Any]) -> Any:
+        if value is None:
+            return None
+        try:
+            return fn(value, field.name)
+        except ValidationFailed as err:
+            raise _fail(instance, field.name, err.reason, value) from None
+
+    return convert
+
+
+def email(*, optional: bool = True) -> Any:
+    """An email address, stored normalised (trimmed, case-folded, IDNA domain)."""
+    spec = FieldSpec("email", optional=optional, max_length=254)
+    return _make(
+        spec,
+        _type_check(str, "a string"),
+        convert=_normalised(lambda v, f: normalize_email(v, field=f)),
+    )
+
+
+def phone(*, optional: bool = True) -> Any:
+    """A phone number, stored in E.164; national numbers are read as Indian."""
+    spec = FieldSpec("phone", optional=optional, max_length=16)
+    return _make(
+        spec,
+        _type_check(str, "a string"),
+        convert=_normalised(lambda v, f: normalize_phone(v, field=f)),
+    )
+
+
+_URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+
+
+def url(*, optional: bool = True, max_length: int = 2048) -> Any:
+    """A URL or URI with a scheme (``https://``, ``s3://``, ``gs://`` ...)."""
+
+    def check(instance: object, name: str, value: Any) -> None:
+        _text_check(max_length, multiline=False)(instance, name, value)
+        if not _URL_RE.match(value):
+            raise _fail(instance, name, "is not a URL with a scheme (e.g. https://...)", value)
+
+    return _make(FieldSpec("url", optional=optional, max_length=max_length), check)
+
+
+def choice(enum_type: type[E], *, default: E | None = None, optional: bool = False) -> Any:
+    """One member of ``enum_type``; plain strings are accepted and converted."""
+    allowed = ", ".join(str(m.value) for m in enum_type)
+
+    def convert(value: Any, instance: object, field: attrs.Attribute[Any]) -> Any:
+        if value is None or isinstance(value, enum_type):
+            return value
+        try:
+            return enum_type(value)
+        except ValueError:
+            raise _fail(instance, field.name, f"must be one of: {allowed}", value) from None
+
+    spec = FieldSpec("choice", optional=optional, choices=enum_type)
+    return _make(
+        spec,
+        _type_check(enum_type, f"a {enum_type.__name__}"),
+        default=default if default is not None else attrs.NOTHING,
+        convert=convert,
+    )
+
+
+def count(
+    *,
+    minimum: int = 0,
+    maximum: int | None = None,
+    optional: bool = False,
+    default: int | None = None,
+) -> Any:
+    """A whole number within ``[minimum, maximum]``."""
+
+    def check(instance: object, name: str, value: Any) -> None:
+        _type_check(int, "an integer")(instance, name, value)
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = "" if maximum is None else f" and at most {maximum}"
+            raise _fail(instance, name, f"must be at least {minimum}{upper}, got {value}", value)
+
+    spec = FieldSpec("int", optional=optional, minimum=minimum, maximum=maximum)
+    return _make(spec, check, default=attrs.NOTHING if default is None else default)
+
+
+def _decimal_check(
+    minimum: Decimal | None, maximum: Decimal | None, places: int | None = None
+) -> Check:
+    def check(instance: object, name: str, value: Any) -> None:
+        _type_check(Decimal, "a Decimal")(instance, name, value)
+        if not value.is_finite():
+            raise _fail(instance, name, "must be a finite number", value)
+        if minimum is not None and maximum is not None and not minimum <= value <= maximum:
+            raise _fail(instance, name, f"must be between {minimum} and {maximum}, got {value}")
+        if minimum is not None and value < minimum:
+            raise _fail(instance, name, f"must be at least {minimum}, got {value}", value)
+        if maximum is not None and value > maximum:
+            raise _fail(instance, name, f"must be at most {maximum}, got {value}", value)
+        exponent = value.as_tuple().exponent
+        if places is not None and isinstance(exponent, int) and exponent < -places:
+            raise _fail(instance, name, f"has more than {places} decimal places", value)
+
+    return check
+
+
+def _to_decimal(value: Any, instance: object, field: attrs.Attribute[Any]) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, float):
+        raise _fail(
+            instance, field.name, "must be a Decimal or an int (floats lose precision)", value
+        )
+    return value
+
+
+def decimal(
+    *, minimum: Decimal | None = None, maximum: Decimal | None = None, optional: bool = True
+) -> Any:
+    """A decimal measure (area, coordinates, a score)."""
+    spec = FieldSpec("decimal", optional=optional, minimum=minimum, maximum=maximum)
+    return _make(spec, _decimal_check(minimum, maximum), convert=_to_decimal)
+
+
+def money(*, optional: bool = True) -> Any:
+    """An amount of money: a non-negative Decimal with at most 2 decimal places.
+
+    The currency lives in its own :func:`currency` field beside it.
+    """
+    spec = FieldSpec("money", optional=optional, minimum=Decimal(0))
+    return _make(spec, _decimal_check(Decimal(0), None, places=2), convert=_to_decimal)
+
+
+def ratio(*, optional: bool = True) -> Any:
+    """A probability or confidence between 0 and 1 inclusive."""
+    spec = FieldSpec("ratio", optional=optional, minimum=Decimal(0), maximum=Decimal(1))
+    return _make(spec, _decimal_check(Decimal(0), Decimal(1)), convert=_to_decimal)
+
+
+def currency(*, default: str = "INR") -> Any:
+    """An ISO 4217 currency code (three capital letters), default ``INR``."""
+
+    def check(instance: object, name: str, value: Any) -> None:
+        _type_check(str, "a string")(instance, name, value)
+        if not CURRENCY_RE.match(value):
+            raise _fail(instance, name, "must be a three-letter ISO 4217 code such as INR", value)
+
+    return _make(FieldSpec("currency", max_length=3), check, default=default)
+
+
+def _datetime_convert(value: Any, instance: object, field: attrs.Attribute[Any]) -> Any:
+    if isinstance(value, datetime):
+        try:
+            return ensure_utc(value, field.name)
+        except ValidationFailed as err:
+            raise _fail(instance, field.name, err.reason, value) from None
+    return value
+
+
+def timestamp(*, optional: bool = False, now: bool = False) -> Any:
+    """A timezone-aware datetime, stored in UTC; ``now=True`` defaults it to the current time."""
+    spec = FieldSpec("datetime", optional=optional)
+    return _make(
+        spec,
+        _type_check(datetime, "a timezone-aware datetime"),
+        factory=utcnow if now else None,
+        convert=_datetime_convert,
+    )
+
+
+def day(*, optional: bool = True) -> Any:
+    """A calendar date (no time of day)."""
+
+    def check(instance: object, name: str, value: Any) -> None:
+        if isinstance(value, datetime) or not isinstance(value, date):
+            raise _fail(instance, name, f"must be a date, not {type(value).__name__}", value)
+
+    return _make(FieldSpec("date", optional=optional), check)
+
+
+def boolean(*, default: bool = False) -> Any:
+    """A true/false flag."""
+    return _make(FieldSpec("bool"), _type_check(bool, "a bool"), default=default)
+
+
+def _json_check(instance: object, name: str, value: Any) -> None:
+    def walk(item: Any, path: str) -> None:
+        if item is None or isinstance(item, bool | int | str):
+            return
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise _fail(instance, name, f"holds a non-finite number at {path}", value)
+            return
+        if isinstance(item, list | tuple):
+            for i, sub in enumerate(item):
+                walk(sub, f"{path}[{i}]")
+            return
+        if isinstance(item, Mapping):
+            for key, sub in item.items():
+                if not isinstance(key, str):
+                    raise _fail(instance, name, f"has a non-string key at {path}", value)
+                walk(sub, f"{path}.{key}")
+            return
+        raise _fail(
+            instance, name, f"holds a {type(item).__name__} at {path}; only JSON values", value
+        )
+
+    walk(value, "$")
+
+
+def json_field(*, default: Callable[[], Any] = dict, optional: bool = False) -> Any:
+    """A JSON document (``*_json`` columns): dicts, lists, strings, numbers, bools, null."""
+    return _make(
+        FieldSpec("json", optional=optional),
+        _json_check,
+        factory=None if optional else default,
+    )
+
+
+def _labels_convert(value: Any, instance: object, field: attrs.Attribute[Any]) -> Any:
+    if isinstance(value, list | set | frozenset):
+        value = tuple(sorted(value)) if isinstance(value, set | frozenset) else tuple(value)
+    return value
+
+
+def labels(*, max_length: int = 64) -> Any:
+    """A tuple of short tags (persona labels, tags); duplicates refused, order kept."""
+
+    def check(instance: object, name: str, value: Any) -> None:
+        _type_check(tuple, "a tuple of strings")(instance, name, value)
+        for item in value:
+            _text_check(max_length, multiline=False)(instance, name, item)
+        if len(set(value)) != len(value):
+            raise _fail(instance, name, "holds the same label twice", value)
+
+    return _make(
+        FieldSpec("labels", max_length=max_length), check, factory=tuple, convert=_labels_convert
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Entity:
+    """Base of every canonical row: names its table and its primary-key field."""
+
+    table_name: ClassVar[str]
+    key_field: ClassVar[str]
+
+    @property
+    def key(self) -> UUID:
+        """The primary key of this row."""
+        value = getattr(self, self.key_field)
+        assert isinstance(value, UUID)
+        return value
+
+    def __attrs_post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Check rules that span several fields; subclasses extend it (call ``super``)."""
+
+
+@attrs.frozen(kw_only=True)
+class VersionedEntity(Entity):
+    """A mutable canonical row: optimistic ``version`` and creation/update times."""
+
+    version: int = count(minimum=1, default=1)
+    created_at: datetime = timestamp(now=True)
+    updated_at: datetime = timestamp(now=True)
+
+    def check(self) -> None:  # noqa: D102
+        super().check()
+        if self.updated_at < self.created_at:
+            raise _fail(self, "updated_at", "must not be before created_at", self.updated_at)
