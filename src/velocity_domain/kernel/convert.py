@@ -14,17 +14,17 @@ lists. ``structure`` runs the entity's validation, so a bad document raises
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import cattrs
-from cattrs.preconf.json import make_converter
 
 from velocity_domain.errors import ValidationFailed, VelocityError
 
-__all__ = ["converter", "from_dict", "to_dict"]
+__all__ = ["converter", "from_dict", "register_enum", "to_dict"]
 
 T = TypeVar("T")
 
@@ -60,7 +60,7 @@ def _structure_any(value: Any, _: type) -> Any:
 
 
 def _build() -> cattrs.Converter:
-    conv = make_converter()
+    conv = cattrs.Converter()
     conv.register_unstructure_hook(uuid.UUID, str)
     conv.register_structure_hook(uuid.UUID, _structure_uuid)
     conv.register_unstructure_hook(datetime, datetime.isoformat)
@@ -70,10 +70,27 @@ def _build() -> cattrs.Converter:
     conv.register_unstructure_hook(Decimal, str)
     conv.register_structure_hook(Decimal, _structure_decimal)
     conv.register_structure_hook(Any, _structure_any)
+    conv.register_unstructure_hook_func(
+        lambda t: t is tuple or getattr(t, "__origin__", None) is tuple, list
+    )
     return conv
 
 
 converter: cattrs.Converter = _build()
+
+
+def _enum_value(member: enum.Enum) -> Any:
+    return member.value
+
+
+def register_enum(enum_type: type[enum.Enum]) -> None:
+    """Make ``enum_type`` unstructure to its value.
+
+    cattrs passes ``str``-based enums through unchanged; entity fields made with
+    :func:`velocity_domain.kernel.model.choice` register their enum here so that
+    :func:`to_dict` gives plain strings.
+    """
+    converter.register_unstructure_hook(enum_type, _enum_value)
 
 
 def to_dict(entity: object) -> dict[str, Any]:

@@ -34,6 +34,7 @@ import attrs
 
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.clock import ensure_utc
+from velocity_domain.kernel.convert import register_enum
 from velocity_domain.kernel.ids import new_id
 from velocity_domain.kernel.normalize import normalize_email, normalize_phone
 
@@ -51,6 +52,7 @@ __all__ = [
     "email",
     "field_spec",
     "id_field",
+    "invalid",
     "json_field",
     "labels",
     "long_text",
@@ -119,7 +121,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _fail(instance: object, field: str, reason: str, value: object = None) -> ValidationFailed:
+def invalid(instance: object, field: str, reason: str, value: object = None) -> ValidationFailed:
+    """Return the ``ValidationFailed`` for ``field`` of ``instance`` (an entity or its class)."""
     return ValidationFailed(
         field, reason, value=value, entity=getattr(type(instance), "table_name", None)
     )
@@ -132,7 +135,7 @@ def _validator(check: Check, optional: bool) -> Callable[[object, attrs.Attribut
     def validate(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is None:
             if not optional:
-                raise _fail(instance, attribute.name, "is required")
+                raise invalid(instance, attribute.name, "is required")
             return
         check(instance, attribute.name, value)
 
@@ -168,9 +171,9 @@ def _type_check(expected: type | tuple[type, ...], label: str) -> Check:
         if isinstance(value, bool) and bool not in (
             expected if isinstance(expected, tuple) else (expected,)
         ):
-            raise _fail(instance, name, f"must be {label}, not bool", value)
+            raise invalid(instance, name, f"must be {label}, not bool", value)
         if not isinstance(value, expected):
-            raise _fail(instance, name, f"must be {label}, not {type(value).__name__}", value)
+            raise invalid(instance, name, f"must be {label}, not {type(value).__name__}", value)
 
     return check
 
@@ -193,14 +196,14 @@ def _text_check(max_length: int, multiline: bool) -> Check:
     def check(instance: object, name: str, value: Any) -> None:
         _type_check(str, "a string")(instance, name, value)
         if not value.strip():
-            raise _fail(instance, name, "must not be empty or blank", value)
+            raise invalid(instance, name, "must not be empty or blank", value)
         if len(value) > max_length:
-            raise _fail(instance, name, f"is longer than {max_length} characters", value)
+            raise invalid(instance, name, f"is longer than {max_length} characters", value)
         for ch in value:
             if unicodedata.category(ch) == "Cc" and not (
                 multiline and ch in _ALLOWED_CONTROL_IN_LONG_TEXT
             ):
-                raise _fail(instance, name, f"contains the control character {ch!r}", value)
+                raise invalid(instance, name, f"contains the control character {ch!r}", value)
 
     return check
 
@@ -228,7 +231,7 @@ def _normalised(fn: Callable[[str, str], str]) -> Callable[[Any, attrs.Attribute
         try:
             return fn(value, field.name)
         except ValidationFailed as err:
-            raise _fail(instance, field.name, err.reason, value) from None
+            raise invalid(instance, field.name, err.reason, value) from None
 
     return convert
 
@@ -262,7 +265,7 @@ def url(*, optional: bool = True, max_length: int = 2048) -> Any:
     def check(instance: object, name: str, value: Any) -> None:
         _text_check(max_length, multiline=False)(instance, name, value)
         if not _URL_RE.match(value):
-            raise _fail(instance, name, "is not a URL with a scheme (e.g. https://...)", value)
+            raise invalid(instance, name, "is not a URL with a scheme (e.g. https://...)", value)
 
     return _make(FieldSpec("url", optional=optional, max_length=max_length), check)
 
@@ -270,6 +273,7 @@ def url(*, optional: bool = True, max_length: int = 2048) -> Any:
 def choice(enum_type: type[E], *, default: E | None = None, optional: bool = False) -> Any:
     """One member of ``enum_type``; plain strings are accepted and converted."""
     allowed = ", ".join(str(m.value) for m in enum_type)
+    register_enum(enum_type)
 
     def convert(value: Any, instance: object, field: attrs.Attribute[Any]) -> Any:
         if value is None or isinstance(value, enum_type):
@@ -277,7 +281,7 @@ def choice(enum_type: type[E], *, default: E | None = None, optional: bool = Fal
         try:
             return enum_type(value)
         except ValueError:
-            raise _fail(instance, field.name, f"must be one of: {allowed}", value) from None
+            raise invalid(instance, field.name, f"must be one of: {allowed}", value) from None
 
     spec = FieldSpec("choice", optional=optional, choices=enum_type)
     return _make(
@@ -301,7 +305,7 @@ def count(
         _type_check(int, "an integer")(instance, name, value)
         if value < minimum or (maximum is not None and value > maximum):
             upper = "" if maximum is None else f" and at most {maximum}"
-            raise _fail(instance, name, f"must be at least {minimum}{upper}, got {value}", value)
+            raise invalid(instance, name, f"must be at least {minimum}{upper}, got {value}", value)
 
     spec = FieldSpec("int", optional=optional, minimum=minimum, maximum=maximum)
     return _make(spec, check, default=attrs.NOTHING if default is None else default)
@@ -313,16 +317,16 @@ def _decimal_check(
     def check(instance: object, name: str, value: Any) -> None:
         _type_check(Decimal, "a Decimal")(instance, name, value)
         if not value.is_finite():
-            raise _fail(instance, name, "must be a finite number", value)
+            raise invalid(instance, name, "must be a finite number", value)
         if minimum is not None and maximum is not None and not minimum <= value <= maximum:
-            raise _fail(instance, name, f"must be between {minimum} and {maximum}, got {value}")
+            raise invalid(instance, name, f"must be between {minimum} and {maximum}, got {value}")
         if minimum is not None and value < minimum:
-            raise _fail(instance, name, f"must be at least {minimum}, got {value}", value)
+            raise invalid(instance, name, f"must be at least {minimum}, got {value}", value)
         if maximum is not None and value > maximum:
-            raise _fail(instance, name, f"must be at most {maximum}, got {value}", value)
+            raise invalid(instance, name, f"must be at most {maximum}, got {value}", value)
         exponent = value.as_tuple().exponent
         if places is not None and isinstance(exponent, int) and exponent < -places:
-            raise _fail(instance, name, f"has more than {places} decimal places", value)
+            raise invalid(instance, name, f"has more than {places} decimal places", value)
 
     return check
 
@@ -331,7 +335,7 @@ def _to_decimal(value: Any, instance: object, field: attrs.Attribute[Any]) -> An
     if isinstance(value, int) and not isinstance(value, bool):
         return Decimal(value)
     if isinstance(value, float):
-        raise _fail(
+        raise invalid(
             instance, field.name, "must be a Decimal or an int (floats lose precision)", value
         )
     return value
@@ -366,7 +370,7 @@ def currency(*, default: str = "INR") -> Any:
     def check(instance: object, name: str, value: Any) -> None:
         _type_check(str, "a string")(instance, name, value)
         if not CURRENCY_RE.match(value):
-            raise _fail(instance, name, "must be a three-letter ISO 4217 code such as INR", value)
+            raise invalid(instance, name, "must be a three-letter ISO 4217 code such as INR", value)
 
     return _make(FieldSpec("currency", max_length=3), check, default=default)
 
@@ -376,7 +380,7 @@ def _datetime_convert(value: Any, instance: object, field: attrs.Attribute[Any])
         try:
             return ensure_utc(value, field.name)
         except ValidationFailed as err:
-            raise _fail(instance, field.name, err.reason, value) from None
+            raise invalid(instance, field.name, err.reason, value) from None
     return value
 
 
@@ -396,7 +400,7 @@ def day(*, optional: bool = True) -> Any:
 
     def check(instance: object, name: str, value: Any) -> None:
         if isinstance(value, datetime) or not isinstance(value, date):
-            raise _fail(instance, name, f"must be a date, not {type(value).__name__}", value)
+            raise invalid(instance, name, f"must be a date, not {type(value).__name__}", value)
 
     return _make(FieldSpec("date", optional=optional), check)
 
@@ -412,7 +416,7 @@ def _json_check(instance: object, name: str, value: Any) -> None:
             return
         if isinstance(item, float):
             if not math.isfinite(item):
-                raise _fail(instance, name, f"holds a non-finite number at {path}", value)
+                raise invalid(instance, name, f"holds a non-finite number at {path}", value)
             return
         if isinstance(item, list | tuple):
             for i, sub in enumerate(item):
@@ -421,10 +425,10 @@ def _json_check(instance: object, name: str, value: Any) -> None:
         if isinstance(item, Mapping):
             for key, sub in item.items():
                 if not isinstance(key, str):
-                    raise _fail(instance, name, f"has a non-string key at {path}", value)
+                    raise invalid(instance, name, f"has a non-string key at {path}", value)
                 walk(sub, f"{path}.{key}")
             return
-        raise _fail(
+        raise invalid(
             instance, name, f"holds a {type(item).__name__} at {path}; only JSON values", value
         )
 
@@ -454,7 +458,7 @@ def labels(*, max_length: int = 64) -> Any:
         for item in value:
             _text_check(max_length, multiline=False)(instance, name, item)
         if len(set(value)) != len(value):
-            raise _fail(instance, name, "holds the same label twice", value)
+            raise invalid(instance, name, "holds the same label twice", value)
 
     return _make(
         FieldSpec("labels", max_length=max_length), check, factory=tuple, convert=_labels_convert
@@ -493,4 +497,4 @@ class VersionedEntity(Entity):
     def check(self) -> None:  # noqa: D102
         super().check()
         if self.updated_at < self.created_at:
-            raise _fail(self, "updated_at", "must not be before created_at", self.updated_at)
+            raise invalid(self, "updated_at", "must not be before created_at", self.updated_at)

@@ -1,0 +1,3 @@
+"""The intel tables (filled in by the canonical model work)."""
+
+__all__: list[str] = []

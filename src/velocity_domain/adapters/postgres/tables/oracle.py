@@ -1,0 +1,3 @@
+"""The oracle tables (filled in by the canonical model work)."""
+
+__all__: list[str] = []

@@ -1,0 +1,438 @@
+"""CRM core entities: one attrs class per ``crm_*`` table.
+
+People are who we know; accounts the organisations they belong to; leads the
+commercial contexts a person arrives in; opportunities the deals in the
+pipeline. Households and relationships link people; property interests say
+what a person wants; stage history records every pipeline move. The import
+batch and row tables are additions to the spec: the import lifecycle of spec
+section 8 needs somewhere to keep a batch and each of its rows.
+
+>>> p = Person(full_name="Smt. Asha  Rao", primary_phone="098300 12345")
+>>> (p.normalized_name, p.primary_phone, p.version)
+('asha rao', '+919830012345', 1)
+"""
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+from uuid import UUID
+
+import attrs
+
+from velocity_domain.kernel.model import (
+    Entity,
+    VersionedEntity,
+    choice,
+    count,
+    currency,
+    day,
+    email,
+    id_field,
+    invalid,
+    json_field,
+    labels,
+    long_text,
+    money,
+    phone,
+    ratio,
+    ref,
+    text,
+    timestamp,
+    url,
+)
+from velocity_domain.kernel.normalize import normalize_name
+
+__all__ = [
+    "Account",
+    "AccountType",
+    "Household",
+    "ImportBatch",
+    "ImportBatchStatus",
+    "ImportRow",
+    "ImportRowStatus",
+    "Lead",
+    "LeadStatus",
+    "Opportunity",
+    "OpportunityStage",
+    "Person",
+    "Priority",
+    "PropertyInterest",
+    "PropertyInterestStatus",
+    "Relationship",
+    "RelationshipKind",
+    "StageHistory",
+    "StagedEntity",
+    "Urgency",
+]
+
+
+class AccountType(enum.StrEnum):
+    """What kind of organisation an account is."""
+
+    DEVELOPER = "developer"
+    BROKERAGE = "brokerage"
+    CLIENT_ORGANISATION = "client_organisation"
+    COMPANY = "company"
+
+
+class RelationshipKind(enum.StrEnum):
+    """The kind of a directed link between two people, read "from is KIND of to"."""
+
+    SPOUSE = "spouse"
+    PARENT = "parent"
+    CHILD = "child"
+    SIBLING = "sibling"
+    EMPLOYER = "employer"
+    EMPLOYEE = "employee"
+    REFERRED_BY = "referred_by"
+    REFERRER = "referrer"
+    COLLEAGUE = "colleague"
+    OTHER = "other"
+
+
+class LeadStatus(enum.StrEnum):
+    """Where a lead stands in qualification."""
+
+    OPEN = "open"
+    QUALIFIED = "qualified"
+    DISQUALIFIED = "disqualified"
+    CONVERTED = "converted"
+
+
+class Urgency(enum.StrEnum):
+    """How soon the buyer means to act."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    IMMEDIATE = "immediate"
+
+
+class Priority(enum.StrEnum):
+    """How much a property interest matters to the person."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class OpportunityStage(enum.StrEnum):
+    """The default real-estate sales pipeline (``won`` and ``lost`` close a deal)."""
+
+    NEW = "new"
+    CONTACTED = "contacted"
+    SITE_VISIT_SCHEDULED = "site_visit_scheduled"
+    SITE_VISIT_DONE = "site_visit_done"
+    NEGOTIATION = "negotiation"
+    BOOKING = "booking"
+    WON = "won"
+    LOST = "lost"
+
+
+class PropertyInterestStatus(enum.StrEnum):
+    """Whether an interest is still live."""
+
+    ACTIVE = "active"
+    CONVERTED = "converted"
+    CLOSED = "closed"
+
+
+class StagedEntity(enum.StrEnum):
+    """Which kind of row a stage-history entry is about."""
+
+    LEAD = "lead"
+    OPPORTUNITY = "opportunity"
+
+
+class ImportBatchStatus(enum.StrEnum):
+    """The import lifecycle of spec section 8."""
+
+    UPLOADED = "uploaded"
+    PARSED = "parsed"
+    MAPPED = "mapped"
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    COMMITTED = "committed"
+    FAILED = "failed"
+
+
+class ImportRowStatus(enum.StrEnum):
+    """What became of one row of an import batch."""
+
+    PENDING = "pending"
+    VALID = "valid"
+    INVALID = "invalid"
+    PROPOSED = "proposed"
+    COMMITTED = "committed"
+    SKIPPED = "skipped"
+
+
+def _check_source_pair(entity: Entity, system: str | None, ref_: str | None) -> None:
+    if (system is None) != (ref_ is None):
+        raise invalid(
+            entity, "source_ref", "source_system and source_ref are given together or not at all"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Person(VersionedEntity):
+    """A person we know: the canonical contact identity (``crm_people``).
+
+    ``normalized_name`` is derived from ``full_name`` and kept for matching.
+    """
+
+    table_name: ClassVar[str] = "crm_people"
+    key_field: ClassVar[str] = "person_id"
+
+    person_id: UUID = id_field()
+    full_name: str = text(max_length=200)
+    normalized_name: str = attrs.field(init=False)
+    primary_email: str | None = email()
+    primary_phone: str | None = phone()
+    linkedin_url: str | None = url()
+    persona_labels: tuple[str, ...] = labels()
+    source_confidence: Decimal | None = ratio()
+    household_id: UUID | None = ref("crm_households.household_id", optional=True)
+    source_system: str | None = text(max_length=64, optional=True)
+    source_ref: str | None = text(max_length=200, optional=True)
+
+    @normalized_name.default
+    def _normalized_name(self) -> str:
+        full_name = self.full_name
+        if not isinstance(full_name, str):
+            return ""
+        try:
+            return normalize_name(full_name)
+        except Exception:
+            return ""
+
+    def check(self) -> None:  # noqa: D102
+        super().check()
+        if not self.normalized_name:
+            raise invalid(self, "full_name", "has no name left once titles and punctuation go")
+        _check_source_pair(self, self.source_system, self.source_ref)
+
+
+@attrs.frozen(kw_only=True)
+class Account(VersionedEntity):
+    """A developer, brokerage, client organisation or company (``crm_accounts``)."""
+
+    table_name: ClassVar[str] = "crm_accounts"
+    key_field: ClassVar[str] = "account_id"
+
+    account_id: UUID = id_field()
+    account_name: str = text(max_length=200)
+    parent_account_id: UUID | None = ref("crm_accounts.account_id", optional=True)
+    account_type: AccountType = choice(AccountType, default=AccountType.COMPANY)
+    industry: str | None = text(max_length=100, optional=True)
+    location_ref: str | None = text(max_length=200, optional=True)
+    metadata_json: dict[str, Any] = json_field()
+    source_system: str | None = text(max_length=64, optional=True)
+    source_ref: str | None = text(max_length=200, optional=True)
+
+    def check(self) -> None:  # noqa: D102
+        super().check()
+        if self.parent_account_id == self.account_id:
+            raise invalid(self, "parent_account_id", "an account cannot be its own parent")
+        _check_source_pair(self, self.source_system, self.source_ref)
+
+
+@attrs.frozen(kw_only=True)
+class Household(VersionedEntity):
+    """A family or household; members point at it through ``crm_people.household_id``."""
+
+    table_name: ClassVar[str] = "crm_households"
+    key_field: ClassVar[str] = "household_id"
+
+    household_id: UUID = id_field()
+    household_name: str = text(max_length=200)
+    head_person_id: UUID | None = ref("crm_people.person_id", optional=True)
+    notes: str | None = long_text(max_length=10_000)
+
+
+@attrs.frozen(kw_only=True)
+class Relationship(VersionedEntity):
+    """A typed link between two people: ``from_person`` is ``kind`` of ``to_person``."""
+
+    table_name: ClassVar[str] = "crm_relationships"
+    key_field: ClassVar[str] = "relationship_id"
+
+    relationship_id: UUID = id_field()
+    from_person_id: UUID = ref("crm_people.person_id")
+    to_person_id: UUID = ref("crm_people.person_id")
+    kind: RelationshipKind = choice(RelationshipKind)
+    since: date | None = day()
+    notes: str | None = long_text(max_length=10_000)
+
+    def check(self) -> None:  # noqa: D102
+        super().check()
+        if self.from_person_id == self.to_person_id:
+            raise invalid(self, "to_person_id", "a person cannot be related to themselves")
+
+
+@attrs.frozen(kw_only=True)
+class Lead(VersionedEntity):
+    """A commercial context a person arrived in (``crm_leads``)."""
+
+    table_name: ClassVar[str] = "crm_leads"
+    key_field: ClassVar[str] = "lead_id"
+
+    lead_id: UUID = id_field()
+    person_id: UUID = ref("crm_people.person_id")
+    account_id: UUID | None = ref("crm_accounts.account_id", optional=True)
+    source_system: str = text(max_length=64)
+    source_ref: str | None = text(max_length=200, optional=True)
+    status: LeadStatus = choice(LeadStatus, default=LeadStatus.OPEN)
+    stage: OpportunityStage = choice(OpportunityStage, default=OpportunityStage.NEW)
+    budget_band: str | None = text(max_length=64, optional=True)
+    urgency: Urgency | None = choice(Urgency, optional=True)
+    assigned_user_id: UUID | None = ref("core_users.user_id", optional=True)
+    converted_opportunity_id: UUID | None = ref("crm_opportunities.opportunity_id", optional=True)
+    converted_at: datetime | None = timestamp(optional=True)
+
+    def check(self) -> None:  # noqa: D102
+        super().check()
+        converted = self.status is LeadStatus.CONVERTED
+        if converted != (self.converted_opportunity_id is not None):
+            raise invalid(
+                self,
+                "converted_opportunity_id",
+                "is set exactly when the lead's status is converted",
+            )
+        if converted != (self.converted_at is not None):
+            raise invalid(
+                self, "converted_at", "is set exactly when the lead's status is converted"
+            )
+
+
+@attrs.frozen(kw_only=True)
+class Opportunity(VersionedEntity):
+    """A deal in the pipeline (``crm_opportunities``)."""
+
+    table_name: ClassVar[str] = "crm_opportunities"
+    key_field: ClassVar[str] = "opportunity_id"
+
+    opportunity_id: UUID = id_field()
+    person_id: UUID = ref("crm_people.person_id")
+    lead_id: UUID | None = ref("crm_leads.lead_id", optional=True)
+    account_id: UUID | None = ref("crm_accounts.account_id", optional=True)
+    project_id: UUID | None = ref("inventory_projects.project_id", optional=True)
+    unit_id: UUID | None = ref("inventory_units.unit_id", optional=True)
+    stage: OpportunityStage = choice(OpportunityStage, default=OpportunityStage.NEW)
+    value: Decimal | None = money()
+    currency: str = currency()
+    probability: Decimal | None = ratio()
+    expected_close_date: date | None = day()
+    next_action: str | None = text(max_length=500, optional=True)
+    assigned_user_id: UUID | None = ref("core_users.user_id", optional=True)
+    lost_reason: str | None = text(max_length=500, optional=True)
+    closed_at: datetime | None = timestamp(optional=True)
+    source_system: str | None = text(max_length=64, optional=True)
+    source_ref: str | None = text(max_length=200, optional=True)
+
+    def check(self) -> None:  # noqa: D102
+        super().check()
+        if self.stage is OpportunityStage.LOST and self.lost_reason is None:
+            raise invalid(self, "lost_reason", "is required when the stage is lost")
+        if self.stage is not OpportunityStage.LOST and self.lost_reason is not None:
+            raise invalid(self, "lost_reason", "is only kept for lost opportunities")
+        _check_source_pair(self, self.source_system, self.source_ref)
+
+
+@attrs.frozen(kw_only=True)
+class PropertyInterest(VersionedEntity):
+    """What a person is looking for: a project or unit, configuration and budget."""
+
+    table_name: ClassVar[str] = "crm_property_interests"
+    key_field: ClassVar[str] = "property_interest_id"
+
+    property_interest_id: UUID = id_field()
+    person_id: UUID = ref("crm_people.person_id")
+    project_id: UUID | None = ref("inventory_projects.project_id", optional=True)
+    unit_id: UUID | None = ref("inventory_units.unit_id", optional=True)
+    configuration: str | None = text(max_length=64, optional=True)
+    budget_min: Decimal | None = money()
+    budget_max: Decimal | None = money()
+    currency: str = currency()
+    priority: Priority = choice(Priority, default=Priority.MEDIUM)
+    status: PropertyInterestStatus = choice(
+        PropertyInterestStatus, default=PropertyInterestStatus.ACTIVE
+    )
+    notes: str | None = long_text(max_length=10_000)
+    closed_at: datetime | None = timestamp(optional=True)
+
+    def check(self) -> None:  # noqa: D102
+        super().check()
+        if (
+            self.budget_min is not None
+            and self.budget_max is not None
+            and self.budget_min > self.budget_max
+        ):
+            raise invalid(self, "budget_max", "must not be below budget_min", self.budget_max)
+
+
+@attrs.frozen(kw_only=True)
+class StageHistory(Entity):
+    """One pipeline move of a lead or opportunity; append-only (``crm_stage_history``)."""
+
+    table_name: ClassVar[str] = "crm_stage_history"
+    key_field: ClassVar[str] = "stage_history_id"
+
+    stage_history_id: UUID = id_field()
+    entity_type: StagedEntity = choice(StagedEntity)
+    entity_id: UUID = ref()
+    from_stage: str | None = text(max_length=64, optional=True)
+    to_stage: str = text(max_length=64)
+    changed_at: datetime = timestamp(now=True)
+    changed_by_user_id: UUID | None = ref("core_users.user_id", optional=True)
+    reason: str | None = text(max_length=500, optional=True)
+
+
+@attrs.frozen(kw_only=True)
+class ImportBatch(VersionedEntity):
+    """One uploaded import file and where it is in the import lifecycle (an addition)."""
+
+    table_name: ClassVar[str] = "crm_import_batches"
+    key_field: ClassVar[str] = "import_batch_id"
+
+    import_batch_id: UUID = id_field()
+    source_system: str = text(max_length=64)
+    file_name: str | None = text(max_length=255, optional=True)
+    content_sha256: str | None = text(max_length=64, optional=True)
+    status: ImportBatchStatus = choice(ImportBatchStatus, default=ImportBatchStatus.UPLOADED)
+    submitted_by_user_id: UUID | None = ref("core_users.user_id", optional=True)
+    row_count: int = count(default=0)
+    mapping_json: dict[str, Any] = json_field()
+    stats_json: dict[str, Any] = json_field()
+    failure_reason: str | None = text(max_length=2000, optional=True)
+
+    def check(self) -> None:  # noqa: D102
+        super().check()
+        failed = self.status is ImportBatchStatus.FAILED
+        if failed != (self.failure_reason is not None):
+            raise invalid(self, "failure_reason", "is set exactly when the batch has failed")
+
+
+@attrs.frozen(kw_only=True)
+class ImportRow(VersionedEntity):
+    """One row of an import batch, with its fingerprint, mapping and outcome (an addition)."""
+
+    table_name: ClassVar[str] = "crm_import_rows"
+    key_field: ClassVar[str] = "import_row_id"
+
+    import_row_id: UUID = id_field()
+    import_batch_id: UUID = ref("crm_import_batches.import_batch_id")
+    row_number: int = count(minimum=1)
+    source_fingerprint: str = text(max_length=64)
+    raw_json: dict[str, Any] = json_field()
+    mapped_json: dict[str, Any] = json_field()
+    status: ImportRowStatus = choice(ImportRowStatus, default=ImportRowStatus.PENDING)
+    error_reason: str | None = text(max_length=2000, optional=True)
+    target_domain: str | None = text(max_length=32, optional=True)
+    target_entity_ref: UUID | None = ref(optional=True)
+
+    def check(self) -> None:  # noqa: D102
+        super().check()
+        if (self.status is ImportRowStatus.INVALID) != (self.error_reason is not None):
+            raise invalid(self, "error_reason", "is set exactly when the row is invalid")
