@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import string
 from datetime import UTC
@@ -11,6 +12,7 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
+from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.model import Entity, FieldSpec, field_spec
 
 DOMAINS = ("crm", "intel", "inventory", "oracle", "identity", "workflow")
@@ -94,18 +96,28 @@ def entity_classes(domain: str | None = None) -> list[type[Entity]]:
     return found
 
 
-_SAFE_TEXT = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")), min_size=1
-)
+_SAFE_CHARS = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"))
+_SAFE_TEXT = st.text(alphabet=_SAFE_CHARS, min_size=1)
 _PHONES = ["+919830012345", "+14155552671", "+442079460958", "+919876543210"]
 
 
-def _strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:
+def _matching(spec: FieldSpec) -> st.SearchStrategy[str]:
+    """Strings that fully match ``spec.pattern`` and pass the usual text checks."""
+    assert spec.pattern is not None
+    limit = spec.max_length or 500
+    return st.from_regex(spec.pattern, fullmatch=True, alphabet=_SAFE_CHARS).filter(
+        lambda s: len(s) <= limit and s.strip()
+    )
+
+
+def _strategy(spec: FieldSpec, *, allow_none: bool = True) -> st.SearchStrategy[Any]:
     kind = spec.kind
     limit = min(spec.max_length or 40, 40)
     base: st.SearchStrategy[Any]
     if kind in ("id", "ref"):
         base = st.uuids()
+    elif kind == "text" and spec.pattern:
+        base = _matching(spec)
     elif kind in ("text", "long_text"):
         base = st.text(
             alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs")),
@@ -161,15 +173,57 @@ def _strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:
             max_size=4,
         )
     elif kind == "labels":
-        base = st.lists(
-            _SAFE_TEXT.filter(str.strip).map(lambda s: s[:limit]), max_size=4, unique=True
-        ).map(tuple)
+        label = (
+            _matching(spec)
+            if spec.pattern
+            else _SAFE_TEXT.filter(str.strip).map(lambda s: s[:limit])
+        )
+        base = st.lists(label, max_size=4, unique=True).map(tuple)
     else:  # pragma: no cover - a new kind must be taught here
         raise AssertionError(f"no strategy for kind {kind}")
-    return st.none() | base if spec.optional else base
+    return st.none() | base if spec.optional and allow_none else base
 
 
+# How many times a draw that breaks a cross-field rule is repaired before it is given up.
+_REPAIRS = 8
+
+
+@functools.cache
 def entity_strategy(cls: type[Entity]) -> st.SearchStrategy[dict[str, Any]]:
-    """Keyword arguments for ``cls``: every init field drawn from its spec."""
-    fields = {f.name: _strategy(field_spec(f)) for f in attrs.fields(cls) if f.init}
-    return st.fixed_dictionaries(fields)
+    """Keyword arguments for ``cls``: every init field drawn from its spec.
+
+    Random fields break cross-field rules (status-dependent fields, time order,
+    the source pair) so often that most draws would be thrown away. So the
+    times and dates drawn are put in the order their fields are declared (which
+    is their order in time: ``created_at`` before ``updated_at``, ``valid_from``
+    before ``valid_to``), and a draw the entity still refuses is repaired a few
+    times: the field the error names is cleared when it may be empty, otherwise
+    drawn again (never empty).
+    """
+    specs = {f.name: field_spec(f) for f in attrs.fields(cls) if f.init}
+    drawn = st.fixed_dictionaries({name: _strategy(spec) for name, spec in specs.items()})
+    redrawn = {name: _strategy(spec, allow_none=False) for name, spec in specs.items()}
+    timelines = [[n for n, s in specs.items() if s.kind == kind] for kind in ("datetime", "date")]
+
+    @st.composite
+    def repaired(draw: st.DrawFn) -> dict[str, Any]:
+        kwargs: dict[str, Any] = draw(drawn)
+        for names in timelines:
+            present = [n for n in names if kwargs[n] is not None]
+            kwargs.update(zip(present, sorted(kwargs[n] for n in present), strict=True))
+        for _ in range(_REPAIRS):
+            try:
+                cls(**kwargs)
+            except ValidationFailed as err:
+                spec = specs.get(err.field)
+                if spec is None:
+                    break
+                if spec.optional and kwargs[err.field] is not None:
+                    kwargs[err.field] = None
+                else:
+                    kwargs[err.field] = draw(redrawn[err.field])
+            else:
+                break
+        return kwargs
+
+    return repaired()

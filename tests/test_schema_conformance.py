@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql as pg
 from tests.model_catalog import SPEC_TABLES, entity_classes
 from velocity_domain.adapters.postgres.tables import DOMAIN_MODULES, metadata
 from velocity_domain.kernel.model import Entity, FieldSpec, VersionedEntity, field_spec
+from velocity_domain.kernel.tableinfo import table_info
 
 ALL = entity_classes()
 
@@ -109,3 +110,56 @@ def test_mutable_rows_carry_version_and_timestamps(cls: type[Entity]) -> None:
     if issubclass(cls, VersionedEntity):
         table = metadata.tables[cls.table_name]
         assert {"version", "created_at", "updated_at"} <= set(table.columns.keys())
+
+
+def _table_uniques(table: sa.Table) -> dict[str, tuple[tuple[str, ...], str | None]]:
+    found: dict[str, tuple[tuple[str, ...], str | None]] = {}
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.UniqueConstraint):
+            found[str(constraint.name)] = (tuple(c.name for c in constraint.columns), None)
+    for index in table.indexes:
+        if index.unique:
+            where = index.dialect_options["postgresql"].get("where")
+            found[str(index.name)] = (
+                tuple(c.name for c in index.columns),
+                None if where is None else str(where),
+            )
+    return found
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.table_name)
+def test_declared_unique_keys_match_the_table(cls: type[Entity]) -> None:
+    info = table_info(cls)
+    table = metadata.tables[cls.table_name]
+    declared = {u.name_for(info.name): (u.fields, bool(u.where)) for u in info.uniques}
+    actual = {
+        name: (cols, where is not None) for name, (cols, where) in _table_uniques(table).items()
+    }
+    assert declared == actual
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.table_name)
+def test_declared_composite_references_match_the_table(cls: type[Entity]) -> None:
+    info = table_info(cls)
+    table = metadata.tables[cls.table_name]
+    declared = {c.name_for(info.name): (c.fields, c.table, c.columns) for c in info.composite_refs}
+    actual = {
+        str(fk.name): (
+            tuple(c.name for c in fk.columns),
+            fk.referred_table.name,
+            tuple(e.column.name for e in fk.elements),
+        )
+        for fk in table.foreign_key_constraints
+        if len(fk.columns) > 1
+    }
+    assert declared == actual
+
+
+def test_deletable_rows_are_referenced_by_nothing() -> None:
+    deletable = {cls.table_name for cls in ALL if table_info(cls).deletable}
+    assert deletable == {"crm_relationships", "oracle_component_tags", "oracle_component_lineage"}
+    for table in metadata.tables.values():
+        for fk in table.foreign_keys:
+            assert fk.column.table.name not in deletable, (
+                f"{table.name} refers to {fk.column.table.name}"
+            )

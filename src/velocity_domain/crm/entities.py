@@ -20,9 +20,12 @@ from uuid import UUID
 
 import attrs
 
+from velocity_domain.kernel.constraints import Unique
 from velocity_domain.kernel.model import (
     Entity,
     VersionedEntity,
+    check_set_exactly_when,
+    check_source_pair,
     choice,
     count,
     currency,
@@ -37,6 +40,7 @@ from velocity_domain.kernel.model import (
     phone,
     ratio,
     ref,
+    sha256_hex,
     text,
     timestamp,
     url,
@@ -168,13 +172,6 @@ class ImportRowStatus(enum.StrEnum):
     SKIPPED = "skipped"
 
 
-def _check_source_pair(entity: Entity, system: str | None, ref_: str | None) -> None:
-    if (system is None) != (ref_ is None):
-        raise invalid(
-            entity, "source_ref", "source_system and source_ref are given together or not at all"
-        )
-
-
 @attrs.frozen(kw_only=True)
 class Person(VersionedEntity):
     """A person we know: the canonical contact identity (``crm_people``).
@@ -211,7 +208,7 @@ class Person(VersionedEntity):
         super().check()
         if not self.normalized_name:
             raise invalid(self, "full_name", "has no name left once titles and punctuation go")
-        _check_source_pair(self, self.source_system, self.source_ref)
+        check_source_pair(self)
 
 
 @attrs.frozen(kw_only=True)
@@ -235,7 +232,7 @@ class Account(VersionedEntity):
         super().check()
         if self.parent_account_id == self.account_id:
             raise invalid(self, "parent_account_id", "an account cannot be its own parent")
-        _check_source_pair(self, self.source_system, self.source_ref)
+        check_source_pair(self)
 
 
 @attrs.frozen(kw_only=True)
@@ -257,6 +254,10 @@ class Relationship(VersionedEntity):
 
     table_name: ClassVar[str] = "crm_relationships"
     key_field: ClassVar[str] = "relationship_id"
+    unique_keys: ClassVar[tuple[Unique, ...]] = (
+        Unique(["from_person_id", "to_person_id", "kind"]),
+    )
+    deletable: ClassVar[bool] = True
 
     relationship_id: UUID = id_field()
     from_person_id: UUID = ref("crm_people.person_id")
@@ -294,16 +295,9 @@ class Lead(VersionedEntity):
     def check(self) -> None:  # noqa: D102
         super().check()
         converted = self.status is LeadStatus.CONVERTED
-        if converted != (self.converted_opportunity_id is not None):
-            raise invalid(
-                self,
-                "converted_opportunity_id",
-                "is set exactly when the lead's status is converted",
-            )
-        if converted != (self.converted_at is not None):
-            raise invalid(
-                self, "converted_at", "is set exactly when the lead's status is converted"
-            )
+        when = "the lead's status is converted"
+        check_set_exactly_when(self, "converted_opportunity_id", converted, when)
+        check_set_exactly_when(self, "converted_at", converted, when)
 
 
 @attrs.frozen(kw_only=True)
@@ -333,11 +327,9 @@ class Opportunity(VersionedEntity):
 
     def check(self) -> None:  # noqa: D102
         super().check()
-        if self.stage is OpportunityStage.LOST and self.lost_reason is None:
-            raise invalid(self, "lost_reason", "is required when the stage is lost")
-        if self.stage is not OpportunityStage.LOST and self.lost_reason is not None:
-            raise invalid(self, "lost_reason", "is only kept for lost opportunities")
-        _check_source_pair(self, self.source_system, self.source_ref)
+        lost = self.stage is OpportunityStage.LOST
+        check_set_exactly_when(self, "lost_reason", lost, "the stage is lost")
+        check_source_pair(self)
 
 
 @attrs.frozen(kw_only=True)
@@ -399,7 +391,7 @@ class ImportBatch(VersionedEntity):
     import_batch_id: UUID = id_field()
     source_system: str = text(max_length=64)
     file_name: str | None = text(max_length=255, optional=True)
-    content_sha256: str | None = text(max_length=64, optional=True)
+    content_sha256: str | None = sha256_hex(optional=True)
     status: ImportBatchStatus = choice(ImportBatchStatus, default=ImportBatchStatus.UPLOADED)
     submitted_by_user_id: UUID | None = ref("core_users.user_id", optional=True)
     row_count: int = count(default=0)
@@ -410,8 +402,7 @@ class ImportBatch(VersionedEntity):
     def check(self) -> None:  # noqa: D102
         super().check()
         failed = self.status is ImportBatchStatus.FAILED
-        if failed != (self.failure_reason is not None):
-            raise invalid(self, "failure_reason", "is set exactly when the batch has failed")
+        check_set_exactly_when(self, "failure_reason", failed, "the batch has failed")
 
 
 @attrs.frozen(kw_only=True)
@@ -420,6 +411,7 @@ class ImportRow(VersionedEntity):
 
     table_name: ClassVar[str] = "crm_import_rows"
     key_field: ClassVar[str] = "import_row_id"
+    unique_keys: ClassVar[tuple[Unique, ...]] = (Unique(["import_batch_id", "row_number"]),)
 
     import_row_id: UUID = id_field()
     import_batch_id: UUID = ref("crm_import_batches.import_batch_id")
@@ -434,5 +426,5 @@ class ImportRow(VersionedEntity):
 
     def check(self) -> None:  # noqa: D102
         super().check()
-        if (self.status is ImportRowStatus.INVALID) != (self.error_reason is not None):
-            raise invalid(self, "error_reason", "is set exactly when the row is invalid")
+        invalid_row = self.status is ImportRowStatus.INVALID
+        check_set_exactly_when(self, "error_reason", invalid_row, "the row is invalid")

@@ -27,7 +27,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 from uuid import UUID
 
 import attrs
@@ -40,10 +40,16 @@ from velocity_domain.kernel.normalize import normalize_email, normalize_phone
 
 __all__ = [
     "CURRENCY_RE",
+    "MEDIA_TYPE_PATTERN",
+    "SHA256_HEX_PATTERN",
     "Entity",
     "FieldSpec",
     "VersionedEntity",
     "boolean",
+    "check_not_before",
+    "check_only_when",
+    "check_set_exactly_when",
+    "check_source_pair",
     "choice",
     "count",
     "currency",
@@ -56,10 +62,12 @@ __all__ = [
     "json_field",
     "labels",
     "long_text",
+    "media_type",
     "money",
     "phone",
     "ratio",
     "ref",
+    "sha256_hex",
     "text",
     "timestamp",
     "url",
@@ -89,6 +97,10 @@ Kind = Literal[
 
 E = TypeVar("E", bound=enum.Enum)
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+#: A SHA-256 digest written as 64 lower-case hex characters.
+SHA256_HEX_PATTERN = r"[0-9a-f]{64}"
+#: A media (MIME) type ``type/subtype`` such as ``audio/mpeg``, without parameters.
+MEDIA_TYPE_PATTERN = r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*"
 SHORT_TEXT_MAX = 500
 LONG_TEXT_MAX = 1_000_000
 _META_KEY = "velocity"
@@ -106,6 +118,7 @@ class FieldSpec:
     minimum: Decimal | int | None = None
     maximum: Decimal | int | None = None
     references: str | None = None  # "table.column" of the row it points at, when known
+    pattern: str | None = None  # a regular expression every text (or label) fully matches
 
 
 def field_spec(field: attrs.Attribute[Any]) -> FieldSpec:
@@ -208,13 +221,70 @@ def _text_check(max_length: int, multiline: bool) -> Check:
     return check
 
 
-def text(*, max_length: int = SHORT_TEXT_MAX, optional: bool = False, default: Any = None) -> Any:
-    """A short single-line string: not blank, no control characters, bounded length."""
-    spec = FieldSpec("text", optional=optional, max_length=max_length)
+def _pattern_check(max_length: int, pattern: str | None, hint: str | None) -> Check:
+    base = _text_check(max_length, multiline=False)
+    if pattern is None:
+        return base
+    compiled = re.compile(pattern)
+    reason = f"must be {hint or f'text matching {pattern}'}"
+
+    def check(instance: object, name: str, value: Any) -> None:
+        base(instance, name, value)
+        if not compiled.fullmatch(value):
+            raise invalid(instance, name, reason, value)
+
+    return check
+
+
+def text(
+    *,
+    max_length: int = SHORT_TEXT_MAX,
+    optional: bool = False,
+    default: Any = None,
+    pattern: str | None = None,
+    pattern_hint: str | None = None,
+) -> Any:
+    """A short single-line string: not blank, no control characters, bounded length.
+
+    With ``pattern`` the whole value must match that regular expression; a
+    mismatch is refused as "must be ``pattern_hint``".
+
+    >>> @attrs.frozen(kw_only=True)
+    ... class Slug(Entity):
+    ...     table_name: ClassVar[str] = "slugs"
+    ...     key_field: ClassVar[str] = "slug_id"
+    ...     slug_id: UUID = id_field()
+    ...     slug: str = text(max_length=64, pattern=r"[a-z]+", pattern_hint="lower-case letters")
+    >>> Slug(slug="Asha")
+    Traceback (most recent call last):
+    ...
+    velocity_domain.errors.ValidationFailed: slugs.slug: must be lower-case letters
+    """
+    spec = FieldSpec("text", optional=optional, max_length=max_length, pattern=pattern)
     return _make(
         spec,
-        _text_check(max_length, multiline=False),
+        _pattern_check(max_length, pattern, pattern_hint),
         default=default if default is not None else attrs.NOTHING,
+    )
+
+
+def sha256_hex(*, optional: bool = False) -> Any:
+    """A SHA-256 digest as 64 lower-case hex characters (content hashes, token hashes)."""
+    return text(
+        max_length=64,
+        optional=optional,
+        pattern=SHA256_HEX_PATTERN,
+        pattern_hint="a SHA-256 digest as 64 lower-case hex characters",
+    )
+
+
+def media_type(*, max_length: int = 255, optional: bool = False) -> Any:
+    """A lower-case media (MIME) type ``type/subtype`` such as ``image/jpeg``."""
+    return text(
+        max_length=max_length,
+        optional=optional,
+        pattern=MEDIA_TYPE_PATTERN,
+        pattern_hint="a lower-case media type such as image/jpeg",
     )
 
 
@@ -450,19 +520,77 @@ def _labels_convert(value: Any, instance: object, field: attrs.Attribute[Any]) -
     return value
 
 
-def labels(*, max_length: int = 64) -> Any:
-    """A tuple of short tags (persona labels, tags); duplicates refused, order kept."""
+def labels(
+    *, max_length: int = 64, pattern: str | None = None, pattern_hint: str | None = None
+) -> Any:
+    """A tuple of short tags (persona labels, tags); duplicates refused, order kept.
+
+    Each label is checked as a :func:`text` of ``max_length``, with ``pattern`` if given.
+    """
+    check_label = _pattern_check(max_length, pattern, pattern_hint)
 
     def check(instance: object, name: str, value: Any) -> None:
         _type_check(tuple, "a tuple of strings")(instance, name, value)
         for item in value:
-            _text_check(max_length, multiline=False)(instance, name, item)
+            check_label(instance, name, item)
         if len(set(value)) != len(value):
             raise invalid(instance, name, "holds the same label twice", value)
 
-    return _make(
-        FieldSpec("labels", max_length=max_length), check, factory=tuple, convert=_labels_convert
-    )
+    spec = FieldSpec("labels", max_length=max_length, pattern=pattern)
+    return _make(spec, check, factory=tuple, convert=_labels_convert)
+
+
+class _Sourced(Protocol):
+    @property
+    def source_system(self) -> str | None: ...
+    @property
+    def source_ref(self) -> str | None: ...
+
+
+def check_source_pair(entity: _Sourced) -> None:
+    """Refuse an entity that has only one of ``source_system`` and ``source_ref``.
+
+    Rows that come from outside name their origin by both fields or by neither;
+    the error names ``source_ref``.
+    """
+    if (entity.source_system is None) != (entity.source_ref is None):
+        raise invalid(
+            entity, "source_ref", "source_system and source_ref are given together or not at all"
+        )
+
+
+def check_not_before(
+    entity: object, field: str, earlier_field: str, *, strict: bool = False
+) -> None:
+    """Refuse ``field`` earlier than ``earlier_field`` when both are set.
+
+    With ``strict=True`` the two may not be equal either ("must be after").
+    Works for any ordered values: datetimes, dates, numbers.
+    """
+    later, earlier = getattr(entity, field), getattr(entity, earlier_field)
+    if later is None or earlier is None:
+        return
+    if strict and later <= earlier:
+        raise invalid(entity, field, f"must be after {earlier_field}", later)
+    if later < earlier:
+        raise invalid(entity, field, f"must not be before {earlier_field}", later)
+
+
+def check_set_exactly_when(entity: object, field: str, condition: bool, when: str) -> None:
+    """Refuse ``field`` set while ``condition`` is false, or missing while it is true.
+
+    ``when`` says the condition in words, for the reason "is set exactly when ``when``".
+    """
+    value = getattr(entity, field)
+    if condition != (value is not None):
+        raise invalid(entity, field, f"is set exactly when {when}", value)
+
+
+def check_only_when(entity: object, field: str, allowed: bool, reason: str) -> None:
+    """Refuse ``field`` set while ``allowed`` is false (it may still be missing when true)."""
+    value = getattr(entity, field)
+    if not allowed and value is not None:
+        raise invalid(entity, field, reason, value)
 
 
 @attrs.frozen(kw_only=True)
@@ -496,5 +624,4 @@ class VersionedEntity(Entity):
 
     def check(self) -> None:  # noqa: D102
         super().check()
-        if self.updated_at < self.created_at:
-            raise invalid(self, "updated_at", "must not be before created_at", self.updated_at)
+        check_not_before(self, "updated_at", "created_at")
