@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from tests.pg_harness import NoServerError, PostgresServer
+from velocity_domain.adapters.postgres import migrate
 
 _server: PostgresServer | None = None
 
@@ -45,8 +46,10 @@ def pg_server() -> PostgresServer:
 
 @pytest.fixture(scope="session")
 def pg_template(pg_server: PostgresServer) -> str:
-    """A database prepared once per run; every test database is cloned from it."""
-    return pg_server.create_database("velocity_tpl")
+    """A database migrated once per run with the shipped migrations; tests clone it."""
+    name = pg_server.create_database("velocity_tpl")
+    migrate.upgrade(pg_server.url_for(name))
+    return name
 
 
 @pytest.fixture(scope="module")
