@@ -298,9 +298,22 @@ class IdempotencyConflict(VelocityError):
 
 
 class UnitOfWorkError(VelocityError):
-    """A unit of work was misused: nested, reused after exit, or committed twice."""
+    """A unit of work was misused: nested, reused after exit, or committed twice.
+
+    Also raised for any use of a unit of work after one of its writes broke a
+    storage rule: PostgreSQL aborts such a transaction, and the in-memory
+    store does the same so that both behave alike.
+    """
 
     code = "unit_of_work_error"
+
+    @classmethod
+    def after_failure(cls, failure: VelocityError) -> UnitOfWorkError:
+        """Return the error for using a transaction after ``failure`` broke a storage rule."""
+        return cls(
+            f"an earlier write in this unit of work broke a storage rule ({failure});"
+            " leave the block to roll it back and start a new unit of work"
+        )
 
 
 class SchemaNotReady(VelocityError):

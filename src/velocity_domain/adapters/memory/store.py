@@ -1,0 +1,337 @@
+"""The in-memory store: real rules, real transactions, no server.
+
+Every rule PostgreSQL enforces for the ports is enforced here from the entity
+declarations: primary and unique keys (partial ones too), references to
+existing rows, optimistic versions, orderings and keyset pagination. A
+transaction keeps an undo log, so a rollback restores exactly the previous
+state. Transactions are serialised by one lock: a second thread waits until
+the first commits or rolls back, which makes every transaction see a
+consistent state (as PostgreSQL's SERIALIZABLE would) at the price of
+concurrency. It is meant for embedding, tests and development.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Generic, TypeVar, cast
+from uuid import UUID
+
+import attrs
+
+from velocity_domain.adapters.memory.evaluate import compare_keys, matches, sort_key, sort_rows
+from velocity_domain.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    ConstraintViolation,
+    NotFound,
+    UnitOfWorkError,
+    ValidationFailed,
+    VelocityError,
+)
+from velocity_domain.kernel.clock import Clock, SystemClock
+from velocity_domain.kernel.model import Entity, VersionedEntity
+from velocity_domain.kernel.pagination import CursorCodec, Page
+from velocity_domain.kernel.query import Filter, Query, prepare
+from velocity_domain.kernel.repository import AppendTable, MutableTable
+from velocity_domain.kernel.tableinfo import TableInfo, table_info
+
+__all__ = ["MemoryStore", "MemoryTransaction"]
+
+E = TypeVar("E", bound=Entity)
+V = TypeVar("V", bound=VersionedEntity)
+
+
+class _Data:
+    """Rows by table and key, plus one lookup per unique key."""
+
+    def __init__(self, classes: Iterable[type[Entity]]) -> None:
+        self.infos = {info.name: info for info in map(table_info, classes)}
+        self.rows: dict[str, dict[UUID, Entity]] = {name: {} for name in self.infos}
+        self.unique: dict[tuple[str, str], dict[tuple[Any, ...], UUID]] = {
+            (info.name, u.name_for(info.name)): {}
+            for info in self.infos.values()
+            for u in info.uniques
+        }
+
+    def unique_entries(self, info: TableInfo, row: Entity) -> list[tuple[str, tuple[Any, ...]]]:
+        entries = []
+        for u in info.uniques:
+            values = tuple(getattr(row, f) for f in u.fields)
+            values = tuple(getattr(v, "value", v) if hasattr(v, "name") else v for v in values)
+            if any(v is None for v in values) or not matches(row, u.where):
+                continue
+            entries.append((u.name_for(info.name), values))
+        return entries
+
+    def put(self, info: TableInfo, key: UUID, row: Entity | None) -> None:
+        """Replace (or remove, with ``None``) the row ``key`` and keep the lookups right."""
+        table = self.rows[info.name]
+        old = table.get(key)
+        if old is not None:
+            for name, values in self.unique_entries(info, old):
+                self.unique[(info.name, name)].pop(values, None)
+            del table[key]
+        if row is not None:
+            table[key] = row
+            for name, values in self.unique_entries(info, row):
+                self.unique[(info.name, name)][values] = key
+
+
+class MemoryStore:
+    """A store that keeps every table in this process's memory."""
+
+    def __init__(
+        self,
+        entity_classes: Iterable[type[Entity]],
+        *,
+        clock: Clock | None = None,
+        cursor_codec: CursorCodec | None = None,
+    ) -> None:
+        self._data = _Data(entity_classes)
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+        self.clock = clock or SystemClock()
+        self.codec = cursor_codec or CursorCodec()
+
+    def begin(self) -> MemoryTransaction:
+        """Open a transaction, waiting for any other thread's transaction to end."""
+        if self._owner == threading.get_ident():
+            raise UnitOfWorkError(
+                "this thread already has an open transaction on this store;"
+                " finish it before starting another"
+            )
+        self._lock.acquire()
+        self._owner = threading.get_ident()
+        return MemoryTransaction(self)
+
+    def _release(self) -> None:
+        self._owner = None
+        self._lock.release()
+
+    def close(self) -> None:
+        """Nothing to release: the data lives as long as the store object."""
+
+
+class MemoryTransaction:
+    """One transaction on a :class:`MemoryStore`, with an undo log for rollback."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._data = store._data
+        self._undo: list[tuple[TableInfo, UUID, Entity | None]] = []
+        self._open = True
+        self.failure: VelocityError | None = None
+        self._tables: dict[str, MemoryTable[Any]] = {}
+
+    def _info(self, cls: type[Entity]) -> TableInfo:
+        info = self._data.infos.get(cls.table_name)
+        if info is None or info.cls is not cls:
+            raise ValidationFailed("entity", f"{cls.__name__} is not a table of this store")
+        return info
+
+    def table(self, cls: type[E]) -> AppendTable[E]:
+        """Return the table of ``cls`` inside this transaction."""
+        info = self._info(cls)
+        if info.name not in self._tables:
+            self._tables[info.name] = MemoryTable(self, info)
+        return cast("AppendTable[E]", self._tables[info.name])
+
+    def mutable(self, cls: type[V]) -> MutableTable[V]:
+        """Return the table of the mutable entity class ``cls`` inside this transaction."""
+        if not issubclass(cls, VersionedEntity):
+            raise ValidationFailed("entity", f"{cls.__name__} rows are append-only")
+        return cast("MutableTable[V]", self.table(cls))
+
+    def check_open(self) -> None:
+        """Refuse to work once the transaction has ended or a write broke a rule."""
+        if not self._open:
+            raise UnitOfWorkError("the transaction has ended; open a new unit of work")
+        if self.failure is not None:
+            raise UnitOfWorkError.after_failure(self.failure)
+
+    def write(self, info: TableInfo, key: UUID, row: Entity | None) -> None:
+        """Change one row, remembering how to undo it."""
+        self._undo.append((info, key, self._data.rows[info.name].get(key)))
+        self._data.put(info, key, row)
+
+    def commit(self) -> None:
+        """Keep every change and end the transaction."""
+        self.check_open()
+        if self.failure is not None:  # pragma: no cover - check_open raised already
+            raise UnitOfWorkError.after_failure(self.failure)
+        self._undo.clear()
+        self._end()
+
+    def rollback(self) -> None:
+        """Undo every change and end the transaction."""
+        if not self._open:
+            raise UnitOfWorkError("the transaction has ended; open a new unit of work")
+        for info, key, previous in reversed(self._undo):
+            self._data.put(info, key, previous)
+        self._undo.clear()
+        self._end()
+
+    def _end(self) -> None:
+        self._open = False
+        self._store._release()
+
+
+class MemoryTable(Generic[E]):
+    """One table inside a :class:`MemoryTransaction`."""
+
+    def __init__(self, tx: MemoryTransaction, info: TableInfo) -> None:
+        self._tx = tx
+        self._info = info
+        self._data = tx._data
+
+    @property
+    def _rows(self) -> dict[UUID, Entity]:
+        self._tx.check_open()
+        return self._data.rows[self._info.name]
+
+    def _out(self, row: Entity) -> E:
+        # JSON documents are mutable dicts: hand out copies, as a database would.
+        return cast("E", copy.deepcopy(row) if self._info.has_mutable_values else row)
+
+    def get(self, key: UUID) -> E:
+        """Return the row ``key`` or raise ``NotFound``."""
+        row = self._rows.get(key)
+        if row is None:
+            raise NotFound(self._info.name, key)
+        return self._out(row)
+
+    def find(self, key: UUID) -> E | None:
+        """Return the row ``key`` or ``None``."""
+        row = self._rows.get(key)
+        return None if row is None else self._out(row)
+
+    def get_many(self, keys: Iterable[UUID]) -> Mapping[UUID, E]:
+        """Return the rows among ``keys`` that exist."""
+        rows = self._rows
+        return {k: self._out(rows[k]) for k in dict.fromkeys(keys) if k in rows}
+
+    def list(self, query: Query | None = None) -> Page[E]:
+        """Return one page of the rows matching ``query``."""
+        info = self._info
+        prepared = prepare(info.name, info.optional, info.key_field, query or Query())
+        found = [r for r in self._rows.values() if matches(r, prepared.where)]
+        ordered = sort_rows(found, prepared.order_by)
+        if prepared.cursor is not None:
+            after = self._tx._store.codec.decode(prepared.cursor, prepared.scope)
+            ordered = [
+                r
+                for r in ordered
+                if compare_keys(sort_key(r, prepared.order_by), after, prepared.order_by) > 0
+            ]
+        page = ordered[: prepared.limit]
+        next_cursor = None
+        if len(ordered) > prepared.limit:
+            last = sort_key(page[-1], prepared.order_by)
+            next_cursor = self._tx._store.codec.encode(prepared.scope, last)
+        return Page(tuple(self._out(r) for r in page), next_cursor)
+
+    def count(self, *where: Filter) -> int:
+        """Return how many rows match every filter."""
+        info = self._info
+        prepared = prepare(info.name, info.optional, info.key_field, Query(where=where))
+        return sum(1 for r in self._rows.values() if matches(r, prepared.where))
+
+    def _check_rules(self, row: Entity, *, replacing: UUID | None = None) -> None:
+        try:
+            self._find_broken_rule(row, replacing)
+        except (AlreadyExists, ConstraintViolation) as err:
+            # PostgreSQL aborts a transaction at a broken constraint; so do we.
+            self._tx.failure = err
+            raise
+
+    def _find_broken_rule(self, row: Entity, replacing: UUID | None) -> None:
+        info = self._info
+        if replacing is None and row.key in self._rows:
+            raise AlreadyExists(info.name, f"pk_{info.name}", {info.key_field: row.key})
+        for name, values in self._data.unique_entries(info, row):
+            holder = self._data.unique[(info.name, name)].get(values)
+            if holder is not None and holder != replacing:
+                fields = next(u.fields for u in info.uniques if u.name_for(info.name) == name)
+                raise AlreadyExists(info.name, name, dict(zip(fields, values, strict=True)))
+        for ref in info.references:
+            value = getattr(row, ref.field)
+            if value is not None and value not in self._data.rows[ref.table]:
+                raise ConstraintViolation(
+                    info.name,
+                    info.fk_name(ref.field),
+                    f"{ref.field} {value} names no row of {ref.table}",
+                )
+        for cref in info.composite_refs:
+            values = tuple(getattr(row, f) for f in cref.fields)
+            if any(v is None for v in values):
+                continue
+            target = self._data.rows[cref.table]
+            if not any(
+                tuple(getattr(t, c) for c in cref.columns) == values for t in target.values()
+            ):
+                raise ConstraintViolation(
+                    info.name,
+                    cref.name_for(info.name),
+                    f"({', '.join(cref.fields)}) names no row of {cref.table}",
+                )
+
+    def _insert(self, entity: E) -> E:
+        if type(entity) is not self._info.cls:
+            raise ValidationFailed(
+                "entity", f"expected a {self._info.cls.__name__}, got {type(entity).__name__}"
+            )
+        stored = copy.deepcopy(entity) if self._info.has_mutable_values else entity
+        self._check_rules(stored)
+        self._tx.write(self._info, stored.key, stored)
+        return self._out(stored)
+
+    def add(self, entity: E) -> E:
+        """Insert ``entity``."""
+        return self._insert(entity)
+
+    def add_many(self, entities: Sequence[E]) -> None:
+        """Insert every entity (a row that breaks a rule fails the transaction)."""
+        for entity in entities:
+            self._insert(entity)
+
+    def update(self, entity: E, *, expected_version: int | None = None) -> E:
+        """Replace the row with ``entity`` if its version is still ``expected_version``."""
+        info = self._info
+        if not isinstance(entity, VersionedEntity) or type(entity) is not info.cls:
+            raise ValidationFailed("entity", f"{info.name} rows cannot be updated")
+        expected = entity.version if expected_version is None else expected_version
+        current = self._rows.get(entity.key)
+        if current is None:
+            raise NotFound(info.name, entity.key)
+        assert isinstance(current, VersionedEntity)
+        if current.version != expected:
+            raise ConcurrencyConflict(info.name, entity.key, expected, current.version)
+        stored = attrs.evolve(
+            cast("VersionedEntity", copy.deepcopy(entity)),
+            version=current.version + 1,
+            created_at=current.created_at,
+            updated_at=self._tx._store.clock.now(),
+        )
+        self._check_rules(stored, replacing=entity.key)
+        self._tx.write(info, entity.key, stored)
+        return self._out(stored)
+
+    def delete(self, key: UUID, *, expected_version: int | None = None) -> None:
+        """Remove the row ``key`` (only for deletable entity classes)."""
+        info = self._info
+        if not info.deletable:
+            raise ConstraintViolation(
+                info.name, "append_only", f"{info.name} rows are never deleted"
+            )
+        current = self._rows.get(key)
+        if current is None:
+            raise NotFound(info.name, key)
+        if (
+            isinstance(current, VersionedEntity)
+            and expected_version is not None
+            and current.version != expected_version
+        ):
+            raise ConcurrencyConflict(info.name, key, expected_version, current.version)
+        self._tx.write(info, key, None)

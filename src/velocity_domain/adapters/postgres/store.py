@@ -1,0 +1,413 @@
+"""The PostgreSQL store: the ports over SQLAlchemy Core and psycopg 3.
+
+Every table operation is one statement (a page of a listing is one SELECT,
+``get_many`` one ``IN`` query, ``add_many`` one batched INSERT), so no read
+path costs a statement per row. Text is compared and sorted with
+``COLLATE "C"`` so the order is the in-memory store's code-point order.
+Driver errors become :mod:`velocity_domain.errors` types in :func:`translate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Generic, TypeVar, cast
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from velocity_domain.adapters.postgres.tables import metadata
+from velocity_domain.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    ConstraintViolation,
+    NotFound,
+    StorageUnavailable,
+    UnitOfWorkError,
+    ValidationFailed,
+    VelocityError,
+)
+from velocity_domain.kernel.clock import Clock, SystemClock
+from velocity_domain.kernel.model import Entity, VersionedEntity
+from velocity_domain.kernel.pagination import CursorCodec, Page
+from velocity_domain.kernel.query import (
+    Contains,
+    Eq,
+    Filter,
+    HasLabel,
+    In,
+    IsNull,
+    Query,
+    Range,
+    SortKey,
+    plain,
+    prepare,
+)
+from velocity_domain.kernel.repository import AppendTable, MutableTable
+from velocity_domain.kernel.tableinfo import TableInfo, row_values, table_info
+
+__all__ = ["PostgresStore", "PostgresTransaction", "translate"]
+
+E = TypeVar("E", bound=Entity)
+V = TypeVar("V", bound=VersionedEntity)
+
+_UNIQUE, _FOREIGN_KEY, _CHECK, _NOT_NULL = "23505", "23503", "23514", "23502"
+_RETRYABLE = {"40001", "40P01"}
+
+
+def translate(
+    exc: sa.exc.DBAPIError, info: TableInfo, row: Mapping[str, Any] | None
+) -> VelocityError:
+    """Turn a driver error into the library error the in-memory store raises for the same case."""
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    diag = getattr(orig, "diag", None)
+    constraint = str(getattr(diag, "constraint_name", None) or "unknown")
+    if sqlstate == _UNIQUE:
+        if constraint == f"pk_{info.name}":
+            fields: tuple[str, ...] = (info.key_field,)
+        else:
+            fields = next(
+                (u.fields for u in info.uniques if u.name_for(info.name) == constraint), ()
+            )
+        key = {f: (row or {}).get(f) for f in fields}
+        return AlreadyExists(info.name, constraint, key)
+    if sqlstate == _FOREIGN_KEY:
+        for ref in info.references:
+            if info.fk_name(ref.field) == constraint and row is not None:
+                return ConstraintViolation(
+                    info.name,
+                    constraint,
+                    f"{ref.field} {row.get(ref.field)} names no row of {ref.table}",
+                )
+        for cref in info.composite_refs:
+            if cref.name_for(info.name) == constraint:
+                return ConstraintViolation(
+                    info.name,
+                    constraint,
+                    f"({', '.join(cref.fields)}) names no row of {cref.table}",
+                )
+        return ConstraintViolation(info.name, constraint, "a referenced row is missing or in use")
+    if sqlstate in (_CHECK, _NOT_NULL):
+        return ConstraintViolation(info.name, constraint, str(orig).splitlines()[0])
+    if sqlstate in _RETRYABLE:
+        return StorageUnavailable(f"{info.name}: transaction conflict ({sqlstate}); retry it")
+    return StorageUnavailable(f"{info.name}: {str(orig).splitlines()[0] if orig else exc}")
+
+
+class PostgresStore:
+    """A store on a PostgreSQL database migrated with ``velocity-domain db upgrade``."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        entity_classes: Iterable[type[Entity]],
+        *,
+        clock: Clock | None = None,
+        cursor_codec: CursorCodec | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self.codec = cursor_codec or CursorCodec()
+        self.infos = {info.name: info for info in map(table_info, entity_classes)}
+
+    def begin(self) -> PostgresTransaction:
+        """Open a connection from the pool and begin a transaction on it."""
+        try:
+            connection = self.engine.connect()
+            connection.begin()
+        except sa.exc.OperationalError as exc:
+            raise StorageUnavailable(f"cannot reach PostgreSQL: {exc.orig}") from exc
+        return PostgresTransaction(self, connection)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+class PostgresTransaction:
+    """One transaction on one pooled connection."""
+
+    def __init__(self, store: PostgresStore, connection: sa.Connection) -> None:
+        self.store = store
+        self._connection: sa.Connection | None = connection
+        self._tables: dict[str, PostgresTable[Any]] = {}
+        self.failure: VelocityError | None = None
+
+    @property
+    def connection(self) -> sa.Connection:
+        """The connection, while the transaction is open and has broken no rule."""
+        if self._connection is None:
+            raise UnitOfWorkError("the transaction has ended; open a new unit of work")
+        if self.failure is not None:
+            raise UnitOfWorkError.after_failure(self.failure)
+        return self._connection
+
+    def table(self, cls: type[E]) -> AppendTable[E]:
+        """Return the table of ``cls`` inside this transaction."""
+        info = self.store.infos.get(cls.table_name)
+        if info is None or info.cls is not cls:
+            raise ValidationFailed("entity", f"{cls.__name__} is not a table of this store")
+        if info.name not in self._tables:
+            self._tables[info.name] = PostgresTable(self, info)
+        return cast("AppendTable[E]", self._tables[info.name])
+
+    def mutable(self, cls: type[V]) -> MutableTable[V]:
+        """Return the table of the mutable entity class ``cls`` inside this transaction."""
+        if not issubclass(cls, VersionedEntity):
+            raise ValidationFailed("entity", f"{cls.__name__} rows are append-only")
+        return cast("MutableTable[V]", self.table(cls))
+
+    def commit(self) -> None:
+        """Commit and give the connection back to the pool."""
+        connection = self.connection
+        try:
+            connection.commit()
+        except sa.exc.DBAPIError as exc:
+            raise StorageUnavailable(f"commit failed: {exc.orig}") from exc
+        finally:
+            self._close()
+
+    def rollback(self) -> None:
+        """Roll back and give the connection back to the pool."""
+        connection = self._connection
+        if connection is None:
+            raise UnitOfWorkError("the transaction has ended; open a new unit of work")
+        try:
+            connection.rollback()
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+def _text_aware(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    if isinstance(column.type, sa.String):
+        return column.collate("C")
+    return column
+
+
+class PostgresTable(Generic[E]):
+    """One table inside a :class:`PostgresTransaction`."""
+
+    def __init__(self, tx: PostgresTransaction, info: TableInfo) -> None:
+        self._tx = tx
+        self._info = info
+        self._table = metadata.tables[info.name]
+        self._key = self._table.c[info.key_field]
+
+    @contextmanager
+    def _errors(self, row: Mapping[str, Any] | None = None) -> Iterator[None]:
+        try:
+            yield
+        except sa.exc.DBAPIError as exc:
+            error = translate(exc, self._info, row)
+            self._tx.failure = error
+            raise error from exc
+
+    def _entity(self, row: sa.Row[Any]) -> E:
+        mapping = row._mapping
+        return cast("E", self._info.cls(**{f: mapping[f] for f in self._info.init_fields}))
+
+    def _select(self, *where: sa.ColumnElement[bool]) -> list[sa.Row[Any]]:
+        with self._errors():
+            return list(self._tx.connection.execute(sa.select(self._table).where(*where)))
+
+    def get(self, key: UUID) -> E:
+        """Return the row ``key`` or raise ``NotFound``."""
+        found = self.find(key)
+        if found is None:
+            raise NotFound(self._info.name, key)
+        return found
+
+    def find(self, key: UUID) -> E | None:
+        """Return the row ``key`` or ``None``."""
+        rows = self._select(self._key == key)
+        return self._entity(rows[0]) if rows else None
+
+    def get_many(self, keys: Iterable[UUID]) -> Mapping[UUID, E]:
+        """Return the rows among ``keys`` that exist, with one query."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        entities = (self._entity(r) for r in self._select(self._key.in_(wanted)))
+        found = {e.key: e for e in entities}
+        return {k: found[k] for k in wanted if k in found}
+
+    def _condition(self, item: Filter) -> sa.ColumnElement[bool]:
+        t = self._table
+        if isinstance(item, Eq):
+            column = t.c[item.field]
+            return column.is_(None) if item.value is None else _text_aware(column) == item.value
+        if isinstance(item, In):
+            if not item.values:
+                return sa.false()
+            return _text_aware(t.c[item.field]).in_(list(item.values))
+        if isinstance(item, Range):
+            ranged = _text_aware(t.c[item.field])
+            parts: list[sa.ColumnElement[bool]] = [ranged.is_not(None)]
+            for bound, op in (
+                (item.gte, ranged.__ge__),
+                (item.gt, ranged.__gt__),
+                (item.lte, ranged.__le__),
+                (item.lt, ranged.__lt__),
+            ):
+                if bound is not None:
+                    parts.append(op(bound))
+            return sa.and_(*parts)
+        if isinstance(item, IsNull):
+            nullable = t.c[item.field]
+            return nullable.is_(None) if item.is_null else nullable.is_not(None)
+        if isinstance(item, HasLabel):
+            return t.c[item.field].contains(sa.cast(pg.array([item.label]), t.c[item.field].type))
+        if isinstance(item, Contains):
+            needle = sa.func.lower(sa.literal(item.text, sa.Text).collate("C"))
+            return sa.or_(
+                *(
+                    sa.func.strpos(sa.func.lower(t.c[f].collate("C")), needle) > 0
+                    for f in item.fields
+                )
+            )
+        raise TypeError(f"unknown filter {item!r}")  # pragma: no cover
+
+    def _after(self, order: Sequence[SortKey], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+        """Rows strictly after ``values`` in ``order`` (a row-wise keyset condition)."""
+        alternatives = []
+        for i, key in enumerate(order):
+            column = _text_aware(self._table.c[key.field])
+            equal = [
+                _text_aware(self._table.c[k.field]) == v
+                for k, v in zip(order[:i], values[:i], strict=True)
+            ]
+            step = column < values[i] if key.descending else column > values[i]
+            alternatives.append(sa.and_(*equal, step))
+        return sa.or_(*alternatives)
+
+    def list(self, query: Query | None = None) -> Page[E]:
+        """Return one page of the rows matching ``query``, with one SELECT."""
+        info = self._info
+        prepared = prepare(info.name, info.optional, info.key_field, query or Query())
+        conditions = [self._condition(f) for f in prepared.where]
+        if prepared.cursor is not None:
+            after = self._tx.store.codec.decode(prepared.cursor, prepared.scope)
+            if len(after) != len(prepared.order_by):
+                raise ValidationFailed("cursor", "does not fit this listing's order")
+            conditions.append(self._after(prepared.order_by, after))
+        ordering = [
+            _text_aware(self._table.c[k.field]).desc()
+            if k.descending
+            else _text_aware(self._table.c[k.field]).asc()
+            for k in prepared.order_by
+        ]
+        statement = (
+            sa.select(self._table).where(*conditions).order_by(*ordering).limit(prepared.limit + 1)
+        )
+        with self._errors():
+            rows = list(self._tx.connection.execute(statement))
+        entities = [self._entity(r) for r in rows[: prepared.limit]]
+        next_cursor = None
+        if len(rows) > prepared.limit:
+            last = entities[-1]
+            values = [plain(getattr(last, k.field)) for k in prepared.order_by]
+            next_cursor = self._tx.store.codec.encode(prepared.scope, values)
+        return Page(tuple(entities), next_cursor)
+
+    def count(self, *where: Filter) -> int:
+        """Return how many rows match every filter, with one query."""
+        info = self._info
+        prepared = prepare(info.name, info.optional, info.key_field, Query(where=where))
+        statement = sa.select(sa.func.count()).select_from(self._table)
+        statement = statement.where(*(self._condition(f) for f in prepared.where))
+        with self._errors():
+            return int(self._tx.connection.execute(statement).scalar_one())
+
+    def _check_type(self, entity: Entity) -> None:
+        if type(entity) is not self._info.cls:
+            raise ValidationFailed(
+                "entity", f"expected a {self._info.cls.__name__}, got {type(entity).__name__}"
+            )
+
+    def add(self, entity: E) -> E:
+        """Insert ``entity``."""
+        self._check_type(entity)
+        values = row_values(entity, self._info)
+        with self._errors(values):
+            self._tx.connection.execute(sa.insert(self._table).values(values))
+        return entity
+
+    def add_many(self, entities: Sequence[E]) -> None:
+        """Insert every entity with one batched INSERT, all or none."""
+        if not entities:
+            return
+        for entity in entities:
+            self._check_type(entity)
+        rows = [row_values(e, self._info) for e in entities]
+        try:
+            self._tx.connection.execute(sa.insert(self._table), rows)
+        except sa.exc.DBAPIError as exc:
+            error = translate(exc, self._info, _offending(exc, rows))
+            self._tx.failure = error
+            raise error from exc
+
+    def update(self, entity: E, *, expected_version: int | None = None) -> E:
+        """Replace the row if its version is still ``expected_version``, in one UPDATE."""
+        info = self._info
+        if not isinstance(entity, VersionedEntity) or type(entity) is not info.cls:
+            raise ValidationFailed("entity", f"{info.name} rows cannot be updated")
+        expected = entity.version if expected_version is None else expected_version
+        values = row_values(entity, info)
+        for fixed in (info.key_field, "created_at", "version"):
+            values.pop(fixed)
+        values["version"] = expected + 1
+        values["updated_at"] = self._tx.store.clock.now()
+        statement = (
+            sa.update(self._table)
+            .where(self._key == entity.key, self._table.c.version == expected)
+            .values(values)
+            .returning(*self._table.c)
+        )
+        with self._errors({**values, info.key_field: entity.key}):
+            row = self._tx.connection.execute(statement).first()
+        if row is None:
+            self._raise_missing_or_stale(entity.key, expected)
+        assert row is not None
+        return self._entity(row)
+
+    def _raise_missing_or_stale(self, key: UUID, expected: int) -> None:
+        current = self._tx.connection.execute(
+            sa.select(self._table.c.version).where(self._key == key)
+        ).scalar()
+        if current is None:
+            raise NotFound(self._info.name, key)
+        raise ConcurrencyConflict(self._info.name, key, expected, int(current))
+
+    def delete(self, key: UUID, *, expected_version: int | None = None) -> None:
+        """Remove the row ``key`` (only for deletable entity classes)."""
+        info = self._info
+        if not info.deletable:
+            raise ConstraintViolation(
+                info.name, "append_only", f"{info.name} rows are never deleted"
+            )
+        conditions = [self._key == key]
+        if info.versioned and expected_version is not None:
+            conditions.append(self._table.c.version == expected_version)
+        statement = sa.delete(self._table).where(*conditions).returning(self._key)
+        with self._errors():
+            gone = self._tx.connection.execute(statement).first()
+        if gone is None:
+            if info.versioned and expected_version is not None:
+                self._raise_missing_or_stale(key, expected_version)
+            raise NotFound(info.name, key)
+
+
+def _offending(exc: sa.exc.DBAPIError, rows: list[dict[str, Any]]) -> Mapping[str, Any] | None:
+    """Best effort: the first row whose values appear in the driver's error detail."""
+    detail = str(getattr(getattr(exc.orig, "diag", None), "message_detail", "") or "")
+    for row in rows:
+        if any(str(v) in detail for v in row.values() if v is not None and str(v)):
+            return row
+    return rows[0] if len(rows) == 1 else None

@@ -1,0 +1,157 @@
+"""The CRM core repository: its tables inside a unit of work, and the CRM reads of spec section 10.
+
+The repository is written once against the storage ports of
+:mod:`velocity_domain.kernel.repository`, so every store (in memory,
+PostgreSQL, a host's own) answers these reads the same way, each with a
+bounded number of statements.
+"""
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import UUID
+
+from velocity_domain.crm.entities import (
+    Account,
+    AccountType,
+    Household,
+    ImportBatch,
+    ImportRow,
+    Lead,
+    Opportunity,
+    Person,
+    PropertyInterest,
+    PropertyInterestStatus,
+    Relationship,
+    StageHistory,
+)
+from velocity_domain.errors import ValidationFailed
+from velocity_domain.kernel.normalize import normalize_name
+from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from velocity_domain.kernel.query import (
+    Contains,
+    Eq,
+    Filter,
+    HasLabel,
+    In,
+    Query,
+    Range,
+    asc,
+    desc,
+)
+from velocity_domain.kernel.repository import AppendTable, MutableTable, StoreTransaction
+
+__all__ = ["CrmRepository", "search_text"]
+
+_PHONE_LIKE = re.compile(r"^[\d\s()+.-]+$")
+
+
+def search_text(text: str) -> str:
+    """Return the form of a search text that matches the normalised columns.
+
+    Phone-like input keeps only its digits (``98300 12345`` finds
+    ``+919830012345``); anything else is folded like a name (``Ásha`` finds
+    ``asha``); an address keeps its ``@`` and dots.
+    """
+    stripped = text.strip()
+    if _PHONE_LIKE.match(stripped) and any(c.isdigit() for c in stripped):
+        return re.sub(r"\D", "", stripped)
+    if "@" in stripped:
+        return stripped.casefold()
+    try:
+        return normalize_name(stripped, field="search")
+    except ValidationFailed:
+        return stripped.casefold()
+
+
+def _time_range(field: str, start: datetime | None, end: datetime | None) -> list[Filter]:
+    return [] if start is None and end is None else [Range(field, gte=start, lt=end)]
+
+
+class CrmRepository:
+    """The ``crm_*`` tables inside one unit of work, plus the CRM list and lookup reads."""
+
+    def __init__(self, tx: StoreTransaction) -> None:
+        self.people: MutableTable[Person] = tx.mutable(Person)
+        self.accounts: MutableTable[Account] = tx.mutable(Account)
+        self.households: MutableTable[Household] = tx.mutable(Household)
+        self.relationships: MutableTable[Relationship] = tx.mutable(Relationship)
+        self.leads: MutableTable[Lead] = tx.mutable(Lead)
+        self.opportunities: MutableTable[Opportunity] = tx.mutable(Opportunity)
+        self.property_interests: MutableTable[PropertyInterest] = tx.mutable(PropertyInterest)
+        self.stage_history: AppendTable[StageHistory] = tx.table(StageHistory)
+        self.import_batches: MutableTable[ImportBatch] = tx.mutable(ImportBatch)
+        self.import_rows: MutableTable[ImportRow] = tx.mutable(ImportRow)
+
+    def contact_list(
+        self,
+        *,
+        search: str | None = None,
+        persona_label: str | None = None,
+        source_system: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        updated_from: datetime | None = None,
+        updated_to: datetime | None = None,
+        person_ids: Iterable[UUID] | None = None,
+        newest_first: bool = False,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Person]:
+        """Fetch the contact list: people by name (or newest first), filtered, one page.
+
+        ``search`` looks in the normalised name, the email and the phone;
+        ``person_ids`` restricts the list to those people (record visibility).
+        Time ranges are half-open: ``from`` inclusive, ``to`` exclusive.
+        """
+        where: list[Filter] = []
+        if search is not None and search.strip():
+            where.append(
+                Contains(("normalized_name", "primary_email", "primary_phone"), search_text(search))
+            )
+        if persona_label is not None:
+            where.append(HasLabel("persona_labels", persona_label))
+        if source_system is not None:
+            where.append(Eq("source_system", source_system))
+        where += _time_range("created_at", created_from, created_to)
+        where += _time_range("updated_at", updated_from, updated_to)
+        if person_ids is not None:
+            where.append(In("person_id", tuple(person_ids)))
+        order = (desc("created_at"),) if newest_first else (asc("normalized_name"),)
+        return self.people.list(Query(where, order, limit, cursor))
+
+    def account_list(
+        self,
+        *,
+        search: str | None = None,
+        account_type: AccountType | str | None = None,
+        parent_account_id: UUID | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Account]:
+        """Fetch the account list by name, optionally filtered, one page.
+
+        ``search`` matches anywhere in the account name, ignoring ASCII case.
+        """
+        where: list[Filter] = []
+        if search is not None and search.strip():
+            where.append(Contains(("account_name",), search.strip()))
+        if account_type is not None:
+            where.append(Eq("account_type", AccountType(account_type)))
+        if parent_account_id is not None:
+            where.append(Eq("parent_account_id", parent_account_id))
+        return self.accounts.list(Query(where, (asc("account_name"),), limit, cursor))
+
+    def property_interests_of(
+        self, person_id: UUID, *, status: PropertyInterestStatus | str | None = None
+    ) -> list[PropertyInterest]:
+        """Fetch a client's property interests, newest first, with one read.
+
+        A person holds at most a few hundred interests; past
+        ``MAX_PAGE_SIZE`` use ``property_interests.list`` with a cursor.
+        """
+        where: list[Filter] = [Eq("person_id", person_id)]
+        if status is not None:
+            where.append(Eq("status", PropertyInterestStatus(status)))
+        query = Query(where, (desc("created_at"),), MAX_PAGE_SIZE)
+        return list(self.property_interests.list(query).items)

@@ -1,0 +1,101 @@
+"""The interaction and evidence repository: its tables, the timeline and the QD history.
+
+Evidence tables are append-only: they offer ``add`` and reads, never update.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import UUID
+
+from velocity_domain.intel.entities import (
+    Call,
+    CallRecording,
+    CctvLink,
+    Channel,
+    Email,
+    Interaction,
+    Message,
+    PerceptionEvent,
+    QdScore,
+    QdScoreType,
+    QdTimeseriesPoint,
+    Reminder,
+    StoredBlob,
+    Transcript,
+    VehicleEvent,
+    Visit,
+    WhatsAppThread,
+)
+from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from velocity_domain.kernel.query import Eq, Filter, In, Query, Range, desc
+from velocity_domain.kernel.repository import AppendTable, MutableTable, StoreTransaction
+
+__all__ = ["IntelRepository"]
+
+
+class IntelRepository:
+    """The ``intel_*`` tables inside one unit of work, plus the timeline and QD reads."""
+
+    def __init__(self, tx: StoreTransaction) -> None:
+        self.interactions: AppendTable[Interaction] = tx.table(Interaction)
+        self.messages: AppendTable[Message] = tx.table(Message)
+        self.calls: AppendTable[Call] = tx.table(Call)
+        self.call_recordings: AppendTable[CallRecording] = tx.table(CallRecording)
+        self.transcripts: AppendTable[Transcript] = tx.table(Transcript)
+        self.emails: AppendTable[Email] = tx.table(Email)
+        self.whatsapp_threads: MutableTable[WhatsAppThread] = tx.mutable(WhatsAppThread)
+        self.visits: MutableTable[Visit] = tx.mutable(Visit)
+        self.reminders: MutableTable[Reminder] = tx.mutable(Reminder)
+        self.qd_scores: MutableTable[QdScore] = tx.mutable(QdScore)
+        self.qd_timeseries: AppendTable[QdTimeseriesPoint] = tx.table(QdTimeseriesPoint)
+        self.vehicle_events: AppendTable[VehicleEvent] = tx.table(VehicleEvent)
+        self.perception_events: AppendTable[PerceptionEvent] = tx.table(PerceptionEvent)
+        self.cctv_links: AppendTable[CctvLink] = tx.table(CctvLink)
+        self.blobs: AppendTable[StoredBlob] = tx.table(StoredBlob)
+
+    def timeline(
+        self,
+        person_id: UUID,
+        *,
+        channels: Iterable[Channel | str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Interaction]:
+        """List a client's interactions, newest first, one page (one statement).
+
+        ``channels`` keeps only those channels; ``since`` (inclusive) and
+        ``until`` (exclusive) bound ``happened_at``.
+        """
+        where: list[Filter] = [Eq("person_id", person_id)]
+        if channels is not None:
+            where.append(In("channel", [Channel(c) for c in channels]))
+        if since is not None or until is not None:
+            where.append(Range("happened_at", gte=since, lt=until))
+        order = (desc("happened_at"), desc("interaction_id"))
+        return self.interactions.list(Query(where, order, limit, cursor))
+
+    def qd_history(
+        self,
+        person_id: UUID,
+        *,
+        score_type: QdScoreType | str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[QdTimeseriesPoint]:
+        """Fetch a client's QD time series, newest point first, one page."""
+        where: list[Filter] = [Eq("person_id", person_id)]
+        if score_type is not None:
+            where.append(Eq("score_type", QdScoreType(score_type)))
+        if since is not None or until is not None:
+            where.append(Range("timestamp", gte=since, lt=until))
+        order = (desc("timestamp"), desc("timeseries_id"))
+        return self.qd_timeseries.list(Query(where, order, limit, cursor))
+
+    def qd_scores_of(self, person_id: UUID) -> list[QdScore]:
+        """Fetch a client's current QD scores (one per score type and context)."""
+        query = Query((Eq("person_id", person_id),), (desc("computed_at"),), MAX_PAGE_SIZE)
+        return list(self.qd_scores.list(query).items)

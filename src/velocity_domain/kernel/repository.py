@@ -1,0 +1,124 @@
+"""The storage ports: what a store must offer for each table, and for a transaction.
+
+A store adapter (in memory, PostgreSQL, or a host's own) implements
+:class:`Store`; everything above it — the domain repositories, the unit of
+work, the services — is written once against these protocols. The contract
+suite in :mod:`velocity_domain.testing` checks an adapter against them.
+
+Tables of append-only rows (evidence, history, audit) offer no update; rows
+are deleted only where an entity class says ``deletable = True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol, TypeVar
+from uuid import UUID
+
+from velocity_domain.kernel.model import Entity, VersionedEntity
+from velocity_domain.kernel.pagination import Page
+from velocity_domain.kernel.query import Filter, Query
+
+__all__ = [
+    "AppendTable",
+    "MutableTable",
+    "ReadTable",
+    "Store",
+    "StoreTransaction",
+]
+
+E = TypeVar("E", bound=Entity)
+V = TypeVar("V", bound=VersionedEntity)
+
+
+class ReadTable(Protocol[E]):
+    """Reads of one table."""
+
+    def get(self, key: UUID) -> E:
+        """Return the row with primary key ``key``; raise ``NotFound`` if there is none."""
+        ...
+
+    def find(self, key: UUID) -> E | None:
+        """Return the row with primary key ``key``, or ``None``."""
+        ...
+
+    def get_many(self, keys: Iterable[UUID]) -> Mapping[UUID, E]:
+        """Return the rows whose keys are in ``keys`` (missing keys are left out), in one read."""
+        ...
+
+    def list(self, query: Query = ...) -> Page[E]:
+        """Return one page of the rows matching ``query``, in its order."""
+        ...
+
+    def count(self, *where: Filter) -> int:
+        """Return how many rows match every filter in ``where``."""
+        ...
+
+
+class AppendTable(ReadTable[E], Protocol[E]):
+    """A table whose rows are written once (evidence, history, audit)."""
+
+    def add(self, entity: E) -> E:
+        """Insert ``entity``; a broken rule raises ``AlreadyExists`` or ``ConstraintViolation``."""
+        ...
+
+    def add_many(self, entities: Sequence[E]) -> None:
+        """Insert every entity in one round trip; all or none."""
+        ...
+
+    def delete(self, key: UUID, *, expected_version: int | None = None) -> None:
+        """Remove a row, only for entity classes marked ``deletable``.
+
+        Raises ``NotFound`` for a missing row, ``ConcurrencyConflict`` if a
+        versioned row's version differs from ``expected_version``, and
+        ``ConstraintViolation`` when the class is not deletable or another
+        row still refers to this one.
+        """
+        ...
+
+
+class MutableTable(AppendTable[V], Protocol[V]):
+    """A table of mutable canonical rows with optimistic concurrency."""
+
+    def update(self, entity: V, *, expected_version: int | None = None) -> V:
+        """Store ``entity`` over the row with the same key and return what was stored.
+
+        The update succeeds only if the stored version equals
+        ``expected_version`` (default: ``entity.version``); the stored row then
+        has ``version + 1`` and ``updated_at`` from the store's clock, and keeps
+        its ``created_at``. A stale version raises ``ConcurrencyConflict``
+        naming both versions; a missing row raises ``NotFound``.
+        """
+        ...
+
+
+class StoreTransaction(Protocol):
+    """One open transaction on a store."""
+
+    def table(self, cls: type[E]) -> AppendTable[E]:
+        """Return the table of entity class ``cls`` inside this transaction."""
+        ...
+
+    def mutable(self, cls: type[V]) -> MutableTable[V]:
+        """Return the table of the mutable entity class ``cls`` inside this transaction."""
+        ...
+
+    def commit(self) -> None:
+        """Make every change of this transaction permanent and end it."""
+        ...
+
+    def rollback(self) -> None:
+        """Undo every change of this transaction and end it."""
+        ...
+
+
+class Store(Protocol):
+    """A place canonical rows live: hands out transactions."""
+
+    def begin(self) -> StoreTransaction:
+        """Open a transaction."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources (connections, pools)."""
+        ...
