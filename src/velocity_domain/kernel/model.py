@@ -419,19 +419,51 @@ def decimal(
     return _make(spec, _decimal_check(minimum, maximum), convert=_to_decimal)
 
 
+def _to_scaled(places: int, maximum: Decimal) -> Callable[[Any, Any, attrs.Attribute[Any]], Any]:
+    """Convert to a Decimal with exactly ``places`` decimal places, as the column stores it.
+
+    A value with more places, or outside ``0..maximum``, is left as given for
+    the validator to refuse, so nothing is rounded silently and errors show
+    the value the caller passed.
+    """
+    quantum = Decimal(1).scaleb(-places)
+
+    def convert(value: Any, instance: object, field: attrs.Attribute[Any]) -> Any:
+        value = _to_decimal(value, instance, field)
+        if isinstance(value, Decimal) and value.is_finite() and 0 <= value <= maximum:
+            exponent = value.as_tuple().exponent
+            if isinstance(exponent, int) and exponent >= -places:
+                return value.quantize(quantum)
+        return value
+
+    return convert
+
+
+MONEY_MAX = Decimal("9999999999999999.99")
+
+
 def money(*, optional: bool = True) -> Any:
     """An amount of money: a non-negative Decimal with at most 2 decimal places.
 
-    The currency lives in its own :func:`currency` field beside it.
+    Stored with exactly two places (``Decimal("5")`` becomes ``Decimal("5.00")``),
+    as ``numeric(18, 2)`` holds it. The currency lives in its own
+    :func:`currency` field beside it.
     """
-    spec = FieldSpec("money", optional=optional, minimum=Decimal(0))
-    return _make(spec, _decimal_check(Decimal(0), None, places=2), convert=_to_decimal)
+    spec = FieldSpec("money", optional=optional, minimum=Decimal(0), maximum=MONEY_MAX)
+    return _make(
+        spec, _decimal_check(Decimal(0), MONEY_MAX, places=2), convert=_to_scaled(2, MONEY_MAX)
+    )
 
 
 def ratio(*, optional: bool = True) -> Any:
-    """A probability or confidence between 0 and 1 inclusive."""
+    """A probability or confidence between 0 and 1 inclusive, with at most 5 places.
+
+    Stored with exactly five places, as ``numeric(6, 5)`` holds it.
+    """
     spec = FieldSpec("ratio", optional=optional, minimum=Decimal(0), maximum=Decimal(1))
-    return _make(spec, _decimal_check(Decimal(0), Decimal(1)), convert=_to_decimal)
+    return _make(
+        spec, _decimal_check(Decimal(0), Decimal(1), places=5), convert=_to_scaled(5, Decimal(1))
+    )
 
 
 def currency(*, default: str = "INR") -> Any:

@@ -1,0 +1,99 @@
+"""No N+1: each list and lookup read is a fixed number of SQL statements, whatever the size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from tests.test_contract_postgres import empty_all_tables
+from velocity_domain import UnitOfWork, Velocity
+from velocity_domain.adapters.postgres.store import PostgresStore
+from velocity_domain.crm.entities import Person, PropertyInterest
+from velocity_domain.intel.entities import Channel, Interaction
+
+pytestmark = pytest.mark.postgres
+
+T0 = datetime(2026, 2, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def velocity(pg_url: URL, pg_engine: sa.Engine) -> Iterator[Velocity]:
+    empty_all_tables(pg_engine)
+    with Velocity.from_url(pg_url.render_as_string(hide_password=False)) as velocity:
+        yield velocity
+
+
+def _populate(velocity: Velocity, size: int) -> Person:
+    client = Person(full_name="Asha Rao")
+    others = [Person(full_name=f"Person {i:04d}") for i in range(size)]
+    with velocity.unit_of_work() as uow:
+        uow.crm.people.add_many([client, *others])
+        uow.intel.interactions.add_many(
+            [
+                Interaction(
+                    person_id=client.key,
+                    channel=Channel.CALL if i % 2 else Channel.WHATSAPP,
+                    happened_at=T0 + timedelta(minutes=i),
+                )
+                for i in range(size)
+            ]
+        )
+        uow.crm.property_interests.add_many(
+            [
+                PropertyInterest(person_id=client.key, configuration=f"{i % 4 + 1}BHK")
+                for i in range(size)
+            ]
+        )
+        uow.commit()
+    return client
+
+
+def _statements(velocity: Velocity, work: Callable[[UnitOfWork], Any]) -> int:
+    store = velocity.store
+    assert isinstance(store, PostgresStore)
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    with velocity.unit_of_work() as uow:
+        uow.crm.people.count()  # the connection is open before we start counting
+        sa.event.listen(store.engine, "before_cursor_execute", count)
+        try:
+            work(uow)
+        finally:
+            sa.event.remove(store.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+READS: dict[str, Callable[[UnitOfWork, Person], Any]] = {
+    "timeline page": lambda uow, p: uow.intel.timeline(p.key, limit=50),
+    "filtered timeline": lambda uow, p: uow.intel.timeline(p.key, channels=["call"], limit=20),
+    "contact list page": lambda uow, p: uow.crm.contact_list(limit=50),
+    "contact search": lambda uow, p: uow.crm.contact_list(search="person 00", limit=50),
+    "property interests": lambda uow, p: uow.crm.property_interests_of(p.key),
+    "second timeline page": lambda uow, p: uow.intel.timeline(
+        p.key, limit=10, cursor=uow.intel.timeline(p.key, limit=10).next_cursor
+    ),
+}
+EXPECTED = {"second timeline page": 2}
+
+
+@pytest.mark.parametrize("read", list(READS))
+def test_reads_cost_the_same_statements_at_any_size(velocity: Velocity, read: str) -> None:
+    counts = []
+    for size in (5, 120):
+        client = _populate(velocity, size)
+        counts.append(_statements(velocity, lambda uow, c=client: READS[read](uow, c)))
+    assert counts == [EXPECTED.get(read, 1)] * 2
+
+
+def test_bulk_insert_and_get_many_are_one_statement_each(velocity: Velocity) -> None:
+    people = [Person(full_name=f"Bulk {i}") for i in range(300)]
+    assert _statements(velocity, lambda uow: (uow.crm.people.add_many(people), uow.commit())) <= 2
+    assert _statements(velocity, lambda uow: uow.crm.people.get_many(p.key for p in people)) == 1

@@ -1,0 +1,55 @@
+"""The README's example runs and tells its story on both stores."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.pg_harness import PostgresServer
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "quickstart.py"
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("quickstart_example", EXAMPLE)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _check(output: str) -> None:
+    assert "Stored 3 people, 1 account, 1 lead, 1 opportunity and 3 interactions." in output
+    assert "asha.rao@example.com, +919830012345" in output
+    assert "Search '98300 12345' finds: ['Smt. Asha Rao']" in output
+    timeline = output.split("Asha's timeline (newest first):")[1]
+    assert timeline.index("email") < timeline.index("call") < timeline.index("whatsapp")
+    assert "A stale edit is refused" in output
+    assert "Bad input is refused: crm_opportunities.probability" in output
+
+
+def test_quickstart_in_memory() -> None:
+    out = io.StringIO()
+    assert _load().main([], out=out) == 0
+    assert "on the in-memory store" in out.getvalue()
+    _check(out.getvalue())
+
+
+@pytest.mark.postgres
+def test_quickstart_on_postgres(pg_server: PostgresServer) -> None:
+    name = pg_server.create_database("velocity_quickstart")
+    try:
+        url = pg_server.url_for(name).render_as_string(hide_password=False)
+        out = io.StringIO()
+        assert _load().main(["--url", url], out=out) == 0
+        assert "on PostgreSQL" in out.getvalue()
+        _check(out.getvalue())
+    finally:
+        pg_server.drop_database(name)

@@ -1,0 +1,63 @@
+"""Connecting a Velocity to PostgreSQL: unmigrated databases, named schemas, pools."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from tests.pg_harness import PostgresServer
+from velocity_domain import Velocity
+from velocity_domain.adapters.postgres import migrate
+from velocity_domain.crm.entities import Person
+from velocity_domain.errors import SchemaNotReady, StorageUnavailable, ValidationFailed
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def empty_url(pg_server: PostgresServer) -> Iterator[str]:
+    name = pg_server.create_database("velocity_conn")
+    yield pg_server.url_for(name).render_as_string(hide_password=False)
+    pg_server.drop_database(name)
+
+
+def test_an_unmigrated_database_is_refused_with_the_command_to_run(empty_url: str) -> None:
+    with pytest.raises(SchemaNotReady) as err:
+        Velocity.from_url(empty_url)
+    assert "has no velocity_domain schema" in str(err.value)
+    assert "velocity-domain db upgrade --url" in str(err.value)
+    assert "postgresql+psycopg://" in str(err.value)
+
+
+def test_a_named_schema_keeps_every_row_inside_it(empty_url: str) -> None:
+    migrate.upgrade(empty_url, schema="crm_core")
+    with pytest.raises(SchemaNotReady):
+        Velocity.from_url(empty_url)  # the default schema has no tables
+    person = Person(full_name="Asha Rao")
+    with Velocity.from_url(empty_url, schema="crm_core") as velocity:
+        with velocity.unit_of_work() as uow:
+            uow.crm.people.add(person)
+            uow.commit()
+        with velocity.unit_of_work() as uow:
+            assert uow.crm.people.get(person.key) == person
+    engine = sa.create_engine(empty_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        names = conn.execute(sa.text("SELECT full_name FROM crm_core.crm_people")).scalars().all()
+    engine.dispose()
+    assert names == ["Asha Rao"]
+
+
+def test_bad_urls_and_schema_names_are_refused(empty_url: str) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        Velocity.from_url("mysql://localhost/crm")
+    assert err.value.field == "url"
+    with pytest.raises(ValidationFailed) as err:
+        Velocity.from_url(empty_url, schema="Bad-Name")
+    assert err.value.field == "schema"
+
+
+def test_an_unreachable_server_is_reported_as_unavailable() -> None:
+    with pytest.raises(StorageUnavailable, match="cannot reach PostgreSQL"):
+        Velocity.from_url("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
