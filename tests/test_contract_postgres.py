@@ -9,6 +9,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from velocity_domain import Velocity
+from velocity_domain.access.catalogue import seed_rows
+from velocity_domain.identity.entities import Permission, Role
+from velocity_domain.kernel.tableinfo import row_values, table_info
 from velocity_domain.adapters.postgres.tables import metadata
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.testing import RepositoryContract
@@ -17,10 +20,15 @@ pytestmark = pytest.mark.postgres
 
 
 def empty_all_tables(engine: sa.Engine) -> None:
-    """Remove every row of every canonical table (the schema stays)."""
+    """Bring the database back to a fresh migration: no rows but the seeded catalogue."""
     names = ", ".join(t.name for t in metadata.sorted_tables)
+    rows = seed_rows()
     with engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {names}"))
+        for cls in (Permission, Role):
+            info = table_info(cls)
+            values = [row_values(r, info) for r in rows if isinstance(r, cls)]
+            conn.execute(sa.insert(metadata.tables[info.name]), values)
 
 
 @pytest.fixture(scope="module")

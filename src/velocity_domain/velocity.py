@@ -12,10 +12,16 @@ from __future__ import annotations
 import threading
 from types import TracebackType
 
+from velocity_domain.access.catalogue import seed_rows
 from velocity_domain.errors import SchemaNotReady
 from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.pagination import CursorCodec
 from velocity_domain.kernel.repository import Store
+from velocity_domain.services.audit import AuditService
+from velocity_domain.services.contacts import ContactService
+from velocity_domain.services.identity import RoleService, UserService
+from velocity_domain.services.interactions import InteractionService
+from velocity_domain.services.sessions import SessionService
 from velocity_domain.uow import ENTITY_CLASSES, UnitOfWork
 
 __all__ = ["Velocity"]
@@ -28,6 +34,18 @@ class Velocity:
         self.store = store
         self.clock = clock or SystemClock()
         self._active = threading.local()
+        self.users = UserService(self.unit_of_work, self.clock)
+        """Users and their roles (``identity.users.manage``)."""
+        self.roles = RoleService(self.unit_of_work, self.clock)
+        """Roles and what they allow (``identity.users.manage``)."""
+        self.sessions = SessionService(self.unit_of_work, self.clock)
+        """Session tokens: issue, authenticate, revoke."""
+        self.audit = AuditService(self.unit_of_work, self.clock)
+        """The audit trail (``audit.read``)."""
+        self.contacts = ContactService(self.unit_of_work, self.clock)
+        """The contacts route family."""
+        self.interactions = InteractionService(self.unit_of_work, self.clock)
+        """The interactions route family."""
 
     @classmethod
     def in_memory(cls, *, clock: Clock | None = None, cursor_key: bytes | None = None) -> Velocity:
@@ -36,7 +54,13 @@ class Velocity:
 
         clock = clock or SystemClock()
         codec = CursorCodec(cursor_key) if cursor_key else None
-        return cls(MemoryStore(ENTITY_CLASSES, clock=clock, cursor_codec=codec), clock=clock)
+        velocity = cls(MemoryStore(ENTITY_CLASSES, clock=clock, cursor_codec=codec), clock=clock)
+        # What migration 0002 seeds into PostgreSQL, seeded here with the same ids.
+        with velocity.unit_of_work() as uow:
+            for row in seed_rows():
+                uow.table(type(row)).add(row)
+            uow.commit()
+        return velocity
 
     @classmethod
     def from_url(

@@ -3,7 +3,8 @@
 To prove a store adapter (your own, or one of the built-in ones), subclass
 :class:`~velocity_domain.testing.contract.RepositoryContract` in a pytest
 module and give it a ``velocity`` fixture that yields a
-:class:`~velocity_domain.Velocity` over an *empty* store::
+:class:`~velocity_domain.Velocity` over a fresh store (empty but for the
+seeded permission catalogue and default roles)::
 
     import pytest
     from velocity_domain import Velocity

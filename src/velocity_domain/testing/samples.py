@@ -71,8 +71,10 @@ class SampleWorld:
         )
         for user in (agent, manager, oracle_user):
             add(user)
-        add(identity.Permission(route_family="crm.contacts", action="read"))
-        role = add(identity.Role(role_name="sales_agent", permission_names=("crm.contacts.read",)))
+        add(identity.Permission(route_family="samples.notes", action="read"))
+        role = add(
+            identity.Role(role_name="sample_reader", permission_names=("samples.notes.read",))
+        )
         add(
             identity.RoleAssignment(
                 user_id=agent.key, role_id=role.key, granted_by_user_id=manager.key
