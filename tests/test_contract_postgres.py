@@ -10,10 +10,10 @@ from sqlalchemy.engine import URL
 
 from velocity_domain import Velocity
 from velocity_domain.access.catalogue import seed_rows
-from velocity_domain.identity.entities import Permission, Role
-from velocity_domain.kernel.tableinfo import row_values, table_info
 from velocity_domain.adapters.postgres.tables import metadata
+from velocity_domain.identity.entities import Permission, Role
 from velocity_domain.kernel.clock import FixedClock
+from velocity_domain.kernel.tableinfo import row_values, table_info
 from velocity_domain.testing import RepositoryContract
 
 pytestmark = pytest.mark.postgres

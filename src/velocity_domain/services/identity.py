@@ -144,7 +144,16 @@ class UserService(Service):
                 after=user,
             )
             for name in roles:
-                self._assign(uow, principal, user.key, name, ScopeType.GLOBAL, None, None, now)
+                self._assign(
+                    uow,
+                    principal,
+                    user_id=user.key,
+                    role_name=name,
+                    scope_type=ScopeType.GLOBAL,
+                    scope_ref=None,
+                    expires_at=None,
+                    now=now,
+                )
             uow.commit()
         return user
 
@@ -214,6 +223,7 @@ class UserService(Service):
         self,
         uow: UnitOfWork,
         principal: Principal,
+        *,
         user_id: UUID,
         role_name: str,
         scope_type: ScopeType,

@@ -1,4 +1,4 @@
-"""The interactions route family (``/api/crm/interactions``): timeline and detail, within visibility.
+"""The interactions route family (``/api/crm/interactions``): timeline and detail.
 
 Sensitive content (message texts, email bodies, recordings, transcripts) is
 withheld from principals without ``intel.artifacts.read_sensitive``, and
