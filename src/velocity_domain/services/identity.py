@@ -209,12 +209,12 @@ class UserService(Service):
             assignment = self._assign(
                 uow,
                 principal,
-                user_id,
-                role_name,
-                ScopeType(scope_type),
-                scope_ref,
-                expires_at,
-                now,
+                user_id=user_id,
+                role_name=role_name,
+                scope_type=ScopeType(scope_type),
+                scope_ref=scope_ref,
+                expires_at=expires_at,
+                now=now,
             )
             uow.commit()
         return assignment
