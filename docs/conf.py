@@ -8,6 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+sys.path.insert(0, str(ROOT))
 
 import velocity_domain  # noqa: E402
 
@@ -26,6 +27,6 @@ extensions = [
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated/access-tables.rst"]
 html_theme = "alabaster"
 html_static_path: list[str] = []

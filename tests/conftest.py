@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from tests.pg_harness import NoServerError, PostgresServer
+from velocity_domain import Velocity
 from velocity_domain.adapters.postgres import migrate
+from velocity_domain.kernel.clock import FixedClock
 
 _server: PostgresServer | None = None
 
@@ -66,3 +69,19 @@ def pg_engine(pg_url: URL) -> Iterator[sa.Engine]:
     engine = sa.create_engine(pg_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_velocity(request: pytest.FixtureRequest) -> Iterator[tuple[Velocity, FixedClock]]:
+    """A fresh Velocity (and its clock) over each store in turn: in memory, then PostgreSQL."""
+    clock = FixedClock(datetime.now(UTC).replace(microsecond=0) + timedelta(days=1))
+    if request.param == "memory":
+        with Velocity.in_memory(clock=clock) as velocity:
+            yield velocity, clock
+        return
+    from tests.test_contract_postgres import empty_all_tables  # noqa: PLC0415
+
+    url: URL = request.getfixturevalue("pg_url")
+    empty_all_tables(request.getfixturevalue("pg_engine"))
+    with Velocity.from_url(url.render_as_string(hide_password=False), clock=clock) as velocity:
+        yield velocity, clock

@@ -237,11 +237,44 @@ def _domain_of(table: str) -> str:
     raise KeyError(table)
 
 
+def render_access_tables() -> str:
+    """Return the permission catalogue, the default roles and the permission matrix as tables."""
+    from tests.permission_matrix import MATRIX, NOTES  # noqa: PLC0415 - the matrix lives with its test
+
+    from velocity_domain.access.catalogue import DEFAULT_ROLES, PERMISSIONS  # noqa: PLC0415
+    from velocity_domain.access.operations import OPERATIONS  # noqa: PLC0415
+    from velocity_domain.velocity import Velocity  # noqa: F401, PLC0415 - registers every operation
+
+    roles = list(DEFAULT_ROLES)
+    lines = [
+        ".. list-table:: The permission catalogue",
+        "   :header-rows: 1",
+        "   :widths: 30 55 15",
+        "",
+        *_row(["permission", "allows", "sensitive"]),
+    ]
+    for p in PERMISSIONS:
+        lines += _row([_literal(p.name), p.description, "yes" if p.sensitive else ""])
+    lines += ["", ".. list-table:: Default roles", "   :header-rows: 1", "   :widths: 20 80", ""]
+    lines += _row(["role", "what it is for, and its permissions"])
+    for name, spec in DEFAULT_ROLES.items():
+        grants = ", ".join(f"``{g}``" for g in sorted(spec.permissions))
+        lines += _row([_literal(name), f"{spec.description}. {grants}"])
+    lines += ["", ".. list-table:: The permission matrix", "   :header-rows: 1", ""]
+    lines += _row(["operation", "needs", *roles, "note"])
+    for op, allowed in sorted(MATRIX.items()):
+        needs = OPERATIONS[op].permission or "(see note)"
+        marks = ["allowed" if r in allowed else "denied" for r in roles]
+        lines += _row([_literal(op), _literal(needs), *marks, NOTES.get(op, "")])
+    return "\n".join(lines) + "\n"
+
+
 def _generate(app: Sphinx) -> None:
     out = Path(app.srcdir) / "_generated"
     out.mkdir(exist_ok=True)
     _write(out / "schema-reference.rst", render_reference())
     _write(out / "erd.svg", render_erd())
+    _write(out / "access-tables.rst", render_access_tables())
 
 
 def _write(path: Path, content: str) -> None:

@@ -146,7 +146,7 @@ class SessionService(Service):
         return revoked
 
     def revoke_all(self, principal: Principal, user_id: UUID, *, reason: str | None = None) -> int:
-        """Revoke every live session of a user; return how many were revoked."""
+        """Revoke every session of a user not yet revoked; return how many were."""
         now = self.clock.now()
         with self._begin(principal, REVOKE_ALL) as uow:
             self._check_owner(principal, user_id, REVOKE_ALL.name)
