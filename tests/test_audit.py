@@ -27,11 +27,12 @@ def test_committed_writes_are_audited_with_changed_fields_only(
     w = build(velocity)
     user = velocity.users.create(w.admin, email="new@velocity.example", display_name="New")
     before = _count(velocity)
-    velocity.users.deactivate(w.admin, user.key, reason="left")
+    velocity.users.deactivate(w.admin.with_correlation("req-42"), user.key, reason="left")
     assert _count(velocity) == before + 1
     (event,) = velocity.audit.list(w.admin, target_ref=user.key, action="identity.users.deactivate")
     assert event.actor_user_id == w.admin.user_id
     assert event.reason == "left"
+    assert event.correlation_id == "req-42"
     assert set(event.after_json) == {"status", "deactivated_at"}
     assert event.before_json["status"] == "active"
 

@@ -62,7 +62,7 @@ def record(
         before_json=old or {},
         after_json=new or {},
         reason=reason,
-        correlation_id=correlation_id,
+        correlation_id=correlation_id or principal.correlation_id,
         details_json=facts,
     )
     return uow.identity.audit_events.add(event)

@@ -38,7 +38,9 @@ class Principal:
     Principals come from ``velocity.sessions.authenticate(token)`` or
     ``velocity.users.principal_for(user_id)``; a host's own trusted jobs use
     :meth:`system`. ``scopes`` maps a role name to the account or project ids
-    it is limited to (absent: unlimited).
+    it is limited to (absent: unlimited). ``correlation_id`` (a request id,
+    say) is written on every audit event made on the principal's behalf: a
+    host sets it per request with ``principal.with_correlation(request_id)``.
     """
 
     user_id: UUID | None
@@ -47,6 +49,11 @@ class Principal:
     role_names: frozenset[str] = attrs.field(converter=_frozen)
     permissions: frozenset[str] = attrs.field(converter=_frozen)
     scopes: dict[str, frozenset[UUID]] = attrs.field(factory=dict, eq=False)
+    correlation_id: str | None = attrs.field(default=None, eq=False)
+
+    def with_correlation(self, correlation_id: str) -> Principal:
+        """Return this principal tagged with a correlation id for the audit trail."""
+        return attrs.evolve(self, correlation_id=correlation_id)
 
     @classmethod
     def system(cls, name: str, permissions: Iterable[str] | None = None) -> Principal:
