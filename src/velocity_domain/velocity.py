@@ -17,11 +17,18 @@ from velocity_domain.errors import SchemaNotReady
 from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.pagination import CursorCodec
 from velocity_domain.kernel.repository import Store
+from velocity_domain.services.accounts import AccountService
 from velocity_domain.services.audit import AuditService
 from velocity_domain.services.contacts import ContactService
 from velocity_domain.services.identity import RoleService, UserService
 from velocity_domain.services.interactions import InteractionService
+from velocity_domain.services.interests import PropertyInterestService
+from velocity_domain.services.inventory import InventoryService
+from velocity_domain.services.leads import LeadService
+from velocity_domain.services.opportunities import OpportunityService
+from velocity_domain.services.relationships import RelationshipService
 from velocity_domain.services.sessions import SessionService
+from velocity_domain.services.tasks import TaskService
 from velocity_domain.uow import ENTITY_CLASSES, UnitOfWork
 
 __all__ = ["Velocity"]
@@ -46,6 +53,20 @@ class Velocity:
         """The contacts route family."""
         self.interactions = InteractionService(self.unit_of_work, self.clock)
         """The interactions route family."""
+        self.accounts = AccountService(self.unit_of_work, self.clock)
+        """The accounts route family."""
+        self.relationships = RelationshipService(self.unit_of_work, self.clock)
+        """Households and relationships between people."""
+        self.leads = LeadService(self.unit_of_work, self.clock)
+        """Leads and their conversion."""
+        self.opportunities = OpportunityService(self.unit_of_work, self.clock)
+        """The opportunities route family and the stage pipeline."""
+        self.tasks = TaskService(self.unit_of_work, self.clock)
+        """The tasks route family."""
+        self.property_interests = PropertyInterestService(self.unit_of_work, self.clock)
+        """Property interests."""
+        self.inventory = InventoryService(self.unit_of_work, self.clock)
+        """The inventory route family."""
 
     @classmethod
     def in_memory(cls, *, clock: Clock | None = None, cursor_key: bytes | None = None) -> Velocity:
