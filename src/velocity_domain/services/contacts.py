@@ -1,21 +1,87 @@
-"""The contacts route family (``/api/crm/contacts``): reading people, within visibility."""
+"""The contacts route family (``/api/crm/contacts``): people, within visibility.
+
+Creating or changing a person whose normalised email or phone already
+belongs to someone else raises ``DuplicateSuspected`` naming the existing
+ids (the check spans every person, visible or not, so duplicates cannot hide
+behind visibility) unless the caller passes ``allow_duplicate=True``, which
+the audit event records.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 from uuid import UUID
+
+import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Person
-from velocity_domain.errors import NotFound
+from velocity_domain.errors import DuplicateSuspected, NotFound, ValidationFailed
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
+from velocity_domain.kernel.query import Eq, Query
 from velocity_domain.services.base import Service
+from velocity_domain.uow import UnitOfWork
 
 __all__ = ["ContactService"]
 
 GET = register("crm.contacts.get", "crm.contacts.read", "read one contact")
 LIST = register("crm.contacts.list", "crm.contacts.read", "list and search contacts")
+CREATE = register("crm.contacts.create", "crm.contacts.write", "create a contact")
+UPDATE = register("crm.contacts.update", "crm.contacts.write", "change a contact")
+
+#: The fields ``update`` may change (households are set by the relationships service).
+UPDATABLE = frozenset(
+    {
+        "full_name",
+        "primary_email",
+        "primary_phone",
+        "linkedin_url",
+        "persona_labels",
+        "source_confidence",
+        "source_system",
+        "source_ref",
+    }
+)
+
+
+def check_version(expected_version: object) -> int:
+    """Return ``expected_version`` if it is a positive int, else raise ``ValidationFailed``."""
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+        raise ValidationFailed(
+            "expected_version",
+            f"must be an integer, not {type(expected_version).__name__}",
+            value=expected_version,
+        )
+    if expected_version < 1:
+        raise ValidationFailed("expected_version", f"must be at least 1, got {expected_version}")
+    return expected_version
+
+
+def check_changes(changes: dict[str, Any], allowed: frozenset[str]) -> None:
+    """Refuse an empty change set or a field that is not in ``allowed``."""
+    for name in changes:
+        if name not in allowed:
+            raise ValidationFailed(
+                name, f"cannot be changed here; changeable: {', '.join(sorted(allowed))}"
+            )
+    if not changes:
+        raise ValidationFailed("changes", "name at least one field to change")
+
+
+def _duplicates(uow: UnitOfWork, person: Person) -> tuple[str, list[UUID]] | None:
+    """Return what ``person`` shares with other people (email first, then phone), if anything."""
+    for field in ("primary_email", "primary_phone"):
+        value = getattr(person, field)
+        if value is None:
+            continue
+        found = uow.crm.people.list(Query((Eq(field, value),), limit=20))
+        ids = [p.key for p in found if p.key != person.key]
+        if ids:
+            return field, ids
+    return None
 
 
 class ContactService(Service):
@@ -56,3 +122,109 @@ class ContactService(Service):
                 limit=limit,
                 cursor=cursor,
             )
+
+    def create(
+        self,
+        principal: Principal,
+        *,
+        full_name: str,
+        primary_email: str | None = None,
+        primary_phone: str | None = None,
+        linkedin_url: str | None = None,
+        persona_labels: Iterable[str] = (),
+        source_system: str | None = None,
+        source_ref: str | None = None,
+        allow_duplicate: bool = False,
+        reason: str | None = None,
+    ) -> Person:
+        """Create a contact; one sharing an email or phone is ``DuplicateSuspected``."""
+        now = self.clock.now()
+        with self._begin(principal, CREATE) as uow:
+            labels: Any = (
+                tuple(persona_labels)
+                if isinstance(persona_labels, list | tuple | set | frozenset)
+                else persona_labels
+            )
+            person = Person(
+                full_name=full_name,
+                primary_email=primary_email,
+                primary_phone=primary_phone,
+                linkedin_url=linkedin_url,
+                persona_labels=labels,
+                source_system=source_system,
+                source_ref=source_ref,
+                created_at=now,
+                updated_at=now,
+            )
+            details = self._duplicate_details(uow, person, allow_duplicate)
+            uow.crm.people.add(person)
+            self._audit(
+                uow,
+                principal,
+                CREATE.name,
+                target_domain="crm",
+                target_ref=person.key,
+                after=person,
+                reason=reason,
+                details=details,
+            )
+            uow.commit()
+        return person
+
+    def update(
+        self,
+        principal: Principal,
+        person_id: UUID,
+        *,
+        expected_version: int,
+        allow_duplicate: bool = False,
+        reason: str | None = None,
+        **changes: Any,
+    ) -> Person:
+        """Change a contact's fields (see ``UPDATABLE``) if it is still at ``expected_version``."""
+        version = check_version(expected_version)
+        check_changes(changes, UPDATABLE)
+        if isinstance(changes.get("persona_labels"), list | set | frozenset):
+            changes["persona_labels"] = tuple(changes["persona_labels"])
+        with self._begin(principal, UPDATE) as uow:
+            self._visibility(uow, principal).check("crm_people", person_id, person_id)
+            current = uow.crm.people.get(person_id)
+            wanted = attrs.evolve(current, **changes)
+            details = None
+            if (wanted.primary_email, wanted.primary_phone) != (
+                current.primary_email,
+                current.primary_phone,
+            ):
+                details = self._duplicate_details(uow, wanted, allow_duplicate)
+            changed = uow.crm.people.update(wanted, expected_version=version)
+            self._audit(
+                uow,
+                principal,
+                UPDATE.name,
+                target_domain="crm",
+                target_ref=person_id,
+                before=current,
+                after=changed,
+                reason=reason,
+                details=details,
+            )
+            uow.commit()
+        return changed
+
+    @staticmethod
+    def _duplicate_details(
+        uow: UnitOfWork, person: Person, allow_duplicate: bool
+    ) -> dict[str, Any] | None:
+        if not isinstance(allow_duplicate, bool):
+            raise ValidationFailed("allow_duplicate", "must be True or False")
+        found = _duplicates(uow, person)
+        if found is None:
+            return None
+        matched_on, ids = found
+        if not allow_duplicate:
+            raise DuplicateSuspected("crm_people", ids, matched_on)
+        return {
+            "duplicate_allowed": True,
+            "matched_on": matched_on,
+            "existing_ids": [str(i) for i in ids],
+        }

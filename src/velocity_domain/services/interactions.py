@@ -7,7 +7,9 @@ every read that reveals it is audited.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -15,8 +17,20 @@ import attrs
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.access.redaction import READ_SENSITIVE, ArtifactView, is_sensitive, view
-from velocity_domain.errors import NotFound
-from velocity_domain.intel.entities import Channel, Interaction
+from velocity_domain.errors import NotFound, ValidationFailed
+from velocity_domain.intel.entities import (
+    Call,
+    Channel,
+    Direction,
+    Email,
+    Interaction,
+    InteractionType,
+    Message,
+    Transcript,
+    Visit,
+    VisitStatus,
+    VisitType,
+)
 from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, In, Query
@@ -28,6 +42,11 @@ __all__ = ["InteractionDetail", "InteractionService"]
 TIMELINE = register("crm.interactions.timeline", "crm.interactions.read", "a client's timeline")
 GET = register(
     "crm.interactions.get", "crm.interactions.read", "one interaction with its artifacts"
+)
+LOG = register(
+    "crm.interactions.log",
+    "crm.interactions.write",
+    "log an interaction with its channel detail (message, call, email, visit)",
 )
 SENSITIVE_READ_ACTION = "intel.artifacts.read_sensitive"
 
@@ -84,6 +103,244 @@ class InteractionService(Service):
                 )
                 uow.commit()
             return InteractionDetail(interaction, views)
+
+    def log(
+        self,
+        principal: Principal,
+        *,
+        person_id: UUID,
+        channel: Channel | str,
+        happened_at: datetime,
+        interaction_type: InteractionType | str = InteractionType.OTHER,
+        summary: str | None = None,
+        direction: Direction | str | None = None,
+        lead_id: UUID | None = None,
+        opportunity_id: UUID | None = None,
+        message: Mapping[str, Any] | None = None,
+        call: Mapping[str, Any] | None = None,
+        transcript: Mapping[str, Any] | None = None,
+        email: Mapping[str, Any] | None = None,
+        visit: Mapping[str, Any] | None = None,
+    ) -> Interaction:
+        """Log an interaction and its channel detail rows in one transaction.
+
+        Each detail is a dict of its table's fields and must fit the channel
+        (``call`` and ``transcript`` for a call, ``message`` for a message or
+        WhatsApp, ``email`` for an email, ``visit`` for a visit or meeting);
+        a mismatch or a bad field is ``ValidationFailed`` naming ``detail.field``.
+        """
+        now = self.clock.now()
+        with self._begin(principal, LOG) as uow:
+            if not isinstance(person_id, UUID):
+                raise ValidationFailed("person_id", "must be a UUID", value=person_id)
+            self._visibility(uow, principal).check("crm_people", person_id, person_id)
+            if uow.crm.people.find(person_id) is None:
+                raise NotFound("crm_people", person_id)
+            _check_links(uow, person_id, lead_id, opportunity_id)
+            fields: dict[str, Any] = {
+                "person_id": person_id,
+                "lead_id": lead_id,
+                "opportunity_id": opportunity_id,
+                "channel": channel,
+                "interaction_type": interaction_type,
+                "direction": direction,
+                "happened_at": happened_at,
+                "summary": summary,
+                "recorded_by_user_id": principal.user_id,
+                "recorded_at": now,
+            }
+            interaction = Interaction(**fields)
+            given = {
+                "message": message,
+                "call": call,
+                "transcript": transcript,
+                "email": email,
+                "visit": visit,
+            }
+            for name, detail in given.items():
+                if detail is not None and interaction.channel not in _DETAIL_CHANNELS[name]:
+                    fits = ", ".join(sorted(c.value for c in _DETAIL_CHANNELS[name]))
+                    raise ValidationFailed(
+                        name, f"does not fit channel {interaction.channel.value}; it fits {fits}"
+                    )
+            if transcript is not None and call is None:
+                raise ValidationFailed("transcript", "needs the call detail it transcribes")
+            at = interaction.happened_at
+            rows: list[Entity] = []
+            if message is not None:
+                rows.append(
+                    _detail(
+                        "message",
+                        message,
+                        Message,
+                        {"interaction_id": interaction.key, "sent_at": at},
+                    )
+                )
+            if call is not None:
+                the_call = _detail(
+                    "call",
+                    call,
+                    Call,
+                    {
+                        "interaction_id": interaction.key,
+                        "started_at": at,
+                        "call_direction": interaction.direction,
+                    },
+                )
+                rows.append(the_call)
+                if transcript is not None:
+                    rows.append(
+                        _detail("transcript", transcript, Transcript, {"call_id": the_call.key})
+                    )
+            if email is not None:
+                rows.append(
+                    _detail(
+                        "email", email, Email, {"interaction_id": interaction.key, "sent_at": at}
+                    )
+                )
+            if visit is not None:
+                rows.append(
+                    _detail(
+                        "visit",
+                        visit,
+                        Visit,
+                        {
+                            "interaction_id": interaction.key,
+                            "person_id": person_id,
+                            "opportunity_id": opportunity_id,
+                            "visited_at": at,
+                            "status": VisitStatus.DONE,
+                            "visit_type": VisitType.MEETING
+                            if interaction.channel is Channel.MEETING
+                            else VisitType.SITE_VISIT,
+                            "created_at": now,
+                            "updated_at": now,
+                        },
+                    )
+                )
+            names = {
+                Message: "message",
+                Call: "call",
+                Transcript: "transcript",
+                Email: "email",
+                Visit: "visit",
+            }
+            for row in rows:
+                _check_refs(uow, names[type(row)], row)
+            uow.intel.interactions.add(interaction)
+            for row in rows:
+                self._add_detail(uow, row)
+            self._audit(
+                uow,
+                principal,
+                LOG.name,
+                target_domain="intel",
+                target_ref=interaction.key,
+                after=interaction,
+                details={"detail_rows": [f"{row.table_name}:{row.key}" for row in rows]},
+            )
+            uow.commit()
+        return interaction
+
+    @staticmethod
+    def _add_detail(uow: UnitOfWork, row: Entity) -> None:
+        if isinstance(row, Message):
+            uow.intel.messages.add(row)
+        elif isinstance(row, Call):
+            uow.intel.calls.add(row)
+        elif isinstance(row, Transcript):
+            uow.intel.transcripts.add(row)
+        elif isinstance(row, Email):
+            uow.intel.emails.add(row)
+        elif isinstance(row, Visit):
+            uow.intel.visits.add(row)
+
+
+#: Which channels each detail fits.
+_DETAIL_CHANNELS: dict[str, frozenset[Channel]] = {
+    "message": frozenset({Channel.MESSAGE, Channel.WHATSAPP}),
+    "call": frozenset({Channel.CALL}),
+    "transcript": frozenset({Channel.CALL}),
+    "email": frozenset({Channel.EMAIL}),
+    "visit": frozenset({Channel.VISIT, Channel.MEETING}),
+}
+#: The fields a caller may give in each detail; keys and links are the service's.
+_DETAIL_FIELDS: dict[str, frozenset[str]] = {
+    "message": frozenset(
+        {"sender_role", "message_text", "sent_at", "delivered_at", "metadata_json"}
+        | {"source_system", "source_ref"}
+    ),
+    "call": frozenset(
+        {"call_direction", "outcome", "from_phone", "to_phone", "agent_user_id", "started_at"}
+        | {"ended_at", "duration_seconds", "recording_ref", "transcript_ref"}
+    ),
+    "transcript": frozenset(
+        {"full_text", "language", "speaker_segments_json", "confidence", "engine"}
+        | {"transcribed_at"}
+    ),
+    "email": frozenset(
+        {"message_id_header", "in_reply_to", "subject", "from_address", "to_addresses"}
+        | {"cc_addresses", "bcc_addresses", "body", "body_html", "attachments_json"}
+        | {"sent_at", "received_at"}
+    ),
+    "visit": frozenset(
+        {"project_id", "unit_id", "visit_type", "status", "visited_at", "visit_notes"}
+        | {"host_user_id"}
+    ),
+}
+
+
+def _detail(
+    name: str, given: object, build: Callable[..., Entity], defaults: Mapping[str, Any]
+) -> Entity:
+    """Build one channel detail row from the caller's dict; errors name ``name.field``."""
+    if not isinstance(given, Mapping):
+        raise ValidationFailed(name, f"must be a dict, not {type(given).__name__}", value=given)
+    unknown = sorted(str(k) for k in given if k not in _DETAIL_FIELDS[name])
+    if unknown:
+        raise ValidationFailed(
+            f"{name}.{unknown[0]}",
+            f"is not a field of the {name} detail; allowed: "
+            + ", ".join(sorted(_DETAIL_FIELDS[name])),
+        )
+    values = {**defaults, **{k: v for k, v in given.items() if v is not None}}
+    try:
+        return build(**values)
+    except ValidationFailed as err:
+        raise ValidationFailed(
+            f"{name}.{err.field}", err.reason, value=err.value, entity=err.entity
+        ) from None
+
+
+def _check_links(
+    uow: UnitOfWork, person_id: UUID, lead_id: UUID | None, opportunity_id: UUID | None
+) -> None:
+    """Refuse a lead or opportunity that does not exist or belongs to another person."""
+    for field, table in (("lead_id", uow.crm.leads), ("opportunity_id", uow.crm.opportunities)):
+        key = lead_id if field == "lead_id" else opportunity_id
+        if key is None:
+            continue
+        if not isinstance(key, UUID):
+            raise ValidationFailed(field, f"must be a UUID, not {type(key).__name__}", value=key)
+        row = table.find(key)
+        if row is None:
+            raise ValidationFailed(field, "names no row", value=key)
+        if row.person_id != person_id:
+            raise ValidationFailed(field, "belongs to another person", value=key)
+
+
+def _check_refs(uow: UnitOfWork, name: str, row: Entity) -> None:
+    """Refuse a detail naming a user, project or unit that does not exist."""
+    checks: tuple[tuple[str, Any], ...] = (
+        ("agent_user_id", uow.identity.users),
+        ("host_user_id", uow.identity.users),
+        ("project_id", uow.inventory.projects),
+        ("unit_id", uow.inventory.units),
+    )
+    for field, table in checks:
+        key = getattr(row, field, None)
+        if key is not None and table.find(key) is None:
+            raise ValidationFailed(f"{name}.{field}", "names no row", value=key)
 
 
 def _artifacts_of(uow: UnitOfWork, interaction_id: UUID) -> list[Entity]:

@@ -1,11 +1,253 @@
-"""Leads: creation, assignment and conversion into opportunities."""
+"""Leads: creation, assignment and conversion into opportunities.
+
+Conversion works as in the best CRMs: a lead becomes a new opportunity for
+its person (keeping the lead's assignee), or joins an open opportunity the
+person already has; either way the lead is marked converted and keeps the
+link in ``converted_opportunity_id``.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any, cast
+from uuid import UUID
+
+import attrs
+
+from velocity_domain.access.operations import register
+from velocity_domain.access.principal import Principal
+from velocity_domain.crm.entities import Lead, LeadStatus, Opportunity, OpportunityStage, Urgency
+from velocity_domain.crm.lifecycle import LEAD_STATUS, Pipeline
+from velocity_domain.errors import ValidationFailed
+from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
+from velocity_domain.kernel.query import Eq, Filter, In, Query, desc
 from velocity_domain.services.base import Service
+from velocity_domain.services.opportunities import (
+    WRITE as OPPORTUNITIES_WRITE,
+)
+from velocity_domain.services.opportunities import (
+    check_id,
+    check_person_for_new_record,
+    check_references,
+    check_version,
+    default_assignee,
+    record_entry,
+)
+from velocity_domain.uow import UnitOfWork
 
 __all__ = ["LeadService"]
+
+READ = "crm.leads.read"
+WRITE = "crm.leads.write"
+CREATE = register("crm.leads.create", WRITE, "create a lead for a person")
+ASSIGN = register("crm.leads.assign", WRITE, "assign a lead to a user")
+CONVERT = register("crm.leads.convert", WRITE, "convert a lead into an opportunity")
+GET = register("crm.leads.get", READ, "read one lead")
+LIST = register("crm.leads.list", READ, "list leads")
+_CLOSED = (OpportunityStage.WON, OpportunityStage.LOST)
+
+
+def _status_arg(value: Any) -> LeadStatus:
+    try:
+        return LeadStatus(value)
+    except ValueError:
+        allowed = ", ".join(s.value for s in LeadStatus)
+        raise ValidationFailed("status", f"must be one of: {allowed}", value=value) from None
 
 
 class LeadService(Service):
     """Leads: creation, assignment and conversion into opportunities."""
+
+    def _visible(self, uow: UnitOfWork, principal: Principal, lead_id: object) -> Lead:
+        key = check_id("lead_id", lead_id)
+        lead = uow.crm.leads.get(key)
+        self._visibility(uow, principal).check("crm_leads", key, lead.person_id)
+        return lead
+
+    def create(
+        self,
+        principal: Principal,
+        *,
+        person_id: UUID,
+        source_system: str,
+        account_id: UUID | None = None,
+        source_ref: str | None = None,
+        budget_band: str | None = None,
+        urgency: Urgency | str | None = None,
+        assigned_user_id: UUID | None = None,
+    ) -> Lead:
+        """Open a lead for a person; an agent who names no assignee holds it themself."""
+        now = self.clock.now()
+        with self._begin(principal, CREATE) as uow:
+            lead = Lead(
+                person_id=person_id,
+                account_id=account_id,
+                source_system=source_system,
+                source_ref=source_ref,
+                budget_band=budget_band,
+                urgency=cast(Urgency | None, urgency),
+                assigned_user_id=default_assignee(principal, assigned_user_id),
+                created_at=now,
+                updated_at=now,
+            )
+            check_person_for_new_record(uow, principal, lead.person_id)
+            check_references(
+                uow, account_id=lead.account_id, assigned_user_id=lead.assigned_user_id
+            )
+            uow.crm.leads.add(lead)
+            self._audit(
+                uow, principal, CREATE.name, target_domain="crm", target_ref=lead.key, after=lead
+            )
+            uow.commit()
+        return lead
+
+    def get(self, principal: Principal, lead_id: UUID) -> Lead:
+        """Read one lead; a lead of a client the principal may not see is ``NotFound``."""
+        with self._begin(principal, GET) as uow:
+            return self._visible(uow, principal, lead_id)
+
+    def list(
+        self,
+        principal: Principal,
+        *,
+        status: LeadStatus | str | None = None,
+        assigned_user_id: UUID | None = None,
+        person_id: UUID | None = None,
+        source_system: str | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Lead]:
+        """List the leads the principal may see, newest first."""
+        where: list[Filter] = []
+        if status is not None:
+            where.append(Eq("status", _status_arg(status)))
+        if assigned_user_id is not None:
+            where.append(Eq("assigned_user_id", check_id("assigned_user_id", assigned_user_id)))
+        if person_id is not None:
+            where.append(Eq("person_id", check_id("person_id", person_id)))
+        if source_system is not None:
+            if not isinstance(source_system, str):
+                raise ValidationFailed("source_system", "must be a string", value=source_system)
+            where.append(Eq("source_system", source_system))
+        with self._begin(principal, LIST) as uow:
+            visible = self._visibility(uow, principal).people()
+            if visible is not None:
+                where.append(In("person_id", tuple(visible)))
+            order = (desc("created_at"), desc("lead_id"))
+            return uow.crm.leads.list(Query(where, order, limit, cursor))
+
+    def assign(
+        self, principal: Principal, lead_id: UUID, user_id: UUID | None, *, expected_version: int
+    ) -> Lead:
+        """Give a lead to ``user_id`` (``None`` leaves it unassigned)."""
+        with self._begin(principal, ASSIGN) as uow:
+            version = check_version(expected_version)
+            before = self._visible(uow, principal, lead_id)
+            if user_id is not None:
+                check_references(uow, assigned_user_id=check_id("user_id", user_id))
+            after = uow.crm.leads.update(
+                attrs.evolve(before, assigned_user_id=user_id), expected_version=version
+            )
+            self._audit(
+                uow,
+                principal,
+                ASSIGN.name,
+                target_domain="crm",
+                target_ref=after.key,
+                before=before,
+                after=after,
+            )
+            uow.commit()
+        return after
+
+    def convert(
+        self,
+        principal: Principal,
+        lead_id: UUID,
+        *,
+        expected_version: int,
+        project_id: UUID | None = None,
+        unit_id: UUID | None = None,
+        value: Decimal | None = None,
+        into_opportunity_id: UUID | None = None,
+    ) -> tuple[Lead, Opportunity]:
+        """Convert a lead into a new opportunity, or into its person's open one.
+
+        A new opportunity starts at ``new`` (with its first stage-history
+        row) for the lead's person, account and assignee. Returns the
+        converted lead and the opportunity; all in one transaction.
+        """
+        now = self.clock.now()
+        with self._begin(principal, CONVERT) as uow:
+            version = check_version(expected_version)
+            before = self._visible(uow, principal, lead_id)
+            LEAD_STATUS.transition(before.status, LeadStatus.CONVERTED)
+            if into_opportunity_id is not None:
+                opportunity = self._existing(uow, before, into_opportunity_id)
+                if project_id is not None or unit_id is not None or value is not None:
+                    raise ValidationFailed(
+                        "into_opportunity_id",
+                        "give either an opportunity to join or the new one's project/unit/value",
+                    )
+                created = False
+            else:
+                principal.require(OPPORTUNITIES_WRITE, CONVERT.name)
+                opportunity = Opportunity(
+                    person_id=before.person_id,
+                    lead_id=before.lead_id,
+                    account_id=before.account_id,
+                    project_id=project_id,
+                    unit_id=unit_id,
+                    stage=Pipeline.initial,
+                    value=value,
+                    assigned_user_id=before.assigned_user_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+                check_references(uow, project_id=project_id, unit_id=unit_id)
+                created = True
+            if created:
+                uow.crm.opportunities.add(opportunity)
+                record_entry(uow, self.clock, principal, opportunity, None, reason="lead converted")
+                self._audit(
+                    uow,
+                    principal,
+                    "crm.opportunities.create",
+                    target_domain="crm",
+                    target_ref=opportunity.key,
+                    after=opportunity,
+                    reason="lead conversion",
+                )
+            after = uow.crm.leads.update(
+                attrs.evolve(
+                    before,
+                    status=LeadStatus.CONVERTED,
+                    converted_opportunity_id=opportunity.key,
+                    converted_at=now,
+                ),
+                expected_version=version,
+            )
+            self._audit(
+                uow,
+                principal,
+                CONVERT.name,
+                target_domain="crm",
+                target_ref=after.key,
+                before=before,
+                after=after,
+                details={"opportunity_id": str(opportunity.key), "new_opportunity": created},
+            )
+            uow.commit()
+        return after, opportunity
+
+    @staticmethod
+    def _existing(uow: UnitOfWork, lead: Lead, opportunity_id: object) -> Opportunity:
+        key = check_id("into_opportunity_id", opportunity_id)
+        opportunity = uow.crm.opportunities.find(key)
+        if opportunity is None or opportunity.person_id != lead.person_id:
+            raise ValidationFailed(
+                "into_opportunity_id", "no such opportunity of the lead's person", value=key
+            )
+        if opportunity.closed_at is not None or opportunity.stage in _CLOSED:
+            raise ValidationFailed("into_opportunity_id", "is closed (won or lost)", value=key)
+        return opportunity

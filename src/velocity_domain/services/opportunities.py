@@ -1,11 +1,409 @@
-"""The opportunities route family (``/api/crm/opportunities``): the deal pipeline."""
+"""The opportunities route family (``/api/crm/opportunities``): the deal pipeline.
+
+Stage moves follow :attr:`OpportunityService.pipeline` (by default
+:data:`velocity_domain.crm.lifecycle.DEFAULT_PIPELINE`; a host assigns its own
+:class:`~velocity_domain.crm.lifecycle.Pipeline`), and every move writes a
+``crm_stage_history`` row in the same transaction, so the time spent in each
+stage can be read back with :meth:`OpportunityService.time_in_stages`.
+"""
 
 from __future__ import annotations
 
-from velocity_domain.services.base import Service
+import builtins
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, NamedTuple
+from uuid import UUID
 
-__all__ = ["OpportunityService"]
+import attrs
+
+from velocity_domain.access.operations import register
+from velocity_domain.access.principal import Principal
+from velocity_domain.access.visibility import READ_ALL, Visibility
+from velocity_domain.crm.entities import Opportunity, OpportunityStage, StagedEntity, StageHistory
+from velocity_domain.crm.lifecycle import DEFAULT_PIPELINE, Pipeline
+from velocity_domain.errors import ValidationFailed
+from velocity_domain.kernel.clock import Clock
+from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from velocity_domain.kernel.query import Eq, Filter, In, Query, asc, desc
+from velocity_domain.services.base import Service
+from velocity_domain.uow import UnitOfWork
+
+__all__ = ["OpportunityService", "StageSpan"]
+
+READ = "crm.opportunities.read"
+WRITE = "crm.opportunities.write"
+CREATE = register("crm.opportunities.create", WRITE, "create an opportunity")
+UPDATE = register("crm.opportunities.update", WRITE, "change an opportunity's details")
+MOVE_STAGE = register("crm.opportunities.move_stage", WRITE, "move an opportunity's stage")
+GET = register("crm.opportunities.get", READ, "read one opportunity")
+LIST = register("crm.opportunities.list", READ, "list opportunities by stage/assignee/project")
+TIME_IN_STAGES = register(
+    "crm.opportunities.time_in_stages", READ, "how long an opportunity spent in each stage"
+)
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+class StageSpan(NamedTuple):
+    """One stay of an opportunity in a stage; ``left_at`` is ``None`` for the current one."""
+
+    stage: OpportunityStage
+    entered_at: datetime
+    left_at: datetime | None
+    duration: timedelta
+
+
+def check_id(field: str, value: object) -> UUID:
+    """Return ``value`` if it is a UUID, else raise ``ValidationFailed`` naming ``field``."""
+    if not isinstance(value, UUID):
+        raise ValidationFailed(field, f"must be a UUID, not {type(value).__name__}", value=value)
+    return value
+
+
+def check_version(value: object) -> int:
+    """Return a caller's ``expected_version`` if it is a positive int."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationFailed("expected_version", "must be a positive integer", value=value)
+    return value
+
+
+def check_references(
+    uow: UnitOfWork,
+    *,
+    account_id: UUID | None = None,
+    project_id: UUID | None = None,
+    unit_id: UUID | None = None,
+    assigned_user_id: UUID | None = None,
+) -> None:
+    """Refuse references to rows that do not exist (or a unit of another project)."""
+    if account_id is not None and uow.crm.accounts.find(account_id) is None:
+        raise ValidationFailed("account_id", "no such account", value=account_id)
+    if project_id is not None and uow.inventory.projects.find(project_id) is None:
+        raise ValidationFailed("project_id", "no such project", value=project_id)
+    if unit_id is not None:
+        unit = uow.inventory.units.find(unit_id)
+        if unit is None:
+            raise ValidationFailed("unit_id", "no such unit", value=unit_id)
+        if project_id is not None and unit.project_id != project_id:
+            raise ValidationFailed("unit_id", "belongs to another project", value=unit_id)
+    if assigned_user_id is not None and uow.identity.users.find(assigned_user_id) is None:
+        raise ValidationFailed("assigned_user_id", "no such user", value=assigned_user_id)
+
+
+def check_person_for_new_record(uow: UnitOfWork, principal: Principal, person_id: UUID) -> None:
+    """Refuse a new lead or opportunity for an unknown person, or another agent's client.
+
+    A principal without ``crm.contacts.read_all`` may open records for the
+    clients they see and for people nobody holds yet (a fresh contact);
+    another agent's client is reported exactly like an unknown person.
+    """
+    if uow.crm.people.find(person_id) is None:
+        raise ValidationFailed("person_id", "no such person", value=person_id)
+    visibility = Visibility(uow, principal)
+    if visibility.can_see(person_id):
+        return
+    held = Eq("person_id", person_id)
+    if uow.crm.leads.count(held) or uow.crm.opportunities.count(held):
+        raise ValidationFailed("person_id", "no such person", value=person_id)
+
+
+def default_assignee(principal: Principal, assigned_user_id: UUID | None) -> UUID | None:
+    """A principal who sees only their own clients keeps what they create."""
+    if assigned_user_id is None and not principal.has(READ_ALL):
+        return principal.user_id
+    return assigned_user_id
+
+
+def record_entry(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    opportunity: Opportunity,
+    from_stage: OpportunityStage | None,
+    *,
+    reason: str | None = None,
+) -> StageHistory:
+    """Write the ``crm_stage_history`` row of ``opportunity`` entering its stage."""
+    return uow.crm.stage_history.add(
+        StageHistory(
+            entity_type=StagedEntity.OPPORTUNITY,
+            entity_id=opportunity.key,
+            from_stage=None if from_stage is None else from_stage.value,
+            to_stage=opportunity.stage.value,
+            changed_at=clock.now(),
+            changed_by_user_id=principal.user_id,
+            reason=reason,
+        )
+    )
+
+
+def _stage_arg(field: str, value: Any) -> OpportunityStage:
+    try:
+        return OpportunityStage(value)
+    except ValueError:
+        allowed = ", ".join(s.value for s in OpportunityStage)
+        raise ValidationFailed(field, f"must be one of: {allowed}", value=value) from None
 
 
 class OpportunityService(Service):
     """The opportunities route family (``/api/crm/opportunities``): the deal pipeline."""
+
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork], clock: Clock) -> None:
+        super().__init__(unit_of_work, clock)
+        #: The stage pipeline moves are checked against; a host may assign its own.
+        self.pipeline: Pipeline = DEFAULT_PIPELINE
+
+    def _visible(
+        self, uow: UnitOfWork, principal: Principal, opportunity_id: object
+    ) -> Opportunity:
+        key = check_id("opportunity_id", opportunity_id)
+        opportunity = uow.crm.opportunities.get(key)
+        self._visibility(uow, principal).check("crm_opportunities", key, opportunity.person_id)
+        return opportunity
+
+    def create(
+        self,
+        principal: Principal,
+        *,
+        person_id: UUID,
+        lead_id: UUID | None = None,
+        account_id: UUID | None = None,
+        project_id: UUID | None = None,
+        unit_id: UUID | None = None,
+        value: Decimal | None = None,
+        currency: str = "INR",
+        probability: Decimal | None = None,
+        expected_close_date: date | None = None,
+        next_action: str | None = None,
+        assigned_user_id: UUID | None = None,
+        source_system: str | None = None,
+        source_ref: str | None = None,
+    ) -> Opportunity:
+        """Open a deal at the pipeline's first stage (``new``), with its first history row.
+
+        A principal who sees only their own clients is the assignee unless
+        they name one.
+        """
+        now = self.clock.now()
+        with self._begin(principal, CREATE) as uow:
+            opportunity = Opportunity(
+                person_id=person_id,
+                lead_id=lead_id,
+                account_id=account_id,
+                project_id=project_id,
+                unit_id=unit_id,
+                stage=self.pipeline.initial,
+                value=value,
+                currency=currency,
+                probability=probability,
+                expected_close_date=expected_close_date,
+                next_action=next_action,
+                assigned_user_id=default_assignee(principal, assigned_user_id),
+                source_system=source_system,
+                source_ref=source_ref,
+                created_at=now,
+                updated_at=now,
+            )
+            check_person_for_new_record(uow, principal, opportunity.person_id)
+            if lead_id is not None:
+                lead = uow.crm.leads.find(lead_id)
+                if lead is None or lead.person_id != opportunity.person_id:
+                    raise ValidationFailed("lead_id", "no such lead of this person", value=lead_id)
+            check_references(
+                uow,
+                account_id=account_id,
+                project_id=project_id,
+                unit_id=unit_id,
+                assigned_user_id=opportunity.assigned_user_id,
+            )
+            uow.crm.opportunities.add(opportunity)
+            record_entry(uow, self.clock, principal, opportunity, None)
+            self._audit(
+                uow,
+                principal,
+                CREATE.name,
+                target_domain="crm",
+                target_ref=opportunity.key,
+                after=opportunity,
+            )
+            uow.commit()
+        return opportunity
+
+    def update(
+        self,
+        principal: Principal,
+        opportunity_id: UUID,
+        *,
+        expected_version: int,
+        account_id: UUID | None = UNSET,
+        project_id: UUID | None = UNSET,
+        unit_id: UUID | None = UNSET,
+        value: Decimal | None = UNSET,
+        currency: str = UNSET,
+        probability: Decimal | None = UNSET,
+        expected_close_date: date | None = UNSET,
+        next_action: str | None = UNSET,
+        assigned_user_id: UUID | None = UNSET,
+    ) -> Opportunity:
+        """Change the details of a deal (not its stage: see :meth:`move_stage`).
+
+        Only the arguments given change; ``None`` clears an optional field.
+        """
+        given: dict[str, Any] = {
+            "account_id": account_id,
+            "project_id": project_id,
+            "unit_id": unit_id,
+            "value": value,
+            "currency": currency,
+            "probability": probability,
+            "expected_close_date": expected_close_date,
+            "next_action": next_action,
+            "assigned_user_id": assigned_user_id,
+        }
+        changes = {k: v for k, v in given.items() if v is not UNSET}
+        with self._begin(principal, UPDATE) as uow:
+            version = check_version(expected_version)
+            before = self._visible(uow, principal, opportunity_id)
+            if not changes:
+                return before
+            candidate = attrs.evolve(before, **changes)
+            placed = "project_id" in changes or "unit_id" in changes
+            check_references(
+                uow,
+                account_id=changes.get("account_id"),
+                project_id=candidate.project_id if placed else None,
+                unit_id=candidate.unit_id if placed else None,
+                assigned_user_id=changes.get("assigned_user_id"),
+            )
+            after = uow.crm.opportunities.update(candidate, expected_version=version)
+            self._audit(
+                uow,
+                principal,
+                UPDATE.name,
+                target_domain="crm",
+                target_ref=after.key,
+                before=before,
+                after=after,
+            )
+            uow.commit()
+        return after
+
+    def get(self, principal: Principal, opportunity_id: UUID) -> Opportunity:
+        """Read one deal; one of a client the principal may not see is ``NotFound``."""
+        with self._begin(principal, GET) as uow:
+            return self._visible(uow, principal, opportunity_id)
+
+    def list(
+        self,
+        principal: Principal,
+        *,
+        stage: OpportunityStage | str | None = None,
+        assigned_user_id: UUID | None = None,
+        project_id: UUID | None = None,
+        person_id: UUID | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Opportunity]:
+        """List the deals the principal may see, newest first, by stage/assignee/project/person."""
+        where: list[Filter] = []
+        if stage is not None:
+            where.append(Eq("stage", _stage_arg("stage", stage)))
+        for field, ref in (
+            ("assigned_user_id", assigned_user_id),
+            ("project_id", project_id),
+            ("person_id", person_id),
+        ):
+            if ref is not None:
+                where.append(Eq(field, check_id(field, ref)))
+        with self._begin(principal, LIST) as uow:
+            visible = self._visibility(uow, principal).people()
+            if visible is not None:
+                where.append(In("person_id", tuple(visible)))
+            order = (desc("created_at"), desc("opportunity_id"))
+            return uow.crm.opportunities.list(Query(where, order, limit, cursor))
+
+    def move_stage(
+        self,
+        principal: Principal,
+        opportunity_id: UUID,
+        to_stage: OpportunityStage | str,
+        *,
+        expected_version: int,
+        reason: str | None = None,
+        lost_reason: str | None = None,
+    ) -> Opportunity:
+        """Move a deal along the pipeline, recording the move in ``crm_stage_history``.
+
+        A move the pipeline lacks raises ``InvalidTransition``; ``lost`` needs
+        a ``lost_reason`` (and only ``lost`` takes one); ``won`` and ``lost``
+        set ``closed_at``.
+        """
+        target = _stage_arg("to_stage", to_stage)
+        now = self.clock.now()
+        with self._begin(principal, MOVE_STAGE) as uow:
+            version = check_version(expected_version)
+            before = self._visible(uow, principal, opportunity_id)
+            if target is OpportunityStage.LOST and lost_reason is None:
+                raise ValidationFailed("lost_reason", "is required when a deal is lost")
+            if target is not OpportunityStage.LOST and lost_reason is not None:
+                raise ValidationFailed("lost_reason", "is given only when a deal is lost")
+            self.pipeline.transition(before.stage, target)
+            closed_at = None if self.pipeline.is_open(target) else now
+            candidate = attrs.evolve(
+                before, stage=target, lost_reason=lost_reason, closed_at=closed_at
+            )
+            after = uow.crm.opportunities.update(candidate, expected_version=version)
+            record_entry(uow, self.clock, principal, after, before.stage, reason=reason)
+            self._audit(
+                uow,
+                principal,
+                MOVE_STAGE.name,
+                target_domain="crm",
+                target_ref=after.key,
+                before=before,
+                after=after,
+                reason=reason if lost_reason is None else lost_reason,
+            )
+            uow.commit()
+        return after
+
+    def time_in_stages(
+        self, principal: Principal, opportunity_id: UUID
+    ) -> builtins.list[StageSpan]:
+        """Each stay of a deal in a stage, oldest first, from its stage history.
+
+        The current stage has ``left_at`` ``None`` and runs to now, except a
+        closed deal's ``won`` or ``lost``, whose duration is zero.
+        """
+        now = self.clock.now()
+        with self._begin(principal, TIME_IN_STAGES) as uow:
+            opportunity = self._visible(uow, principal, opportunity_id)
+            query = Query(
+                (
+                    Eq("entity_type", StagedEntity.OPPORTUNITY),
+                    Eq("entity_id", opportunity.key),
+                ),
+                (asc("changed_at"), asc("stage_history_id")),
+                MAX_PAGE_SIZE,
+            )
+            rows = list(uow.crm.stage_history.list(query))
+        spans: builtins.list[StageSpan] = []
+        for row, following in zip(rows, [*rows[1:], None], strict=True):
+            stage = OpportunityStage(row.to_stage)
+            left = following.changed_at if following is not None else None
+            if left is not None:
+                duration = left - row.changed_at
+            elif self.pipeline.is_open(stage):
+                duration = max(now - row.changed_at, timedelta(0))
+            else:
+                duration = timedelta(0)
+            spans.append(StageSpan(stage, row.changed_at, left, duration))
+        return spans

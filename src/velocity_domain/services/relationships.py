@@ -1,11 +1,318 @@
-"""Households and typed relationships between people."""
+"""Households and typed relationships between people.
+
+A household groups people (``crm_people.household_id``) and may name one
+member as its head. A relationship is stored in both directions, each with
+the inverse kind (a parent's ``parent`` row has a ``child`` row beside it),
+so either person reads it from their side. Writes need
+``crm.contacts.write``, reads ``crm.contacts.read``; every person involved
+must be visible to the principal, or the call is ``NotFound``. A link that
+already exists (same people, same kind) raises ``AlreadyExists``.
+"""
 
 from __future__ import annotations
 
-from velocity_domain.services.base import Service
+from datetime import date
+from typing import Any
+from uuid import UUID
 
-__all__ = ["RelationshipService"]
+import attrs
+
+from velocity_domain.access.operations import register
+from velocity_domain.access.principal import Principal
+from velocity_domain.access.visibility import Visibility
+from velocity_domain.crm.entities import Household, Person, Relationship, RelationshipKind
+from velocity_domain.errors import AlreadyExists, NotFound, ValidationFailed
+from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
+from velocity_domain.kernel.query import Eq, Query, asc
+from velocity_domain.services.base import Service
+from velocity_domain.uow import UnitOfWork
+
+__all__ = ["INVERSE", "RelationshipService"]
+
+WRITE = "crm.contacts.write"
+READ = "crm.contacts.read"
+CREATE_HOUSEHOLD = register("crm.households.create", WRITE, "create a household")
+ADD_MEMBER = register("crm.households.add_member", WRITE, "put a person in a household")
+REMOVE_MEMBER = register("crm.households.remove_member", WRITE, "take a person out of one")
+SET_HEAD = register("crm.households.set_head", WRITE, "name a member head of the household")
+GET_HOUSEHOLD = register("crm.households.get", READ, "read a household and its members")
+RELATE = register("crm.relationships.relate", WRITE, "link two people (both directions)")
+UNRELATE = register("crm.relationships.unrelate", WRITE, "remove a link (both directions)")
+LIST_RELATIONSHIPS = register("crm.relationships.list", READ, "a person's relationships")
+
+#: The kind of the reverse row for each kind ("A is parent of B" -> "B is child of A").
+INVERSE: dict[RelationshipKind, RelationshipKind] = {
+    RelationshipKind.SPOUSE: RelationshipKind.SPOUSE,
+    RelationshipKind.PARENT: RelationshipKind.CHILD,
+    RelationshipKind.CHILD: RelationshipKind.PARENT,
+    RelationshipKind.SIBLING: RelationshipKind.SIBLING,
+    RelationshipKind.EMPLOYER: RelationshipKind.EMPLOYEE,
+    RelationshipKind.EMPLOYEE: RelationshipKind.EMPLOYER,
+    RelationshipKind.REFERRED_BY: RelationshipKind.REFERRER,
+    RelationshipKind.REFERRER: RelationshipKind.REFERRED_BY,
+    RelationshipKind.COLLEAGUE: RelationshipKind.COLLEAGUE,
+    RelationshipKind.OTHER: RelationshipKind.OTHER,
+}
+
+
+@attrs.frozen
+class HouseholdView:
+    """A household and the members the principal may see."""
+
+    household: Household
+    members: tuple[Person, ...]
+
+
+def _person(uow: UnitOfWork, visibility: Visibility, field: str, person_id: object) -> Person:
+    """Return a visible person; a bad id is ``ValidationFailed``, an unseen one ``NotFound``."""
+    if not isinstance(person_id, UUID):
+        raise ValidationFailed(
+            field, f"must be a UUID, not {type(person_id).__name__}", value=person_id
+        )
+    visibility.check("crm_people", person_id, person_id)
+    return uow.crm.people.get(person_id)
+
+
+def _household(uow: UnitOfWork, household_id: object) -> Household:
+    if not isinstance(household_id, UUID):
+        raise ValidationFailed(
+            "household_id", f"must be a UUID, not {type(household_id).__name__}", value=household_id
+        )
+    return uow.crm.households.get(household_id)
+
+
+def _members(uow: UnitOfWork, household_id: UUID) -> list[Person]:
+    query = Query((Eq("household_id", household_id),), (asc("normalized_name"),), MAX_PAGE_SIZE)
+    return list(uow.crm.people.list(query))
 
 
 class RelationshipService(Service):
     """Households and typed relationships between people."""
+
+    def create_household(
+        self, principal: Principal, *, household_name: str, notes: str | None = None
+    ) -> Household:
+        """Create an empty household."""
+        now = self.clock.now()
+        with self._begin(principal, CREATE_HOUSEHOLD) as uow:
+            household = Household(
+                household_name=household_name, notes=notes, created_at=now, updated_at=now
+            )
+            uow.crm.households.add(household)
+            self._audit(
+                uow,
+                principal,
+                CREATE_HOUSEHOLD.name,
+                target_domain="crm",
+                target_ref=household.key,
+                after=household,
+            )
+            uow.commit()
+        return household
+
+    def get_household(self, principal: Principal, household_id: UUID) -> HouseholdView:
+        """Read a household with its visible members; one with none visible is ``NotFound``."""
+        with self._begin(principal, GET_HOUSEHOLD) as uow:
+            household = _household(uow, household_id)
+            visibility = self._visibility(uow, principal)
+            members = [m for m in _members(uow, household_id) if visibility.can_see(m.key)]
+            if not visibility.sees_everyone and not members:
+                raise NotFound("crm_households", household_id)
+            return HouseholdView(household, tuple(members))
+
+    def add_member(self, principal: Principal, household_id: UUID, person_id: UUID) -> Person:
+        """Put a person in a household; one already in another household must leave it first."""
+        with self._begin(principal, ADD_MEMBER) as uow:
+            household = _household(uow, household_id)
+            person = _person(uow, self._visibility(uow, principal), "person_id", person_id)
+            if person.household_id == household.key:
+                return person
+            if person.household_id is not None:
+                raise ValidationFailed(
+                    "person_id",
+                    f"already belongs to household {person.household_id}; remove them first",
+                    value=person_id,
+                )
+            changed = uow.crm.people.update(attrs.evolve(person, household_id=household.key))
+            self._audit(
+                uow,
+                principal,
+                ADD_MEMBER.name,
+                target_domain="crm",
+                target_ref=household.key,
+                before=person,
+                after=changed,
+            )
+            uow.commit()
+        return changed
+
+    def remove_member(self, principal: Principal, household_id: UUID, person_id: UUID) -> Person:
+        """Take a member out of a household (and out of its head, if they were)."""
+        with self._begin(principal, REMOVE_MEMBER) as uow:
+            household = _household(uow, household_id)
+            person = _person(uow, self._visibility(uow, principal), "person_id", person_id)
+            if person.household_id != household.key:
+                raise ValidationFailed(
+                    "person_id", f"is not a member of household {household.key}", value=person_id
+                )
+            changed = uow.crm.people.update(attrs.evolve(person, household_id=None))
+            self._audit(
+                uow,
+                principal,
+                REMOVE_MEMBER.name,
+                target_domain="crm",
+                target_ref=household.key,
+                before=person,
+                after=changed,
+            )
+            if household.head_person_id == person.key:
+                headless = uow.crm.households.update(attrs.evolve(household, head_person_id=None))
+                self._audit(
+                    uow,
+                    principal,
+                    SET_HEAD.name,
+                    target_domain="crm",
+                    target_ref=household.key,
+                    before=household,
+                    after=headless,
+                    reason="the head left the household",
+                )
+            uow.commit()
+        return changed
+
+    def set_head(self, principal: Principal, household_id: UUID, person_id: UUID) -> Household:
+        """Name a member as the head of their household."""
+        with self._begin(principal, SET_HEAD) as uow:
+            household = _household(uow, household_id)
+            person = _person(uow, self._visibility(uow, principal), "person_id", person_id)
+            if person.household_id != household.key:
+                raise ValidationFailed(
+                    "person_id", "the head must be a member of the household", value=person_id
+                )
+            if household.head_person_id == person.key:
+                return household
+            changed = uow.crm.households.update(attrs.evolve(household, head_person_id=person.key))
+            self._audit(
+                uow,
+                principal,
+                SET_HEAD.name,
+                target_domain="crm",
+                target_ref=household.key,
+                before=household,
+                after=changed,
+            )
+            uow.commit()
+        return changed
+
+    def relate(
+        self,
+        principal: Principal,
+        from_person_id: UUID,
+        to_person_id: UUID,
+        kind: RelationshipKind | str,
+        since: date | None = None,
+    ) -> Relationship:
+        """Link two people both ways ("from is KIND of to"); return the forward row."""
+        now = self.clock.now()
+        raw_kind: Any = kind  # the entity converts a string and names the field if it cannot
+        with self._begin(principal, RELATE) as uow:
+            forward = Relationship(
+                from_person_id=from_person_id,
+                to_person_id=to_person_id,
+                kind=raw_kind,
+                since=since,
+                created_at=now,
+                updated_at=now,
+            )
+            backward = Relationship(
+                from_person_id=forward.to_person_id,
+                to_person_id=forward.from_person_id,
+                kind=INVERSE[forward.kind],
+                since=since,
+                created_at=now,
+                updated_at=now,
+            )
+            visibility = self._visibility(uow, principal)
+            _person(uow, visibility, "from_person_id", from_person_id)
+            _person(uow, visibility, "to_person_id", to_person_id)
+            for row in (forward, backward):
+                same = (
+                    Eq("from_person_id", row.from_person_id),
+                    Eq("to_person_id", row.to_person_id),
+                    Eq("kind", row.kind),
+                )
+                if uow.crm.relationships.count(*same) > 0:
+                    raise AlreadyExists(
+                        "crm_relationships",
+                        "from_person_id, to_person_id, kind",
+                        {
+                            "from_person_id": row.from_person_id,
+                            "to_person_id": row.to_person_id,
+                            "kind": row.kind.value,
+                        },
+                    )
+            uow.crm.relationships.add_many([forward, backward])
+            self._audit(
+                uow,
+                principal,
+                RELATE.name,
+                target_domain="crm",
+                target_ref=forward.key,
+                after=forward,
+                details={"inverse_relationship_id": str(backward.key)},
+            )
+            uow.commit()
+        return forward
+
+    def unrelate(self, principal: Principal, relationship_id: UUID) -> None:
+        """Remove a link and its inverse row."""
+        with self._begin(principal, UNRELATE) as uow:
+            if not isinstance(relationship_id, UUID):
+                raise ValidationFailed(
+                    "relationship_id",
+                    f"must be a UUID, not {type(relationship_id).__name__}",
+                    value=relationship_id,
+                )
+            row = uow.crm.relationships.get(relationship_id)
+            visibility = self._visibility(uow, principal)
+            if not (
+                visibility.can_see(row.from_person_id) and visibility.can_see(row.to_person_id)
+            ):
+                raise NotFound("crm_relationships", relationship_id)
+            inverse = uow.crm.relationships.list(
+                Query(
+                    (
+                        Eq("from_person_id", row.to_person_id),
+                        Eq("to_person_id", row.from_person_id),
+                        Eq("kind", INVERSE[row.kind]),
+                    ),
+                    limit=1,
+                )
+            )
+            uow.crm.relationships.delete(row.key)
+            for other in inverse:
+                uow.crm.relationships.delete(other.key)
+            self._audit(
+                uow,
+                principal,
+                UNRELATE.name,
+                target_domain="crm",
+                target_ref=row.key,
+                before=row,
+                details={"inverse_relationship_ids": [str(o.key) for o in inverse]},
+            )
+            uow.commit()
+
+    def relationships_of(self, principal: Principal, person_id: UUID) -> list[Relationship]:
+        """A person's links, read from their side, to people the principal may see."""
+        with self._begin(principal, LIST_RELATIONSHIPS) as uow:
+            visibility = self._visibility(uow, principal)
+            _person(uow, visibility, "person_id", person_id)
+            query = Query(
+                (Eq("from_person_id", person_id),),
+                (asc("kind"), asc("created_at")),
+                MAX_PAGE_SIZE,
+            )
+            return [
+                r for r in uow.crm.relationships.list(query) if visibility.can_see(r.to_person_id)
+            ]

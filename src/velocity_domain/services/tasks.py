@@ -1,11 +1,297 @@
-"""The tasks route family (``/api/crm/tasks``): reminders and follow-ups in ``intel_reminders``."""
+"""The tasks route family (``/api/crm/tasks``): reminders and follow-ups in ``intel_reminders``.
+
+A task may hang off a person, a lead or an opportunity; a lead or opportunity
+fills in its person. Snoozing moves the due time (``due_at``) to the snooze
+time and records it in ``snoozed_until``, so every list reads one column.
+
+Visibility: a principal with ``crm.contacts.read_all`` sees every task; anyone
+else sees a task assigned to or created by them, or one linked to a person
+they may see. The lists of someone without ``read_all`` cover their own tasks.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from velocity_domain.access.operations import register
+from velocity_domain.access.principal import Principal
+from velocity_domain.errors import InvalidTransition, NotFound, ValidationFailed
+from velocity_domain.intel.entities import Reminder, ReminderPriority, ReminderStatus, ReminderType
+from velocity_domain.kernel.clock import ensure_utc
+from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
+from velocity_domain.kernel.query import Eq, Filter, Query, Range, asc
 from velocity_domain.services.base import Service
+from velocity_domain.uow import UnitOfWork
 
 __all__ = ["TaskService"]
+
+WRITE = "crm.tasks.write"
+READ = "crm.tasks.read"
+CREATE = register("crm.tasks.create", WRITE, "create a task (reminder or follow-up)")
+ASSIGN = register("crm.tasks.assign", WRITE, "give a task to another user")
+SNOOZE = register("crm.tasks.snooze", WRITE, "push a task's due time into the future")
+COMPLETE = register("crm.tasks.complete", WRITE, "mark a task done")
+REOPEN = register("crm.tasks.reopen", WRITE, "open a completed or cancelled task again")
+MINE = register("crm.tasks.mine", READ, "the principal's open tasks by due time")
+OVERDUE = register("crm.tasks.overdue", READ, "open tasks past their due time")
+DUE_TODAY = register("crm.tasks.due_today", READ, "the principal's open tasks due today (UTC)")
+
+_LIFECYCLE = "task"
+
+
+def _require_uuid(value: object, field: str) -> UUID:
+    if not isinstance(value, UUID):
+        raise ValidationFailed(field, f"must be a UUID, not {type(value).__name__}", value=value)
+    return value
 
 
 class TaskService(Service):
     """Tasks: reminders and follow-ups, stored in ``intel_reminders``."""
+
+    def create(
+        self,
+        principal: Principal,
+        *,
+        title: str,
+        due_at: datetime,
+        assigned_user_id: UUID | None = None,
+        person_id: UUID | None = None,
+        lead_id: UUID | None = None,
+        opportunity_id: UUID | None = None,
+        notes: str | None = None,
+        priority: ReminderPriority | str = ReminderPriority.MEDIUM,
+        reminder_type: ReminderType | str = ReminderType.FOLLOW_UP,
+    ) -> Reminder:
+        """Create an open task, by default assigned to the principal's own user."""
+        now = self.clock.now()
+        with self._begin(principal, CREATE) as uow:
+            assignee = assigned_user_id if assigned_user_id is not None else principal.user_id
+            if assignee is None:
+                raise ValidationFailed(
+                    "assigned_user_id", "is required for a principal without a user"
+                )
+            self._check_user(uow, assignee)
+            person_id = self._linked_person(uow, principal, person_id, lead_id, opportunity_id)
+            fields: dict[str, Any] = {
+                "title": title,
+                "notes": notes,
+                "reminder_type": reminder_type,
+                "person_id": person_id,
+                "lead_id": lead_id,
+                "opportunity_id": opportunity_id,
+                "assigned_user_id": assignee,
+                "created_by_user_id": principal.user_id,
+                "due_at": due_at,
+                "priority": priority,
+                "created_at": now,
+                "updated_at": now,
+            }
+            task = Reminder(**fields)
+            uow.intel.reminders.add(task)
+            self._audit(
+                uow, principal, CREATE.name, target_domain="intel", target_ref=task.key, after=task
+            )
+            uow.commit()
+        return task
+
+    def assign(
+        self, principal: Principal, task_id: UUID, user_id: UUID, *, expected_version: int
+    ) -> Reminder:
+        """Give the task to ``user_id`` (an existing user)."""
+        with self._begin(principal, ASSIGN) as uow:
+            current = self._visible_task(uow, principal, task_id)
+            self._check_user(uow, user_id)
+            return self._change(
+                uow, principal, ASSIGN.name, current, expected_version, assigned_user_id=user_id
+            )
+
+    def snooze(
+        self, principal: Principal, task_id: UUID, until: datetime, *, expected_version: int
+    ) -> Reminder:
+        """Push an open task's due time to ``until``, which must be in the future."""
+        now = self.clock.now()
+        with self._begin(principal, SNOOZE) as uow:
+            until = ensure_utc(until, "until")
+            if until <= now:
+                raise ValidationFailed("until", "must be in the future", value=until)
+            current = self._visible_task(uow, principal, task_id)
+            if current.status is not ReminderStatus.OPEN:
+                raise InvalidTransition(
+                    _LIFECYCLE, current.status, "snoozed", [ReminderStatus.OPEN]
+                )
+            return self._change(
+                uow,
+                principal,
+                SNOOZE.name,
+                current,
+                expected_version,
+                due_at=until,
+                snoozed_until=until,
+            )
+
+    def complete(self, principal: Principal, task_id: UUID, *, expected_version: int) -> Reminder:
+        """Mark an open task completed now."""
+        now = self.clock.now()
+        with self._begin(principal, COMPLETE) as uow:
+            current = self._visible_task(uow, principal, task_id)
+            if current.status is not ReminderStatus.OPEN:
+                raise InvalidTransition(_LIFECYCLE, current.status, ReminderStatus.COMPLETED, [])
+            return self._change(
+                uow,
+                principal,
+                COMPLETE.name,
+                current,
+                expected_version,
+                status=ReminderStatus.COMPLETED,
+                completed_at=now,
+                snoozed_until=None,
+            )
+
+    def reopen(self, principal: Principal, task_id: UUID, *, expected_version: int) -> Reminder:
+        """Open a completed or cancelled task again."""
+        with self._begin(principal, REOPEN) as uow:
+            current = self._visible_task(uow, principal, task_id)
+            if current.status is ReminderStatus.OPEN:
+                raise InvalidTransition(
+                    _LIFECYCLE,
+                    current.status,
+                    ReminderStatus.OPEN,
+                    [ReminderStatus.COMPLETED, ReminderStatus.CANCELLED],
+                )
+            return self._change(
+                uow,
+                principal,
+                REOPEN.name,
+                current,
+                expected_version,
+                status=ReminderStatus.OPEN,
+                completed_at=None,
+            )
+
+    def mine(
+        self, principal: Principal, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+    ) -> Page[Reminder]:
+        """The principal's open tasks, soonest due first."""
+        with self._begin(principal, MINE) as uow:
+            return self._open(uow, [self._mine(principal)], limit, cursor)
+
+    def overdue(
+        self,
+        principal: Principal,
+        *,
+        assigned_user_id: UUID | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Reminder]:
+        """Open tasks due before now, oldest first (only one's own without ``read_all``)."""
+        now = self.clock.now()
+        with self._begin(principal, OVERDUE) as uow:
+            where: list[Filter] = [Range("due_at", lt=now)]
+            if not self._visibility(uow, principal).sees_everyone:
+                where.append(self._mine(principal))
+            if assigned_user_id is not None:
+                where.append(Eq("assigned_user_id", assigned_user_id))
+            return self._open(uow, where, limit, cursor)
+
+    def due_today(
+        self, principal: Principal, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+    ) -> Page[Reminder]:
+        """The principal's open tasks due in the current UTC day."""
+        start = datetime.combine(self.clock.now().date(), time(), tzinfo=UTC)
+        with self._begin(principal, DUE_TODAY) as uow:
+            day = Range("due_at", gte=start, lt=start + timedelta(days=1))
+            return self._open(uow, [self._mine(principal), day], limit, cursor)
+
+    @staticmethod
+    def _mine(principal: Principal) -> Filter:
+        return Eq("assigned_user_id", principal.user_id)
+
+    @staticmethod
+    def _open(
+        uow: UnitOfWork, where: list[Filter], limit: int, cursor: str | None
+    ) -> Page[Reminder]:
+        where = [Eq("status", ReminderStatus.OPEN), *where]
+        order = (asc("due_at"), asc("reminder_id"))
+        return uow.intel.reminders.list(Query(where, order, limit, cursor))
+
+    def _visible_task(self, uow: UnitOfWork, principal: Principal, task_id: UUID) -> Reminder:
+        task = uow.intel.reminders.get(_require_uuid(task_id, "task_id"))
+        visibility = self._visibility(uow, principal)
+        if visibility.sees_everyone or principal.user_id in (
+            task.assigned_user_id,
+            task.created_by_user_id,
+        ):
+            return task
+        if task.person_id is not None and visibility.can_see(task.person_id):
+            return task
+        raise NotFound(Reminder.table_name, task_id)
+
+    def _change(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        action: str,
+        current: Reminder,
+        expected_version: int,
+        **changes: Any,
+    ) -> Reminder:
+        changed = uow.intel.reminders.update(
+            attrs.evolve(current, **changes), expected_version=expected_version
+        )
+        self._audit(
+            uow,
+            principal,
+            action,
+            target_domain="intel",
+            target_ref=current.key,
+            before=current,
+            after=changed,
+        )
+        uow.commit()
+        return changed
+
+    @staticmethod
+    def _check_user(uow: UnitOfWork, user_id: UUID) -> None:
+        if uow.identity.users.find(_require_uuid(user_id, "assigned_user_id")) is None:
+            raise ValidationFailed("assigned_user_id", "names no user", value=user_id)
+
+    def _linked_person(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        person_id: UUID | None,
+        lead_id: UUID | None,
+        opportunity_id: UUID | None,
+    ) -> UUID | None:
+        """Check the linked rows exist and agree on one visible person; return that person."""
+        people: dict[str, UUID] = {}
+        if person_id is not None:
+            people["person_id"] = _require_uuid(person_id, "person_id")
+        if lead_id is not None:
+            lead = uow.crm.leads.find(_require_uuid(lead_id, "lead_id"))
+            if lead is None:
+                raise ValidationFailed("lead_id", "names no lead", value=lead_id)
+            people["lead_id"] = lead.person_id
+        if opportunity_id is not None:
+            opp = uow.crm.opportunities.find(_require_uuid(opportunity_id, "opportunity_id"))
+            if opp is None:
+                raise ValidationFailed(
+                    "opportunity_id", "names no opportunity", value=opportunity_id
+                )
+            people["opportunity_id"] = opp.person_id
+        if not people:
+            return None
+        first = next(iter(people.values()))
+        for field, other in people.items():
+            if other != first:
+                raise ValidationFailed(
+                    field, "belongs to another person than the task's", value=other
+                )
+        self._visibility(uow, principal).check("crm_people", first, first)
+        if uow.crm.people.find(first) is None:
+            raise ValidationFailed("person_id", "names no person", value=first)
+        return first
