@@ -1,137 +1,179 @@
-"""Quickstart: the canonical CRM model in a few lines, in memory or on PostgreSQL.
+"""Quickstart: a day in the CRM, told through the services, in memory or on PostgreSQL.
 
     python3 tasks.py quickstart                          # the in-memory store
-    python3 tasks.py quickstart --url postgresql://...   # PostgreSQL (migrated first)
+    python3 tasks.py quickstart --url postgresql://...   # PostgreSQL
 
-It records a few people, an account, a lead and an opportunity, logs some
-interactions, then prints the contact list and one client's timeline.
+An agent logs a lead from a WhatsApp enquiry, converts it into an
+opportunity for a unit, books and holds a site visit, moves the deal along
+the pipeline; a manager then looks at the pipeline and the audit trail. On
+PostgreSQL the story runs in a new schema of its own (``quickstart_<hex>``),
+so it never touches existing data and can be run again.
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TextIO
 
-import attrs
-
 from velocity_domain import Velocity
-from velocity_domain.crm.entities import Account, AccountType, Lead, Opportunity, Person, Urgency
-from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
-from velocity_domain.intel.entities import Channel, Interaction, InteractionType
+from velocity_domain.crm.entities import OpportunityStage
+from velocity_domain.errors import DuplicateSuspected, InvalidTransition, ValidationFailed
+from velocity_domain.kernel.clock import FixedClock
 
-START = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
+MONDAY = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
 
 
-def open_store(url: str | None) -> Velocity:
-    """Return a Velocity in memory, or on the PostgreSQL at ``url`` after migrating it."""
+def open_store(url: str | None, clock: FixedClock, out: TextIO) -> Velocity:
+    """Return a Velocity in memory, or on a fresh schema of the PostgreSQL at ``url``."""
     if url is None:
-        return Velocity.in_memory()
+        return Velocity.in_memory(clock=clock)
     from velocity_domain.adapters.postgres import migrate  # noqa: PLC0415 - needs the extra
 
-    migrate.upgrade(url)
-    return Velocity.from_url(url)
+    schema = f"quickstart_{secrets.token_hex(4)}"
+    migrate.upgrade(url, schema=schema)
+    print(f"(migrated a new schema {schema} for this run)", file=out)
+    return Velocity.from_url(url, schema=schema, clock=clock)
 
 
-def run(velocity: Velocity, out: TextIO) -> None:
-    """Tell the quickstart story on ``velocity``, printing to ``out``."""
-    asha = Person(
-        full_name="Smt. Asha Rao",
-        primary_email=" Asha.Rao@Example.com ",
-        primary_phone="098300 12345",
-        persona_labels=("buyer", "nri"),
+def run(velocity: Velocity, clock: FixedClock, out: TextIO) -> None:  # noqa: PLR0915 - a story
+    """Tell the story on ``velocity``, printing to ``out``."""
+
+    def say(text: str = "") -> None:
+        print(text, file=out)
+
+    _, admin = velocity.users.create_first_admin(
+        email="admin@skyline.example", display_name="Admin"
     )
-    ravi = Person(full_name="Ravi Sen", primary_phone="+91 98765 43210")
-    meera = Person(full_name="Meera Iyer", primary_email="meera@example.com")
-    skyline = Account(account_name="Skyline Developers", account_type=AccountType.DEVELOPER)
-    lead = Lead(
-        person_id=asha.key,
-        account_id=skyline.key,
-        source_system="whatsapp",
-        budget_band="1-1.5 Cr",
-        urgency=Urgency.HIGH,
+    agent_user = velocity.users.create(
+        admin, email="priya@skyline.example", display_name="Priya (agent)", roles=["sales_agent"]
     )
-    deal = Opportunity(
+    manager_user = velocity.users.create(
+        admin,
+        email="meera@skyline.example",
+        display_name="Meera (manager)",
+        roles=["sales_manager"],
+    )
+    agent = velocity.users.principal_for(admin, agent_user.key)
+    manager = velocity.users.principal_for(admin, manager_user.key)
+    project = velocity.inventory.create_project(
+        admin, project_name="Skyline Residency", city="Kolkata", micro_market="New Town"
+    )
+    unit = velocity.inventory.add_unit(
+        admin, project.key, unit_label="T1-1204", configuration="3BHK", area_sqft=Decimal("1450")
+    )
+    velocity.inventory.change_price(
+        admin, unit.key, price=Decimal("12500000"), effective_from=clock.now()
+    )
+    say("Set-up: an admin, Priya (sales agent), Meera (sales manager), one project and one unit.")
+
+    # 1. A WhatsApp enquiry arrives; Priya records the person, the lead and the message.
+    clock.advance(minutes=5)
+    asha = velocity.contacts.create(
+        agent, full_name="Smt. Asha Rao", primary_phone="098300 12345", persona_labels=["buyer"]
+    )
+    lead = velocity.leads.create(
+        agent, person_id=asha.key, source_system="whatsapp", budget_band="1-1.5 Cr"
+    )
+    velocity.interactions.log(
+        agent,
         person_id=asha.key,
         lead_id=lead.key,
-        account_id=skyline.key,
+        channel="whatsapp",
+        interaction_type="enquiry",
+        happened_at=clock.now(),
+        summary="Asked about 3BHK units in New Town",
+        message={
+            "sender_role": "client",
+            "message_text": "Is a 3BHK available?",
+            "sent_at": clock.now(),
+        },
+    )
+    say(f"\n1. Priya logged Asha ({asha.primary_phone}) and a lead from a WhatsApp enquiry.")
+    try:
+        velocity.contacts.create(agent, full_name="Asha R.", primary_phone="+91 98300 12345")
+    except DuplicateSuspected as err:
+        matches = len(err.existing_ids)
+        say(f"   Entering her again is caught: {err.matched_on} matches {matches} person")
+
+    # 2. The lead becomes an opportunity for the unit.
+    clock.advance(hours=1)
+    lead, deal = velocity.leads.convert(
+        agent,
+        lead.key,
+        expected_version=lead.version,
+        project_id=project.key,
+        unit_id=unit.key,
         value=Decimal("12500000"),
-        probability=Decimal("0.35"),
-        next_action="Schedule a site visit",
     )
-    touches = [
-        Interaction(
-            person_id=asha.key,
-            lead_id=lead.key,
-            channel=Channel.WHATSAPP,
-            interaction_type=InteractionType.ENQUIRY,
-            happened_at=START,
-            summary="Asked for 3BHK options in New Town",
-        ),
-        Interaction(
-            person_id=asha.key,
-            channel=Channel.CALL,
-            interaction_type=InteractionType.FOLLOW_UP,
-            happened_at=START + timedelta(days=1, hours=2),
-            summary="Shared the brochure and price sheet",
-        ),
-        Interaction(
-            person_id=asha.key,
-            channel=Channel.EMAIL,
-            interaction_type=InteractionType.FOLLOW_UP,
-            happened_at=START + timedelta(days=2),
-            summary="Sent the floor plans",
-        ),
-    ]
+    say(f"2. The lead was converted into an opportunity at stage {deal.stage.value}.")
 
-    with velocity.unit_of_work() as uow:
-        uow.crm.people.add_many([asha, ravi, meera])
-        uow.crm.accounts.add(skyline)
-        uow.crm.leads.add(lead)
-        uow.crm.opportunities.add(deal)
-        uow.intel.interactions.add_many(touches)
-        uow.commit()
-    print("Stored 3 people, 1 account, 1 lead, 1 opportunity and 3 interactions.", file=out)
-    print(
-        f"Asha's email and phone were normalised: {asha.primary_email}, {asha.primary_phone}",
-        file=out,
-    )
-
-    with velocity.unit_of_work() as uow:
-        print("\nContact list (by name):", file=out)
-        for person in uow.crm.contact_list():
-            contact = person.primary_email or person.primary_phone or "-"
-            print(f"  {person.full_name:<16} {contact}", file=out)
-        found = uow.crm.contact_list(search="98300 12345")
-        print(f"Search '98300 12345' finds: {[p.full_name for p in found]}", file=out)
-
-        print("\nAsha's timeline (newest first):", file=out)
-        for touch in uow.intel.timeline(asha.key):
-            when = touch.happened_at.strftime("%d %b %H:%M")
-            print(f"  {when}  {touch.channel.value:<9} {touch.summary}", file=out)
-
-        stored = uow.crm.opportunities.get(deal.key)
-        print(
-            f"\nOpportunity value {stored.currency} {stored.value}, stage {stored.stage.value}",
-            file=out,
+    # 3. She calls, then books a site visit, and the deal moves along the pipeline.
+    for stage in (OpportunityStage.CONTACTED, OpportunityStage.SITE_VISIT_SCHEDULED):
+        clock.advance(hours=3)
+        deal = velocity.opportunities.move_stage(
+            agent, deal.key, stage, expected_version=deal.version
         )
+    visit_task = velocity.tasks.create(
+        agent,
+        title="Site visit with Asha",
+        due_at=clock.now() + timedelta(days=2),
+        person_id=asha.key,
+    )
+    say(f"   Priya booked the site visit as a task due {visit_task.due_at:%d %b %H:%M}.")
+    clock.advance(days=2)
+    velocity.interactions.log(
+        agent,
+        person_id=asha.key,
+        opportunity_id=deal.key,
+        channel="visit",
+        interaction_type="site_visit",
+        happened_at=clock.now(),
+        summary="Site visit at Skyline Residency",
+        visit={
+            "project_id": project.key,
+            "unit_id": unit.key,
+            "visited_at": clock.now(),
+            "host_user_id": agent_user.key,
+            "visit_notes": "Liked the east-facing balcony",
+        },
+    )
+    deal = velocity.opportunities.move_stage(
+        agent, deal.key, OpportunityStage.SITE_VISIT_DONE, expected_version=deal.version
+    )
+    velocity.tasks.complete(agent, visit_task.key, expected_version=visit_task.version)
+    say(f"3. After a call and the site visit the deal is at {deal.stage.value}.")
+    try:
+        velocity.opportunities.move_stage(
+            agent, deal.key, OpportunityStage.WON, expected_version=deal.version
+        )
+    except InvalidTransition as err:
+        say(f"   Jumping straight to won is refused: {err}")
+    timeline = velocity.interactions.timeline(agent, asha.key)
+    say("   Asha's timeline, newest first:")
+    for touch in timeline:
+        say(f"     {touch.happened_at:%d %b %H:%M}  {touch.channel.value:<9} {touch.summary}")
 
-    # Optimistic concurrency: two edits based on the same version; the second loses.
-    with velocity.unit_of_work() as uow:
-        uow.crm.opportunities.update(attrs.evolve(stored, probability=Decimal("0.5")))
-        uow.commit()
-    with velocity.unit_of_work() as uow:
-        try:
-            uow.crm.opportunities.update(stored)
-        except ConcurrencyConflict as err:
-            print(f"A stale edit is refused: {err}", file=out)
+    # 4. The manager looks at the pipeline.
+    say("\n4. Meera's view of the pipeline:")
+    for opportunity in velocity.opportunities.list(manager):
+        say(
+            f"   {opportunity.stage.value:<16} {opportunity.currency} {opportunity.value}  next: "
+            f"{opportunity.next_action or '-'}"
+        )
+    for step in velocity.opportunities.time_in_stages(manager, deal.key):
+        say(f"   spent {step.duration} in {step.stage.value}")
+    events = velocity.audit.list(admin, limit=100)
+    latest = events.items[0].action
+    say(f"   The audit trail holds {len(events)} events for this story; the latest: {latest}")
 
     try:
-        Opportunity(person_id=asha.key, probability=Decimal("1.4"))
+        velocity.contacts.create(agent, full_name="Ravi Sen", primary_email="not an email")
     except ValidationFailed as err:
-        print(f"Bad input is refused: {err}", file=out)
+        say(f"\nBad input is refused with the field named: {err}")
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
@@ -140,9 +182,10 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser.add_argument("--url", help="a PostgreSQL URL; without it the store is in memory")
     args = parser.parse_args(argv)
     where = "PostgreSQL" if args.url else "the in-memory store"
-    print(f"velocity_domain quickstart on {where}\n", file=out)
-    with open_store(args.url) as velocity:
-        run(velocity, out)
+    print(f"velocity_domain quickstart on {where}", file=out)
+    clock = FixedClock(MONDAY)
+    with open_store(args.url, clock, out) as velocity:
+        run(velocity, clock, out)
     return 0
 
 

@@ -26,13 +26,16 @@ def _load() -> ModuleType:
 
 
 def _check(output: str) -> None:
-    assert "Stored 3 people, 1 account, 1 lead, 1 opportunity and 3 interactions." in output
-    assert "asha.rao@example.com, +919830012345" in output
-    assert "Search '98300 12345' finds: ['Smt. Asha Rao']" in output
-    timeline = output.split("Asha's timeline (newest first):")[1]
-    assert timeline.index("email") < timeline.index("call") < timeline.index("whatsapp")
-    assert "A stale edit is refused" in output
-    assert "Bad input is refused: crm_opportunities.probability" in output
+    assert "1. Priya logged Asha (+919830012345) and a lead from a WhatsApp enquiry." in output
+    assert "Entering her again is caught: primary_phone matches 1 person" in output
+    assert "2. The lead was converted into an opportunity at stage new." in output
+    assert "3. After a call and the site visit the deal is at site_visit_done." in output
+    assert "Jumping straight to won is refused" in output
+    timeline = output.split("Asha's timeline, newest first:")[1]
+    assert timeline.index("visit") < timeline.index("whatsapp")
+    assert "site_visit_done  INR 12500000.00" in output
+    assert "spent 2 days, 0:00:00 in site_visit_scheduled" in output
+    assert "Bad input is refused with the field named: crm_people.primary_email" in output
 
 
 def test_quickstart_in_memory() -> None:

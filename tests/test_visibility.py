@@ -50,3 +50,18 @@ def test_read_all_roles_see_every_client(
     seen = {p.key for p in velocity.contacts.list(w.by_role[role])}
     assert seen == {w.client_a.key, w.client_b.key}
     assert velocity.interactions.get(w.by_role[role], w.chat.key).interaction == w.chat
+
+
+def test_contacts_filter_by_assignee_within_visibility(
+    any_velocity: tuple[Velocity, FixedClock],
+) -> None:
+    velocity, _ = any_velocity
+    w = build(velocity)
+    manager = w.by_role["sales_manager"]
+    by_a = velocity.contacts.list(manager, assigned_user_id=w.agent_a.user_id)
+    by_b = velocity.contacts.list(manager, assigned_user_id=w.agent_b.user_id)
+    assert [p.key for p in by_a] == [w.client_a.key]
+    assert [p.key for p in by_b] == [w.client_b.key]
+    assert velocity.contacts.list(w.agent_a, assigned_user_id=w.agent_b.user_id).items == ()
+    later = velocity.contacts.list(manager, updated_from=w.client_a.updated_at)
+    assert {p.key for p in later} >= {w.client_a.key}

@@ -17,9 +17,24 @@ from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, Query
 from velocity_domain.uow import UnitOfWork
 
-__all__ = ["READ_ALL", "Visibility"]
+__all__ = ["READ_ALL", "Visibility", "assigned_people"]
 
 READ_ALL = "crm.contacts.read_all"
+
+
+def assigned_people(uow: UnitOfWork, user_id: UUID) -> frozenset[UUID]:
+    """Return the people whose leads or opportunities are assigned to ``user_id``."""
+    found: set[UUID] = set()
+    theirs = Eq("assigned_user_id", user_id)
+    for table in (uow.crm.leads, uow.crm.opportunities):
+        cursor: str | None = None
+        while True:
+            page = table.list(Query((theirs,), limit=MAX_PAGE_SIZE, cursor=cursor))
+            found.update(row.person_id for row in page)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    return frozenset(found)
 
 
 class Visibility:
@@ -46,17 +61,8 @@ class Visibility:
         return self._people
 
     def _assigned(self) -> frozenset[UUID]:
-        found: set[UUID] = set()
-        mine = Eq("assigned_user_id", self._principal.user_id)
-        for table in (self._uow.crm.leads, self._uow.crm.opportunities):
-            cursor: str | None = None
-            while True:
-                page = table.list(Query((mine,), limit=MAX_PAGE_SIZE, cursor=cursor))
-                found.update(row.person_id for row in page)
-                cursor = page.next_cursor
-                if cursor is None:
-                    break
-        return frozenset(found)
+        assert self._principal.user_id is not None
+        return assigned_people(self._uow, self._principal.user_id)
 
     def can_see(self, person_id: UUID | None) -> bool:
         """Say whether the person ``person_id`` is visible (records without a person are)."""

@@ -18,6 +18,7 @@ import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
+from velocity_domain.access.visibility import assigned_people
 from velocity_domain.crm.entities import Person
 from velocity_domain.errors import DuplicateSuspected, NotFound, ValidationFailed
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
@@ -104,19 +105,31 @@ class ContactService(Service):
         source_system: str | None = None,
         created_from: datetime | None = None,
         created_to: datetime | None = None,
+        updated_from: datetime | None = None,
+        updated_to: datetime | None = None,
+        assigned_user_id: UUID | None = None,
         newest_first: bool = False,
         limit: int = DEFAULT_PAGE_SIZE,
         cursor: str | None = None,
     ) -> Page[Person]:
-        """List the contacts the principal may see, by name (or newest first)."""
+        """List the contacts the principal may see, by name (or newest first).
+
+        ``assigned_user_id`` keeps the people whose leads or opportunities that
+        user holds; time ranges are half-open (``from`` inclusive).
+        """
         with self._begin(principal, LIST) as uow:
             visible = self._visibility(uow, principal).people()
+            if assigned_user_id is not None:
+                theirs = assigned_people(uow, assigned_user_id)
+                visible = theirs if visible is None else visible & theirs
             return uow.crm.contact_list(
                 search=search,
                 persona_label=persona_label,
                 source_system=source_system,
                 created_from=created_from,
                 created_to=created_to,
+                updated_from=updated_from,
+                updated_to=updated_to,
                 person_ids=visible,
                 newest_first=newest_first,
                 limit=limit,
