@@ -11,9 +11,6 @@ both succeed.
 from __future__ import annotations
 
 import enum
-import math
-from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
@@ -22,21 +19,35 @@ import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
-from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
+from velocity_domain.errors import ValidationFailed
 from velocity_domain.inventory.entities import (
-    Availability,
     LocationIndex,
     Media,
     MediaType,
-    PricingHistory,
     Project,
     ProjectStatus,
     Unit,
     UnitStatus,
 )
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, Query, Range, asc, desc
+from velocity_domain.kernel.query import Eq, Filter, Query, asc
 from velocity_domain.services.base import Service
+from velocity_domain.services.checks import (
+    check_changes,
+    coordinate_arg,
+    enum_arg,
+    number_arg,
+    uuid_arg,
+    version_arg,
+)
+from velocity_domain.services.geo import (
+    EARTH_RADIUS_KM,
+    MAX_RADIUS_KM,
+    bounding_boxes,
+    geohash,
+    haversine_km,
+)
+from velocity_domain.services.unit_status import UnitStatusMixin
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["EARTH_RADIUS_KM", "InventoryService", "NearbyProject", "geohash", "haversine_km"]
@@ -51,15 +62,6 @@ ADD_UNIT = register("inventory.units.add", WRITE, "add a unit to a project")
 UPDATE_UNIT = register("inventory.units.update", WRITE, "change a unit's descriptive fields")
 GET_UNIT = register("inventory.units.get", READ, "read one unit")
 LIST_UNITS = register("inventory.units.list", READ, "list units by project, status, configuration")
-HOLD = register("inventory.units.hold", WRITE, "hold a unit for a person until a time")
-BOOK = register("inventory.units.book", WRITE, "book a unit for a person")
-RELEASE = register("inventory.units.release", WRITE, "release a held or booked unit")
-MARK_SOLD = register("inventory.units.mark_sold", WRITE, "mark a booked unit sold")
-BLOCK = register("inventory.units.block", WRITE, "take a unit off sale")
-UNBLOCK = register("inventory.units.unblock", WRITE, "put a blocked unit back on sale")
-AVAILABILITY = register("inventory.availability.list", READ, "a unit's status history")
-CHANGE_PRICE = register("inventory.prices.change", WRITE, "record a unit's price from a moment")
-CURRENT_PRICE = register("inventory.prices.current", READ, "a unit's price at a moment")
 ADD_MEDIA = register("inventory.media.add", WRITE, "add a picture, plan or brochure")
 LIST_MEDIA = register("inventory.media.list", READ, "list a project's or unit's media")
 SET_LOCATION = register("inventory.locations.set", WRITE, "set a project's map pin")
@@ -69,11 +71,6 @@ IN_MICRO_MARKET = register(
 NEAR = register("inventory.locations.near", READ, "projects within a radius, nearest first")
 
 #: Mean radius of the Earth in kilometres (IUGG), for the haversine distance.
-EARTH_RADIUS_KM = 6371.0088
-_KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
-_MAX_RADIUS_KM = math.pi * EARTH_RADIUS_KM
-_GEOHASH_BASE32 = "0123456789bcdefghjkmnpqrstuvwxyz"
-_GEOHASH_PRECISION = 9
 _FIXED = frozenset({"version", "created_at", "updated_at"})
 _PROJECT_FIXED = _FIXED | {"project_id"}
 _UNIT_FIXED = _FIXED | {"unit_id", "project_id"}
@@ -97,122 +94,7 @@ class NearbyProject:
     distance_km: float
 
 
-def _enum(cls: type[En], value: object, field: str) -> En:
-    try:
-        return cls(value)
-    except ValueError:
-        allowed = ", ".join(str(m.value) for m in cls)
-        raise ValidationFailed(field, f"must be one of: {allowed}", value=value) from None
-
-
-def _version(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed(
-            "expected_version", f"must be an integer, not {type(value).__name__}"
-        )
-    if value < 1:
-        raise ValidationFailed("expected_version", f"must be at least 1, got {value}")
-    return value
-
-
-def _uuid(value: object, field: str) -> UUID:
-    if not isinstance(value, UUID):
-        raise ValidationFailed(field, f"must be a UUID, not {type(value).__name__}")
-    return value
-
-
-def _number(value: object, field: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValidationFailed(field, f"must be a number, not {type(value).__name__}")
-    number = float(value)
-    if not low <= number <= high:
-        raise ValidationFailed(field, f"must be between {low:g} and {high:g}, got {value}")
-    return number
-
-
-def _coordinate(value: object, field: str, bound: int) -> Decimal:
-    _number(value, field, -bound, bound)
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    assert isinstance(value, int | Decimal)
-    return Decimal(value)
-
-
-def _check_changes(changes: Mapping[str, Any], entity: type[Any], fixed: frozenset[str]) -> None:
-    names = {f.name for f in attrs.fields(entity)}
-    for name in changes:
-        if name not in names:
-            raise ValidationFailed(name, f"{entity.table_name} has no such field")
-        if name in fixed:
-            raise ValidationFailed(name, "cannot be changed")
-
-
-def geohash(latitude: float, longitude: float, precision: int = _GEOHASH_PRECISION) -> str:
-    """Return the geohash of a point.
-
-    >>> geohash(57.64911, 10.40744, 11)
-    'u4pruydqqvj'
-    """
-    lat, lon = [-90.0, 90.0], [-180.0, 180.0]
-    chars: list[str] = []
-    bits = bit = 0
-    even = True
-    while len(chars) < precision:
-        span, value = (lon, longitude) if even else (lat, latitude)
-        mid = (span[0] + span[1]) / 2
-        bits <<= 1
-        if value >= mid:
-            bits |= 1
-            span[0] = mid
-        else:
-            span[1] = mid
-        even = not even
-        bit += 1
-        if bit == 5:
-            chars.append(_GEOHASH_BASE32[bits])
-            bits = bit = 0
-    return "".join(chars)
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Return the great-circle distance in kilometres between two points.
-
-    >>> round(haversine_km(0, 0, 0, 1), 3)
-    111.195
-    """
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
-
-
-def _bounding_boxes(lat: float, lon: float, radius_km: float) -> list[tuple[Filter, ...]]:
-    """Latitude/longitude Range filters that hold every point within ``radius_km``."""
-    dlat = radius_km / _KM_PER_DEGREE + 1e-9  # a hair wider, so float rounding loses nothing
-    low, high = lat - dlat, lat + dlat
-    latitude = Range(
-        "latitude", gte=Decimal(repr(max(low, -90.0))), lte=Decimal(repr(min(high, 90.0)))
-    )
-    if low <= -90 or high >= 90:
-        return [(latitude,)]
-    dlon = math.degrees(
-        math.asin(min(1.0, math.sin(math.radians(dlat)) / math.cos(math.radians(lat))))
-    )
-    dlon += 1e-9
-    if dlon >= 180:
-        return [(latitude,)]
-    west, east = lon - dlon, lon + dlon
-    boxes = [(max(west, -180.0), min(east, 180.0))]
-    if west < -180:
-        boxes.append((west + 360, 180.0))
-    if east > 180:
-        boxes.append((-180.0, east - 360))
-    return [
-        (latitude, Range("longitude", gte=Decimal(repr(w)), lte=Decimal(repr(e)))) for w, e in boxes
-    ]
-
-
-class InventoryService(Service):
+class InventoryService(UnitStatusMixin, Service):
     """Projects, units, holds, prices, availability, media and locations."""
 
     # -- projects -------------------------------------------------------------------------
@@ -221,7 +103,7 @@ class InventoryService(Service):
         """Create a project; ``fields`` are any other :class:`Project` fields."""
         now = self.clock.now()
         with self._begin(principal, CREATE_PROJECT) as uow:
-            _check_changes(fields, Project, _PROJECT_FIXED)
+            check_changes(fields, Project, _PROJECT_FIXED)
             project = Project(project_name=project_name, created_at=now, updated_at=now, **fields)
             self._check_project_refs(uow, project, None)
             uow.inventory.projects.add(project)
@@ -241,9 +123,9 @@ class InventoryService(Service):
     ) -> Project:
         """Change a project's fields, if it is still at ``expected_version``."""
         with self._begin(principal, UPDATE_PROJECT) as uow:
-            version = _version(expected_version)
-            _check_changes(changes, Project, _PROJECT_FIXED)
-            project = uow.inventory.projects.get(_uuid(project_id, "project_id"))
+            version = version_arg(expected_version)
+            check_changes(changes, Project, _PROJECT_FIXED)
+            project = uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
             changed = attrs.evolve(project, **changes)
             self._check_project_refs(uow, changed, project)
             stored = uow.inventory.projects.update(changed, expected_version=version)
@@ -279,7 +161,7 @@ class InventoryService(Service):
     def get_project(self, principal: Principal, project_id: UUID) -> Project:
         """Read one project."""
         with self._begin(principal, GET_PROJECT) as uow:
-            return uow.inventory.projects.get(_uuid(project_id, "project_id"))
+            return uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
 
     def list_projects(
         self,
@@ -299,7 +181,7 @@ class InventoryService(Service):
             if micro_market is not None:
                 where.append(Eq("micro_market", micro_market))
             if status is not None:
-                where.append(Eq("status", _enum(ProjectStatus, status, "status")))
+                where.append(Eq("status", enum_arg(ProjectStatus, status, "status")))
             query = Query(where, (asc("project_name"),), limit, cursor)
             return uow.inventory.projects.list(query)
 
@@ -317,8 +199,8 @@ class InventoryService(Service):
             for name, why in _UNIT_BY_ITS_OPERATION.items():
                 if name in fields and name != "currency":
                     raise ValidationFailed(name, f"a new unit is available; its {name} {why}")
-            _check_changes(fields, Unit, _UNIT_FIXED)
-            uow.inventory.projects.get(_uuid(project_id, "project_id"))
+            check_changes(fields, Unit, _UNIT_FIXED)
+            uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
             unit = Unit(
                 project_id=project_id,
                 unit_label=unit_label,
@@ -345,12 +227,12 @@ class InventoryService(Service):
     ) -> Unit:
         """Change a unit's descriptive fields (not its status or price)."""
         with self._begin(principal, UPDATE_UNIT) as uow:
-            version = _version(expected_version)
+            version = version_arg(expected_version)
             for name, why in _UNIT_BY_ITS_OPERATION.items():
                 if name in changes:
                     raise ValidationFailed(name, why)
-            _check_changes(changes, Unit, _UNIT_FIXED)
-            unit = uow.inventory.units.get(_uuid(unit_id, "unit_id"))
+            check_changes(changes, Unit, _UNIT_FIXED)
+            unit = uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
             changed = attrs.evolve(unit, **changes)
             self._check_unit_label(uow, changed, unit)
             stored = uow.inventory.units.update(changed, expected_version=version)
@@ -377,7 +259,7 @@ class InventoryService(Service):
     def get_unit(self, principal: Principal, unit_id: UUID) -> Unit:
         """Read one unit."""
         with self._begin(principal, GET_UNIT) as uow:
-            return uow.inventory.units.get(_uuid(unit_id, "unit_id"))
+            return uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
 
     def list_units(
         self,
@@ -393,380 +275,15 @@ class InventoryService(Service):
         with self._begin(principal, LIST_UNITS) as uow:
             where: list[Filter] = []
             if project_id is not None:
-                uow.inventory.projects.get(_uuid(project_id, "project_id"))
+                uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
                 where.append(Eq("project_id", project_id))
             if status is not None:
-                where.append(Eq("status", _enum(UnitStatus, status, "status")))
+                where.append(Eq("status", enum_arg(UnitStatus, status, "status")))
             if configuration is not None:
                 where.append(Eq("configuration", configuration))
             return uow.inventory.units.list(Query(where, (asc("unit_label"),), limit, cursor))
 
     # -- holds, bookings and the other status changes ----------------------------------------
-
-    def hold(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        person_id: UUID,
-        until: datetime,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Hold an available unit (or one whose hold has lapsed) for a person until ``until``."""
-        now = self.clock.now()
-        with self._begin(principal, HOLD) as uow:
-            if not isinstance(until, datetime) or until.tzinfo is None:
-                raise ValidationFailed("until", "must be a timezone-aware datetime")
-            if until <= now:
-                raise ValidationFailed("until", f"must be in the future (now is {now.isoformat()})")
-            unit = self._unit_at(uow, unit_id, expected_version)
-            self._check_person(uow, person_id)
-            if unit.status is not UnitStatus.AVAILABLE and not self._lapsed(unit, now):
-                raise ValidationFailed(
-                    "unit_id",
-                    f"is {self._describe(unit)}; only an available unit, or one whose hold"
-                    " has lapsed, can be held",
-                )
-            changed = attrs.evolve(
-                unit, status=UnitStatus.HELD, hold_expires_at=until, held_for_person_id=person_id
-            )
-            return self._change_status(
-                uow,
-                principal,
-                HOLD.name,
-                unit=unit,
-                changed=changed,
-                person_id=person_id,
-                reason=reason,
-                valid_to=until,
-            )
-
-    def book(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        person_id: UUID,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Book a unit for a person; double-booking is refused.
-
-        A unit already booked or sold, blocked, or under a live hold for
-        someone else is refused with ``ValidationFailed`` on ``unit_id``.
-        """
-        now = self.clock.now()
-        with self._begin(principal, BOOK) as uow:
-            unit = self._unit_at(uow, unit_id, expected_version)
-            self._check_person(uow, person_id)
-            if unit.status in (UnitStatus.BOOKED, UnitStatus.SOLD):
-                raise ValidationFailed(
-                    "unit_id", f"double-booking refused: the unit is already {unit.status}"
-                )
-            if unit.status is UnitStatus.BLOCKED:
-                raise ValidationFailed("unit_id", "is blocked; unblock it before booking")
-            if (
-                unit.status is UnitStatus.HELD
-                and unit.held_for_person_id != person_id
-                and not self._lapsed(unit, now)
-            ):
-                raise ValidationFailed(
-                    "unit_id", f"double-booking refused: the unit is {self._describe(unit)}"
-                )
-            changed = attrs.evolve(
-                unit, status=UnitStatus.BOOKED, hold_expires_at=None, held_for_person_id=None
-            )
-            return self._change_status(
-                uow,
-                principal,
-                BOOK.name,
-                unit=unit,
-                changed=changed,
-                person_id=person_id,
-                reason=reason,
-            )
-
-    def release(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Make a held or booked unit available again."""
-        with self._begin(principal, RELEASE) as uow:
-            unit = self._unit_at(uow, unit_id, expected_version)
-            if unit.status not in (UnitStatus.HELD, UnitStatus.BOOKED):
-                raise ValidationFailed(
-                    "unit_id", f"is {unit.status}; only a held or booked unit can be released"
-                )
-            changed = attrs.evolve(
-                unit, status=UnitStatus.AVAILABLE, hold_expires_at=None, held_for_person_id=None
-            )
-            return self._change_status(
-                uow,
-                principal,
-                RELEASE.name,
-                unit=unit,
-                changed=changed,
-                person_id=None,
-                reason=reason,
-            )
-
-    def mark_sold(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Mark a booked unit sold, to the person it was booked for."""
-        with self._begin(principal, MARK_SOLD) as uow:
-            unit = self._unit_at(uow, unit_id, expected_version)
-            if unit.status is not UnitStatus.BOOKED:
-                raise ValidationFailed(
-                    "unit_id", f"is {unit.status}; only a booked unit can be marked sold"
-                )
-            last = uow.inventory.availability.list(
-                Query((Eq("unit_id", unit.key),), (desc("valid_from"), desc("recorded_at")), 1)
-            ).items
-            buyer = last[0].person_id if last and last[0].status is UnitStatus.BOOKED else None
-            changed = attrs.evolve(unit, status=UnitStatus.SOLD)
-            return self._change_status(
-                uow,
-                principal,
-                MARK_SOLD.name,
-                unit=unit,
-                changed=changed,
-                person_id=buyer,
-                reason=reason,
-            )
-
-    def block(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Take an available unit (or one whose hold has lapsed) off sale."""
-        now = self.clock.now()
-        with self._begin(principal, BLOCK) as uow:
-            unit = self._unit_at(uow, unit_id, expected_version)
-            if unit.status is not UnitStatus.AVAILABLE and not self._lapsed(unit, now):
-                raise ValidationFailed(
-                    "unit_id", f"is {self._describe(unit)}; only an available unit can be blocked"
-                )
-            changed = attrs.evolve(
-                unit, status=UnitStatus.BLOCKED, hold_expires_at=None, held_for_person_id=None
-            )
-            return self._change_status(
-                uow,
-                principal,
-                BLOCK.name,
-                unit=unit,
-                changed=changed,
-                person_id=None,
-                reason=reason,
-            )
-
-    def unblock(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Put a blocked unit back on sale."""
-        with self._begin(principal, UNBLOCK) as uow:
-            unit = self._unit_at(uow, unit_id, expected_version)
-            if unit.status is not UnitStatus.BLOCKED:
-                raise ValidationFailed(
-                    "unit_id", f"is {unit.status}; only a blocked unit can be unblocked"
-                )
-            changed = attrs.evolve(unit, status=UnitStatus.AVAILABLE)
-            return self._change_status(
-                uow,
-                principal,
-                UNBLOCK.name,
-                unit=unit,
-                changed=changed,
-                person_id=None,
-                reason=reason,
-            )
-
-    def availability(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        limit: int = DEFAULT_PAGE_SIZE,
-        cursor: str | None = None,
-    ) -> Page[Availability]:
-        """A unit's status history, newest first."""
-        with self._begin(principal, AVAILABILITY) as uow:
-            uow.inventory.units.get(_uuid(unit_id, "unit_id"))
-            order = (desc("valid_from"), desc("recorded_at"), desc("availability_id"))
-            query = Query((Eq("unit_id", unit_id),), order, limit, cursor)
-            return uow.inventory.availability.list(query)
-
-    @staticmethod
-    def _unit_at(uow: UnitOfWork, unit_id: UUID, expected_version: int) -> Unit:
-        """The unit, refused as a conflict unless it is still at ``expected_version``."""
-        version = _version(expected_version)
-        unit = uow.inventory.units.get(_uuid(unit_id, "unit_id"))
-        if unit.version != version:
-            raise ConcurrencyConflict(Unit.table_name, unit.key, version, unit.version)
-        return unit
-
-    @staticmethod
-    def _check_person(uow: UnitOfWork, person_id: UUID) -> None:
-        if uow.crm.people.find(_uuid(person_id, "person_id")) is None:
-            raise ValidationFailed("person_id", "no such person", value=person_id)
-
-    @staticmethod
-    def _lapsed(unit: Unit, now: datetime) -> bool:
-        expires = unit.hold_expires_at
-        return unit.status is UnitStatus.HELD and expires is not None and expires <= now
-
-    @staticmethod
-    def _describe(unit: Unit) -> str:
-        if unit.status is not UnitStatus.HELD or unit.hold_expires_at is None:
-            return str(unit.status)
-        whom = unit.held_for_person_id or "no named person"
-        return f"held for {whom} until {unit.hold_expires_at.isoformat()}"
-
-    def _change_status(
-        self,
-        uow: UnitOfWork,
-        principal: Principal,
-        action: str,
-        *,
-        unit: Unit,
-        changed: Unit,
-        person_id: UUID | None,
-        reason: str | None,
-        valid_to: datetime | None = None,
-    ) -> Unit:
-        stored = uow.inventory.units.update(changed, expected_version=unit.version)
-        self._append_availability(
-            uow, principal, stored, reason=reason, person_id=person_id, valid_to=valid_to
-        )
-        self._audit(
-            uow,
-            principal,
-            action,
-            target_domain="inventory",
-            target_ref=unit.key,
-            before=unit,
-            after=stored,
-            reason=reason,
-        )
-        uow.commit()
-        return stored
-
-    def _append_availability(
-        self,
-        uow: UnitOfWork,
-        principal: Principal,
-        unit: Unit,
-        *,
-        reason: str | None,
-        person_id: UUID | None,
-        valid_to: datetime | None = None,
-    ) -> None:
-        now = self.clock.now()
-        uow.inventory.availability.add(
-            Availability(
-                unit_id=unit.key,
-                status=unit.status,
-                valid_from=now,
-                valid_to=valid_to,
-                reason=reason,
-                person_id=person_id,
-                recorded_by_user_id=principal.user_id,
-                recorded_at=now,
-            )
-        )
-
-    # -- prices ---------------------------------------------------------------------------
-
-    def change_price(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        price: Decimal,
-        effective_from: datetime,
-        reason: str | None = None,
-    ) -> PricingHistory:
-        """Record a unit's price from ``effective_from`` (past, now or future).
-
-        ``price_current`` takes the new price only when the new entry is, now,
-        the latest effective one: a future price waits, a back-dated one behind
-        a later price is history only (``price_current`` is then brought up to
-        the latest effective entry, should a future price have come into force).
-        """
-        now = self.clock.now()
-        with self._begin(principal, CHANGE_PRICE) as uow:
-            unit = uow.inventory.units.get(_uuid(unit_id, "unit_id"))
-            entry = PricingHistory(
-                unit_id=unit.key,
-                price=price,
-                currency=unit.currency,
-                effective_from=effective_from,
-                recorded_at=now,
-                changed_by_user_id=principal.user_id,
-                reason=reason,
-            )
-            uow.inventory.pricing_history.add(entry)
-            current = self._price_at(uow, unit.key, now)
-            after = unit
-            # The latest effective entry wins: normally the new one; a back-dated entry
-            # also brings along a future price that has come into force since.
-            if current is not None and unit.price_current != current.price:
-                after = uow.inventory.units.update(attrs.evolve(unit, price_current=current.price))
-            self._audit(
-                uow,
-                principal,
-                CHANGE_PRICE.name,
-                target_domain="inventory",
-                target_ref=unit.key,
-                before=unit,
-                after=after,
-                reason=reason,
-                details={
-                    "pricing_history_id": str(entry.key),
-                    "price": str(entry.price),
-                    "effective_from": entry.effective_from.isoformat(),
-                },
-            )
-            uow.commit()
-        return entry
-
-    def current_price(
-        self, principal: Principal, unit_id: UUID, at: datetime | None = None
-    ) -> PricingHistory | None:
-        """The price entry in force at ``at`` (default now), or ``None`` if it had no price."""
-        with self._begin(principal, CURRENT_PRICE) as uow:
-            if at is not None and (not isinstance(at, datetime) or at.tzinfo is None):
-                raise ValidationFailed("at", "must be a timezone-aware datetime")
-            uow.inventory.units.get(_uuid(unit_id, "unit_id"))
-            return self._price_at(uow, unit_id, at or self.clock.now())
-
-    @staticmethod
-    def _price_at(uow: UnitOfWork, unit_id: UUID, at: datetime) -> PricingHistory | None:
-        order = (desc("effective_from"), desc("recorded_at"), desc("pricing_history_id"))
-        where = (Eq("unit_id", unit_id), Range("effective_from", lte=at))
-        found = uow.inventory.pricing_history.list(Query(where, order, 1)).items
-        return found[0] if found else None
-
-    # -- media ----------------------------------------------------------------------------
 
     def add_media(
         self,
@@ -787,7 +304,7 @@ class InventoryService(Service):
             media = Media(
                 project_id=project_id,
                 unit_id=unit_id,
-                media_type=_enum(MediaType, media_type, "media_type"),
+                media_type=enum_arg(MediaType, media_type, "media_type"),
                 storage_uri=storage_uri,
                 caption=caption,
                 blob_id=blob_id,
@@ -832,13 +349,13 @@ class InventoryService(Service):
         with self._begin(principal, LIST_MEDIA) as uow:
             where: list[Filter] = []
             if project_id is not None:
-                uow.inventory.projects.get(_uuid(project_id, "project_id"))
+                uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
                 where.append(Eq("project_id", project_id))
             if unit_id is not None:
-                uow.inventory.units.get(_uuid(unit_id, "unit_id"))
+                uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
                 where.append(Eq("unit_id", unit_id))
             if media_type is not None:
-                where.append(Eq("media_type", _enum(MediaType, media_type, "media_type")))
+                where.append(Eq("media_type", enum_arg(MediaType, media_type, "media_type")))
             return uow.inventory.media.list(Query(where, (asc("sort_order"),), limit, cursor))
 
     # -- locations ------------------------------------------------------------------------
@@ -856,9 +373,9 @@ class InventoryService(Service):
     ) -> LocationIndex:
         """Set a project's map pin (one row per project); place names default to the project's."""
         with self._begin(principal, SET_LOCATION) as uow:
-            lat = _coordinate(latitude, "latitude", 90)
-            lon = _coordinate(longitude, "longitude", 180)
-            project = uow.inventory.projects.get(_uuid(project_id, "project_id"))
+            lat = coordinate_arg(latitude, "latitude", 90)
+            lon = coordinate_arg(longitude, "longitude", 180)
+            project = uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
             values: dict[str, Any] = {
                 "latitude": lat,
                 "longitude": lon,
@@ -922,9 +439,9 @@ class InventoryService(Service):
         PostgreSQL can use its (latitude, longitude) index.
         """
         with self._begin(principal, NEAR) as uow:
-            lat = _number(latitude, "latitude", -90, 90)
-            lon = _number(longitude, "longitude", -180, 180)
-            radius = _number(radius_km, "radius_km", 0, _MAX_RADIUS_KM)
+            lat = number_arg(latitude, "latitude", -90, 90)
+            lon = number_arg(longitude, "longitude", -180, 180)
+            radius = number_arg(radius_km, "radius_km", 0, MAX_RADIUS_KM)
             if radius <= 0:
                 raise ValidationFailed("radius_km", "must be greater than 0")
             if (
@@ -934,7 +451,7 @@ class InventoryService(Service):
             ):
                 raise ValidationFailed("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
             hits: list[tuple[float, LocationIndex]] = []
-            for box in _bounding_boxes(lat, lon, radius):
+            for box in bounding_boxes(lat, lon, radius):
                 cursor: str | None = None
                 while True:
                     page = uow.inventory.locations.list(Query(box, (), MAX_PAGE_SIZE, cursor))
