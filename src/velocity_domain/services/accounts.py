@@ -17,7 +17,8 @@ from velocity_domain.crm.entities import Account, AccountType
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.services.base import Service
-from velocity_domain.services.contacts import check_changes, check_version
+from velocity_domain.services.checks import version_arg
+from velocity_domain.services.contacts import check_changes
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["AccountService"]
@@ -117,7 +118,7 @@ class AccountService(Service):
         self, principal: Principal, account_id: UUID, *, expected_version: int, **changes: Any
     ) -> Account:
         """Change an account's fields (see ``UPDATABLE``) if it is still at ``expected_version``."""
-        version = check_version(expected_version)
+        version = version_arg(expected_version)
         check_changes(changes, UPDATABLE)
         with self._begin(principal, UPDATE) as uow:
             current = uow.crm.accounts.get(account_id)

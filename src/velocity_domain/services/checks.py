@@ -40,7 +40,7 @@ def version_arg(value: object) -> int:
 def uuid_arg(value: object, field: str) -> UUID:
     """Return ``value`` if it is a UUID, else refuse it."""
     if not isinstance(value, UUID):
-        raise ValidationFailed(field, f"must be a UUID, not {type(value).__name__}")
+        raise ValidationFailed(field, f"must be a UUID, not {type(value).__name__}", value=value)
     return value
 
 

@@ -24,6 +24,7 @@ from velocity_domain.errors import DuplicateSuspected, NotFound, ValidationFaile
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Query
 from velocity_domain.services.base import Service
+from velocity_domain.services.checks import version_arg
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["ContactService"]
@@ -46,19 +47,6 @@ UPDATABLE = frozenset(
         "source_ref",
     }
 )
-
-
-def check_version(expected_version: object) -> int:
-    """Return ``expected_version`` if it is a positive int, else raise ``ValidationFailed``."""
-    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
-        raise ValidationFailed(
-            "expected_version",
-            f"must be an integer, not {type(expected_version).__name__}",
-            value=expected_version,
-        )
-    if expected_version < 1:
-        raise ValidationFailed("expected_version", f"must be at least 1, got {expected_version}")
-    return expected_version
 
 
 def check_changes(changes: dict[str, Any], allowed: frozenset[str]) -> None:
@@ -195,7 +183,7 @@ class ContactService(Service):
         **changes: Any,
     ) -> Person:
         """Change a contact's fields (see ``UPDATABLE``) if it is still at ``expected_version``."""
-        version = check_version(expected_version)
+        version = version_arg(expected_version)
         check_changes(changes, UPDATABLE)
         if isinstance(changes.get("persona_labels"), list | set | frozenset):
             changes["persona_labels"] = tuple(changes["persona_labels"])

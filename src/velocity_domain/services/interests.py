@@ -19,6 +19,7 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Priority, PropertyInterest, PropertyInterestStatus
 from velocity_domain.errors import InvalidTransition, NotFound, ValidationFailed
 from velocity_domain.services.base import Service
+from velocity_domain.services.checks import uuid_arg
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["UNSET", "PropertyInterestService"]
@@ -37,12 +38,6 @@ class _Unset(enum.Enum):
 
 #: Marks an argument of :meth:`PropertyInterestService.update` as "leave unchanged".
 UNSET = _Unset.UNSET
-
-
-def _uuid(value: object, field: str) -> UUID:
-    if not isinstance(value, UUID):
-        raise ValidationFailed(field, f"must be a UUID, not {type(value).__name__}", value=value)
-    return value
 
 
 class PropertyInterestService(Service):
@@ -65,7 +60,7 @@ class PropertyInterestService(Service):
         """Record an active interest of a client one may see."""
         now = self.clock.now()
         with self._begin(principal, RECORD) as uow:
-            person_id = _uuid(person_id, "person_id")
+            person_id = uuid_arg(person_id, "person_id")
             self._visibility(uow, principal).check("crm_people", person_id, person_id)
             if uow.crm.people.find(person_id) is None:
                 raise NotFound("crm_people", person_id)
@@ -173,7 +168,7 @@ class PropertyInterestService(Service):
     ) -> list[PropertyInterest]:
         """A client's interests, newest first, optionally of one status."""
         with self._begin(principal, OF_CLIENT) as uow:
-            person_id = _uuid(person_id, "person_id")
+            person_id = uuid_arg(person_id, "person_id")
             self._visibility(uow, principal).check("crm_people", person_id, person_id)
             if uow.crm.people.find(person_id) is None:
                 raise NotFound("crm_people", person_id)
@@ -190,7 +185,7 @@ class PropertyInterestService(Service):
     def _visible(
         self, uow: UnitOfWork, principal: Principal, interest_id: UUID
     ) -> PropertyInterest:
-        interest = uow.crm.property_interests.get(_uuid(interest_id, "interest_id"))
+        interest = uow.crm.property_interests.get(uuid_arg(interest_id, "interest_id"))
         self._visibility(uow, principal).check(
             PropertyInterest.table_name, interest_id, interest.person_id
         )
@@ -226,11 +221,11 @@ def _check_places(uow: UnitOfWork, project_id: object, unit_id: object) -> None:
     """Refuse a project or unit that does not exist, or a unit of another project."""
     project = None
     if project_id is not None:
-        project = uow.inventory.projects.find(_uuid(project_id, "project_id"))
+        project = uow.inventory.projects.find(uuid_arg(project_id, "project_id"))
         if project is None:
             raise ValidationFailed("project_id", "names no project", value=project_id)
     if unit_id is not None:
-        unit = uow.inventory.units.find(_uuid(unit_id, "unit_id"))
+        unit = uow.inventory.units.find(uuid_arg(unit_id, "unit_id"))
         if unit is None:
             raise ValidationFailed("unit_id", "names no unit", value=unit_id)
         if project is not None and unit.project_id != project.key:

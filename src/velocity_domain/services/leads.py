@@ -22,14 +22,13 @@ from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, In, Query, desc
 from velocity_domain.services.base import Service
+from velocity_domain.services.checks import uuid_arg, version_arg
 from velocity_domain.services.opportunities import (
     WRITE as OPPORTUNITIES_WRITE,
 )
 from velocity_domain.services.opportunities import (
-    check_id,
     check_person_for_new_record,
     check_references,
-    check_version,
     default_assignee,
     record_entry,
 )
@@ -59,7 +58,7 @@ class LeadService(Service):
     """Leads: creation, assignment and conversion into opportunities."""
 
     def _visible(self, uow: UnitOfWork, principal: Principal, lead_id: object) -> Lead:
-        key = check_id("lead_id", lead_id)
+        key = uuid_arg(lead_id, "lead_id")
         lead = uow.crm.leads.get(key)
         self._visibility(uow, principal).check("crm_leads", key, lead.person_id)
         return lead
@@ -122,9 +121,9 @@ class LeadService(Service):
         if status is not None:
             where.append(Eq("status", _status_arg(status)))
         if assigned_user_id is not None:
-            where.append(Eq("assigned_user_id", check_id("assigned_user_id", assigned_user_id)))
+            where.append(Eq("assigned_user_id", uuid_arg(assigned_user_id, "assigned_user_id")))
         if person_id is not None:
-            where.append(Eq("person_id", check_id("person_id", person_id)))
+            where.append(Eq("person_id", uuid_arg(person_id, "person_id")))
         if source_system is not None:
             if not isinstance(source_system, str):
                 raise ValidationFailed("source_system", "must be a string", value=source_system)
@@ -141,10 +140,10 @@ class LeadService(Service):
     ) -> Lead:
         """Give a lead to ``user_id`` (``None`` leaves it unassigned)."""
         with self._begin(principal, ASSIGN) as uow:
-            version = check_version(expected_version)
+            version = version_arg(expected_version)
             before = self._visible(uow, principal, lead_id)
             if user_id is not None:
-                check_references(uow, assigned_user_id=check_id("user_id", user_id))
+                check_references(uow, assigned_user_id=uuid_arg(user_id, "user_id"))
             after = uow.crm.leads.update(
                 attrs.evolve(before, assigned_user_id=user_id), expected_version=version
             )
@@ -179,7 +178,7 @@ class LeadService(Service):
         """
         now = self.clock.now()
         with self._begin(principal, CONVERT) as uow:
-            version = check_version(expected_version)
+            version = version_arg(expected_version)
             before = self._visible(uow, principal, lead_id)
             LEAD_STATUS.transition(before.status, LeadStatus.CONVERTED)
             if into_opportunity_id is not None:
@@ -242,7 +241,7 @@ class LeadService(Service):
 
     @staticmethod
     def _existing(uow: UnitOfWork, lead: Lead, opportunity_id: object) -> Opportunity:
-        key = check_id("into_opportunity_id", opportunity_id)
+        key = uuid_arg(opportunity_id, "into_opportunity_id")
         opportunity = uow.crm.opportunities.find(key)
         if opportunity is None or opportunity.person_id != lead.person_id:
             raise ValidationFailed(

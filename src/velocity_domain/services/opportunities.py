@@ -28,6 +28,7 @@ from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, In, Query, asc, desc
 from velocity_domain.services.base import Service
+from velocity_domain.services.checks import uuid_arg, version_arg
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["OpportunityService", "StageSpan"]
@@ -59,20 +60,6 @@ class StageSpan(NamedTuple):
     entered_at: datetime
     left_at: datetime | None
     duration: timedelta
-
-
-def check_id(field: str, value: object) -> UUID:
-    """Return ``value`` if it is a UUID, else raise ``ValidationFailed`` naming ``field``."""
-    if not isinstance(value, UUID):
-        raise ValidationFailed(field, f"must be a UUID, not {type(value).__name__}", value=value)
-    return value
-
-
-def check_version(value: object) -> int:
-    """Return a caller's ``expected_version`` if it is a positive int."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationFailed("expected_version", "must be a positive integer", value=value)
-    return value
 
 
 def check_references(
@@ -164,7 +151,7 @@ class OpportunityService(Service):
     def _visible(
         self, uow: UnitOfWork, principal: Principal, opportunity_id: object
     ) -> Opportunity:
-        key = check_id("opportunity_id", opportunity_id)
+        key = uuid_arg(opportunity_id, "opportunity_id")
         opportunity = uow.crm.opportunities.get(key)
         self._visibility(uow, principal).check("crm_opportunities", key, opportunity.person_id)
         return opportunity
@@ -270,7 +257,7 @@ class OpportunityService(Service):
         }
         changes = {k: v for k, v in given.items() if v is not UNSET}
         with self._begin(principal, UPDATE) as uow:
-            version = check_version(expected_version)
+            version = version_arg(expected_version)
             before = self._visible(uow, principal, opportunity_id)
             if not changes:
                 return before
@@ -322,7 +309,7 @@ class OpportunityService(Service):
             ("person_id", person_id),
         ):
             if ref is not None:
-                where.append(Eq(field, check_id(field, ref)))
+                where.append(Eq(field, uuid_arg(ref, field)))
         with self._begin(principal, LIST) as uow:
             visible = self._visibility(uow, principal).people()
             if visible is not None:
@@ -349,7 +336,7 @@ class OpportunityService(Service):
         target = _stage_arg("to_stage", to_stage)
         now = self.clock.now()
         with self._begin(principal, MOVE_STAGE) as uow:
-            version = check_version(expected_version)
+            version = version_arg(expected_version)
             before = self._visible(uow, principal, opportunity_id)
             if target is OpportunityStage.LOST and lost_reason is None:
                 raise ValidationFailed("lost_reason", "is required when a deal is lost")

@@ -25,6 +25,7 @@ from velocity_domain.kernel.clock import ensure_utc
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, Range, asc
 from velocity_domain.services.base import Service
+from velocity_domain.services.checks import uuid_arg
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["TaskService"]
@@ -41,12 +42,6 @@ OVERDUE = register("crm.tasks.overdue", READ, "open tasks past their due time")
 DUE_TODAY = register("crm.tasks.due_today", READ, "the principal's open tasks due today (UTC)")
 
 _LIFECYCLE = "task"
-
-
-def _require_uuid(value: object, field: str) -> UUID:
-    if not isinstance(value, UUID):
-        raise ValidationFailed(field, f"must be a UUID, not {type(value).__name__}", value=value)
-    return value
 
 
 class TaskService(Service):
@@ -219,7 +214,7 @@ class TaskService(Service):
         return uow.intel.reminders.list(Query(where, order, limit, cursor))
 
     def _visible_task(self, uow: UnitOfWork, principal: Principal, task_id: UUID) -> Reminder:
-        task = uow.intel.reminders.get(_require_uuid(task_id, "task_id"))
+        task = uow.intel.reminders.get(uuid_arg(task_id, "task_id"))
         visibility = self._visibility(uow, principal)
         if visibility.sees_everyone or principal.user_id in (
             task.assigned_user_id,
@@ -256,7 +251,7 @@ class TaskService(Service):
 
     @staticmethod
     def _check_user(uow: UnitOfWork, user_id: UUID) -> None:
-        if uow.identity.users.find(_require_uuid(user_id, "assigned_user_id")) is None:
+        if uow.identity.users.find(uuid_arg(user_id, "assigned_user_id")) is None:
             raise ValidationFailed("assigned_user_id", "names no user", value=user_id)
 
     def _linked_person(
@@ -270,14 +265,14 @@ class TaskService(Service):
         """Check the linked rows exist and agree on one visible person; return that person."""
         people: dict[str, UUID] = {}
         if person_id is not None:
-            people["person_id"] = _require_uuid(person_id, "person_id")
+            people["person_id"] = uuid_arg(person_id, "person_id")
         if lead_id is not None:
-            lead = uow.crm.leads.find(_require_uuid(lead_id, "lead_id"))
+            lead = uow.crm.leads.find(uuid_arg(lead_id, "lead_id"))
             if lead is None:
                 raise ValidationFailed("lead_id", "names no lead", value=lead_id)
             people["lead_id"] = lead.person_id
         if opportunity_id is not None:
-            opp = uow.crm.opportunities.find(_require_uuid(opportunity_id, "opportunity_id"))
+            opp = uow.crm.opportunities.find(uuid_arg(opportunity_id, "opportunity_id"))
             if opp is None:
                 raise ValidationFailed(
                     "opportunity_id", "names no opportunity", value=opportunity_id
