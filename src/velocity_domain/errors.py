@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AlreadyExists",
+    "ApprovalRefused",
     "ApprovalRequired",
     "AuthenticationFailed",
     "ConcurrencyConflict",
@@ -29,11 +30,13 @@ __all__ = [
     "InvalidTransition",
     "NotFound",
     "PermissionDenied",
+    "PolicyDenied",
     "SchemaNotReady",
     "StorageUnavailable",
     "UnitOfWorkError",
     "ValidationFailed",
     "VelocityError",
+    "WritebackFailed",
 ]
 
 
@@ -281,6 +284,50 @@ class ApprovalRequired(VelocityError):
 
     def details(self) -> dict[str, Any]:  # noqa: D102
         return {"proposal_id": self.proposal_id, "reason": self.reason, "rule": self.rule}
+
+
+class PolicyDenied(VelocityError):
+    """The writeback policy refuses the change outright (no approval can allow it)."""
+
+    code = "policy_denied"
+
+    def __init__(self, rule: str, reason: str, proposal_id: object | None = None) -> None:
+        super().__init__(f"refused by policy rule {rule!r}: {reason}")
+        self.rule = rule
+        self.reason = reason
+        self.proposal_id = proposal_id
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {"rule": self.rule, "reason": self.reason, "proposal_id": self.proposal_id}
+
+
+class ApprovalRefused(VelocityError):
+    """This principal may not decide this proposal (four-eyes, agents, a second vote)."""
+
+    code = "approval_refused"
+
+    def __init__(self, proposal_id: object, principal: object, reason: str) -> None:
+        super().__init__(f"{principal} may not decide proposal {proposal_id}: {reason}")
+        self.proposal_id = proposal_id
+        self.principal = principal
+        self.reason = reason
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {"proposal_id": self.proposal_id, "principal": self.principal, "reason": self.reason}
+
+
+class WritebackFailed(VelocityError):
+    """An approved writeback met a conflict when executed; it is now ``failed``, nothing applied."""
+
+    code = "writeback_failed"
+
+    def __init__(self, proposal_id: object, reason: str) -> None:
+        super().__init__(f"writeback {proposal_id} failed and was not applied: {reason}")
+        self.proposal_id = proposal_id
+        self.reason = reason
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {"proposal_id": self.proposal_id, "reason": self.reason}
 
 
 class IdempotencyConflict(VelocityError):

@@ -14,6 +14,7 @@ from types import TracebackType
 
 from velocity_domain.access.catalogue import seed_rows
 from velocity_domain.errors import SchemaNotReady
+from velocity_domain.governance.engine import Governance
 from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.pagination import CursorCodec
 from velocity_domain.kernel.repository import Store
@@ -29,6 +30,7 @@ from velocity_domain.services.opportunities import OpportunityService
 from velocity_domain.services.relationships import RelationshipService
 from velocity_domain.services.sessions import SessionService
 from velocity_domain.services.tasks import TaskService
+from velocity_domain.services.writebacks import WritebackService
 from velocity_domain.uow import ENTITY_CLASSES, UnitOfWork
 
 __all__ = ["Velocity"]
@@ -41,32 +43,38 @@ class Velocity:
         self.store = store
         self.clock = clock or SystemClock()
         self._active = threading.local()
-        self.users = UserService(self.unit_of_work, self.clock)
+        #: The writeback policy (``velocity.governance.policy``) and governed operations.
+        self.governance = Governance()
+        self.users = UserService(self.unit_of_work, self.clock, self.governance)
         """Users and their roles (``identity.users.manage``)."""
-        self.roles = RoleService(self.unit_of_work, self.clock)
+        self.roles = RoleService(self.unit_of_work, self.clock, self.governance)
         """Roles and what they allow (``identity.users.manage``)."""
-        self.sessions = SessionService(self.unit_of_work, self.clock)
+        self.sessions = SessionService(self.unit_of_work, self.clock, self.governance)
         """Session tokens: issue, authenticate, revoke."""
-        self.audit = AuditService(self.unit_of_work, self.clock)
+        self.audit = AuditService(self.unit_of_work, self.clock, self.governance)
         """The audit trail (``audit.read``)."""
-        self.contacts = ContactService(self.unit_of_work, self.clock)
+        self.contacts = ContactService(self.unit_of_work, self.clock, self.governance)
         """The contacts route family."""
-        self.interactions = InteractionService(self.unit_of_work, self.clock)
+        self.interactions = InteractionService(self.unit_of_work, self.clock, self.governance)
         """The interactions route family."""
-        self.accounts = AccountService(self.unit_of_work, self.clock)
+        self.accounts = AccountService(self.unit_of_work, self.clock, self.governance)
         """The accounts route family."""
-        self.relationships = RelationshipService(self.unit_of_work, self.clock)
+        self.relationships = RelationshipService(self.unit_of_work, self.clock, self.governance)
         """Households and relationships between people."""
-        self.leads = LeadService(self.unit_of_work, self.clock)
+        self.leads = LeadService(self.unit_of_work, self.clock, self.governance)
         """Leads and their conversion."""
-        self.opportunities = OpportunityService(self.unit_of_work, self.clock)
+        self.opportunities = OpportunityService(self.unit_of_work, self.clock, self.governance)
         """The opportunities route family and the stage pipeline."""
-        self.tasks = TaskService(self.unit_of_work, self.clock)
+        self.tasks = TaskService(self.unit_of_work, self.clock, self.governance)
         """The tasks route family."""
-        self.property_interests = PropertyInterestService(self.unit_of_work, self.clock)
+        self.property_interests = PropertyInterestService(
+            self.unit_of_work, self.clock, self.governance
+        )
         """Property interests."""
-        self.inventory = InventoryService(self.unit_of_work, self.clock)
+        self.inventory = InventoryService(self.unit_of_work, self.clock, self.governance)
         """The inventory route family."""
+        self.writebacks = WritebackService(self.unit_of_work, self.clock, self.governance)
+        """The writeback release flow: proposals, approvals, execution, the operator inbox."""
 
     @classmethod
     def in_memory(cls, *, clock: Clock | None = None, cursor_key: bytes | None = None) -> Velocity:

@@ -23,11 +23,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from velocity_domain.crm.entities import LeadStatus, OpportunityStage
+from velocity_domain.crm.entities import ImportBatchStatus, LeadStatus, OpportunityStage
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.lifecycle import Lifecycle
 
-__all__ = ["DEFAULT_PIPELINE", "DEFAULT_TABLE", "LEAD_STATUS", "Pipeline"]
+__all__ = ["DEFAULT_PIPELINE", "DEFAULT_TABLE", "IMPORT_BATCH", "LEAD_STATUS", "Pipeline"]
 
 _S = OpportunityStage
 _CLOSED = frozenset({_S.WON, _S.LOST})
@@ -49,6 +49,27 @@ LEAD_STATUS: Lifecycle[LeadStatus] = Lifecycle(
         LeadStatus.OPEN: {LeadStatus.QUALIFIED, LeadStatus.DISQUALIFIED, LeadStatus.CONVERTED},
         LeadStatus.QUALIFIED: {LeadStatus.DISQUALIFIED, LeadStatus.CONVERTED},
         LeadStatus.DISQUALIFIED: {LeadStatus.OPEN},
+    },
+)
+
+_I = ImportBatchStatus
+
+#: The import lifecycle of spec section 8. ``failed`` may be reached from every
+#: state but ``committed`` (once rows are in the canonical tables the batch is
+#: done) and needs a reason. Retries: a ``failed`` batch may go back to
+#: ``uploaded`` and run again from the start, which is safe because each import
+#: row carries a fingerprint of its source and a row already committed is
+#: never written twice; a ``proposed`` batch may go back to ``mapped`` when a
+#: reviewer wants the mapping changed. Nothing leaves ``committed``.
+IMPORT_BATCH: Lifecycle[ImportBatchStatus] = Lifecycle(
+    "import batch",
+    {
+        _I.UPLOADED: {_I.PARSED, _I.FAILED},
+        _I.PARSED: {_I.MAPPED, _I.FAILED},
+        _I.MAPPED: {_I.PROPOSED, _I.FAILED},
+        _I.PROPOSED: {_I.APPROVED, _I.MAPPED, _I.FAILED},
+        _I.APPROVED: {_I.COMMITTED, _I.FAILED},
+        _I.FAILED: {_I.UPLOADED},
     },
 )
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
 from velocity_domain.access import audit
 from velocity_domain.access.operations import Operation, authorize
 from velocity_domain.access.principal import Principal
 from velocity_domain.access.visibility import Visibility
+from velocity_domain.governance.change import ProposedChange, plain_values
+from velocity_domain.governance.engine import Governance
 from velocity_domain.kernel.clock import Clock
-from velocity_domain.kernel.model import Entity
+from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.uow import UnitOfWork
+from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["Service"]
 
@@ -19,9 +24,67 @@ __all__ = ["Service"]
 class Service:
     """Base of the services: opens units of work and checks permissions first."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], clock: Clock) -> None:
+    def __init__(
+        self,
+        unit_of_work: Callable[[], UnitOfWork],
+        clock: Clock,
+        governance: Governance | None = None,
+    ) -> None:
         self._unit_of_work = unit_of_work
         self.clock = clock
+        #: The writeback policy and appliers (shared by every service of one Velocity).
+        self.governance = governance if governance is not None else Governance()
+        self._register_appliers()
+
+    def _register_appliers(self) -> None:
+        """Register this service's governed operations; services that have some override it."""
+
+    @staticmethod
+    def _update_change(
+        operation: Operation,
+        before: VersionedEntity,
+        changes: dict[str, Any],
+        base_version: int,
+        context: dict[str, Any] | None = None,
+    ) -> ProposedChange:
+        """Describe an update of ``before`` as a change the policy can judge."""
+        return ProposedChange(
+            operation=operation.name,
+            target_table=before.table_name,
+            change_kind=ChangeKind.UPDATE,
+            target_ref=before.key,
+            base_version=base_version,
+            fields=plain_values(changes),
+            current=plain_values({name: getattr(before, name) for name in changes}),
+            context=context or {},
+        )
+
+    @staticmethod
+    def _create_change(
+        operation: Operation, entity: Entity, context: dict[str, Any] | None = None
+    ) -> ProposedChange:
+        """Describe the creation of ``entity`` as a change the policy can judge."""
+        skip = {"created_at", "updated_at", "version"}
+        values = {
+            f.name: getattr(entity, f.name)
+            for f in attrs.fields(type(entity))
+            if f.init and f.name not in skip
+        }
+        return ProposedChange(
+            operation=operation.name,
+            target_table=entity.table_name,
+            change_kind=ChangeKind.CREATE,
+            fields=plain_values(values),
+            context=context or {},
+        )
+
+    def _gate(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> None:
+        """Ask the policy about ``change``: go on, or store a proposal and raise.
+
+        Raises ``ApprovalRequired`` (after committing the proposal) when the
+        policy wants a review, ``PolicyDenied`` when it refuses the change.
+        """
+        self.governance.gate(uow, self.clock, principal, change)
 
     def _begin(self, principal: Principal, operation: Operation) -> UnitOfWork:
         """Authorise ``principal`` for ``operation``, then return a new unit of work."""

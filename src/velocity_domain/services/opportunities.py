@@ -24,12 +24,15 @@ from velocity_domain.access.visibility import READ_ALL, Visibility
 from velocity_domain.crm.entities import Opportunity, OpportunityStage, StagedEntity, StageHistory
 from velocity_domain.crm.lifecycle import DEFAULT_PIPELINE, Pipeline
 from velocity_domain.errors import ValidationFailed
+from velocity_domain.governance.change import ProposedChange
+from velocity_domain.governance.engine import Governance
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, In, Query, asc, desc
 from velocity_domain.services.base import Service
 from velocity_domain.services.checks import uuid_arg, version_arg
 from velocity_domain.uow import UnitOfWork
+from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["OpportunityService", "StageSpan"]
 
@@ -42,6 +45,20 @@ GET = register("crm.opportunities.get", READ, "read one opportunity")
 LIST = register("crm.opportunities.list", READ, "list opportunities by stage/assignee/project")
 TIME_IN_STAGES = register(
     "crm.opportunities.time_in_stages", READ, "how long an opportunity spent in each stage"
+)
+
+
+#: The fields :meth:`OpportunityService.update` may change.
+DETAILS = (
+    "account_id",
+    "project_id",
+    "unit_id",
+    "value",
+    "currency",
+    "probability",
+    "expected_close_date",
+    "next_action",
+    "assigned_user_id",
 )
 
 
@@ -143,8 +160,13 @@ def _stage_arg(field: str, value: Any) -> OpportunityStage:
 class OpportunityService(Service):
     """The opportunities route family (``/api/crm/opportunities``): the deal pipeline."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], clock: Clock) -> None:
-        super().__init__(unit_of_work, clock)
+    def __init__(
+        self,
+        unit_of_work: Callable[[], UnitOfWork],
+        clock: Clock,
+        governance: Governance | None = None,
+    ) -> None:
+        super().__init__(unit_of_work, clock, governance)
         #: The stage pipeline moves are checked against; a host may assign its own.
         self.pipeline: Pipeline = DEFAULT_PIPELINE
 
@@ -155,6 +177,20 @@ class OpportunityService(Service):
         opportunity = uow.crm.opportunities.get(key)
         self._visibility(uow, principal).check("crm_opportunities", key, opportunity.person_id)
         return opportunity
+
+    def _register_appliers(self) -> None:
+        register_applier = self.governance.appliers.register
+        register_applier(CREATE.name, "crm_opportunities", ChangeKind.CREATE, self._apply_create)
+        register_applier(
+            UPDATE.name, "crm_opportunities", ChangeKind.UPDATE, self._apply_update, fields=DETAILS
+        )
+        register_applier(
+            MOVE_STAGE.name,
+            "crm_opportunities",
+            ChangeKind.UPDATE,
+            self._apply_move,
+            fields=("stage", "lost_reason"),
+        )
 
     def create(
         self,
@@ -177,7 +213,7 @@ class OpportunityService(Service):
         """Open a deal at the pipeline's first stage (``new``), with its first history row.
 
         A principal who sees only their own clients is the assignee unless
-        they name one.
+        they name one. The write passes the writeback policy first.
         """
         now = self.clock.now()
         with self._begin(principal, CREATE) as uow:
@@ -200,28 +236,53 @@ class OpportunityService(Service):
                 updated_at=now,
             )
             check_person_for_new_record(uow, principal, opportunity.person_id)
-            if lead_id is not None:
-                lead = uow.crm.leads.find(lead_id)
-                if lead is None or lead.person_id != opportunity.person_id:
-                    raise ValidationFailed("lead_id", "no such lead of this person", value=lead_id)
-            check_references(
-                uow,
-                account_id=account_id,
-                project_id=project_id,
-                unit_id=unit_id,
-                assigned_user_id=opportunity.assigned_user_id,
-            )
-            uow.crm.opportunities.add(opportunity)
-            record_entry(uow, self.clock, principal, opportunity, None)
-            self._audit(
-                uow,
-                principal,
-                CREATE.name,
-                target_domain="crm",
-                target_ref=opportunity.key,
-                after=opportunity,
-            )
+            self._gate(uow, principal, self._create_change(CREATE, opportunity))
+            created = self._insert(uow, principal, opportunity)
             uow.commit()
+        return created
+
+    def _apply_create(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Opportunity:
+        built = change.build()
+        assert isinstance(built, Opportunity)
+        now = self.clock.now()
+        return self._insert(uow, principal, attrs.evolve(built, created_at=now, updated_at=now))
+
+    def _insert(
+        self, uow: UnitOfWork, principal: Principal, opportunity: Opportunity
+    ) -> Opportunity:
+        if opportunity.stage is not self.pipeline.initial:
+            raise ValidationFailed(
+                "stage",
+                f"a new deal starts at {self.pipeline.initial.value}",
+                value=opportunity.stage,
+            )
+        if uow.crm.people.find(opportunity.person_id) is None:
+            raise ValidationFailed("person_id", "no such person", value=opportunity.person_id)
+        if opportunity.lead_id is not None:
+            lead = uow.crm.leads.find(opportunity.lead_id)
+            if lead is None or lead.person_id != opportunity.person_id:
+                raise ValidationFailed(
+                    "lead_id", "no such lead of this person", value=opportunity.lead_id
+                )
+        check_references(
+            uow,
+            account_id=opportunity.account_id,
+            project_id=opportunity.project_id,
+            unit_id=opportunity.unit_id,
+            assigned_user_id=opportunity.assigned_user_id,
+        )
+        uow.crm.opportunities.add(opportunity)
+        record_entry(uow, self.clock, principal, opportunity, None)
+        self._audit(
+            uow,
+            principal,
+            CREATE.name,
+            target_domain="crm",
+            target_ref=opportunity.key,
+            after=opportunity,
+        )
         return opportunity
 
     def update(
@@ -243,6 +304,8 @@ class OpportunityService(Service):
         """Change the details of a deal (not its stage: see :meth:`move_stage`).
 
         Only the arguments given change; ``None`` clears an optional field.
+        A change of value or of assignee is high-risk by default: it is stored
+        for approval and ``ApprovalRequired`` is raised.
         """
         given: dict[str, Any] = {
             "account_id": account_id,
@@ -261,26 +324,38 @@ class OpportunityService(Service):
             before = self._visible(uow, principal, opportunity_id)
             if not changes:
                 return before
-            candidate = attrs.evolve(before, **changes)
-            placed = "project_id" in changes or "unit_id" in changes
-            check_references(
-                uow,
-                account_id=changes.get("account_id"),
-                project_id=candidate.project_id if placed else None,
-                unit_id=candidate.unit_id if placed else None,
-                assigned_user_id=changes.get("assigned_user_id"),
-            )
-            after = uow.crm.opportunities.update(candidate, expected_version=version)
-            self._audit(
-                uow,
-                principal,
-                UPDATE.name,
-                target_domain="crm",
-                target_ref=after.key,
-                before=before,
-                after=after,
-            )
+            attrs.evolve(before, **changes)  # refuse bad values before the policy sees them
+            change = self._update_change(UPDATE, before, changes, version)
+            self._gate(uow, principal, change)
+            after = self._apply_update(uow, principal, change)
             uow.commit()
+        return after
+
+    def _apply_update(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Opportunity:
+        assert change.target_ref is not None
+        before = uow.crm.opportunities.get(change.target_ref)
+        changes = change.typed_fields(before)
+        candidate = attrs.evolve(before, **changes)
+        placed = "project_id" in changes or "unit_id" in changes
+        check_references(
+            uow,
+            account_id=changes.get("account_id"),
+            project_id=candidate.project_id if placed else None,
+            unit_id=candidate.unit_id if placed else None,
+            assigned_user_id=changes.get("assigned_user_id"),
+        )
+        after = uow.crm.opportunities.update(candidate, expected_version=change.base_version)
+        self._audit(
+            uow,
+            principal,
+            UPDATE.name,
+            target_domain="crm",
+            target_ref=after.key,
+            before=before,
+            after=after,
+        )
         return after
 
     def get(self, principal: Principal, opportunity_id: UUID) -> Opportunity:
@@ -331,35 +406,58 @@ class OpportunityService(Service):
 
         A move the pipeline lacks raises ``InvalidTransition``; ``lost`` needs
         a ``lost_reason`` (and only ``lost`` takes one); ``won`` and ``lost``
-        set ``closed_at``.
+        set ``closed_at``. Moves to ``won`` or ``lost`` are high-risk by
+        default: they are stored for approval and ``ApprovalRequired`` is raised.
         """
         target = _stage_arg("to_stage", to_stage)
-        now = self.clock.now()
         with self._begin(principal, MOVE_STAGE) as uow:
             version = version_arg(expected_version)
             before = self._visible(uow, principal, opportunity_id)
-            if target is OpportunityStage.LOST and lost_reason is None:
-                raise ValidationFailed("lost_reason", "is required when a deal is lost")
-            if target is not OpportunityStage.LOST and lost_reason is not None:
-                raise ValidationFailed("lost_reason", "is given only when a deal is lost")
-            self.pipeline.transition(before.stage, target)
-            closed_at = None if self.pipeline.is_open(target) else now
-            candidate = attrs.evolve(
-                before, stage=target, lost_reason=lost_reason, closed_at=closed_at
+            self._check_move(before, target, lost_reason)
+            change = self._update_change(
+                MOVE_STAGE,
+                before,
+                {"stage": target, "lost_reason": lost_reason},
+                version,
+                context={"reason": reason},
             )
-            after = uow.crm.opportunities.update(candidate, expected_version=version)
-            record_entry(uow, self.clock, principal, after, before.stage, reason=reason)
-            self._audit(
-                uow,
-                principal,
-                MOVE_STAGE.name,
-                target_domain="crm",
-                target_ref=after.key,
-                before=before,
-                after=after,
-                reason=reason if lost_reason is None else lost_reason,
-            )
+            self._gate(uow, principal, change)
+            after = self._apply_move(uow, principal, change)
             uow.commit()
+        return after
+
+    def _check_move(
+        self, before: Opportunity, target: OpportunityStage, lost_reason: str | None
+    ) -> None:
+        if target is OpportunityStage.LOST and lost_reason is None:
+            raise ValidationFailed("lost_reason", "is required when a deal is lost")
+        if target is not OpportunityStage.LOST and lost_reason is not None:
+            raise ValidationFailed("lost_reason", "is given only when a deal is lost")
+        self.pipeline.transition(before.stage, target)
+
+    def _apply_move(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Opportunity:
+        assert change.target_ref is not None
+        before = uow.crm.opportunities.get(change.target_ref)
+        target = _stage_arg("stage", change.fields.get("stage"))
+        lost_reason = change.fields.get("lost_reason")
+        reason = change.context.get("reason")
+        self._check_move(before, target, lost_reason)
+        closed_at = None if self.pipeline.is_open(target) else self.clock.now()
+        candidate = attrs.evolve(before, stage=target, lost_reason=lost_reason, closed_at=closed_at)
+        after = uow.crm.opportunities.update(candidate, expected_version=change.base_version)
+        record_entry(uow, self.clock, principal, after, before.stage, reason=reason)
+        self._audit(
+            uow,
+            principal,
+            MOVE_STAGE.name,
+            target_domain="crm",
+            target_ref=after.key,
+            before=before,
+            after=after,
+            reason=reason if lost_reason is None else lost_reason,
+        )
         return after
 
     def time_in_stages(

@@ -92,13 +92,20 @@ class BranchStatus(enum.StrEnum):
 
 
 class WritebackStatus(enum.StrEnum):
-    """The writeback lifecycle of spec section 8."""
+    """The writeback lifecycle of spec section 8, plus ``failed`` (see ``workflow.lifecycle``).
+
+    ``failed`` is where an approved writeback ends when its execution meets a
+    conflict (the target moved on since the proposal, was removed, or the
+    change no longer passes the domain's rules): the change is not applied and
+    ``failure_reason`` says why.
+    """
 
     DRAFT = "draft"
     REVIEW_REQUIRED = "review_required"
     APPROVED = "approved"
     EXECUTED = "executed"
     REJECTED = "rejected"
+    FAILED = "failed"
 
 
 class TargetDomain(enum.StrEnum):
@@ -292,9 +299,8 @@ class Writeback(VersionedEntity):
         check_set_exactly_when(self, "executed_at", executed, "the writeback is executed")
         rejected = self.status is WritebackStatus.REJECTED
         check_set_exactly_when(self, "rejection_reason", rejected, "the writeback is rejected")
-        check_only_when(
-            self, "failure_reason", not executed, "an executed writeback has no failure"
-        )
+        failed = self.status is WritebackStatus.FAILED
+        check_set_exactly_when(self, "failure_reason", failed, "the writeback has failed")
 
 
 @attrs.frozen(kw_only=True)

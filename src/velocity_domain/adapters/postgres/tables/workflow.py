@@ -139,7 +139,7 @@ workflow_writebacks = sa.Table(
         name="rejection_reason_iff_rejected",
     ),
     sa.CheckConstraint(
-        "status <> 'executed' OR failure_reason IS NULL", name="no_failure_once_executed"
+        "(status = 'failed') = (failure_reason IS NOT NULL)", name="failure_reason_iff_failed"
     ),
     # The operator inbox: unresolved writebacks, oldest first.
     sa.Index(None, "status", "created_at"),

@@ -1,0 +1,105 @@
+"""Who applies which change: each governed operation registers the function that writes it.
+
+An applier runs inside the executor's unit of work and writes the change with
+the same rules as the direct service call would (the pipeline, reference
+checks, history rows, the audit event). It returns the row as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import attrs
+
+from velocity_domain.access.principal import Principal
+from velocity_domain.errors import ValidationFailed
+from velocity_domain.governance.change import ProposedChange
+from velocity_domain.kernel.model import Entity
+from velocity_domain.uow import UnitOfWork
+from velocity_domain.workflow.entities import ChangeKind
+
+__all__ = ["Applier", "Appliers", "Route"]
+
+#: Writes one approved change inside the given unit of work; returns the row written.
+Applier = Callable[[UnitOfWork, Principal, ProposedChange], Entity]
+
+
+def _names(value: Iterable[str] | None) -> frozenset[str] | None:
+    return None if value is None else frozenset(value)
+
+
+@attrs.frozen
+class Route:
+    """One governed operation: the table and kind of change it writes, and its applier.
+
+    ``fields`` lists the fields the operation may change (``None``: any field
+    of the table); it lets a generic proposal find its operation.
+    """
+
+    operation: str
+    table: str
+    kind: ChangeKind
+    apply: Applier
+    fields: frozenset[str] | None = attrs.field(default=None, converter=_names)
+
+
+class Appliers:
+    """The registry of governed operations, filled by the services when they are built."""
+
+    def __init__(self) -> None:
+        self._routes: dict[str, Route] = {}
+
+    def register(
+        self,
+        operation: str,
+        table: str,
+        kind: ChangeKind,
+        apply: Applier,
+        *,
+        fields: Iterable[str] | None = None,
+    ) -> None:
+        """Register (or replace) the applier of ``operation``."""
+        self._routes[operation] = Route(operation, table, kind, apply, fields)
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        """Every registered operation, in registration order."""
+        return tuple(self._routes.values())
+
+    def get(self, operation: str) -> Route:
+        """Return the route of ``operation``; an unknown one is a ``ValidationFailed``."""
+        route = self._routes.get(operation)
+        if route is None:
+            raise ValidationFailed(
+                "operation", "no governed operation of this name", value=operation
+            )
+        return route
+
+    def route(self, table: str, kind: ChangeKind, fields: Iterable[Any]) -> Route:
+        """Find the operation that writes ``kind`` changes of ``fields`` to ``table``.
+
+        An operation that lists its fields is preferred to one that takes any;
+        fields no single operation covers together are refused, naming them.
+        """
+        names = frozenset(str(f) for f in fields)
+        candidates = [r for r in self._routes.values() if r.table == table and r.kind is kind]
+        if not candidates:
+            allowed = sorted({r.kind.value for r in self._routes.values() if r.table == table})
+            what = f"only {', '.join(allowed)}" if allowed else "nothing"
+            raise ValidationFailed(
+                "change_kind",
+                f"{kind.value} of {table} cannot be proposed ({what} can)",
+                value=kind.value,
+            )
+        specific = [r for r in candidates if r.fields is not None and names <= r.fields]
+        if specific:
+            return min(specific, key=lambda r: len(r.fields or ()))
+        general = [r for r in candidates if r.fields is None]
+        if general:
+            return general[0]
+        raise ValidationFailed(
+            "fields",
+            "these fields cannot change together in one proposal: " + ", ".join(sorted(names)),
+            value=sorted(names),
+        )

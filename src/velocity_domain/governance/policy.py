@@ -1,0 +1,240 @@
+"""The writeback policy: rules that classify a proposed change, and their defaults.
+
+A :class:`Rule` looks at a :class:`~velocity_domain.governance.change.ProposedChange`
+and who proposes it, and either says nothing (``None``) or gives a
+:class:`Verdict`: an outcome (approve at once, send for review, deny), a risk
+level, its own name and a reason. The :class:`Policy` asks every rule and keeps
+the gravest verdict (deny over review over approve; then the higher risk and
+the larger number of approvals). When no rule speaks, a human's or the host
+system's change is approved at once (low risk) and an agent's goes to review.
+
+The default rules (:data:`DEFAULT_RULES`) send to review: merges (two
+approvals), deletions, changes to money fields (prices, deal values), stage
+moves to ``won`` or ``lost``, changes of assigned user, bulk proposals over
+:data:`BULK_THRESHOLD` changes, and an agent's change to a person's contact
+details; an agent's change to identity tables is denied. A host adds, replaces
+or removes rules by name on ``velocity.governance.policy``.
+
+>>> from uuid import UUID
+>>> from velocity_domain.access.principal import Principal
+>>> change = ProposedChange(
+...     operation="crm.opportunities.move_stage",
+...     target_table="crm_opportunities",
+...     change_kind="update",
+...     target_ref=UUID(int=1),
+...     base_version=4,
+...     fields={"stage": "won"},
+...     current={"stage": "booking"},
+... )
+>>> verdict = Policy().classify(change, Principal.system("demo"))
+>>> (verdict.outcome.value, verdict.rule, verdict.risk.value)
+('review_required', 'closing_stage', 'high')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+import attrs
+
+from velocity_domain.access.principal import Principal, PrincipalKind
+from velocity_domain.governance.change import ProposedChange
+from velocity_domain.workflow.entities import ChangeKind, PolicyOutcome, RiskLevel, TargetDomain
+
+__all__ = [
+    "BULK_THRESHOLD",
+    "CONTACT_DETAIL_FIELDS",
+    "DEFAULT_RULES",
+    "FieldRule",
+    "Policy",
+    "Rule",
+    "Verdict",
+]
+
+#: More changes than this proposed together go to review.
+BULK_THRESHOLD = 25
+#: The fields of ``crm_people`` (and its contact points) an agent may not change unreviewed.
+CONTACT_DETAIL_FIELDS = frozenset(
+    {"full_name", "primary_email", "primary_phone", "linkedin_url", "value", "normalized_value"}
+)
+_CONTACT_TABLES = frozenset({"crm_people", "crm_contact_points"})
+
+_OUTCOME_RANK = {
+    PolicyOutcome.AUTO_APPROVE: 0,
+    PolicyOutcome.REVIEW_REQUIRED: 1,
+    PolicyOutcome.DENY: 2,
+}
+_RISK_RANK = {RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2}
+
+
+@attrs.frozen
+class Verdict:
+    """A rule's judgement of one change."""
+
+    outcome: PolicyOutcome
+    risk: RiskLevel
+    rule: str
+    reason: str
+    required_approvals: int = 1
+
+    def graver_than(self, other: Verdict) -> bool:
+        """Order verdicts: outcome first, then risk, then approvals needed."""
+        mine = (_OUTCOME_RANK[self.outcome], _RISK_RANK[self.risk], self.required_approvals)
+        theirs = (_OUTCOME_RANK[other.outcome], _RISK_RANK[other.risk], other.required_approvals)
+        return mine > theirs
+
+
+class Rule(Protocol):
+    """A policy rule: a name, and a judgement of a change (``None`` when it does not apply)."""
+
+    @property
+    def name(self) -> str:
+        """The rule's name, recorded with every verdict it gives."""
+        ...
+
+    def __call__(self, change: ProposedChange, proposer: Principal) -> Verdict | None:
+        """Judge ``change`` proposed by ``proposer``."""
+        ...
+
+
+Judge = Callable[[ProposedChange, Principal], str | None]
+
+
+@attrs.frozen
+class FieldRule:
+    """A rule made of a test that returns a reason when it fires, and what to decide then.
+
+    >>> rule = FieldRule("no_vip_edits", lambda c, p: "VIP" if "vip" in c.fields else None)
+    >>> rule.name
+    'no_vip_edits'
+    """
+
+    name: str
+    test: Judge
+    outcome: PolicyOutcome = PolicyOutcome.REVIEW_REQUIRED
+    risk: RiskLevel = RiskLevel.HIGH
+    required_approvals: int = 1
+
+    def __call__(self, change: ProposedChange, proposer: Principal) -> Verdict | None:
+        """Return the verdict when the test gives a reason, else ``None``."""
+        reason = self.test(change, proposer)
+        if reason is None:
+            return None
+        return Verdict(self.outcome, self.risk, self.name, reason, self.required_approvals)
+
+
+def _merge(change: ProposedChange, _: Principal) -> str | None:
+    return "merges are reviewed" if change.change_kind is ChangeKind.MERGE else None
+
+
+def _delete(change: ProposedChange, _: Principal) -> str | None:
+    return "deletions are reviewed" if change.change_kind is ChangeKind.DELETE else None
+
+
+def _money(change: ProposedChange, _: Principal) -> str | None:
+    if change.change_kind is not ChangeKind.UPDATE:
+        return None
+    kinds = change.field_kinds()
+    touched = sorted(name for name in change.changed if kinds.get(name) == "money")
+    return f"changes money fields: {', '.join(touched)}" if touched else None
+
+
+def _closing_stage(change: ProposedChange, _: Principal) -> str | None:
+    stage = change.fields.get("stage")
+    if change.target_table == "crm_opportunities" and stage in {"won", "lost"}:
+        return f"moves the deal to {stage}"
+    return None
+
+
+def _reassignment(change: ProposedChange, _: Principal) -> str | None:
+    if change.change_kind is ChangeKind.UPDATE and "assigned_user_id" in change.changed:
+        return "changes the assigned user"
+    return None
+
+
+def _bulk(change: ProposedChange, _: Principal) -> str | None:
+    if change.bulk_size > BULK_THRESHOLD:
+        return f"one of {change.bulk_size} changes proposed together (over {BULK_THRESHOLD})"
+    return None
+
+
+def _agent_contact_details(change: ProposedChange, proposer: Principal) -> str | None:
+    if proposer.kind is not PrincipalKind.AGENT or change.target_table not in _CONTACT_TABLES:
+        return None
+    touched = sorted(change.changed & CONTACT_DETAIL_FIELDS)
+    return f"an agent changes contact details: {', '.join(touched)}" if touched else None
+
+
+def _agent_identity(change: ProposedChange, proposer: Principal) -> str | None:
+    if proposer.kind is PrincipalKind.AGENT and change.target_domain is TargetDomain.IDENTITY:
+        return "agents never change users, roles or sessions"
+    return None
+
+
+#: The rules a new :class:`Policy` starts with.
+DEFAULT_RULES: tuple[Rule, ...] = (
+    FieldRule("merge", _merge, required_approvals=2),
+    FieldRule("delete", _delete),
+    FieldRule("price_or_value", _money),
+    FieldRule("closing_stage", _closing_stage),
+    FieldRule("reassignment", _reassignment, risk=RiskLevel.MEDIUM),
+    FieldRule("bulk", _bulk, risk=RiskLevel.MEDIUM),
+    FieldRule("agent_contact_details", _agent_contact_details),
+    FieldRule("agent_identity", _agent_identity, outcome=PolicyOutcome.DENY),
+)
+
+
+class Policy:
+    """An ordered, named set of rules, and the verdict they give a change together."""
+
+    def __init__(self, rules: Iterable[Rule] = DEFAULT_RULES) -> None:
+        self._rules: dict[str, Rule] = {}
+        for rule in rules:
+            self.add(rule)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The rules, in the order they are asked."""
+        return tuple(self._rules.values())
+
+    def add(self, rule: Rule) -> None:
+        """Add a rule; its name must be new (use :meth:`replace` to change one)."""
+        if rule.name in self._rules:
+            raise ValueError(f"the policy already has a rule named {rule.name!r}")
+        self._rules[rule.name] = rule
+
+    def replace(self, rule: Rule) -> None:
+        """Put ``rule`` in place of the rule of the same name."""
+        if rule.name not in self._rules:
+            raise KeyError(f"the policy has no rule named {rule.name!r}")
+        self._rules[rule.name] = rule
+
+    def remove(self, name: str) -> None:
+        """Drop the rule called ``name``."""
+        if name not in self._rules:
+            raise KeyError(f"the policy has no rule named {name!r}")
+        del self._rules[name]
+
+    def classify(self, change: ProposedChange, proposer: Principal) -> Verdict:
+        """Return the gravest verdict of the rules, or the default when none applies."""
+        chosen: Verdict | None = None
+        for rule in self._rules.values():
+            verdict = rule(change, proposer)
+            if verdict is not None and (chosen is None or verdict.graver_than(chosen)):
+                chosen = verdict
+        if chosen is not None:
+            return chosen
+        if proposer.kind is PrincipalKind.AGENT:
+            return Verdict(
+                PolicyOutcome.REVIEW_REQUIRED,
+                RiskLevel.LOW,
+                "agent_default",
+                "an agent's change is reviewed unless a rule approves it",
+            )
+        return Verdict(
+            PolicyOutcome.AUTO_APPROVE,
+            RiskLevel.LOW,
+            "default",
+            "no rule marks this change as risky",
+        )

@@ -1,0 +1,785 @@
+"""The writeback release flow (spec section 9): propose, classify, approve, execute.
+
+1. An agent, an import or a person proposes a change (:meth:`WritebackService.propose`).
+2. The proposal is stored as a ``draft`` writeback and committed before
+   anything else happens.
+3. The policy classifies it (a ``workflow_policy_decisions`` row): approved at
+   once, sent to review, or rejected outright.
+4. Operators approve or reject it (``workflow_approvals``); the proposer never
+   approves their own proposal and an automated agent never approves.
+5. :meth:`WritebackService.execute` applies an approved writeback to the
+   canonical domain, marks it executed and writes the audit events, in one
+   transaction, exactly once however many callers race to run it.
+
+Execution that meets a conflict (the target's version moved on, the target
+is gone, the change breaks a rule of the domain now) applies nothing: the
+writeback becomes ``failed`` with the reason and ``WritebackFailed`` is raised.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import builtins
+import enum
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from velocity_domain.access.operations import register
+from velocity_domain.access.principal import Principal
+from velocity_domain.errors import (
+    AlreadyExists,
+    ApprovalRefused,
+    ConcurrencyConflict,
+    ConstraintViolation,
+    DuplicateSuspected,
+    IdempotencyConflict,
+    InvalidCursor,
+    InvalidTransition,
+    NotFound,
+    PolicyDenied,
+    ValidationFailed,
+    VelocityError,
+    WritebackFailed,
+)
+from velocity_domain.governance import engine
+from velocity_domain.governance.appliers import Route
+from velocity_domain.governance.change import ProposedChange, entity_class, plain_values
+from velocity_domain.intel.entities import Reminder, ReminderStatus
+from velocity_domain.kernel.convert import to_dict
+from velocity_domain.kernel.ids import new_id
+from velocity_domain.kernel.model import Entity, VersionedEntity
+from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from velocity_domain.kernel.query import Eq, Filter, Query, Range, asc, desc
+from velocity_domain.services.base import Service
+from velocity_domain.services.checks import enum_arg, uuid_arg, version_arg
+from velocity_domain.uow import UnitOfWork
+from velocity_domain.workflow.entities import (
+    Approval,
+    ApprovalDecision,
+    ChangeKind,
+    PolicyDecision,
+    RiskLevel,
+    Writeback,
+    WritebackStatus,
+)
+from velocity_domain.workflow.lifecycle import WRITEBACK
+
+__all__ = ["BatchProposal", "Execution", "InboxItem", "WritebackReview", "WritebackService"]
+
+PROPOSE_PERMISSION = "workflow.writebacks.propose"
+APPROVE_PERMISSION = "workflow.writebacks.approve"
+PROPOSE = register("workflow.writebacks.propose", PROPOSE_PERMISSION, "propose a change")
+PROPOSE_MANY = register(
+    "workflow.writebacks.propose_many", PROPOSE_PERMISSION, "propose many changes at once"
+)
+APPROVE = register("workflow.writebacks.approve", APPROVE_PERMISSION, "approve a proposal")
+REJECT = register("workflow.writebacks.reject", APPROVE_PERMISSION, "reject a proposal")
+EXECUTE = register("workflow.writebacks.execute", PROPOSE_PERMISSION, "apply an approved proposal")
+GET = register("workflow.writebacks.get", PROPOSE_PERMISSION, "read a proposal and its history")
+LIST = register("workflow.writebacks.list", PROPOSE_PERMISSION, "list proposals")
+INBOX = register(
+    "workflow.writebacks.inbox", APPROVE_PERMISSION, "an operator's inbox of work to do"
+)
+
+#: Errors that mean the approved change cannot be applied as proposed: the writeback fails.
+CONFLICTS: tuple[type[VelocityError], ...] = (
+    ConcurrencyConflict,
+    NotFound,
+    ValidationFailed,
+    InvalidTransition,
+    ConstraintViolation,
+    DuplicateSuspected,
+    PolicyDenied,
+)
+
+
+@attrs.frozen
+class Execution:
+    """What :meth:`WritebackService.execute` did.
+
+    ``applied`` is ``True`` for the one call that applied the change and
+    ``False`` for every call that found it already executed; ``row`` is the
+    row as written by the applying call.
+    """
+
+    writeback: Writeback
+    applied: bool
+    row: Entity | None = None
+
+
+@attrs.frozen
+class BatchProposal:
+    """The outcome of :meth:`WritebackService.propose_many`: what was stored, what was refused.
+
+    ``refused`` pairs the position of each refused change with its error.
+    """
+
+    proposed: tuple[Writeback, ...]
+    refused: tuple[tuple[int, VelocityError], ...]
+
+
+@attrs.frozen
+class WritebackReview:
+    """A writeback with its policy decisions and approvals, oldest first."""
+
+    writeback: Writeback
+    decisions: tuple[PolicyDecision, ...]
+    approvals: tuple[Approval, ...]
+
+
+class InboxKind(enum.StrEnum):
+    """What an inbox item asks of the operator."""
+
+    PROPOSAL = "proposal"
+    REMINDER = "reminder"
+
+
+@attrs.frozen
+class InboxItem:
+    """One thing waiting for an operator: a proposal to review or a reminder that is due.
+
+    ``since`` is when a proposal was made or when a reminder fell due; the
+    inbox is ordered by it, oldest first.
+    """
+
+    kind: InboxKind
+    since: datetime
+    item_id: UUID
+    title: str
+    risk: RiskLevel | None = None
+    writeback: Writeback | None = None
+    reminder: Reminder | None = None
+
+    def sort_key(self) -> tuple[datetime, str, str]:
+        """Oldest first; a proposal before a reminder of the same instant."""
+        return (self.since, self.kind.value, str(self.item_id))
+
+
+def _fields_arg(value: object) -> dict[str, Any]:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise ValidationFailed("fields", "must be a mapping of field name to value")
+    return dict(value)
+
+
+def _context_arg(value: object) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationFailed("context", "must be a mapping")
+    return plain_values(value)
+
+
+def _comment_arg(value: object, *, required: bool) -> str | None:
+    if value is None:
+        if required:
+            raise ValidationFailed("comment", "is required when rejecting: say why")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationFailed("comment", "must be non-empty text", value=value)
+    return value
+
+
+class WritebackService(Service):
+    """Proposals to change canonical data, their review and their one-time execution."""
+
+    def propose(
+        self,
+        principal: Principal,
+        *,
+        target_table: str,
+        change_kind: ChangeKind | str,
+        fields: Mapping[str, Any] | None = None,
+        target_ref: UUID | None = None,
+        base_version: int | None = None,
+        context: Mapping[str, Any] | None = None,
+        operation: str | None = None,
+        agent_run_id: UUID | None = None,
+        proposal_ref: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Writeback:
+        """Store a proposed change, let the policy classify it, and return the writeback.
+
+        ``fields`` are the new values (entity field names; values as Python
+        values or their JSON form). An update names ``target_ref`` and the
+        ``base_version`` it was read at; a stale version is refused at once
+        with ``ConcurrencyConflict``. The operation is found from the table,
+        the kind and the fields unless ``operation`` names it. A repeated
+        ``idempotency_key`` returns the first writeback when the change is the
+        same and raises ``IdempotencyConflict`` when it differs.
+
+        The returned writeback is ``approved`` (ready for :meth:`execute`),
+        ``review_required`` or ``rejected`` (the policy denied it).
+        """
+        return self._propose(
+            principal,
+            PROPOSE,
+            target_table=target_table,
+            change_kind=change_kind,
+            fields=fields,
+            target_ref=target_ref,
+            base_version=base_version,
+            context=context,
+            operation=operation,
+            agent_run_id=agent_run_id,
+            proposal_ref=proposal_ref,
+            idempotency_key=idempotency_key,
+            bulk_size=1,
+        )
+
+    def propose_many(
+        self,
+        principal: Principal,
+        changes: Sequence[Mapping[str, Any]],
+        *,
+        agent_run_id: UUID | None = None,
+    ) -> BatchProposal:
+        """Propose each change (the keyword arguments of :meth:`propose`) on its own.
+
+        A refused change is reported with its position and error; the others
+        are stored. Every change knows the batch's size, so the policy can
+        send large batches to review.
+        """
+        if isinstance(changes, str | bytes) or not isinstance(changes, Sequence):
+            raise ValidationFailed("changes", "must be a list of changes")
+        proposed: list[Writeback] = []
+        refused: list[tuple[int, VelocityError]] = []
+        for index, raw in enumerate(changes):
+            try:
+                if not isinstance(raw, Mapping):
+                    raise ValidationFailed(f"changes[{index}]", "must be a mapping")
+                args = dict(raw)
+                args.setdefault("agent_run_id", agent_run_id)
+                proposed.append(
+                    self._propose(principal, PROPOSE_MANY, bulk_size=len(changes), **args)
+                )
+            except TypeError as exc:
+                refused.append((index, ValidationFailed(f"changes[{index}]", str(exc))))
+            except VelocityError as exc:
+                refused.append((index, exc))
+        return BatchProposal(tuple(proposed), tuple(refused))
+
+    def _propose(
+        self,
+        principal: Principal,
+        operation_of_call: Any,
+        *,
+        target_table: str,
+        change_kind: ChangeKind | str,
+        fields: Mapping[str, Any] | None = None,
+        target_ref: UUID | None = None,
+        base_version: int | None = None,
+        context: Mapping[str, Any] | None = None,
+        operation: str | None = None,
+        agent_run_id: UUID | None = None,
+        proposal_ref: str | None = None,
+        idempotency_key: str | None = None,
+        bulk_size: int = 1,
+    ) -> Writeback:
+        kind = enum_arg(ChangeKind, change_kind, "change_kind")
+        cls = entity_class(target_table)
+        values = _fields_arg({} if fields is None else fields)
+        route = self._route(target_table, kind, values, operation)
+        with self._begin(principal, operation_of_call) as uow:
+            change = self._describe(
+                uow,
+                principal,
+                route,
+                cls=cls,
+                values=values,
+                target_ref=target_ref,
+                base_version=base_version,
+                context=context,
+                bulk_size=bulk_size,
+            )
+            if agent_run_id is not None:
+                uow.workflow.agent_runs.get(uuid_arg(agent_run_id, "agent_run_id"))
+            if idempotency_key is not None:
+                earlier = self._by_idempotency_key(uow, idempotency_key)
+                if earlier is not None:
+                    return self._same_or_conflict(earlier, change, idempotency_key)
+            draft = engine.store(
+                uow,
+                self.clock,
+                principal,
+                change,
+                agent_run_id=agent_run_id,
+                proposal_ref=proposal_ref,
+                idempotency_key=idempotency_key,
+            )
+            try:
+                uow.commit()
+            except AlreadyExists:
+                if idempotency_key is None:
+                    raise
+                return self._replay(idempotency_key, change)
+        return self.classify(principal, draft.key)
+
+    def classify(self, principal: Principal, writeback_id: UUID) -> Writeback:
+        """Let the policy classify a ``draft`` (done by :meth:`propose`; safe to repeat).
+
+        A writeback already past ``draft`` is returned as it is.
+        """
+        with self._begin(principal, PROPOSE) as uow:
+            draft = uow.workflow.writebacks.get(uuid_arg(writeback_id, "writeback_id"))
+            if draft.status is not WritebackStatus.DRAFT:
+                return draft
+            verdict = self.governance.policy.classify(ProposedChange.of(draft), principal)
+            after = engine.classify(uow, self.clock, principal, draft, verdict)
+            uow.commit()
+        return after
+
+    def _route(
+        self, table: str, kind: ChangeKind, values: dict[str, Any], operation: str | None
+    ) -> Route:
+        appliers = self.governance.appliers
+        if operation is None:
+            return appliers.route(table, kind, values)
+        route = appliers.get(operation)
+        if route.table != table or route.kind is not kind:
+            raise ValidationFailed(
+                "operation",
+                f"{operation} makes {route.kind.value} changes to {route.table}",
+                value=operation,
+            )
+        return route
+
+    def _describe(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        route: Route,
+        *,
+        cls: type[Entity],
+        values: dict[str, Any],
+        target_ref: UUID | None,
+        base_version: int | None,
+        context: Mapping[str, Any] | None,
+        bulk_size: int,
+    ) -> ProposedChange:
+        """Check a proposal against the target as it is now and describe it."""
+        extra = _context_arg(context)
+        if route.kind is ChangeKind.CREATE:
+            if target_ref is not None or base_version is not None:
+                raise ValidationFailed("target_ref", "a create names no target and no version")
+            values.setdefault(cls.key_field, new_id())
+            change = ProposedChange(
+                operation=route.operation,
+                target_table=route.table,
+                change_kind=route.kind,
+                fields=plain_values(values),
+                context=extra,
+                bulk_size=bulk_size,
+            )
+            change.build()
+            return change
+        key = uuid_arg(target_ref, "target_ref")
+        version = version_arg(base_version)
+        if not values and route.kind is ChangeKind.UPDATE:
+            raise ValidationFailed("fields", "an update changes at least one field")
+        current = uow.table(cls).get(key)
+        self._visibility(uow, principal).check(
+            route.table, key, getattr(current, "person_id", None) or _person_key(current)
+        )
+        assert isinstance(current, VersionedEntity)
+        if current.version != version:
+            raise ConcurrencyConflict(route.table, key, version, current.version)
+        change = ProposedChange(
+            operation=route.operation,
+            target_table=route.table,
+            change_kind=route.kind,
+            target_ref=key,
+            base_version=version,
+            fields=plain_values(values),
+            current={n: v for n, v in to_dict(current).items() if n in values},
+            context=extra,
+            bulk_size=bulk_size,
+        )
+        change.typed_fields(current)
+        return change
+
+    @staticmethod
+    def _by_idempotency_key(uow: UnitOfWork, key: str) -> Writeback | None:
+        page = uow.workflow.writebacks.list(Query([Eq("idempotency_key", key)], limit=1))
+        return page.items[0] if page.items else None
+
+    @staticmethod
+    def _same_or_conflict(earlier: Writeback, change: ProposedChange, key: str) -> Writeback:
+        again = ProposedChange.of(earlier)
+        same = (
+            again.operation == change.operation
+            and again.target_ref == change.target_ref
+            and again.base_version == change.base_version
+            and {k: v for k, v in again.fields.items() if k in change.fields} == change.fields
+        )
+        if not same:
+            raise IdempotencyConflict(key, "was used for a different proposal")
+        return earlier
+
+    def _replay(self, key: str, change: ProposedChange) -> Writeback:
+        with self._unit_of_work() as uow:
+            earlier = self._by_idempotency_key(uow, key)
+        if earlier is None:  # pragma: no cover - the unique key was just reported taken
+            raise IdempotencyConflict(key, "is taken but its writeback cannot be read")
+        return self._same_or_conflict(earlier, change, key)
+
+    def approve(
+        self, principal: Principal, writeback_id: UUID, *, comment: str | None = None
+    ) -> Writeback:
+        """Record ``principal``'s approval; with enough approvals the writeback is ``approved``.
+
+        Refused with ``ApprovalRefused`` for the proposer (four eyes), for the
+        person who started the proposing agent run, for any automated agent,
+        and for a second vote by the same approver.
+        """
+        note = _comment_arg(comment, required=False)
+        with self._begin(principal, APPROVE) as uow:
+            writeback = self._decidable(uow, principal, writeback_id)
+            self._vote(uow, principal, writeback, ApprovalDecision.APPROVED, note)
+            votes = uow.workflow.approvals.count(
+                Eq("writeback_id", writeback.key), Eq("decision", ApprovalDecision.APPROVED)
+            )
+            if votes >= writeback.required_approvals:
+                after = engine.move(
+                    uow,
+                    self.clock,
+                    principal,
+                    writeback,
+                    WritebackStatus.APPROVED,
+                    approved_by=principal.user_id,
+                    reason=note,
+                )
+            else:
+                # Every vote moves the version on, so two concurrent last votes cannot both miss.
+                after = uow.workflow.writebacks.update(
+                    writeback, expected_version=writeback.version
+                )
+                self._audit(
+                    uow,
+                    principal,
+                    APPROVE.name,
+                    target_domain="workflow",
+                    target_ref=writeback.key,
+                    reason=note,
+                    details={"approvals": votes, "required": writeback.required_approvals},
+                )
+            uow.commit()
+        return after
+
+    def reject(self, principal: Principal, writeback_id: UUID, *, comment: str) -> Writeback:
+        """Reject a proposal with a comment saying why; nothing of it is ever applied."""
+        note = _comment_arg(comment, required=True)
+        with self._begin(principal, REJECT) as uow:
+            writeback = self._decidable(uow, principal, writeback_id, rejecting=True)
+            self._vote(uow, principal, writeback, ApprovalDecision.REJECTED, note)
+            after = engine.move(
+                uow,
+                self.clock,
+                principal,
+                writeback,
+                WritebackStatus.REJECTED,
+                rejection_reason=note,
+                reason=note,
+            )
+            uow.commit()
+        return after
+
+    def _decidable(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        writeback_id: UUID,
+        *,
+        rejecting: bool = False,
+    ) -> Writeback:
+        writeback = uow.workflow.writebacks.get(uuid_arg(writeback_id, "writeback_id"))
+        if principal.is_agent:
+            raise ApprovalRefused(writeback.key, principal, "an automated agent never decides")
+        if principal.user_id is None:
+            raise ApprovalRefused(writeback.key, principal, "decisions are made by a named user")
+        if not rejecting:
+            if writeback.proposer_user_id == principal.user_id:
+                raise ApprovalRefused(
+                    writeback.key, principal, "four eyes: a proposer never approves their own"
+                )
+            if writeback.agent_run_id is not None:
+                run = uow.workflow.agent_runs.get(writeback.agent_run_id)
+                if run.started_by_user_id == principal.user_id:
+                    raise ApprovalRefused(
+                        writeback.key, principal, "four eyes: they started the proposing run"
+                    )
+        if writeback.status is not WritebackStatus.REVIEW_REQUIRED:
+            target = WritebackStatus.REJECTED if rejecting else WritebackStatus.APPROVED
+            allowed = WRITEBACK.allowed(writeback.status)
+            raise InvalidTransition(
+                "writeback review",
+                writeback.status,
+                target,
+                allowed if writeback.status is not WritebackStatus.DRAFT else (),
+            )
+        voted = uow.workflow.approvals.count(
+            Eq("writeback_id", writeback.key), Eq("approver_user_id", principal.user_id)
+        )
+        if voted:
+            raise ApprovalRefused(writeback.key, principal, "has already decided this proposal")
+        return writeback
+
+    def _vote(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        writeback: Writeback,
+        decision: ApprovalDecision,
+        comment: str | None,
+    ) -> None:
+        assert principal.user_id is not None
+        uow.workflow.approvals.add(
+            Approval(
+                writeback_id=writeback.key,
+                approver_user_id=principal.user_id,
+                decision=decision,
+                comment=comment,
+                decided_at=self.clock.now(),
+            )
+        )
+
+    def execute(self, principal: Principal, writeback_id: UUID) -> Execution:
+        """Apply an approved writeback exactly once.
+
+        The first caller applies the change, marks the writeback executed and
+        writes the audit events in one transaction; every other caller, at
+        the same time or later, gets ``Execution(applied=False)``. A conflict
+        marks the writeback ``failed`` and raises ``WritebackFailed``; a
+        writeback that is not approved raises ``InvalidTransition``.
+        """
+        key = uuid_arg(writeback_id, "writeback_id")
+        try:
+            return self._execute(principal, key)
+        except _ClaimLost:
+            with self._unit_of_work() as uow:
+                now = uow.workflow.writebacks.get(key)
+            if now.status is WritebackStatus.EXECUTED:
+                return Execution(now, applied=False)
+            WRITEBACK.transition(now.status, WritebackStatus.EXECUTED)
+            raise  # pragma: no cover - approved again after a lost claim cannot happen
+        except _Conflict as conflict:
+            self._fail(principal, key, conflict.error)
+            raise WritebackFailed(key, str(conflict.error)) from conflict.error
+
+    def _execute(self, principal: Principal, key: UUID) -> Execution:
+        with self._begin(principal, EXECUTE) as uow:
+            writeback = uow.workflow.writebacks.get(key)
+            if writeback.status is WritebackStatus.EXECUTED:
+                return Execution(writeback, applied=False)
+            WRITEBACK.transition(writeback.status, WritebackStatus.EXECUTED)
+            change = ProposedChange.of(writeback)
+            route = self.governance.appliers.get(change.operation)
+            created = change.fields.get(entity_class(change.target_table).key_field)
+            target = writeback.target_entity_ref or (None if created is None else UUID(created))
+            try:
+                # The claim comes first: a second executor waits on this row, then
+                # finds its version moved on and reports the writeback already executed.
+                claimed = uow.workflow.writebacks.update(
+                    attrs.evolve(
+                        writeback,
+                        status=WritebackStatus.EXECUTED,
+                        executed_at=self.clock.now(),
+                        target_entity_ref=target,
+                    ),
+                    expected_version=writeback.version,
+                )
+            except ConcurrencyConflict as exc:
+                raise _ClaimLost from exc
+            acting = principal.with_correlation(principal.correlation_id or f"writeback:{key}")
+            try:
+                row = route.apply(uow, acting, change)
+            except CONFLICTS as exc:
+                raise _Conflict(exc) from exc
+            result: dict[str, Any] = {"target_ref": str(row.key)}
+            if isinstance(row, VersionedEntity):
+                result["version"] = row.version
+            done = uow.workflow.writebacks.update(
+                attrs.evolve(claimed, executed_result_json=result),
+                expected_version=claimed.version,
+            )
+            self._audit(
+                uow,
+                acting,
+                "workflow.writebacks.executed",
+                target_domain="workflow",
+                target_ref=key,
+                before=writeback,
+                after=done,
+                details={"operation": change.operation},
+            )
+            uow.commit()
+        return Execution(done, applied=True, row=row)
+
+    def _fail(self, principal: Principal, key: UUID, error: VelocityError) -> None:
+        with self._unit_of_work() as uow:
+            writeback = uow.workflow.writebacks.get(key)
+            if writeback.status is not WritebackStatus.APPROVED:
+                return
+            reason = f"{error.code}: {error}"[:2000]
+            engine.move(
+                uow,
+                self.clock,
+                principal,
+                writeback,
+                WritebackStatus.FAILED,
+                failure_reason=reason,
+                reason=reason,
+            )
+            uow.commit()
+
+    def get(self, principal: Principal, writeback_id: UUID) -> WritebackReview:
+        """A writeback with its policy decisions and approvals."""
+        key = uuid_arg(writeback_id, "writeback_id")
+        with self._begin(principal, GET) as uow:
+            writeback = uow.workflow.writebacks.get(key)
+            mine = (Eq("writeback_id", key),)
+            decisions = uow.workflow.policy_decisions.list(
+                Query(mine, (asc("decided_at"),), MAX_PAGE_SIZE)
+            )
+            approvals = uow.workflow.approvals.list(
+                Query(mine, (asc("decided_at"),), MAX_PAGE_SIZE)
+            )
+        return WritebackReview(writeback, tuple(decisions), tuple(approvals))
+
+    def list(
+        self,
+        principal: Principal,
+        *,
+        status: WritebackStatus | str | None = None,
+        target_table: str | None = None,
+        agent_run_id: UUID | None = None,
+        proposer_user_id: UUID | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Writeback]:
+        """List writebacks, newest first, by status, target table, agent run or proposer."""
+        where: builtins.list[Filter] = []
+        if status is not None:
+            where.append(Eq("status", enum_arg(WritebackStatus, status, "status")))
+        if target_table is not None:
+            where.append(Eq("target_table", entity_class(target_table).table_name))
+        if agent_run_id is not None:
+            where.append(Eq("agent_run_id", uuid_arg(agent_run_id, "agent_run_id")))
+        if proposer_user_id is not None:
+            where.append(Eq("proposer_user_id", uuid_arg(proposer_user_id, "proposer_user_id")))
+        with self._begin(principal, LIST) as uow:
+            order = (desc("created_at"), desc("writeback_id"))
+            return uow.workflow.writebacks.list(Query(where, order, limit, cursor))
+
+    def inbox(
+        self, principal: Principal, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+    ) -> Page[InboxItem]:
+        """The operator's work, oldest first: proposals under review and their reminders due.
+
+        Proposals (``review_required``, high-risk merges among them, each with
+        its risk level) and the open reminders assigned to the operator that
+        are due now, merged by time. Pages continue with ``next_cursor``.
+        """
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValidationFailed("limit", f"must be an integer between 1 and {MAX_PAGE_SIZE}")
+        state = _InboxCursor.decode(cursor)
+        now = self.clock.now()
+        with self._begin(principal, INBOX) as uow:
+            sources: dict[str, Callable[[str | None, int], Page[InboxItem]]] = {
+                "p": lambda at, n: _proposals(uow, at, n),
+                "r": lambda at, n: _reminders(uow, principal.user_id, now, at, n),
+            }
+            pages = {
+                name: fetch(state.at[name], limit)
+                for name, fetch in sources.items()
+                if not state.done[name]
+            }
+            merged = sorted(
+                ((item, name) for name, page in pages.items() for item in page.items),
+                key=lambda pair: pair[0].sort_key(),
+            )[:limit]
+            for name, page in pages.items():
+                used = sum(1 for _, source in merged if source == name)
+                if used == len(page.items):
+                    state.at[name] = page.next_cursor
+                    state.done[name] = page.next_cursor is None
+                elif used:
+                    state.at[name] = sources[name](state.at[name], used).next_cursor
+        more = not all(state.done.values())
+        return Page(tuple(item for item, _ in merged), state.encode() if more else None)
+
+
+class _ClaimLost(Exception):
+    """Another executor claimed the writeback first."""
+
+
+class _Conflict(Exception):
+    def __init__(self, error: VelocityError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _person_key(entity: Entity) -> UUID | None:
+    return entity.key if entity.table_name == "crm_people" else None
+
+
+def _proposals(uow: UnitOfWork, at: str | None, limit: int) -> Page[InboxItem]:
+    where = (Eq("status", WritebackStatus.REVIEW_REQUIRED),)
+    order = (asc("created_at"), asc("writeback_id"))
+    page = uow.workflow.writebacks.list(Query(where, order, limit, at))
+    items = [
+        InboxItem(
+            InboxKind.PROPOSAL,
+            w.created_at,
+            w.key,
+            f"{w.change_kind.value} {w.target_table}",
+            risk=w.risk_level,
+            writeback=w,
+        )
+        for w in page.items
+    ]
+    return Page(tuple(items), page.next_cursor)
+
+
+def _reminders(
+    uow: UnitOfWork, user_id: UUID | None, now: datetime, at: str | None, limit: int
+) -> Page[InboxItem]:
+    where = (
+        Eq("assigned_user_id", user_id),
+        Eq("status", ReminderStatus.OPEN),
+        Range("due_at", lte=now),
+    )
+    page = uow.intel.reminders.list(Query(where, (asc("due_at"), asc("reminder_id")), limit, at))
+    items = [
+        InboxItem(InboxKind.REMINDER, r.due_at, r.key, r.title, reminder=r) for r in page.items
+    ]
+    return Page(tuple(items), page.next_cursor)
+
+
+@attrs.define
+class _InboxCursor:
+    at: dict[str, str | None]
+    done: dict[str, bool]
+
+    @classmethod
+    def decode(cls, token: str | None) -> _InboxCursor:
+        if token is None:
+            return cls({"p": None, "r": None}, {"p": False, "r": False})
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+            at = {name: raw[name]["at"] for name in ("p", "r")}
+            done = {name: bool(raw[name]["done"]) for name in ("p", "r")}
+        except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
+            raise InvalidCursor("not an inbox cursor") from None
+        if not all(v is None or isinstance(v, str) for v in at.values()):
+            raise InvalidCursor("not an inbox cursor")
+        return cls(at, done)
+
+    def encode(self) -> str:
+        doc = {name: {"at": self.at[name], "done": self.done[name]} for name in ("p", "r")}
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode("ascii")
