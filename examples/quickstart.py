@@ -5,7 +5,9 @@
 
 An agent logs a lead from a WhatsApp enquiry, converts it into an
 opportunity for a unit, books and holds a site visit, moves the deal along
-the pipeline; a manager then looks at the pipeline and the audit trail. On
+the pipeline; a manager then looks at the pipeline and the audit trail.
+High-risk changes (a price, closing the deal, an AI agent's correction of a
+contact's email) wait in an operator's inbox until he approves them. On
 PostgreSQL the story runs in a new schema of its own (``quickstart_<hex>``),
 so it never touches existing data and can be run again.
 """
@@ -18,10 +20,17 @@ import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TextIO
+from uuid import UUID
 
 from velocity_domain import Velocity
+from velocity_domain.access import Principal
 from velocity_domain.crm.entities import OpportunityStage
-from velocity_domain.errors import DuplicateSuspected, InvalidTransition, ValidationFailed
+from velocity_domain.errors import (
+    ApprovalRequired,
+    DuplicateSuspected,
+    InvalidTransition,
+    ValidationFailed,
+)
 from velocity_domain.kernel.clock import FixedClock
 
 MONDAY = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
@@ -57,18 +66,37 @@ def run(velocity: Velocity, clock: FixedClock, out: TextIO) -> None:  # noqa: PL
         display_name="Meera (manager)",
         roles=["sales_manager"],
     )
+    operator_user = velocity.users.create(
+        admin, email="omar@skyline.example", display_name="Omar (operator)", roles=["operator"]
+    )
+    oracle_user = velocity.users.create(
+        admin,
+        email="oracle@skyline.example",
+        display_name="Oracle",
+        kind="agent",
+        roles=["oracle_agent"],
+    )
     agent = velocity.users.principal_for(admin, agent_user.key)
     manager = velocity.users.principal_for(admin, manager_user.key)
+    operator = velocity.users.principal_for(admin, operator_user.key)
+    oracle = velocity.users.principal_for(admin, oracle_user.key)
     project = velocity.inventory.create_project(
         admin, project_name="Skyline Residency", city="Kolkata", micro_market="New Town"
     )
     unit = velocity.inventory.add_unit(
         admin, project.key, unit_label="T1-1204", configuration="3BHK", area_sqft=Decimal("1450")
     )
-    velocity.inventory.change_price(
-        admin, unit.key, price=Decimal("12500000"), effective_from=clock.now()
+    try:
+        velocity.inventory.change_price(
+            admin, unit.key, price=Decimal("12500000"), effective_from=clock.now()
+        )
+    except ApprovalRequired as held:
+        velocity.writebacks.approve(operator, held.proposal_id, comment="list price confirmed")
+        velocity.writebacks.execute(operator, held.proposal_id)
+    say(
+        "Set-up: an admin, Priya (sales agent), Meera (sales manager), Omar (operator), the "
+        "Oracle agent,\n        one project and one unit, whose list price Omar approved."
     )
-    say("Set-up: an admin, Priya (sales agent), Meera (sales manager), one project and one unit.")
 
     # 1. A WhatsApp enquiry arrives; Priya records the person, the lead and the message.
     clock.advance(minutes=5)
@@ -170,10 +198,65 @@ def run(velocity: Velocity, clock: FixedClock, out: TextIO) -> None:  # noqa: PL
     latest = events.items[0].action
     say(f"   The audit trail holds {len(events)} events for this story; the latest: {latest}")
 
+    release(velocity, clock, out, agent, operator, oracle, deal.key, asha.key)
+
     try:
         velocity.contacts.create(agent, full_name="Ravi Sen", primary_email="not an email")
     except ValidationFailed as err:
         say(f"\nBad input is refused with the field named: {err}")
+
+
+def release(  # noqa: PLR0917 - the cast of the story
+    velocity: Velocity,
+    clock: FixedClock,
+    out: TextIO,
+    agent: Principal,
+    operator: Principal,
+    oracle: Principal,
+    deal_id: UUID,
+    asha_id: UUID,
+) -> None:
+    """Part 5: high-risk changes wait for the operator, who approves and executes them."""
+
+    def say(text: str = "") -> None:
+        print(text, file=out)
+
+    say("\n5. High-risk changes wait for an operator.")
+    asha = velocity.contacts.get(agent, asha_id)
+    correction = velocity.writebacks.propose(
+        oracle,
+        target_table="crm_people",
+        change_kind="update",
+        target_ref=asha.key,
+        base_version=asha.version,
+        fields={"primary_email": "Asha.Rao@Example.COM"},
+        proposal_ref="oracle:email-heard-on-call",
+    )
+    say(f"   The Oracle heard Asha's email on a call and proposed it: {correction.status.value}.")
+    deal = velocity.opportunities.get(agent, deal_id)
+    for stage in (OpportunityStage.NEGOTIATION, OpportunityStage.BOOKING):
+        clock.advance(days=1)
+        deal = velocity.opportunities.move_stage(
+            agent, deal.key, stage, expected_version=deal.version
+        )
+    try:
+        velocity.opportunities.move_stage(
+            agent, deal.key, OpportunityStage.WON, expected_version=deal.version
+        )
+    except ApprovalRequired as held:
+        say(f"   Priya marked the deal won; it waits for approval ({held.reason}).")
+    say("   Omar's inbox, oldest first:")
+    inbox = velocity.writebacks.inbox(operator)
+    for item in inbox:
+        say(f"     {item.kind.value:<8} {item.risk.value if item.risk else '-':<6} {item.title}")
+    for item in inbox:
+        velocity.writebacks.approve(operator, item.item_id, comment="checked with Priya")
+        velocity.writebacks.execute(operator, item.item_id)
+    again = velocity.writebacks.execute(operator, correction.key)
+    say(f"   Omar approved and executed both; running one again applies nothing: {again.applied}.")
+    asha = velocity.contacts.get(agent, asha_id)
+    deal = velocity.opportunities.get(agent, deal_id)
+    say(f"   Asha's email is now {asha.primary_email}; the deal is {deal.stage.value}.")
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import timedelta
 from decimal import Decimal
@@ -11,6 +12,7 @@ from uuid import UUID
 import pytest
 
 from tests.access_world import AccessWorld, build
+from tests.governance_help import release
 from velocity_domain import Velocity
 from velocity_domain.crm.entities import (
     Lead,
@@ -171,9 +173,14 @@ def test_assigning_a_lead_honours_its_version(
     w = build(velocity)
     assert w.agent_b.user_id is not None
     lead = velocity.leads.list(w.agent_a).items[0]
-    moved = velocity.leads.assign(
-        w.by_role["sales_manager"], lead.key, w.agent_b.user_id, expected_version=lead.version
+    moved = release(
+        velocity,
+        w.by_role["operator"],
+        lambda: velocity.leads.assign(
+            w.by_role["sales_manager"], lead.key, w.agent_b.user_id, expected_version=lead.version
+        ),
     )
+    assert velocity.leads.get(w.admin, lead.key) == moved
     assert moved.assigned_user_id == w.agent_b.user_id
     assert moved.version == lead.version + 1
     with pytest.raises(ConcurrencyConflict):
@@ -239,9 +246,13 @@ def test_a_lead_cannot_join_a_closed_or_foreign_opportunity(
 ) -> None:
     velocity, _ = any_velocity
     w = build(velocity)
-    closed = velocity.opportunities.create(w.admin, person_id=w.client_a.key)
-    closed = velocity.opportunities.move_stage(
-        w.admin, closed.key, "lost", expected_version=closed.version, lost_reason="budget"
+    opened = velocity.opportunities.create(w.admin, person_id=w.client_a.key)
+    closed = release(
+        velocity,
+        w.by_role["operator"],
+        lambda: velocity.opportunities.move_stage(
+            w.admin, opened.key, "lost", expected_version=opened.version, lost_reason="budget"
+        ),
     )
     foreign = velocity.opportunities.list(w.admin, person_id=w.client_b.key).items[0]
     lead = velocity.leads.list(w.agent_a).items[0]
@@ -282,9 +293,16 @@ def test_a_deal_moves_to_won_with_history_and_time_in_stages(
     start = clock.now()
     for hours, stage in enumerate(FORWARD, start=1):
         clock.advance(timedelta(hours=hours))
-        opp = velocity.opportunities.move_stage(
-            w.agent_a, opp.key, stage, expected_version=opp.version, reason=f"step {hours}"
+        move = functools.partial(
+            velocity.opportunities.move_stage,
+            w.agent_a,
+            opp.key,
+            stage,
+            expected_version=opp.version,
+            reason=f"step {hours}",
         )
+        # Closing a deal is high-risk by default: an operator approves it first.
+        opp = release(velocity, w.by_role["operator"], move) if stage is S.WON else move()
     assert opp.stage is S.WON
     assert opp.closed_at == clock.now()
     history = _history(velocity, opp.key)
@@ -344,8 +362,16 @@ def test_lost_needs_a_reason_and_moves_follow_the_pipeline(
         velocity.opportunities.move_stage(
             w.agent_a, opp.key, "lost", expected_version=1, lost_reason="stale"
         )
-    lost = velocity.opportunities.move_stage(
-        w.agent_a, opp.key, "lost", expected_version=opp.version, lost_reason="bought elsewhere"
+    lost = release(
+        velocity,
+        w.by_role["operator"],
+        lambda: velocity.opportunities.move_stage(
+            w.agent_a,
+            opp.key,
+            "lost",
+            expected_version=opp.version,
+            lost_reason="bought elsewhere",
+        ),
     )
     assert (lost.stage, lost.lost_reason, lost.closed_at) == (
         S.LOST,
@@ -386,19 +412,27 @@ def test_updating_details_lists_and_visibility(any_velocity: tuple[Velocity, Fix
         expected_version=opp.version,
         project_id=project.key,
         unit_id=unit.key,
-        value=Decimal("9500000"),
         probability=Decimal("0.4"),
         next_action="Send brochure",
     )
     assert (changed.project_id, changed.unit_id, changed.stage) == (project.key, unit.key, S.NEW)
     assert changed.version == opp.version + 1
+    # A change of value is high-risk by default: it waits for an operator.
+    changed = release(
+        velocity,
+        w.by_role["operator"],
+        lambda: velocity.opportunities.update(
+            w.agent_a, opp.key, expected_version=changed.version, value=Decimal("9500000")
+        ),
+    )
+    assert (changed.value, changed.next_action) == (Decimal("9500000.00"), "Send brochure")
     with pytest.raises(ConcurrencyConflict):
         velocity.opportunities.update(w.agent_a, opp.key, expected_version=1, next_action="x")
     cleared = velocity.opportunities.update(
         w.agent_a, opp.key, expected_version=changed.version, next_action=None
     )
     assert cleared.next_action is None
-    assert _actions(velocity, w, "crm.opportunities.update") == [str(opp.key)] * 2
+    assert _actions(velocity, w, "crm.opportunities.update") == [str(opp.key)] * 3
     by_project = velocity.opportunities.list(w.admin, project_id=project.key)
     assert [o.key for o in by_project] == [opp.key]
     assert [o.key for o in velocity.opportunities.list(w.agent_a)] == [opp.key]

@@ -35,6 +35,13 @@ def _check(output: str) -> None:
     assert timeline.index("visit") < timeline.index("whatsapp")
     assert "site_visit_done  INR 12500000.00" in output
     assert "spent 2 days, 0:00:00 in site_visit_scheduled" in output
+    assert "whose list price Omar approved" in output
+    assert "proposed it: review_required." in output
+    assert "it waits for approval (moves the deal to won)" in output
+    inbox = output.split("Omar's inbox, oldest first:")[1].split("Omar approved", maxsplit=1)[0]
+    assert inbox.index("update crm_people") < inbox.index("update crm_opportunities")
+    assert "running one again applies nothing: False." in output
+    assert "Asha's email is now asha.rao@example.com; the deal is won." in output
     assert "Bad input is refused with the field named: crm_people.primary_email" in output
 
 

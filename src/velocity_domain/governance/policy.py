@@ -10,7 +10,8 @@ system's change is approved at once (low risk) and an agent's goes to review.
 
 The default rules (:data:`DEFAULT_RULES`) send to review: merges (two
 approvals), deletions, changes to money fields (prices, deal values), stage
-moves to ``won`` or ``lost``, changes of assigned user, bulk proposals over
+moves to ``won`` or ``lost``, a change of the assigned user of a row that has
+one, bulk proposals over
 :data:`BULK_THRESHOLD` changes, and an agent's change to a person's contact
 details; an agent's change to identity tables is denied. A host adds, replaces
 or removes rules by name on ``velocity.governance.policy``.
@@ -148,7 +149,9 @@ def _closing_stage(change: ProposedChange, _: Principal) -> str | None:
 
 
 def _reassignment(change: ProposedChange, _: Principal) -> str | None:
-    if change.change_kind is ChangeKind.UPDATE and "assigned_user_id" in change.changed:
+    # A first assignment (from nobody) is ordinary work; taking a row from its holder is not.
+    holder = change.current.get("assigned_user_id")
+    if change.change_kind is ChangeKind.UPDATE and "assigned_user_id" in change.changed and holder:
         return "changes the assigned user"
     return None
 

@@ -11,6 +11,7 @@ from velocity_domain.access import audit
 from velocity_domain.access.operations import Operation, authorize
 from velocity_domain.access.principal import Principal
 from velocity_domain.access.visibility import Visibility
+from velocity_domain.errors import ConcurrencyConflict
 from velocity_domain.governance.change import ProposedChange, plain_values
 from velocity_domain.governance.engine import Governance
 from velocity_domain.kernel.clock import Clock
@@ -46,8 +47,19 @@ class Service:
         changes: dict[str, Any],
         base_version: int,
         context: dict[str, Any] | None = None,
+        *,
+        check: bool = True,
     ) -> ProposedChange:
-        """Describe an update of ``before`` as a change the policy can judge."""
+        """Describe an update of ``before`` as a change the policy can judge.
+
+        The new values are checked against the entity first (unless ``check``
+        is false, for a change whose other fields only its applier sets), so
+        a bad value is refused (``ValidationFailed``) before any policy sees it.
+        """
+        if before.version != base_version:
+            raise ConcurrencyConflict(before.table_name, before.key, base_version, before.version)
+        if check:
+            attrs.evolve(before, **changes)
         return ProposedChange(
             operation=operation.name,
             target_table=before.table_name,

@@ -19,6 +19,7 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Lead, LeadStatus, Opportunity, OpportunityStage, Urgency
 from velocity_domain.crm.lifecycle import LEAD_STATUS, Pipeline
 from velocity_domain.errors import ValidationFailed
+from velocity_domain.governance.change import ProposedChange, plain_values
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, In, Query, desc
 from velocity_domain.services.base import Service
@@ -33,6 +34,7 @@ from velocity_domain.services.opportunities import (
     record_entry,
 )
 from velocity_domain.uow import UnitOfWork
+from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["LeadService"]
 
@@ -63,6 +65,20 @@ class LeadService(Service):
         self._visibility(uow, principal).check("crm_leads", key, lead.person_id)
         return lead
 
+    def _register_appliers(self) -> None:
+        register_applier = self.governance.appliers.register
+        register_applier(CREATE.name, "crm_leads", ChangeKind.CREATE, self._apply_create)
+        register_applier(
+            ASSIGN.name,
+            "crm_leads",
+            ChangeKind.UPDATE,
+            self._apply_assign,
+            fields=("assigned_user_id",),
+        )
+        register_applier(
+            CONVERT.name, "crm_leads", ChangeKind.UPDATE, self._apply_convert, fields=("status",)
+        )
+
     def create(
         self,
         principal: Principal,
@@ -90,14 +106,25 @@ class LeadService(Service):
                 updated_at=now,
             )
             check_person_for_new_record(uow, principal, lead.person_id)
-            check_references(
-                uow, account_id=lead.account_id, assigned_user_id=lead.assigned_user_id
-            )
-            uow.crm.leads.add(lead)
-            self._audit(
-                uow, principal, CREATE.name, target_domain="crm", target_ref=lead.key, after=lead
-            )
+            self._gate(uow, principal, self._create_change(CREATE, lead))
+            created = self._insert(uow, principal, lead)
             uow.commit()
+        return created
+
+    def _apply_create(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
+        built = change.build()
+        assert isinstance(built, Lead)
+        now = self.clock.now()
+        return self._insert(uow, principal, attrs.evolve(built, created_at=now, updated_at=now))
+
+    def _insert(self, uow: UnitOfWork, principal: Principal, lead: Lead) -> Lead:
+        if uow.crm.people.find(lead.person_id) is None:
+            raise ValidationFailed("person_id", "no such person", value=lead.person_id)
+        check_references(uow, account_id=lead.account_id, assigned_user_id=lead.assigned_user_id)
+        uow.crm.leads.add(lead)
+        self._audit(
+            uow, principal, CREATE.name, target_domain="crm", target_ref=lead.key, after=lead
+        )
         return lead
 
     def get(self, principal: Principal, lead_id: UUID) -> Lead:
@@ -138,25 +165,39 @@ class LeadService(Service):
     def assign(
         self, principal: Principal, lead_id: UUID, user_id: UUID | None, *, expected_version: int
     ) -> Lead:
-        """Give a lead to ``user_id`` (``None`` leaves it unassigned)."""
+        """Give a lead to ``user_id`` (``None`` leaves it unassigned).
+
+        Taking a lead from the user who holds it is high-risk by default: it
+        is stored for approval and ``ApprovalRequired`` is raised.
+        """
         with self._begin(principal, ASSIGN) as uow:
             version = version_arg(expected_version)
             before = self._visible(uow, principal, lead_id)
-            if user_id is not None:
-                check_references(uow, assigned_user_id=uuid_arg(user_id, "user_id"))
-            after = uow.crm.leads.update(
-                attrs.evolve(before, assigned_user_id=user_id), expected_version=version
-            )
-            self._audit(
-                uow,
-                principal,
-                ASSIGN.name,
-                target_domain="crm",
-                target_ref=after.key,
-                before=before,
-                after=after,
-            )
+            new_holder = None if user_id is None else uuid_arg(user_id, "user_id")
+            check_references(uow, assigned_user_id=new_holder)
+            change = self._update_change(ASSIGN, before, {"assigned_user_id": new_holder}, version)
+            self._gate(uow, principal, change)
+            after = self._apply_assign(uow, principal, change)
             uow.commit()
+        return after
+
+    def _apply_assign(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
+        assert change.target_ref is not None
+        before = uow.crm.leads.get(change.target_ref)
+        holder = change.typed_fields(before)["assigned_user_id"]
+        check_references(uow, assigned_user_id=holder)
+        after = uow.crm.leads.update(
+            attrs.evolve(before, assigned_user_id=holder), expected_version=change.base_version
+        )
+        self._audit(
+            uow,
+            principal,
+            ASSIGN.name,
+            target_domain="crm",
+            target_ref=after.key,
+            before=before,
+            after=after,
+        )
         return after
 
     def convert(
@@ -176,68 +217,100 @@ class LeadService(Service):
         row) for the lead's person, account and assignee. Returns the
         converted lead and the opportunity; all in one transaction.
         """
-        now = self.clock.now()
         with self._begin(principal, CONVERT) as uow:
             version = version_arg(expected_version)
             before = self._visible(uow, principal, lead_id)
             LEAD_STATUS.transition(before.status, LeadStatus.CONVERTED)
             if into_opportunity_id is not None:
-                opportunity = self._existing(uow, before, into_opportunity_id)
+                self._existing(uow, before, into_opportunity_id)
                 if project_id is not None or unit_id is not None or value is not None:
                     raise ValidationFailed(
                         "into_opportunity_id",
                         "give either an opportunity to join or the new one's project/unit/value",
                     )
-                created = False
             else:
                 principal.require(OPPORTUNITIES_WRITE, CONVERT.name)
-                opportunity = Opportunity(
-                    person_id=before.person_id,
-                    lead_id=before.lead_id,
-                    account_id=before.account_id,
-                    project_id=project_id,
-                    unit_id=unit_id,
-                    stage=Pipeline.initial,
-                    value=value,
-                    assigned_user_id=before.assigned_user_id,
-                    created_at=now,
-                    updated_at=now,
-                )
+                Opportunity(person_id=before.person_id, value=value)  # refuse a bad value now
                 check_references(uow, project_id=project_id, unit_id=unit_id)
-                created = True
-            if created:
-                uow.crm.opportunities.add(opportunity)
-                record_entry(uow, self.clock, principal, opportunity, None, reason="lead converted")
-                self._audit(
-                    uow,
-                    principal,
-                    "crm.opportunities.create",
-                    target_domain="crm",
-                    target_ref=opportunity.key,
-                    after=opportunity,
-                    reason="lead conversion",
-                )
-            after = uow.crm.leads.update(
-                attrs.evolve(
-                    before,
-                    status=LeadStatus.CONVERTED,
-                    converted_opportunity_id=opportunity.key,
-                    converted_at=now,
-                ),
-                expected_version=version,
+            context = plain_values(
+                {
+                    "project_id": project_id,
+                    "unit_id": unit_id,
+                    "value": value,
+                    "into_opportunity_id": into_opportunity_id,
+                }
             )
+            change = self._update_change(
+                CONVERT,
+                before,
+                {"status": LeadStatus.CONVERTED},
+                version,
+                context=context,
+                check=False,
+            )
+            self._gate(uow, principal, change)
+            after = self._apply_convert(uow, principal, change)
+            assert after.converted_opportunity_id is not None
+            opportunity = uow.crm.opportunities.get(after.converted_opportunity_id)
+            uow.commit()
+        return after, opportunity
+
+    def _apply_convert(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
+        assert change.target_ref is not None
+        before = uow.crm.leads.get(change.target_ref)
+        LEAD_STATUS.transition(before.status, LeadStatus.CONVERTED)
+        ctx = change.context
+        now = self.clock.now()
+        if ctx.get("into_opportunity_id") is not None:
+            opportunity = self._existing(uow, before, UUID(ctx["into_opportunity_id"]))
+            created = False
+        else:
+            value = ctx.get("value")
+            opportunity = Opportunity(
+                person_id=before.person_id,
+                lead_id=before.lead_id,
+                account_id=before.account_id,
+                project_id=None if ctx.get("project_id") is None else UUID(ctx["project_id"]),
+                unit_id=None if ctx.get("unit_id") is None else UUID(ctx["unit_id"]),
+                stage=Pipeline.initial,
+                value=None if value is None else Decimal(value),
+                assigned_user_id=before.assigned_user_id,
+                created_at=now,
+                updated_at=now,
+            )
+            check_references(uow, project_id=opportunity.project_id, unit_id=opportunity.unit_id)
+            created = True
+            uow.crm.opportunities.add(opportunity)
+            record_entry(uow, self.clock, principal, opportunity, None, reason="lead converted")
             self._audit(
                 uow,
                 principal,
-                CONVERT.name,
+                "crm.opportunities.create",
                 target_domain="crm",
-                target_ref=after.key,
-                before=before,
-                after=after,
-                details={"opportunity_id": str(opportunity.key), "new_opportunity": created},
+                target_ref=opportunity.key,
+                after=opportunity,
+                reason="lead conversion",
             )
-            uow.commit()
-        return after, opportunity
+        after = uow.crm.leads.update(
+            attrs.evolve(
+                before,
+                status=LeadStatus.CONVERTED,
+                converted_opportunity_id=opportunity.key,
+                converted_at=now,
+            ),
+            expected_version=change.base_version,
+        )
+        self._audit(
+            uow,
+            principal,
+            CONVERT.name,
+            target_domain="crm",
+            target_ref=after.key,
+            before=before,
+            after=after,
+            details={"opportunity_id": str(opportunity.key), "new_opportunity": created},
+        )
+        return after
 
     @staticmethod
     def _existing(uow: UnitOfWork, lead: Lead, opportunity_id: object) -> Opportunity:

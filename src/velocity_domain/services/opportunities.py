@@ -324,7 +324,6 @@ class OpportunityService(Service):
             before = self._visible(uow, principal, opportunity_id)
             if not changes:
                 return before
-            attrs.evolve(before, **changes)  # refuse bad values before the policy sees them
             change = self._update_change(UPDATE, before, changes, version)
             self._gate(uow, principal, change)
             after = self._apply_update(uow, principal, change)

@@ -30,7 +30,7 @@ from uuid import UUID
 
 import attrs
 
-from velocity_domain.access.operations import register
+from velocity_domain.access.operations import authorize, register
 from velocity_domain.access.principal import Principal
 from velocity_domain.errors import (
     AlreadyExists,
@@ -245,6 +245,7 @@ class WritebackService(Service):
         are stored. Every change knows the batch's size, so the policy can
         send large batches to review.
         """
+        authorize(principal, PROPOSE_MANY)
         if isinstance(changes, str | bytes) or not isinstance(changes, Sequence):
             raise ValidationFailed("changes", "must be a list of changes")
         proposed: list[Writeback] = []

@@ -1,0 +1,160 @@
+"""Approved writebacks executed by many threads and two processes at once apply exactly once.
+
+Each of 100 approved writebacks is executed by 8 threads released together by
+a barrier, and then another 100 by 2 processes of 4 threads each; the
+database is then read with plain SQL: every target changed once, carries the
+proposed value at version 2, and has exactly one audit event of the change.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.synchronize import Event
+from typing import Any
+from uuid import UUID
+
+import pytest
+import sqlalchemy as sa
+
+from tests.access_world import AccessWorld, build
+from tests.test_contract_postgres import empty_all_tables
+from velocity_domain import Velocity
+from velocity_domain.access import Principal
+from velocity_domain.crm.entities import Opportunity
+
+pytestmark = pytest.mark.postgres
+
+ROUNDS = 100
+THREADS = 8
+PROCESSES = 2
+
+
+@pytest.fixture
+def velocity(pg_url: sa.URL, pg_engine: sa.Engine) -> Iterator[Velocity]:
+    empty_all_tables(pg_engine)
+    url = pg_url.render_as_string(hide_password=False)
+    with Velocity.from_url(url, pool_size=THREADS + 2) as v:
+        yield v
+
+
+def _approved_writebacks(velocity: Velocity, w: AccessWorld, tag: str) -> dict[UUID, UUID]:
+    """``ROUNDS`` approved agent proposals, each changing its own deal: writeback -> deal."""
+    deals = [Opportunity(person_id=w.client_a.key) for _ in range(ROUNDS)]
+    with velocity.unit_of_work() as uow:
+        uow.crm.opportunities.add_many(deals)
+        uow.commit()
+    targets: dict[UUID, UUID] = {}
+    for n, deal in enumerate(deals):
+        proposal = velocity.writebacks.propose(
+            w.by_role["oracle_agent"],
+            target_table="crm_opportunities",
+            change_kind="update",
+            target_ref=deal.key,
+            base_version=deal.version,
+            fields={"next_action": f"{tag} {n}"},
+        )
+        velocity.writebacks.approve(w.by_role["operator"], proposal.key)
+        targets[proposal.key] = deal.key
+    return targets
+
+
+def _check_applied_once(engine: sa.Engine, targets: dict[UUID, UUID], tag: str) -> None:
+    deals = list(targets.values())
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT opportunity_id, next_action, version FROM crm_opportunities"
+                " WHERE opportunity_id = ANY(:ids)"
+            ),
+            {"ids": deals},
+        ).all()
+        events = conn.execute(
+            sa.text(
+                "SELECT target_ref, count(*) FROM core_audit_events"
+                " WHERE action = 'crm.opportunities.update' AND target_ref = ANY(:refs)"
+                " GROUP BY target_ref"
+            ),
+            {"refs": [str(d) for d in deals]},
+        ).all()
+        executed = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM workflow_writebacks"
+                " WHERE writeback_id = ANY(:ids) AND status = 'executed'"
+                " AND executed_at IS NOT NULL"
+            ),
+            {"ids": list(targets)},
+        ).scalar()
+    assert len(rows) == ROUNDS
+    assert all(version == 2 for _, _, version in rows)
+    assert sorted(text for _, text, _ in rows) == sorted(f"{tag} {n}" for n in range(ROUNDS))
+    assert dict(events) == {str(d): 1 for d in deals}
+    assert executed == ROUNDS
+
+
+def test_eight_threads_execute_each_writeback_exactly_once(
+    velocity: Velocity, pg_engine: sa.Engine
+) -> None:
+    w = build(velocity)
+    targets = _approved_writebacks(velocity, w, "threads")
+    operator = w.by_role["operator"]
+    applied: Counter[UUID] = Counter()
+    attempts: Counter[UUID] = Counter()
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        for key in targets:
+            barrier = threading.Barrier(THREADS)
+
+            def run(key: UUID = key, barrier: threading.Barrier = barrier) -> bool:
+                barrier.wait(timeout=30)
+                return velocity.writebacks.execute(operator, key).applied
+
+            outcomes = [f.result() for f in [pool.submit(run) for _ in range(THREADS)]]
+            applied[key] += sum(outcomes)
+            attempts[key] += len(outcomes)
+    assert set(applied.values()) == {1}
+    assert set(attempts.values()) == {THREADS}
+    _check_applied_once(pg_engine, targets, "threads")
+
+
+def _execute_all(url: str, keys: list[str], start: Event, results: Any) -> None:
+    """One process: 4 threads, each executing every writeback in turn; report what it applied."""
+    executor = Principal.system("executor-process")
+    with Velocity.from_url(url, pool_size=THREADS // PROCESSES + 1) as velocity:
+        start.wait(timeout=60)
+
+        def run(_: int) -> list[str]:
+            return [k for k in keys if velocity.writebacks.execute(executor, UUID(k)).applied]
+
+        with ThreadPoolExecutor(max_workers=THREADS // PROCESSES) as pool:
+            mine = [k for batch in pool.map(run, range(THREADS // PROCESSES)) for k in batch]
+    results.put(mine)
+
+
+def test_two_processes_execute_each_writeback_exactly_once(
+    velocity: Velocity, pg_url: sa.URL, pg_engine: sa.Engine
+) -> None:
+    w = build(velocity)
+    targets = _approved_writebacks(velocity, w, "processes")
+    keys = [str(k) for k in targets]
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    results = context.Queue()
+    url = pg_url.render_as_string(hide_password=False)
+    workers = [
+        context.Process(target=_execute_all, args=(url, keys, start, results))
+        for _ in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    start.set()
+    reported = [results.get(timeout=240) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    applied = Counter(k for batch in reported for k in batch)
+    assert applied == Counter(dict.fromkeys(keys, 1))
+    assert len(reported) == PROCESSES
+    _check_applied_once(pg_engine, targets, "processes")

@@ -1,0 +1,683 @@
+"""The writeback release flow on both stores: propose, classify, approve, reject, execute."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from tests.access_world import AccessWorld, build
+from tests.governance_help import reviewed
+from velocity_domain import Velocity
+from velocity_domain.access import Principal
+from velocity_domain.access.catalogue import PERMISSION_NAMES
+from velocity_domain.access.principal import PrincipalKind
+from velocity_domain.crm.entities import Opportunity, OpportunityStage
+from velocity_domain.crm.lifecycle import Pipeline
+from velocity_domain.errors import (
+    ApprovalRefused,
+    ConcurrencyConflict,
+    IdempotencyConflict,
+    InvalidTransition,
+    NotFound,
+    PermissionDenied,
+    PolicyDenied,
+    ValidationFailed,
+    WritebackFailed,
+)
+from velocity_domain.governance.policy import BULK_THRESHOLD, FieldRule
+from velocity_domain.kernel.clock import FixedClock
+from velocity_domain.kernel.query import Eq
+from velocity_domain.workflow.entities import (
+    AgentRun,
+    ApprovalDecision,
+    PolicyOutcome,
+    RiskLevel,
+    WritebackStatus,
+)
+
+S = WritebackStatus
+
+
+@pytest.fixture
+def world(any_velocity: tuple[Velocity, FixedClock]) -> tuple[Velocity, AccessWorld, FixedClock]:
+    velocity, clock = any_velocity
+    return velocity, build(velocity), clock
+
+
+def _deal(velocity: Velocity, w: AccessWorld) -> Opportunity:
+    """Client B's open deal, held by agent B."""
+    return velocity.opportunities.list(w.admin, person_id=w.client_b.key).items[0]
+
+
+def _agent_proposes_next_action(velocity: Velocity, w: AccessWorld, text: str) -> UUID:
+    deal = _deal(velocity, w)
+    proposal = velocity.writebacks.propose(
+        w.by_role["oracle_agent"],
+        target_table="crm_opportunities",
+        change_kind="update",
+        target_ref=deal.key,
+        base_version=deal.version,
+        fields={"next_action": text},
+    )
+    assert proposal.status is S.REVIEW_REQUIRED
+    key: UUID = proposal.key
+    return key
+
+
+def _events(velocity: Velocity, w: AccessWorld, action: str, ref: object) -> int:
+    return len(velocity.audit.list(w.admin, action=action, target_ref=ref).items)
+
+
+# --- proposals and the policy --------------------------------------------------------------
+
+
+def test_an_agent_proposal_is_stored_classified_and_waits(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    deal = _deal(velocity, w)
+    key = _agent_proposes_next_action(velocity, w, "Send the floor plan")
+    review = velocity.writebacks.get(w.admin, key)
+    stored = review.writeback
+    assert (stored.target_domain.value, stored.target_table) == ("crm", "crm_opportunities")
+    assert (stored.target_entity_ref, stored.base_version) == (deal.key, deal.version)
+    assert stored.proposer_user_id == w.by_role["oracle_agent"].user_id
+    assert stored.change_json["operation"] == "crm.opportunities.update"
+    assert stored.change_json["fields"] == {"next_action": "Send the floor plan"}
+    [decision] = review.decisions
+    assert (decision.rule_name, decision.decision) == (
+        "agent_default",
+        PolicyOutcome.REVIEW_REQUIRED,
+    )
+    assert review.approvals == ()
+    assert _deal(velocity, w) == deal
+    assert _events(velocity, w, "workflow.writebacks.propose", key) == 1
+    assert _events(velocity, w, "workflow.writebacks.review_required", key) == 1
+
+
+def test_a_humans_low_risk_proposal_is_approved_at_once_and_recorded(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    proposal = velocity.writebacks.propose(
+        w.by_role["sales_manager"],
+        target_table="crm_opportunities",
+        change_kind="create",
+        fields={"person_id": w.client_a.key, "next_action": "Intro call"},
+    )
+    assert (proposal.status, proposal.risk_level) == (S.APPROVED, RiskLevel.LOW)
+    [decision] = velocity.writebacks.get(w.admin, proposal.key).decisions
+    assert (decision.decision, decision.rule_name) == (PolicyOutcome.AUTO_APPROVE, "default")
+    execution = velocity.writebacks.execute(w.by_role["sales_manager"], proposal.key)
+    assert execution.applied
+    created = execution.row
+    assert isinstance(created, Opportunity)
+    assert execution.writeback.target_entity_ref == created.key
+    assert execution.writeback.executed_result_json == {
+        "target_ref": str(created.key),
+        "version": 1,
+    }
+    assert (created.person_id, created.next_action, created.stage) == (
+        w.client_a.key,
+        "Intro call",
+        OpportunityStage.NEW,
+    )
+    assert velocity.opportunities.get(w.admin, created.key) == created
+    assert _events(velocity, w, "crm.opportunities.create", created.key) == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "rule", "risk"),
+    [
+        ({"value": Decimal("15000000")}, "price_or_value", RiskLevel.HIGH),
+        ({"stage": "lost", "lost_reason": "budget"}, "closing_stage", RiskLevel.HIGH),
+        ({"next_action": "Call"}, "default", RiskLevel.LOW),
+    ],
+)
+def test_the_default_rules_classify_human_changes(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+    fields: dict[str, Any],
+    rule: str,
+    risk: RiskLevel,
+) -> None:
+    velocity, w, _ = world
+    deal = _deal(velocity, w)
+    proposal = velocity.writebacks.propose(
+        w.admin,
+        target_table="crm_opportunities",
+        change_kind="update",
+        target_ref=deal.key,
+        base_version=deal.version,
+        fields=fields,
+    )
+    [decision] = velocity.writebacks.get(w.admin, proposal.key).decisions
+    assert (decision.rule_name, decision.risk_level) == (rule, risk)
+    expected = S.APPROVED if rule == "default" else S.REVIEW_REQUIRED
+    assert proposal.status is expected
+
+
+def test_a_reassignment_is_reviewed_but_a_first_assignment_is_not(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    assert w.agent_a.user_id is not None
+    assert w.agent_b.user_id is not None
+    deal = _deal(velocity, w)
+    proposal_id = reviewed(
+        lambda: velocity.opportunities.update(
+            w.admin, deal.key, expected_version=deal.version, assigned_user_id=w.agent_a.user_id
+        )
+    )
+    assert velocity.writebacks.get(w.admin, proposal_id).decisions[0].rule_name == "reassignment"
+    assert _deal(velocity, w).assigned_user_id == w.agent_b.user_id
+    fresh = velocity.opportunities.create(w.admin, person_id=w.client_a.key)
+    assert fresh.assigned_user_id is None
+    given = velocity.opportunities.update(
+        w.admin, fresh.key, expected_version=fresh.version, assigned_user_id=w.agent_a.user_id
+    )
+    assert given.assigned_user_id == w.agent_a.user_id
+
+
+def test_a_host_adds_and_removes_rules(world: tuple[Velocity, AccessWorld, FixedClock]) -> None:
+    velocity, w, _ = world
+    policy = velocity.governance.policy
+    policy.remove("closing_stage")
+    opp = velocity.opportunities.create(w.admin, person_id=w.client_a.key)
+    lost = velocity.opportunities.move_stage(
+        w.admin, opp.key, "lost", expected_version=opp.version, lost_reason="gone quiet"
+    )
+    assert lost.stage is OpportunityStage.LOST
+    policy.add(
+        FieldRule(
+            "no_contact_wipes",
+            lambda change, _: "clears a name" if change.fields.get("next_action") == "" else None,
+            outcome=PolicyOutcome.DENY,
+        )
+    )
+    policy.add(
+        FieldRule(
+            "tasks_by_hand",
+            lambda change, _: (
+                "no new deals today"
+                if change.target_table == "crm_opportunities"
+                and change.change_kind.value == "create"
+                else None
+            ),
+            outcome=PolicyOutcome.DENY,
+        )
+    )
+    with pytest.raises(PolicyDenied) as denied:
+        velocity.opportunities.create(w.admin, person_id=w.client_a.key)
+    assert denied.value.rule == "tasks_by_hand"
+    proposal = velocity.writebacks.propose(
+        w.admin,
+        target_table="crm_opportunities",
+        change_kind="create",
+        fields={"person_id": w.client_a.key},
+    )
+    assert proposal.status is S.REJECTED
+    assert proposal.rejection_reason is not None
+    assert "tasks_by_hand" in proposal.rejection_reason
+    with pytest.raises(ValueError, match="already has a rule"):
+        policy.add(FieldRule("tasks_by_hand", lambda c, p: None))
+    with pytest.raises(KeyError):
+        policy.remove("no_such_rule")
+
+
+def test_bulk_proposals_over_the_threshold_go_to_review_and_bad_rows_are_reported(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    good = {
+        "target_table": "crm_opportunities",
+        "change_kind": "create",
+        "fields": {"person_id": w.client_a.key},
+    }
+    bad = {**good, "fields": {"person_id": w.client_a.key, "probability": "2"}}
+    changes = [good] * BULK_THRESHOLD + [bad]
+    batch = velocity.writebacks.propose_many(w.admin, changes)
+    assert len(batch.proposed) == BULK_THRESHOLD
+    [(index, error)] = batch.refused
+    assert index == BULK_THRESHOLD
+    assert isinstance(error, ValidationFailed)
+    assert error.field == "probability"
+    assert {p.status for p in batch.proposed} == {S.REVIEW_REQUIRED}
+    decisions = velocity.writebacks.get(w.admin, batch.proposed[0].key).decisions
+    assert decisions[0].rule_name == "bulk"
+    small = velocity.writebacks.propose_many(w.admin, [good, good])
+    assert {p.status for p in small.proposed} == {S.APPROVED}
+    assert small.refused == ()
+
+
+def test_the_same_idempotency_key_returns_the_first_proposal(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    deal = _deal(velocity, w)
+    args: dict[str, Any] = {
+        "target_table": "crm_opportunities",
+        "change_kind": "update",
+        "target_ref": deal.key,
+        "base_version": deal.version,
+        "fields": {"next_action": "Call"},
+        "idempotency_key": "oracle-run-7-step-2",
+    }
+    first = velocity.writebacks.propose(w.by_role["oracle_agent"], **args)
+    again = velocity.writebacks.propose(w.by_role["oracle_agent"], **args)
+    assert again.key == first.key
+    assert len(velocity.writebacks.list(w.admin).items) == 1
+    with pytest.raises(IdempotencyConflict) as err:
+        velocity.writebacks.propose(
+            w.by_role["oracle_agent"], **{**args, "fields": {"next_action": "Email"}}
+        )
+    assert err.value.key == "oracle-run-7-step-2"
+
+
+def test_a_system_principal_is_recorded_as_an_agent_run(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    importer = Principal.system("nightly-import")
+    proposal = velocity.writebacks.propose(
+        importer,
+        target_table="crm_opportunities",
+        change_kind="create",
+        fields={"person_id": w.client_a.key},
+    )
+    assert proposal.proposer_user_id is None
+    assert proposal.agent_run_id is not None
+    with velocity.unit_of_work() as uow:
+        run = uow.workflow.agent_runs.get(proposal.agent_run_id)
+    assert isinstance(run, AgentRun)
+    assert run.agent_name == "nightly-import"
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        ({"target_table": "crm_nothing", "change_kind": "create"}, "target_table"),
+        ({"target_table": "workflow_writebacks", "change_kind": "create"}, "target_table"),
+        ({"target_table": "crm_opportunities", "change_kind": "rename"}, "change_kind"),
+        ({"target_table": "crm_opportunities", "change_kind": "merge"}, "change_kind"),
+        (
+            {"target_table": "crm_opportunities", "change_kind": "update", "fields": {"x": 1}},
+            "fields",
+        ),
+        (
+            {
+                "target_table": "crm_opportunities",
+                "change_kind": "update",
+                "fields": {"next_action": "Call"},
+            },
+            "target_ref",
+        ),
+        (
+            {
+                "target_table": "crm_opportunities",
+                "change_kind": "create",
+                "fields": {"person_id": "not-a-uuid"},
+            },
+            "person_id",
+        ),
+        ({"target_table": "crm_opportunities", "change_kind": "create", "fields": []}, "fields"),
+        (
+            {
+                "target_table": "crm_opportunities",
+                "change_kind": "update",
+                "fields": {"stage": "won", "next_action": "x"},
+            },
+            "fields",
+        ),
+    ],
+)
+def test_bad_proposals_name_the_field(
+    world: tuple[Velocity, AccessWorld, FixedClock], args: dict[str, Any], field: str
+) -> None:
+    velocity, w, _ = world
+    with pytest.raises(ValidationFailed) as err:
+        velocity.writebacks.propose(w.admin, **args)
+    assert err.value.field == field
+    assert velocity.writebacks.list(w.admin).items == ()
+
+
+def test_a_stale_proposal_is_refused_when_made(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    deal = _deal(velocity, w)
+    with pytest.raises(ConcurrencyConflict):
+        velocity.writebacks.propose(
+            w.admin,
+            target_table="crm_opportunities",
+            change_kind="update",
+            target_ref=deal.key,
+            base_version=deal.version + 1,
+            fields={"next_action": "Call"},
+        )
+    assert velocity.writebacks.list(w.admin).items == ()
+
+
+def test_an_agent_cannot_propose_about_a_client_it_cannot_see(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    deal = _deal(velocity, w)
+    with pytest.raises(NotFound):
+        velocity.writebacks.propose(
+            w.agent_a,
+            target_table="crm_opportunities",
+            change_kind="update",
+            target_ref=deal.key,
+            base_version=deal.version,
+            fields={"next_action": "Mine now"},
+        )
+
+
+# --- approvals ----------------------------------------------------------------------------
+
+
+def test_four_eyes_the_proposer_never_approves_their_own(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    operator = w.by_role["operator"]
+    deal = _deal(velocity, w)
+    proposal = velocity.writebacks.propose(
+        operator,
+        target_table="crm_opportunities",
+        change_kind="update",
+        target_ref=deal.key,
+        base_version=deal.version,
+        fields={"value": Decimal("20000000")},
+    )
+    assert proposal.status is S.REVIEW_REQUIRED
+    with pytest.raises(ApprovalRefused) as refused:
+        velocity.writebacks.approve(operator, proposal.key)
+    assert "four eyes" in refused.value.reason
+    assert velocity.writebacks.get(w.admin, proposal.key).approvals == ()
+    approved = velocity.writebacks.approve(w.admin, proposal.key, comment="fine")
+    assert (approved.status, approved.approved_by) == (S.APPROVED, w.admin.user_id)
+    [vote] = velocity.writebacks.get(w.admin, proposal.key).approvals
+    assert (vote.approver_user_id, vote.decision, vote.comment) == (
+        w.admin.user_id,
+        ApprovalDecision.APPROVED,
+        "fine",
+    )
+
+
+def test_an_agent_never_approves_even_with_the_permission(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    key = _agent_proposes_next_action(velocity, w, "Call")
+    with pytest.raises(PermissionDenied):
+        velocity.writebacks.approve(w.by_role["oracle_agent"], key)
+    other = velocity.users.create(
+        w.admin, email="bot@velocity.example", display_name="Bot", kind="agent", roles=["admin"]
+    )
+    mighty_bot = velocity.users.principal_for(w.admin, other.key)
+    assert mighty_bot.kind is PrincipalKind.AGENT
+    assert mighty_bot.permissions == PERMISSION_NAMES
+    with pytest.raises(ApprovalRefused) as refused:
+        velocity.writebacks.approve(mighty_bot, key)
+    assert "agent" in refused.value.reason
+    with pytest.raises(ApprovalRefused):
+        velocity.writebacks.reject(mighty_bot, key, comment="no")
+    assert velocity.writebacks.get(w.admin, key).writeback.status is S.REVIEW_REQUIRED
+
+
+def test_whoever_started_the_proposing_run_cannot_approve_it(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, clock = world
+    operator = w.by_role["operator"]
+    run = AgentRun(
+        agent_name="oracle",
+        started_by_user_id=operator.user_id,
+        started_at=clock.now(),
+    )
+    with velocity.unit_of_work() as uow:
+        uow.workflow.agent_runs.add(run)
+        uow.commit()
+    deal = _deal(velocity, w)
+    proposal = velocity.writebacks.propose(
+        w.by_role["oracle_agent"],
+        target_table="crm_opportunities",
+        change_kind="update",
+        target_ref=deal.key,
+        base_version=deal.version,
+        fields={"next_action": "Call"},
+        agent_run_id=run.key,
+    )
+    with pytest.raises(ApprovalRefused) as refused:
+        velocity.writebacks.approve(operator, proposal.key)
+    assert "started the proposing run" in refused.value.reason
+    assert velocity.writebacks.approve(w.admin, proposal.key).status is S.APPROVED
+
+
+def test_a_rule_asking_for_two_approvals_needs_two_different_approvers(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    velocity.governance.policy.add(
+        FieldRule(
+            "big_deals",
+            lambda change, _: "a big deal" if "value" in change.fields else None,
+            required_approvals=2,
+        )
+    )
+    deal = _deal(velocity, w)
+    key = reviewed(
+        lambda: velocity.opportunities.update(
+            w.by_role["sales_manager"],
+            deal.key,
+            expected_version=deal.version,
+            value=Decimal("90000000"),
+        )
+    )
+    stored = velocity.writebacks.get(w.admin, key).writeback
+    assert (stored.required_approvals, stored.risk_level) == (2, RiskLevel.HIGH)
+    first = velocity.writebacks.approve(w.by_role["operator"], key)
+    assert first.status is S.REVIEW_REQUIRED
+    with pytest.raises(ApprovalRefused) as twice:
+        velocity.writebacks.approve(w.by_role["operator"], key)
+    assert "already decided" in twice.value.reason
+    with pytest.raises(InvalidTransition):
+        velocity.writebacks.execute(w.admin, key)
+    second = velocity.writebacks.approve(w.admin, key)
+    assert second.status is S.APPROVED
+    assert velocity.writebacks.execute(w.admin, key).applied
+    assert _deal(velocity, w).value == Decimal("90000000.00")
+
+
+def test_a_rejected_proposal_leaves_canonical_data_untouched(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    deal = _deal(velocity, w)
+    key = reviewed(
+        lambda: velocity.opportunities.move_stage(
+            w.by_role["sales_manager"],
+            deal.key,
+            "lost",
+            expected_version=deal.version,
+            lost_reason="went quiet",
+        )
+    )
+    with pytest.raises(ValidationFailed) as err:
+        velocity.writebacks.reject(w.by_role["operator"], key, comment=None)  # type: ignore[arg-type]
+    assert err.value.field == "comment"
+    rejected = velocity.writebacks.reject(
+        w.by_role["operator"], key, comment="she replied this morning"
+    )
+    assert (rejected.status, rejected.rejection_reason) == (S.REJECTED, "she replied this morning")
+    with pytest.raises(InvalidTransition) as err_run:
+        velocity.writebacks.execute(w.admin, key)
+    assert err_run.value.current is S.REJECTED
+    with pytest.raises(InvalidTransition):
+        velocity.writebacks.approve(w.admin, key)
+    assert _deal(velocity, w) == deal
+    assert _events(velocity, w, "crm.opportunities.move_stage", deal.key) == 0
+
+
+# --- execution ----------------------------------------------------------------------------
+
+
+def test_executing_twice_applies_once_with_one_audit_event(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    deal = _deal(velocity, w)
+    key = _agent_proposes_next_action(velocity, w, "Share the payment plan")
+    velocity.writebacks.approve(w.by_role["operator"], key)
+    first = velocity.writebacks.execute(w.by_role["operator"], key)
+    second = velocity.writebacks.execute(w.admin, key)
+    assert (first.applied, second.applied) == (True, False)
+    assert second.writeback == first.writeback
+    assert first.writeback.status is S.EXECUTED
+    after = _deal(velocity, w)
+    assert (after.next_action, after.version) == ("Share the payment plan", deal.version + 1)
+    assert _events(velocity, w, "crm.opportunities.update", deal.key) == 1
+    assert _events(velocity, w, "workflow.writebacks.executed", key) == 1
+
+
+def test_a_stale_writeback_fails_and_never_overwrites(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    key = _agent_proposes_next_action(velocity, w, "Old plan")
+    velocity.writebacks.approve(w.by_role["operator"], key)
+    deal = _deal(velocity, w)
+    moved_on = velocity.opportunities.update(
+        w.admin, deal.key, expected_version=deal.version, next_action="Newer plan"
+    )
+    with pytest.raises(WritebackFailed) as failed:
+        velocity.writebacks.execute(w.by_role["operator"], key)
+    assert failed.value.proposal_id == key
+    stored = velocity.writebacks.get(w.admin, key).writeback
+    assert stored.status is S.FAILED
+    assert stored.failure_reason is not None
+    assert "concurrency_conflict" in stored.failure_reason
+    assert stored.executed_at is None
+    assert _deal(velocity, w) == moved_on
+    with pytest.raises(InvalidTransition):
+        velocity.writebacks.execute(w.by_role["operator"], key)
+    assert _events(velocity, w, "workflow.writebacks.failed", key) == 1
+
+
+def test_an_approved_stage_move_the_pipeline_now_refuses_fails(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    deal = _deal(velocity, w)
+    key = reviewed(
+        lambda: velocity.opportunities.move_stage(
+            w.admin, deal.key, "lost", expected_version=deal.version, lost_reason="budget"
+        )
+    )
+    velocity.writebacks.approve(w.by_role["operator"], key)
+    velocity.opportunities.pipeline = Pipeline(
+        {"new": ["contacted"], "contacted": ["won", "lost"]}, name="no early losses"
+    )
+    with pytest.raises(WritebackFailed):
+        velocity.writebacks.execute(w.admin, key)
+    failure = velocity.writebacks.get(w.admin, key).writeback.failure_reason
+    assert failure is not None
+    assert "invalid_transition" in failure
+    assert _deal(velocity, w) == deal
+
+
+def test_execution_reports_unapproved_and_unknown_writebacks_clearly(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    key = _agent_proposes_next_action(velocity, w, "Call")
+    with pytest.raises(InvalidTransition) as err:
+        velocity.writebacks.execute(w.admin, key)
+    assert (err.value.current, err.value.target) == (S.REVIEW_REQUIRED, S.EXECUTED)
+    with pytest.raises(NotFound):
+        velocity.writebacks.execute(w.admin, UUID(int=5))
+    with pytest.raises(ValidationFailed) as bad:
+        velocity.writebacks.execute(w.admin, "nope")  # type: ignore[arg-type]
+    assert bad.value.field == "writeback_id"
+
+
+# --- the operator inbox -------------------------------------------------------------------
+
+
+def test_the_inbox_merges_proposals_and_due_reminders_oldest_first_and_pages(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, clock = world
+    operator = w.by_role["operator"]
+    assert operator.user_id is not None
+    expected: list[UUID] = []
+    for n in range(3):
+        due = velocity.tasks.create(
+            w.admin,
+            title=f"Chase {n}",
+            due_at=clock.now(),
+            assigned_user_id=operator.user_id,
+        )
+        expected.append(due.key)
+        clock.advance(minutes=1)
+        expected.append(_agent_proposes_next_action(velocity, w, f"Step {n}"))
+        clock.advance(minutes=1)
+    velocity.tasks.create(
+        w.admin,
+        title="Later",
+        due_at=clock.now() + timedelta(days=1),
+        assigned_user_id=operator.user_id,
+    )
+    velocity.tasks.create(
+        w.admin, title="Not his", due_at=clock.now() - timedelta(days=1), assigned_user_id=None
+    )
+    done = _agent_proposes_next_action(velocity, w, "Rejected")
+    velocity.writebacks.reject(operator, done, comment="no")
+    whole = velocity.writebacks.inbox(operator, limit=50)
+    assert whole.next_cursor is None
+    assert [i.item_id for i in whole] == expected
+    assert [i.kind.value for i in whole] == ["reminder", "proposal"] * 3
+    assert {i.risk for i in whole if i.kind.value == "proposal"} == {RiskLevel.LOW}
+    seen: list[UUID] = []
+    cursor: str | None = None
+    while True:
+        page = velocity.writebacks.inbox(operator, limit=2, cursor=cursor)
+        assert len(page.items) <= 2
+        seen.extend(i.item_id for i in page)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == expected
+    with pytest.raises(ValidationFailed):
+        velocity.writebacks.inbox(operator, cursor="garbage!")
+    with pytest.raises(ValidationFailed) as bad_limit:
+        velocity.writebacks.inbox(operator, limit=0)
+    assert bad_limit.value.field == "limit"
+    with pytest.raises(PermissionDenied):
+        velocity.writebacks.inbox(w.agent_a)
+
+
+def test_the_writeback_list_filters(world: tuple[Velocity, AccessWorld, FixedClock]) -> None:
+    velocity, w, _ = world
+    pending = _agent_proposes_next_action(velocity, w, "Call")
+    created = velocity.writebacks.propose(
+        w.admin,
+        target_table="crm_opportunities",
+        change_kind="create",
+        fields={"person_id": w.client_a.key},
+    )
+    assert [p.key for p in velocity.writebacks.list(w.admin, status="review_required")] == [pending]
+    assert [p.key for p in velocity.writebacks.list(w.admin, proposer_user_id=w.admin.user_id)] == [
+        created.key
+    ]
+    assert len(velocity.writebacks.list(w.admin, target_table="crm_opportunities").items) == 2
+    with pytest.raises(ValidationFailed) as err:
+        velocity.writebacks.list(w.admin, status="pending")
+    assert err.value.field == "status"
+    with velocity.unit_of_work() as uow:
+        assert uow.workflow.policy_decisions.count(Eq("writeback_id", pending)) == 1
