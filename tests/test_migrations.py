@@ -155,3 +155,34 @@ def test_bad_schema_names_and_urls_are_refused_clearly() -> None:
     with pytest.raises(ValidationFailed) as exc:
         migrate.upgrade("mysql://localhost/x")
     assert exc.value.field == "url"
+
+
+def _declared_checks(table: sa.Table) -> int:
+    on_table = [c for c in table.constraints if isinstance(c, sa.CheckConstraint)]
+    on_columns = [
+        c for col in table.columns for c in col.constraints if isinstance(c, sa.CheckConstraint)
+    ]
+    return len(on_table) + len(on_columns)
+
+
+def test_every_declared_check_is_enforced_by_the_migrated_database(empty_db: URL) -> None:
+    migrate.upgrade(empty_db)
+    engine = sa.create_engine(empty_db, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            found = {t: len(inspector.get_check_constraints(t)) for t in metadata.tables}
+        declared = {t.name: _declared_checks(t) for t in metadata.sorted_tables}
+        assert found == declared
+        bad_rows = [
+            "INSERT INTO core_roles (role_id, role_name, version, created_at, updated_at)"
+            " VALUES (gen_random_uuid(), 'r', 0, now(), now())",
+            "INSERT INTO core_users (user_id, email, display_name, user_kind, status, version,"
+            " created_at, updated_at) VALUES (gen_random_uuid(), 'a@b.example', 'A', 'robot',"
+            " 'active', 1, now(), now())",
+        ]
+        for statement in bad_rows:
+            with engine.connect() as conn, pytest.raises(sa.exc.IntegrityError, match="check"):
+                conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
