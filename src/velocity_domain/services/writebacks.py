@@ -18,13 +18,8 @@ writeback becomes ``failed`` with the reason and ``WritebackFailed`` is raised.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import builtins
-import enum
-import json
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -39,7 +34,6 @@ from velocity_domain.errors import (
     ConstraintViolation,
     DuplicateSuspected,
     IdempotencyConflict,
-    InvalidCursor,
     InvalidTransition,
     NotFound,
     PolicyDenied,
@@ -50,27 +44,26 @@ from velocity_domain.errors import (
 from velocity_domain.governance import engine
 from velocity_domain.governance.appliers import Route
 from velocity_domain.governance.change import ProposedChange, entity_class, plain_values
-from velocity_domain.intel.entities import Reminder, ReminderStatus
 from velocity_domain.kernel.convert import to_dict
 from velocity_domain.kernel.ids import new_id
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, Query, Range, asc, desc
+from velocity_domain.kernel.query import Eq, Filter, Query, asc, desc
 from velocity_domain.services.base import Service
 from velocity_domain.services.checks import enum_arg, uuid_arg, version_arg
+from velocity_domain.services.inbox import InboxItem, operator_inbox
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import (
     Approval,
     ApprovalDecision,
     ChangeKind,
     PolicyDecision,
-    RiskLevel,
     Writeback,
     WritebackStatus,
 )
 from velocity_domain.workflow.lifecycle import WRITEBACK
 
-__all__ = ["BatchProposal", "Execution", "InboxItem", "WritebackReview", "WritebackService"]
+__all__ = ["BatchProposal", "Execution", "WritebackReview", "WritebackService"]
 
 PROPOSE_PERMISSION = "workflow.writebacks.propose"
 APPROVE_PERMISSION = "workflow.writebacks.approve"
@@ -131,34 +124,6 @@ class WritebackReview:
     writeback: Writeback
     decisions: tuple[PolicyDecision, ...]
     approvals: tuple[Approval, ...]
-
-
-class InboxKind(enum.StrEnum):
-    """What an inbox item asks of the operator."""
-
-    PROPOSAL = "proposal"
-    REMINDER = "reminder"
-
-
-@attrs.frozen
-class InboxItem:
-    """One thing waiting for an operator: a proposal to review or a reminder that is due.
-
-    ``since`` is when a proposal was made or when a reminder fell due; the
-    inbox is ordered by it, oldest first.
-    """
-
-    kind: InboxKind
-    since: datetime
-    item_id: UUID
-    title: str
-    risk: RiskLevel | None = None
-    writeback: Writeback | None = None
-    reminder: Reminder | None = None
-
-    def sort_key(self) -> tuple[datetime, str, str]:
-        """Oldest first; a proposal before a reminder of the same instant."""
-        return (self.since, self.kind.value, str(self.item_id))
 
 
 def _fields_arg(value: object) -> dict[str, Any]:
@@ -686,33 +651,9 @@ class WritebackService(Service):
         its risk level) and the open reminders assigned to the operator that
         are due now, merged by time. Pages continue with ``next_cursor``.
         """
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
-            raise ValidationFailed("limit", f"must be an integer between 1 and {MAX_PAGE_SIZE}")
-        state = _InboxCursor.decode(cursor)
         now = self.clock.now()
         with self._begin(principal, INBOX) as uow:
-            sources: dict[str, Callable[[str | None, int], Page[InboxItem]]] = {
-                "p": lambda at, n: _proposals(uow, at, n),
-                "r": lambda at, n: _reminders(uow, principal.user_id, now, at, n),
-            }
-            pages = {
-                name: fetch(state.at[name], limit)
-                for name, fetch in sources.items()
-                if not state.done[name]
-            }
-            merged = sorted(
-                ((item, name) for name, page in pages.items() for item in page.items),
-                key=lambda pair: pair[0].sort_key(),
-            )[:limit]
-            for name, page in pages.items():
-                used = sum(1 for _, source in merged if source == name)
-                if used == len(page.items):
-                    state.at[name] = page.next_cursor
-                    state.done[name] = page.next_cursor is None
-                elif used:
-                    state.at[name] = sources[name](state.at[name], used).next_cursor
-        more = not all(state.done.values())
-        return Page(tuple(item for item, _ in merged), state.encode() if more else None)
+            return operator_inbox(uow, principal, now, limit=limit, cursor=cursor)
 
 
 class _ClaimLost(Exception):
@@ -727,60 +668,3 @@ class _Conflict(Exception):
 
 def _person_key(entity: Entity) -> UUID | None:
     return entity.key if entity.table_name == "crm_people" else None
-
-
-def _proposals(uow: UnitOfWork, at: str | None, limit: int) -> Page[InboxItem]:
-    where = (Eq("status", WritebackStatus.REVIEW_REQUIRED),)
-    order = (asc("created_at"), asc("writeback_id"))
-    page = uow.workflow.writebacks.list(Query(where, order, limit, at))
-    items = [
-        InboxItem(
-            InboxKind.PROPOSAL,
-            w.created_at,
-            w.key,
-            f"{w.change_kind.value} {w.target_table}",
-            risk=w.risk_level,
-            writeback=w,
-        )
-        for w in page.items
-    ]
-    return Page(tuple(items), page.next_cursor)
-
-
-def _reminders(
-    uow: UnitOfWork, user_id: UUID | None, now: datetime, at: str | None, limit: int
-) -> Page[InboxItem]:
-    where = (
-        Eq("assigned_user_id", user_id),
-        Eq("status", ReminderStatus.OPEN),
-        Range("due_at", lte=now),
-    )
-    page = uow.intel.reminders.list(Query(where, (asc("due_at"), asc("reminder_id")), limit, at))
-    items = [
-        InboxItem(InboxKind.REMINDER, r.due_at, r.key, r.title, reminder=r) for r in page.items
-    ]
-    return Page(tuple(items), page.next_cursor)
-
-
-@attrs.define
-class _InboxCursor:
-    at: dict[str, str | None]
-    done: dict[str, bool]
-
-    @classmethod
-    def decode(cls, token: str | None) -> _InboxCursor:
-        if token is None:
-            return cls({"p": None, "r": None}, {"p": False, "r": False})
-        try:
-            raw = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
-            at = {name: raw[name]["at"] for name in ("p", "r")}
-            done = {name: bool(raw[name]["done"]) for name in ("p", "r")}
-        except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
-            raise InvalidCursor("not an inbox cursor") from None
-        if not all(v is None or isinstance(v, str) for v in at.values()):
-            raise InvalidCursor("not an inbox cursor")
-        return cls(at, done)
-
-    def encode(self) -> str:
-        doc = {name: {"at": self.at[name], "done": self.done[name]} for name in ("p", "r")}
-        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode("ascii")
