@@ -27,6 +27,6 @@ extensions = [
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}
-exclude_patterns = ["_build", "_generated/access-tables.rst"]
+exclude_patterns = ["_build", "_generated/access-tables.rst", "_generated/lifecycles.rst"]
 html_theme = "alabaster"
 html_static_path: list[str] = []

@@ -269,12 +269,43 @@ def render_access_tables() -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_lifecycles() -> str:
+    """Return each lifecycle's transition table, read from the objects the code checks with."""
+    from velocity_domain.crm.lifecycle import DEFAULT_PIPELINE, IMPORT_BATCH, LEAD_STATUS  # noqa: PLC0415
+    from velocity_domain.workflow import lifecycle as workflow  # noqa: PLC0415
+
+    lifecycles = [
+        IMPORT_BATCH,
+        workflow.WRITEBACK,
+        DEFAULT_PIPELINE.lifecycle,
+        LEAD_STATUS,
+        workflow.AGENT_RUN,
+        workflow.ACTION,
+        workflow.BRANCH,
+    ]
+    lines: list[str] = []
+    for lifecycle in lifecycles:
+        lines += [
+            f".. list-table:: {lifecycle.name}",
+            "   :header-rows: 1",
+            "   :widths: 30 70",
+            "",
+        ]
+        lines += _row(["from", "may move to"])
+        for state, targets in lifecycle.edges.items():
+            moves = ", ".join(_literal(t.value) for t in sorted(targets, key=lambda t: t.value))
+            lines += _row([_literal(state.value), moves or "(terminal)"])
+        lines.append("")
+    return "\n".join(lines)
+
+
 def _generate(app: Sphinx) -> None:
     out = Path(app.srcdir) / "_generated"
     out.mkdir(exist_ok=True)
     _write(out / "schema-reference.rst", render_reference())
     _write(out / "erd.svg", render_erd())
     _write(out / "access-tables.rst", render_access_tables())
+    _write(out / "lifecycles.rst", render_lifecycles())
 
 
 def _write(path: Path, content: str) -> None:
