@@ -145,6 +145,16 @@ BAD: list[tuple[str, Callable[[], object], str]] = [
     ),
     ("draft with rejection reason", lambda: _writeback(rejection_reason="no"), "rejection_reason"),
     (
+        "failed without reason",
+        lambda: _writeback(status=WritebackStatus.FAILED),
+        "failure_reason",
+    ),
+    (
+        "approved with a failure",
+        lambda: _writeback(status="approved", failure_reason="conflict"),
+        "failure_reason",
+    ),
+    (
         "executed with a failure",
         lambda: _writeback(status="executed", executed_at=NOW, failure_reason="conflict"),
         "failure_reason",
@@ -209,9 +219,10 @@ def test_good_rows_build() -> None:
         risk_level=RiskLevel.HIGH,
         required_approvals=2,
         approved_by=USER,
-        failure_reason="the target moved on to version 5",
     )
     assert approved.base_version == 4
+    failed = _writeback(status="failed", failure_reason="the target moved on to version 5")
+    assert failed.executed_at is None
     _writeback(status="rejected", rejection_reason="duplicate proposal")
     Approval(writeback_id=WRITEBACK, approver_user_id=USER, decision=ApprovalDecision.APPROVED)
     PolicyDecision(

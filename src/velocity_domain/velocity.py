@@ -19,9 +19,11 @@ from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.pagination import CursorCodec
 from velocity_domain.kernel.repository import Store
 from velocity_domain.services.accounts import AccountService
+from velocity_domain.services.agents import AgentRunService
 from velocity_domain.services.audit import AuditService
 from velocity_domain.services.contacts import ContactService
 from velocity_domain.services.identity import RoleService, UserService
+from velocity_domain.services.imports import ImportBatchService
 from velocity_domain.services.interactions import InteractionService
 from velocity_domain.services.interests import PropertyInterestService
 from velocity_domain.services.inventory import InventoryService
@@ -75,6 +77,10 @@ class Velocity:
         """The inventory route family."""
         self.writebacks = WritebackService(self.unit_of_work, self.clock, self.governance)
         """The writeback release flow: proposals, approvals, execution, the operator inbox."""
+        self.agents = AgentRunService(self.unit_of_work, self.clock, self.governance)
+        """Agent runs, their branches and proposed steps, and the choice of a branch."""
+        self.imports = ImportBatchService(self.unit_of_work, self.clock, self.governance)
+        """Import batches and their lifecycle (submit, advance, approve, fail, retry)."""
 
     @classmethod
     def in_memory(cls, *, clock: Clock | None = None, cursor_key: bytes | None = None) -> Velocity:
