@@ -13,17 +13,24 @@ from uuid import UUID, uuid4
 import pytest
 
 from tests.access_world import AccessWorld, build
+from tests.governance_help import release, reviewed
 from velocity_domain import Velocity
 from velocity_domain.errors import (
+    ApprovalRequired,
     ConcurrencyConflict,
+    InvalidTransition,
     NotFound,
     PermissionDenied,
     ValidationFailed,
     VelocityError,
+    WritebackFailed,
 )
-from velocity_domain.inventory.entities import ProjectStatus, Unit, UnitStatus
+from velocity_domain.governance.policy import FieldRule
+from velocity_domain.inventory.entities import PricingHistory, ProjectStatus, Unit, UnitStatus
 from velocity_domain.kernel.clock import FixedClock
+from velocity_domain.kernel.query import Eq
 from velocity_domain.services.inventory import haversine_km
+from velocity_domain.workflow.entities import WritebackStatus
 
 Env = tuple[Velocity, FixedClock, AccessWorld]
 
@@ -43,6 +50,31 @@ def _unit(v: Velocity, w: AccessWorld, label: str = "A-1203") -> Unit:
 
 def _actions(v: Velocity, w: AccessWorld, action: str) -> int:
     return len(v.audit.list(w.admin, action=action).items)
+
+
+def _price(
+    v: Velocity,
+    w: AccessWorld,
+    unit: Unit,
+    price: int,
+    effective_from: datetime,
+    reason: str | None = None,
+) -> PricingHistory:
+    """Change a price as the admin; an operator approves and executes the proposal."""
+    entry = release(
+        v,
+        w.by_role["operator"],
+        lambda: v.inventory.change_price(
+            w.admin, unit.key, price=Decimal(price), effective_from=effective_from, reason=reason
+        ),
+    )
+    assert isinstance(entry, PricingHistory)
+    return entry
+
+
+def _price_rows(v: Velocity, unit: Unit) -> int:
+    with v.unit_of_work() as uow:
+        return uow.inventory.pricing_history.count(Eq("unit_id", unit.key))
 
 
 # -- projects and units -----------------------------------------------------------------------
@@ -252,19 +284,12 @@ def test_the_current_price_is_the_latest_effective_one(env: Env) -> None:
     unit = _unit(v, w)
     now = clock.now()
     assert v.inventory.current_price(w.admin, unit.key) is None
-    v.inventory.change_price(w.admin, unit.key, price=Decimal(9_000_000), effective_from=now)
+    _price(v, w, unit, 9_000_000, now)
     assert v.inventory.get_unit(w.admin, unit.key).price_current == Decimal(9_000_000)
-    future = v.inventory.change_price(
-        w.admin, unit.key, price=Decimal(9_900_000), effective_from=now + timedelta(days=30)
-    )
+    future = _price(v, w, unit, 9_900_000, now + timedelta(days=30))
     assert v.inventory.get_unit(w.admin, unit.key).price_current == Decimal(9_000_000)
-    back = v.inventory.change_price(
-        w.admin,
-        unit.key,
-        price=Decimal(8_500_000),
-        effective_from=now - timedelta(days=10),
-        reason="launch price",
-    )
+    back = _price(v, w, unit, 8_500_000, now - timedelta(days=10), reason="launch price")
+    assert back.reason == "launch price"
     assert v.inventory.get_unit(w.admin, unit.key).price_current == Decimal(9_000_000)
     reader = w.by_role["sales_agent"]
     current = v.inventory.current_price(reader, unit.key)
@@ -281,9 +306,226 @@ def test_the_current_price_is_the_latest_effective_one(env: Env) -> None:
     current = v.inventory.current_price(reader, unit.key)
     assert current is not None
     assert current.key == future.key
-    v.inventory.change_price(w.admin, unit.key, price=Decimal(9_950_000), effective_from=now)
+    _price(v, w, unit, 9_950_000, now)
     assert v.inventory.get_unit(w.admin, unit.key).price_current == Decimal(9_900_000)
     assert _actions(v, w, "inventory.prices.change") == 4
+
+
+def test_a_price_change_waits_for_approval(env: Env) -> None:
+    v, clock, w = env
+    operator = w.by_role["operator"]
+    unit = _unit(v, w)
+    with pytest.raises(ApprovalRequired) as caught:
+        v.inventory.change_price(
+            w.admin, unit.key, price=Decimal(9_000_000), effective_from=clock.now(), reason="launch"
+        )
+    assert caught.value.rule == "price_or_value"
+    proposal = v.writebacks.get(operator, caught.value.proposal_id).writeback
+    assert (proposal.status, proposal.target_table) == (
+        WritebackStatus.REVIEW_REQUIRED,
+        "inventory_units",
+    )
+    assert (proposal.target_entity_ref, proposal.base_version) == (unit.key, 1)
+    assert proposal.proposer_user_id == w.admin.user_id
+    v.writebacks.approve(operator, proposal.key, comment="fair price")
+    # Proposed and approved, but not executed: the unit and its price history are untouched.
+    assert v.inventory.get_unit(w.admin, unit.key) == unit
+    assert v.inventory.current_price(w.admin, unit.key) is None
+    assert _price_rows(v, unit) == 0
+    assert _actions(v, w, "inventory.prices.change") == 0
+    execution = v.writebacks.execute(operator, proposal.key)
+    assert execution.applied
+    entry = execution.row
+    assert isinstance(entry, PricingHistory)
+    assert (entry.price, entry.reason, entry.effective_from) == (
+        Decimal(9_000_000),
+        "launch",
+        clock.now(),
+    )
+    stored = v.inventory.get_unit(w.admin, unit.key)
+    assert (stored.price_current, stored.version) == (Decimal(9_000_000), 2)
+    assert v.inventory.current_price(w.admin, unit.key) == entry
+    assert _price_rows(v, unit) == 1
+    # The unit's own price again is no money change: it goes straight on.
+    again = v.inventory.change_price(
+        w.admin, unit.key, price=Decimal(9_000_000), effective_from=clock.now()
+    )
+    assert again.price == Decimal(9_000_000)
+    assert _price_rows(v, unit) == 2
+
+
+def test_executing_a_price_change_twice_applies_it_once(env: Env) -> None:
+    v, clock, w = env
+    operator = w.by_role["operator"]
+    unit = _unit(v, w)
+    proposal_id = reviewed(
+        lambda: v.inventory.change_price(
+            w.admin, unit.key, price=Decimal(7_500_000), effective_from=clock.now()
+        )
+    )
+    v.writebacks.approve(operator, proposal_id, comment="ok")
+    first = v.writebacks.execute(operator, proposal_id)
+    second = v.writebacks.execute(operator, proposal_id)
+    assert (first.applied, second.applied) == (True, False)
+    assert second.writeback.status is WritebackStatus.EXECUTED
+    assert _price_rows(v, unit) == 1
+    assert _actions(v, w, "inventory.prices.change") == 1
+    stored = v.inventory.get_unit(w.admin, unit.key)
+    assert (stored.price_current, stored.version) == (Decimal(7_500_000), 2)
+
+
+@pytest.mark.parametrize("days_ahead", [0, 30])
+def test_a_price_change_fails_when_the_unit_moved_on(env: Env, days_ahead: int) -> None:
+    """A unit changed after the proposal makes it fail, whether or not the price is in force."""
+    v, clock, w = env
+    operator = w.by_role["operator"]
+    unit = _unit(v, w)
+    proposal_id = reviewed(
+        lambda: v.inventory.change_price(
+            w.admin,
+            unit.key,
+            price=Decimal(8_000_000),
+            effective_from=clock.now() + timedelta(days=days_ahead),
+        )
+    )
+    v.writebacks.approve(operator, proposal_id, comment="ok")
+    moved = v.inventory.update_unit(operator, unit.key, expected_version=1, floor=7)
+    with pytest.raises(WritebackFailed) as caught:
+        v.writebacks.execute(operator, proposal_id)
+    assert caught.value.proposal_id == proposal_id
+    failed = v.writebacks.get(operator, proposal_id).writeback
+    assert failed.status is WritebackStatus.FAILED
+    assert failed.failure_reason is not None
+    assert "concurrency_conflict" in failed.failure_reason
+    assert v.inventory.get_unit(w.admin, unit.key) == moved
+    assert moved.price_current is None
+    assert _price_rows(v, unit) == 0
+    assert _actions(v, w, "inventory.prices.change") == 0
+
+
+def test_a_rejected_price_change_leaves_the_unit_untouched(env: Env) -> None:
+    v, clock, w = env
+    operator = w.by_role["operator"]
+    unit = _unit(v, w)
+    proposal_id = reviewed(
+        lambda: v.inventory.change_price(
+            w.admin, unit.key, price=Decimal(6_000_000), effective_from=clock.now()
+        )
+    )
+    rejected = v.writebacks.reject(operator, proposal_id, comment="below the floor price")
+    assert rejected.status is WritebackStatus.REJECTED
+    with pytest.raises(InvalidTransition):
+        v.writebacks.execute(operator, proposal_id)
+    assert v.inventory.get_unit(w.admin, unit.key) == unit
+    assert v.inventory.current_price(w.admin, unit.key) is None
+    assert _price_rows(v, unit) == 0
+    assert _actions(v, w, "inventory.prices.change") == 0
+
+
+def test_a_proposed_price_is_applied_by_the_price_operation(env: Env) -> None:
+    """A generic proposal of ``price_current`` writes a price entry, effective when executed."""
+    v, clock, w = env
+    operator = w.by_role["operator"]
+    unit = _unit(v, w)
+    proposal = v.writebacks.propose(
+        w.admin,
+        target_table="inventory_units",
+        change_kind="update",
+        target_ref=unit.key,
+        base_version=1,
+        fields={"price_current": "7200000"},
+        context={"reason": "revised rate card"},
+    )
+    assert proposal.status is WritebackStatus.REVIEW_REQUIRED
+    assert proposal.change_json["operation"] == "inventory.prices.change"
+    v.writebacks.approve(operator, proposal.key, comment="ok")
+    clock.advance(hours=1)
+    entry = v.writebacks.execute(operator, proposal.key).row
+    assert isinstance(entry, PricingHistory)
+    assert (entry.price, entry.effective_from, entry.reason) == (
+        Decimal(7_200_000),
+        clock.now(),
+        "revised rate card",
+    )
+    assert v.inventory.get_unit(w.admin, unit.key).price_current == Decimal(7_200_000)
+
+
+def test_proposals_cannot_bypass_a_units_own_operations(env: Env) -> None:
+    v, _, w = env
+    unit = _unit(v, w)
+    with pytest.raises(ValidationFailed):
+        v.writebacks.propose(
+            w.admin,
+            target_table="inventory_units",
+            change_kind="update",
+            target_ref=unit.key,
+            base_version=1,
+            fields={"status": "sold"},
+        )
+    named = v.writebacks.propose(
+        w.admin,
+        target_table="inventory_units",
+        change_kind="update",
+        target_ref=unit.key,
+        base_version=1,
+        fields={"status": "sold"},
+        operation="inventory.units.update",
+    )
+    sold = v.writebacks.propose(
+        w.admin,
+        target_table="inventory_units",
+        change_kind="create",
+        fields={"project_id": unit.project_id, "unit_label": "B-1", "status": "sold"},
+    )
+    for proposal in (named, sold):
+        assert proposal.status is WritebackStatus.APPROVED
+        with pytest.raises(WritebackFailed) as caught:
+            v.writebacks.execute(w.by_role["operator"], proposal.key)
+        assert "status" in caught.value.reason
+    assert [u.key for u in v.inventory.list_units(w.admin)] == [unit.key]
+    assert v.inventory.get_unit(w.admin, unit.key) == unit
+
+
+def test_reviewed_project_and_unit_writes_are_applied_when_executed(env: Env) -> None:
+    """With a host rule reviewing every project and unit write, each goes through a proposal."""
+    v, _, w = env
+    operator = w.by_role["operator"]
+    v.governance.policy.add(
+        FieldRule(
+            "inventory_reviewed",
+            lambda c, p: "inventory is reviewed" if c.target_domain.value == "inventory" else None,
+        )
+    )
+    project = release(
+        v, operator, lambda: v.inventory.create_project(w.admin, project_name="Lakeview")
+    )
+    assert v.inventory.get_project(w.admin, project.key) == project
+    changed = release(
+        v,
+        operator,
+        lambda: v.inventory.update_project(w.admin, project.key, expected_version=1, city="Pune"),
+    )
+    assert (changed.city, changed.version) == ("Pune", 2)
+    unit = release(
+        v, operator, lambda: v.inventory.add_unit(w.admin, project.key, unit_label="L-1")
+    )
+    assert (unit.status, unit.project_id) == (UnitStatus.AVAILABLE, project.key)
+    assert len(v.inventory.availability(w.admin, unit.key)) == 1
+    moved = release(
+        v, operator, lambda: v.inventory.update_unit(w.admin, unit.key, expected_version=1, floor=4)
+    )
+    assert (moved.floor, moved.version) == (4, 2)
+    assert v.inventory.get_unit(w.admin, unit.key) == moved
+    for action in (
+        "inventory.projects.create",
+        "inventory.projects.update",
+        "inventory.units.add",
+        "inventory.units.update",
+    ):
+        assert _actions(v, w, action) == 1, action
+    with pytest.raises(ConcurrencyConflict):
+        v.inventory.update_unit(w.admin, unit.key, expected_version=1, floor=5)
+    assert len(v.writebacks.list(operator, status="review_required").items) == 0
 
 
 # -- media and locations ----------------------------------------------------------------------

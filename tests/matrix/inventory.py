@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from tests.governance_help import reviewed
 from tests.matrix import ALL_ROLES, Row
 
 WRITERS = frozenset({"admin", "operator"})
@@ -96,9 +97,12 @@ ROWS: dict[str, Row] = {
     ),
     "inventory.prices.change": Row(
         WRITERS,
-        lambda v, w, p: v.inventory.change_price(
-            p, _unit(v, w).key, price=Decimal("9500000"), effective_from=v.clock.now()
+        lambda v, w, p: reviewed(
+            lambda: v.inventory.change_price(
+                p, _unit(v, w).key, price=Decimal("9500000"), effective_from=v.clock.now()
+            )
         ),
+        "a new price is a money change: it is stored for an operator's approval",
     ),
     "inventory.prices.current": Row(
         ALL_ROLES, lambda v, w, p: v.inventory.current_price(p, _unit(v, w).key)

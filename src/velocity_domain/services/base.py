@@ -59,7 +59,9 @@ class Service:
         if before.version != base_version:
             raise ConcurrencyConflict(before.table_name, before.key, base_version, before.version)
         if check:
-            attrs.evolve(before, **changes)
+            # Validated values, so that 5 and 5.00 are the same price to the policy.
+            candidate = attrs.evolve(before, **changes)
+            changes = {name: getattr(candidate, name) for name in changes}
         return ProposedChange(
             operation=operation.name,
             target_table=before.table_name,

@@ -6,11 +6,18 @@ change of a unit (hold, book, release, sale, block) is guarded by the caller's
 ``expected_version`` and appends an ``inventory_availability`` row in the same
 transaction, so two bookings of one unit based on the same version cannot
 both succeed.
+
+The writes of projects and units (create and update a project, add and
+update a unit) and price changes pass the writeback policy before anything
+is written, as every governed write does: a change the policy sends to review
+is stored as a proposal and ``ApprovalRequired`` is raised, and the approved
+writeback is applied later by the same code (the ``_apply_*`` methods). A
+unit's price changes only through ``change_price`` (a money change); the
+status changes are not gated (see :mod:`velocity_domain.services.unit_status`).
 """
 
 from __future__ import annotations
 
-import enum
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
@@ -20,6 +27,7 @@ import attrs
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.errors import ValidationFailed
+from velocity_domain.governance.change import ProposedChange
 from velocity_domain.inventory.entities import (
     LocationIndex,
     Media,
@@ -29,6 +37,7 @@ from velocity_domain.inventory.entities import (
     Unit,
     UnitStatus,
 )
+from velocity_domain.kernel.model import VersionedEntity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, asc
 from velocity_domain.services.base import Service
@@ -47,8 +56,9 @@ from velocity_domain.services.geo import (
     geohash,
     haversine_km,
 )
-from velocity_domain.services.unit_status import UnitStatusMixin
+from velocity_domain.services.unit_status import UnitStatusMixin, check_version, only_fields
 from velocity_domain.uow import UnitOfWork
+from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["EARTH_RADIUS_KM", "InventoryService", "NearbyProject", "geohash", "haversine_km"]
 
@@ -70,7 +80,6 @@ IN_MICRO_MARKET = register(
 )
 NEAR = register("inventory.locations.near", READ, "projects within a radius, nearest first")
 
-#: Mean radius of the Earth in kilometres (IUGG), for the haversine distance.
 _FIXED = frozenset({"version", "created_at", "updated_at"})
 _PROJECT_FIXED = _FIXED | {"project_id"}
 _UNIT_FIXED = _FIXED | {"unit_id", "project_id"}
@@ -81,8 +90,19 @@ _UNIT_BY_ITS_OPERATION = {
     "price_current": "changes only through change_price",
     "currency": "changes only with the unit's prices",
 }
+#: The fields :meth:`InventoryService.update_project` may change.
+PROJECT_DETAILS = tuple(
+    f.name for f in attrs.fields(Project) if f.init and f.name not in _PROJECT_FIXED
+)
+#: The fields :meth:`InventoryService.update_unit` may change (not status, holds or price).
+UNIT_DETAILS = tuple(
+    f.name
+    for f in attrs.fields(Unit)
+    if f.init and f.name not in _UNIT_FIXED and f.name not in _UNIT_BY_ITS_OPERATION
+)
 
-En = TypeVar("En", bound=enum.Enum)
+
+V = TypeVar("V", bound=VersionedEntity)
 
 
 @attrs.frozen
@@ -99,47 +119,112 @@ class InventoryService(UnitStatusMixin, Service):
 
     # -- projects -------------------------------------------------------------------------
 
+    def _register_appliers(self) -> None:
+        super()._register_appliers()
+        register_applier = self.governance.appliers.register
+        register_applier(
+            CREATE_PROJECT.name, Project.table_name, ChangeKind.CREATE, self._apply_create_project
+        )
+        register_applier(
+            UPDATE_PROJECT.name,
+            Project.table_name,
+            ChangeKind.UPDATE,
+            self._apply_update_project,
+            fields=PROJECT_DETAILS,
+        )
+        register_applier(ADD_UNIT.name, Unit.table_name, ChangeKind.CREATE, self._apply_add_unit)
+        register_applier(
+            UPDATE_UNIT.name,
+            Unit.table_name,
+            ChangeKind.UPDATE,
+            self._apply_update_unit,
+            fields=UNIT_DETAILS,
+        )
+
     def create_project(self, principal: Principal, *, project_name: str, **fields: Any) -> Project:
-        """Create a project; ``fields`` are any other :class:`Project` fields."""
+        """Create a project; ``fields`` are any other :class:`Project` fields.
+
+        The write passes the writeback policy first.
+        """
         now = self.clock.now()
         with self._begin(principal, CREATE_PROJECT) as uow:
             check_changes(fields, Project, _PROJECT_FIXED)
             project = Project(project_name=project_name, created_at=now, updated_at=now, **fields)
             self._check_project_refs(uow, project, None)
-            uow.inventory.projects.add(project)
-            self._audit(
-                uow,
-                principal,
-                CREATE_PROJECT.name,
-                target_domain="inventory",
-                target_ref=project.key,
-                after=project,
-            )
+            self._gate(uow, principal, self._create_change(CREATE_PROJECT, project))
+            created = self._insert_project(uow, principal, project)
             uow.commit()
+        return created
+
+    def _apply_create_project(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Project:
+        return self._insert_project(uow, principal, self._stamped(change, Project))
+
+    def _stamped(self, change: ProposedChange, cls: type[V]) -> V:
+        """The row a create proposes, dated when it is written."""
+        built = change.build()
+        assert isinstance(built, cls)
+        now = self.clock.now()
+        return attrs.evolve(built, created_at=now, updated_at=now)
+
+    def _insert_project(self, uow: UnitOfWork, principal: Principal, project: Project) -> Project:
+        self._check_project_refs(uow, project, None)
+        uow.inventory.projects.add(project)
+        self._audit(
+            uow,
+            principal,
+            CREATE_PROJECT.name,
+            target_domain="inventory",
+            target_ref=project.key,
+            after=project,
+        )
         return project
 
     def update_project(
         self, principal: Principal, project_id: UUID, /, *, expected_version: int, **changes: Any
     ) -> Project:
-        """Change a project's fields, if it is still at ``expected_version``."""
+        """Change a project's fields, if it is still at ``expected_version``.
+
+        The write passes the writeback policy first; a stale version is
+        refused at once with ``ConcurrencyConflict``.
+        """
         with self._begin(principal, UPDATE_PROJECT) as uow:
             version = version_arg(expected_version)
             check_changes(changes, Project, _PROJECT_FIXED)
-            project = uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
-            changed = attrs.evolve(project, **changes)
-            self._check_project_refs(uow, changed, project)
-            stored = uow.inventory.projects.update(changed, expected_version=version)
-            self._audit(
-                uow,
-                principal,
-                UPDATE_PROJECT.name,
-                target_domain="inventory",
-                target_ref=project.key,
-                before=project,
-                after=stored,
+            before = uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
+            if not changes:
+                return before
+            candidate = attrs.evolve(before, **changes)
+            self._check_project_refs(uow, candidate, before)
+            check_version(before, version)
+            change = self._update_change(
+                UPDATE_PROJECT, before, {n: getattr(candidate, n) for n in changes}, version
             )
+            self._gate(uow, principal, change)
+            after = self._apply_update_project(uow, principal, change)
             uow.commit()
-        return stored
+        return after
+
+    def _apply_update_project(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Project:
+        assert change.target_ref is not None
+        only_fields(change, PROJECT_DETAILS)
+        before = uow.inventory.projects.get(change.target_ref)
+        candidate = attrs.evolve(before, **change.typed_fields(before))
+        self._check_project_refs(uow, candidate, before)
+        after = uow.inventory.projects.update(candidate, expected_version=change.base_version)
+        self._audit(
+            uow,
+            principal,
+            UPDATE_PROJECT.name,
+            target_domain="inventory",
+            target_ref=after.key,
+            before=before,
+            after=after,
+        )
+        return after
 
     @staticmethod
     def _check_project_refs(uow: UnitOfWork, project: Project, old: Project | None) -> None:
@@ -192,7 +277,8 @@ class InventoryService(UnitStatusMixin, Service):
     ) -> Unit:
         """Add an available unit to a project; ``fields`` are its descriptive fields.
 
-        Its price is set with :meth:`change_price`, so it has a history from the start.
+        Its price is set with :meth:`change_price`, so it has a history from
+        the start. The write passes the writeback policy first.
         """
         now = self.clock.now()
         with self._begin(principal, ADD_UNIT) as uow:
@@ -209,44 +295,84 @@ class InventoryService(UnitStatusMixin, Service):
                 **fields,
             )
             self._check_unit_label(uow, unit, None)
-            uow.inventory.units.add(unit)
-            self._append_availability(uow, principal, unit, reason="added", person_id=None)
-            self._audit(
-                uow,
-                principal,
-                ADD_UNIT.name,
-                target_domain="inventory",
-                target_ref=unit.key,
-                after=unit,
-            )
+            self._gate(uow, principal, self._create_change(ADD_UNIT, unit))
+            added = self._insert_unit(uow, principal, unit)
             uow.commit()
+        return added
+
+    def _apply_add_unit(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Unit:
+        return self._insert_unit(uow, principal, self._stamped(change, Unit))
+
+    def _insert_unit(self, uow: UnitOfWork, principal: Principal, unit: Unit) -> Unit:
+        if unit.status is not UnitStatus.AVAILABLE:
+            raise ValidationFailed("status", "a new unit is available", value=unit.status)
+        if unit.price_current is not None:
+            raise ValidationFailed("price_current", _UNIT_BY_ITS_OPERATION["price_current"])
+        if uow.inventory.projects.find(unit.project_id) is None:
+            raise ValidationFailed("project_id", "no such project", value=unit.project_id)
+        self._check_unit_label(uow, unit, None)
+        uow.inventory.units.add(unit)
+        self._append_availability(uow, principal, unit, reason="added", person_id=None)
+        self._audit(
+            uow,
+            principal,
+            ADD_UNIT.name,
+            target_domain="inventory",
+            target_ref=unit.key,
+            after=unit,
+        )
         return unit
 
     def update_unit(
         self, principal: Principal, unit_id: UUID, /, *, expected_version: int, **changes: Any
     ) -> Unit:
-        """Change a unit's descriptive fields (not its status or price)."""
+        """Change a unit's descriptive fields (not its status or price).
+
+        The price changes only through :meth:`change_price`, where the policy
+        governs it as a money change. The write passes the writeback policy
+        first; a stale version is refused at once with ``ConcurrencyConflict``.
+        """
         with self._begin(principal, UPDATE_UNIT) as uow:
             version = version_arg(expected_version)
             for name, why in _UNIT_BY_ITS_OPERATION.items():
                 if name in changes:
                     raise ValidationFailed(name, why)
             check_changes(changes, Unit, _UNIT_FIXED)
-            unit = uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
-            changed = attrs.evolve(unit, **changes)
-            self._check_unit_label(uow, changed, unit)
-            stored = uow.inventory.units.update(changed, expected_version=version)
-            self._audit(
-                uow,
-                principal,
-                UPDATE_UNIT.name,
-                target_domain="inventory",
-                target_ref=unit.key,
-                before=unit,
-                after=stored,
+            before = uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
+            if not changes:
+                return before
+            candidate = attrs.evolve(before, **changes)
+            self._check_unit_label(uow, candidate, before)
+            check_version(before, version)
+            change = self._update_change(
+                UPDATE_UNIT, before, {n: getattr(candidate, n) for n in changes}, version
             )
+            self._gate(uow, principal, change)
+            after = self._apply_update_unit(uow, principal, change)
             uow.commit()
-        return stored
+        return after
+
+    def _apply_update_unit(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Unit:
+        assert change.target_ref is not None
+        only_fields(change, UNIT_DETAILS)
+        before = uow.inventory.units.get(change.target_ref)
+        candidate = attrs.evolve(before, **change.typed_fields(before))
+        self._check_unit_label(uow, candidate, before)
+        after = uow.inventory.units.update(candidate, expected_version=change.base_version)
+        self._audit(
+            uow,
+            principal,
+            UPDATE_UNIT.name,
+            target_domain="inventory",
+            target_ref=after.key,
+            before=before,
+            after=after,
+        )
+        return after
 
     @staticmethod
     def _check_unit_label(uow: UnitOfWork, unit: Unit, old: Unit | None) -> None:

@@ -3,10 +3,23 @@
 Every status change is guarded by the caller's ``expected_version`` and
 appends an ``inventory_availability`` row in the same transaction, so two
 bookings of one unit based on the same version cannot both succeed.
+
+A price change passes the writeback policy: a new price is a change of the
+money field ``price_current``, which the default policy sends to review (rule
+``price_or_value``); the call then stores a proposal and raises
+``ApprovalRequired``, and the approved writeback's execution writes the price
+history row and ``price_current`` exactly as a direct change would. Recording
+the price the unit already has changes no money and goes straight on.
+
+The status changes (hold, book, release, mark_sold, block, unblock) are not
+gated by the policy: a booking must take effect at once or be refused, and
+its own concurrency rule (the caller's ``expected_version``) already keeps
+two of them on one unit from both succeeding.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -16,12 +29,15 @@ import attrs
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
+from velocity_domain.governance.change import ProposedChange, plain_values
 from velocity_domain.inventory.entities import (
     Availability,
     PricingHistory,
     Unit,
     UnitStatus,
 )
+from velocity_domain.kernel.convert import converter
+from velocity_domain.kernel.model import VersionedEntity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Query, Range, desc
 from velocity_domain.services.base import Service
@@ -30,8 +46,9 @@ from velocity_domain.services.checks import (
     version_arg,
 )
 from velocity_domain.uow import UnitOfWork
+from velocity_domain.workflow.entities import ChangeKind
 
-__all__ = ["UnitStatusMixin"]
+__all__ = ["PRICE_FIELDS", "UnitStatusMixin", "check_version", "only_fields"]
 
 READ = "inventory.read"
 WRITE = "inventory.write"
@@ -45,9 +62,43 @@ AVAILABILITY = register("inventory.availability.list", READ, "a unit's status hi
 CHANGE_PRICE = register("inventory.prices.change", WRITE, "record a unit's price from a moment")
 CURRENT_PRICE = register("inventory.prices.current", READ, "a unit's price at a moment")
 
+#: The unit fields a price change proposes (its moment and reason travel as context).
+PRICE_FIELDS = ("price_current",)
+
+
+def only_fields(change: ProposedChange, allowed: Iterable[str]) -> None:
+    """Refuse a change naming a field its operation does not change, naming the field."""
+    names = frozenset(allowed)
+    for name in change.fields:
+        if name not in names:
+            raise ValidationFailed(name, f"is not changed by {change.operation}")
+
+
+def check_version(row: VersionedEntity, version: int) -> None:
+    """Refuse a write based on ``version`` of ``row`` once the row has moved on from it."""
+    if row.version != version:
+        raise ConcurrencyConflict(row.table_name, row.key, version, row.version)
+
+
+def _moment(value: object) -> datetime:
+    try:
+        return converter.structure(value, datetime)
+    except (TypeError, ValueError):
+        raise ValidationFailed("effective_from", "must be an ISO 8601 time", value=value) from None
+
 
 class UnitStatusMixin(Service):
     """The status and price operations of :class:`InventoryService`."""
+
+    def _register_appliers(self) -> None:
+        super()._register_appliers()
+        self.governance.appliers.register(
+            CHANGE_PRICE.name,
+            Unit.table_name,
+            ChangeKind.UPDATE,
+            self._apply_price,
+            fields=PRICE_FIELDS,
+        )
 
     def hold(
         self,
@@ -266,8 +317,7 @@ class UnitStatusMixin(Service):
         """The unit, refused as a conflict unless it is still at ``expected_version``."""
         version = version_arg(expected_version)
         unit = uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
-        if unit.version != version:
-            raise ConcurrencyConflict(Unit.table_name, unit.key, version, unit.version)
+        check_version(unit, version)
         return unit
 
     @staticmethod
@@ -357,10 +407,17 @@ class UnitStatusMixin(Service):
         the latest effective one: a future price waits, a back-dated one behind
         a later price is history only (``price_current`` is then brought up to
         the latest effective entry, should a future price have come into force).
+
+        A price other than the unit's ``price_current`` is a money change: by
+        default it is stored for approval (based on the unit's version now)
+        and ``ApprovalRequired`` is raised; nothing is written until the
+        approved proposal is executed, and a unit changed meanwhile makes the
+        execution fail.
         """
         now = self.clock.now()
         with self._begin(principal, CHANGE_PRICE) as uow:
             unit = uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
+            # Refuse bad values before the policy sees them (and scale the price as stored).
             entry = PricingHistory(
                 unit_id=unit.key,
                 price=price,
@@ -370,29 +427,71 @@ class UnitStatusMixin(Service):
                 changed_by_user_id=principal.user_id,
                 reason=reason,
             )
-            uow.inventory.pricing_history.add(entry)
-            current = self._price_at(uow, unit.key, now)
-            after = unit
-            # The latest effective entry wins: normally the new one; a back-dated entry
-            # also brings along a future price that has come into force since.
-            if current is not None and unit.price_current != current.price:
-                after = uow.inventory.units.update(attrs.evolve(unit, price_current=current.price))
-            self._audit(
-                uow,
-                principal,
-                CHANGE_PRICE.name,
-                target_domain="inventory",
-                target_ref=unit.key,
-                before=unit,
-                after=after,
-                reason=reason,
-                details={
-                    "pricing_history_id": str(entry.key),
-                    "price": str(entry.price),
-                    "effective_from": entry.effective_from.isoformat(),
-                },
+            change = self._update_change(
+                CHANGE_PRICE,
+                unit,
+                {"price_current": entry.price},
+                unit.version,
+                context=plain_values({"effective_from": entry.effective_from, "reason": reason}),
             )
+            self._gate(uow, principal, change)
+            written = self._apply_price(uow, principal, change)
             uow.commit()
+        return written
+
+    def _apply_price(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> PricingHistory:
+        """Write the price entry (and ``price_current``) of an approved price change.
+
+        The unit must still be at the version the change was based on; a
+        change without an ``effective_from`` in its context takes effect now.
+        """
+        assert change.target_ref is not None
+        assert change.base_version is not None
+        only_fields(change, PRICE_FIELDS)
+        unit = uow.inventory.units.get(change.target_ref)
+        check_version(unit, change.base_version)
+        price = change.typed_fields(unit)["price_current"]
+        if price is None:
+            raise ValidationFailed("price_current", "a price entry needs a price")
+        now = self.clock.now()
+        moment = change.context.get("effective_from")
+        reason = change.context.get("reason")
+        entry = PricingHistory(
+            unit_id=unit.key,
+            price=price,
+            currency=unit.currency,
+            effective_from=now if moment is None else _moment(moment),
+            recorded_at=now,
+            changed_by_user_id=principal.user_id,
+            reason=reason,
+        )
+        uow.inventory.pricing_history.add(entry)
+        current = self._price_at(uow, unit.key, now)
+        after = unit
+        # The latest effective entry wins: normally the new one; a back-dated entry
+        # also brings along a future price that has come into force since.
+        if current is not None and unit.price_current != current.price:
+            after = uow.inventory.units.update(
+                attrs.evolve(unit, price_current=current.price),
+                expected_version=change.base_version,
+            )
+        self._audit(
+            uow,
+            principal,
+            CHANGE_PRICE.name,
+            target_domain="inventory",
+            target_ref=unit.key,
+            before=unit,
+            after=after,
+            reason=reason,
+            details={
+                "pricing_history_id": str(entry.key),
+                "price": str(entry.price),
+                "effective_from": entry.effective_from.isoformat(),
+            },
+        )
         return entry
 
     def current_price(

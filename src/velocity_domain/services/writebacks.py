@@ -313,6 +313,9 @@ class WritebackService(Service):
                 f"{operation} makes {route.kind.value} changes to {route.table}",
                 value=operation,
             )
+        if route.fields is not None and not set(values) <= route.fields:
+            others = ", ".join(sorted(set(values) - route.fields))
+            raise ValidationFailed("fields", f"{operation} does not change {others}", value=others)
         return route
 
     def _describe(
@@ -342,8 +345,10 @@ class WritebackService(Service):
                 context=extra,
                 bulk_size=bulk_size,
             )
-            change.build()
-            return change
+            built = change.build()
+            # Store the validated values (normalised emails, scaled money), as they will be written.
+            typed = {name: getattr(built, name) for name in change.fields}
+            return attrs.evolve(change, fields=plain_values(typed))
         key = uuid_arg(target_ref, "target_ref")
         version = version_arg(base_version)
         if not values and route.kind is ChangeKind.UPDATE:
@@ -366,8 +371,7 @@ class WritebackService(Service):
             context=extra,
             bulk_size=bulk_size,
         )
-        change.typed_fields(current)
-        return change
+        return attrs.evolve(change, fields=plain_values(change.typed_fields(current)))
 
     @staticmethod
     def _by_idempotency_key(uow: UnitOfWork, key: str) -> Writeback | None:
