@@ -11,19 +11,24 @@ from typing import Any
 import pytest
 
 from tests.access_world import AccessWorld, build
+from tests.governance_help import release, reviewed
 from velocity_domain import Velocity
 from velocity_domain.crm.entities import PropertyInterestStatus
 from velocity_domain.errors import (
+    ApprovalRequired,
     ConcurrencyConflict,
     InvalidTransition,
     NotFound,
     ValidationFailed,
+    WritebackFailed,
 )
-from velocity_domain.intel.entities import Channel, ReminderStatus
+from velocity_domain.intel.entities import Channel, Reminder, ReminderStatus
 from velocity_domain.inventory.entities import Project, Unit
 from velocity_domain.kernel.clock import FixedClock
+from velocity_domain.kernel.convert import to_dict
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, Query
+from velocity_domain.workflow.entities import WritebackStatus
 
 World = tuple[Velocity, FixedClock, AccessWorld]
 
@@ -91,8 +96,12 @@ def test_snooze_complete_reopen_and_assign(world: World) -> None:
     assert (again.status, again.completed_at) == (ReminderStatus.OPEN, None)
     with pytest.raises(InvalidTransition):
         velocity.tasks.reopen(w.agent_a, task.key, expected_version=again.version)
-    moved = velocity.tasks.assign(
-        w.agent_a, task.key, w.agent_b.user_id, expected_version=again.version
+    moved = release(
+        velocity,
+        w.by_role["operator"],
+        lambda: velocity.tasks.assign(
+            w.agent_a, task.key, w.agent_b.user_id, expected_version=again.version
+        ),
     )
     assert [t.key for t in velocity.tasks.mine(w.agent_b)] == [moved.key]
     for action in ("snooze", "complete", "reopen", "assign"):
@@ -151,6 +160,82 @@ def test_tasks_of_another_agents_client_are_not_found(world: World) -> None:
     with pytest.raises(NotFound):
         velocity.tasks.complete(w.agent_a, theirs.key, expected_version=theirs.version)
     assert _actions(velocity, w, "crm.tasks.complete") == 0
+
+
+def _task_row(velocity: Velocity, task_id: uuid.UUID) -> Reminder:
+    with velocity.unit_of_work() as uow:
+        return uow.intel.reminders.get(task_id)
+
+
+def _assign_events(velocity: Velocity, w: AccessWorld, task_id: uuid.UUID) -> list[Any]:
+    events = velocity.audit.list(w.admin, action="crm.tasks.assign").items
+    return [e for e in events if e.target_ref == str(task_id)]
+
+
+def test_a_reassignment_waits_for_approval_then_writes_what_a_direct_write_would(
+    world: World,
+) -> None:
+    velocity, clock, w = world
+    operator = w.by_role["operator"]
+    due = clock.now() + timedelta(days=1)
+    task, twin = (
+        velocity.tasks.create(w.agent_a, title="Site visit", due_at=due, person_id=w.client_a.key)
+        for _ in range(2)
+    )
+    with pytest.raises(ApprovalRequired) as err:
+        velocity.tasks.assign(w.agent_a, task.key, w.agent_b.user_id, expected_version=1)
+    assert err.value.rule == "reassignment"
+    proposal = err.value.proposal_id
+    review = velocity.writebacks.get(operator, proposal)
+    assert review.writeback.status is WritebackStatus.REVIEW_REQUIRED
+    assert review.writeback.target_entity_ref == task.key
+    assert [d.rule_name for d in review.decisions] == ["reassignment"]
+    assert _task_row(velocity, task.key) == task
+    velocity.writebacks.approve(operator, proposal, comment="agent B covers Kolkata")
+    assert _task_row(velocity, task.key) == task
+    assert _assign_events(velocity, w, task.key) == []
+
+    execution = velocity.writebacks.execute(operator, proposal)
+    assert execution.applied
+    assert execution.row == _task_row(velocity, task.key)
+    assert [t.key for t in velocity.tasks.mine(w.agent_b)] == [task.key]
+
+    velocity.governance.policy.remove("reassignment")  # now the same change goes straight on
+    direct = velocity.tasks.assign(w.agent_a, twin.key, w.agent_b.user_id, expected_version=1)
+    executed = to_dict(_task_row(velocity, task.key))
+    written = to_dict(direct)
+    assert executed.pop("reminder_id") == str(task.key)
+    assert written.pop("reminder_id") == str(twin.key)
+    assert executed == written
+    assert executed["assigned_user_id"] == str(w.agent_b.user_id)
+    assert executed["version"] == 2
+    (event,) = _assign_events(velocity, w, task.key)
+    (direct_event,) = _assign_events(velocity, w, twin.key)
+    assert (event.before_json, event.after_json) == (
+        direct_event.before_json,
+        direct_event.after_json,
+    )
+    assert event.actor_user_id == operator.user_id
+
+
+def test_a_stale_reassignment_is_refused_before_it_is_proposed(world: World) -> None:
+    velocity, clock, w = world
+    task = velocity.tasks.create(w.agent_a, title="Ring", due_at=clock.now())
+    velocity.tasks.snooze(w.agent_a, task.key, clock.now() + timedelta(hours=1), expected_version=1)
+    with pytest.raises(ConcurrencyConflict):
+        velocity.tasks.assign(w.agent_a, task.key, w.agent_b.user_id, expected_version=1)
+    assert velocity.writebacks.list(w.by_role["operator"]).items == ()
+
+
+def test_keeping_the_assignee_and_creating_for_another_user_go_straight_on(world: World) -> None:
+    velocity, clock, w = world
+    task = velocity.tasks.create(
+        w.agent_a, title="Brief B", due_at=clock.now(), assigned_user_id=w.agent_b.user_id
+    )
+    assert task.assigned_user_id == w.agent_b.user_id
+    same = velocity.tasks.assign(w.agent_a, task.key, w.agent_b.user_id, expected_version=1)
+    assert same.version == 2
+    assert velocity.writebacks.list(w.by_role["operator"]).items == ()
 
 
 # --- interactions.log ------------------------------------------------------------------
@@ -275,8 +360,16 @@ def test_record_update_close_and_list_interests(world: World) -> None:
         priority="high",
     )
     assert interest.budget_max == Decimal("12000000.00")
-    changed = velocity.property_interests.update(
-        w.agent_a, interest.key, expected_version=1, budget_max=Decimal("13000000"), notes="flex"
+    changed = release(
+        velocity,
+        w.by_role["operator"],
+        lambda: velocity.property_interests.update(
+            w.agent_a,
+            interest.key,
+            expected_version=1,
+            budget_max=Decimal("13000000"),
+            notes="flex",
+        ),
     )
     assert (changed.version, changed.configuration, changed.notes) == (2, "3BHK", "flex")
     with pytest.raises(ConcurrencyConflict):
@@ -313,6 +406,36 @@ def test_interests_of_another_agents_client_are_not_found(world: World) -> None:
         velocity.property_interests.record(w.agent_a, person_id=w.client_b.key)
     with pytest.raises(NotFound):
         velocity.property_interests.close(w.agent_a, theirs.key, expected_version=1)
+
+
+def test_a_budget_change_is_reviewed_and_other_changes_are_not(world: World) -> None:
+    velocity, _, w = world
+    operator = w.by_role["operator"]
+    interest = velocity.property_interests.record(
+        w.agent_a, person_id=w.client_a.key, budget_max=Decimal("9000000")
+    )
+    proposal = reviewed(
+        lambda: velocity.property_interests.update(
+            w.agent_a, interest.key, expected_version=1, budget_max=Decimal("9500000")
+        )
+    )
+    review = velocity.writebacks.get(operator, proposal)
+    assert [d.rule_name for d in review.decisions] == ["price_or_value"]
+    (unchanged,) = velocity.property_interests.of_client(w.agent_a, w.client_a.key)
+    assert unchanged == interest
+    same_budget = velocity.property_interests.update(
+        w.agent_a, interest.key, expected_version=1, budget_max=9_000_000, priority="high"
+    )
+    assert (same_budget.version, same_budget.priority.value) == (2, "high")
+    velocity.writebacks.approve(operator, proposal)
+    with pytest.raises(WritebackFailed):
+        velocity.writebacks.execute(operator, proposal)  # based on version 1, now at 2
+    failed = velocity.writebacks.get(operator, proposal).writeback
+    assert failed.status is WritebackStatus.FAILED
+    assert failed.failure_reason is not None
+    assert "concurrency_conflict" in failed.failure_reason
+    (kept,) = velocity.property_interests.of_client(w.agent_a, w.client_a.key)
+    assert kept == same_budget
 
 
 # --- bad input tables ------------------------------------------------------------------

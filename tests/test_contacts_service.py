@@ -17,8 +17,11 @@ from velocity_domain.errors import (
     DuplicateSuspected,
     NotFound,
     ValidationFailed,
+    WritebackFailed,
 )
 from velocity_domain.kernel.clock import FixedClock
+from velocity_domain.kernel.query import Eq
+from velocity_domain.workflow.entities import Writeback, WritebackStatus
 
 Call = Callable[[Velocity, AccessWorld], Any]
 
@@ -131,6 +134,111 @@ def test_update_checks_duplicates(vw: tuple[Velocity, AccessWorld]) -> None:
         w.admin, w.client_b.key, expected_version=2, linkedin_url="https://linkedin.com/in/ravi"
     )
     assert again.version == 3
+
+
+# --- contacts through the writeback policy ----------------------------------------------
+
+
+def _released_by_operator(v: Velocity, w: AccessWorld, proposal: Writeback) -> Any:
+    """Approve and execute an agent's proposal as the operator; return the execution."""
+    operator = w.by_role["operator"]
+    assert proposal.status is WritebackStatus.REVIEW_REQUIRED
+    v.writebacks.approve(operator, proposal.key, comment="checked with the client")
+    return v.writebacks.execute(operator, proposal.key)
+
+
+def _people_with(v: Velocity, field: str, value: str) -> int:
+    with v.unit_of_work() as uow:
+        return uow.crm.people.count(Eq(field, value))
+
+
+def test_an_agents_email_change_is_reviewed_then_normalised_like_an_update(
+    vw: tuple[Velocity, AccessWorld],
+) -> None:
+    v, w = vw
+    agent, operator = w.by_role["oracle_agent"], w.by_role["operator"]
+    raw = "  Ravi.Sen@Example.COM "
+    before = v.contacts.get(w.admin, w.client_b.key)
+    proposal = v.writebacks.propose(
+        agent,
+        target_table="crm_people",
+        change_kind="update",
+        target_ref=w.client_b.key,
+        base_version=before.version,
+        fields={"primary_email": raw},
+    )
+    assert proposal.status is WritebackStatus.REVIEW_REQUIRED
+    decisions = v.writebacks.get(operator, proposal.key).decisions
+    assert [d.rule_name for d in decisions] == ["agent_contact_details"]
+    assert v.contacts.get(w.admin, w.client_b.key) == before
+
+    execution = _released_by_operator(v, w, proposal)
+    after = v.contacts.get(w.admin, w.client_b.key)
+    assert execution.applied
+    assert execution.row == after
+    assert (after.primary_email, after.version) == ("ravi.sen@example.com", before.version + 1)
+    (event,) = v.audit.list(w.admin, action="crm.contacts.update").items
+    assert event.target_ref == str(w.client_b.key)
+    assert event.after_json["primary_email"] == "ravi.sen@example.com"
+
+    # a person's own update of the same raw value goes straight on and normalises alike
+    twin = v.contacts.create(w.admin, full_name="Ravi Sen Jr")
+    direct = v.contacts.update(
+        w.admin, twin.key, expected_version=1, primary_email=raw, allow_duplicate=True
+    )
+    assert direct.primary_email == after.primary_email
+
+
+@pytest.mark.parametrize("duplicate_appears", ["before the proposal", "while it waits"])
+def test_an_approved_create_of_a_duplicate_fails(
+    vw: tuple[Velocity, AccessWorld], duplicate_appears: str
+) -> None:
+    v, w = vw
+    agent, operator = w.by_role["oracle_agent"], w.by_role["operator"]
+
+    def existing() -> Person:
+        return v.contacts.create(w.admin, full_name="Meera Iyer", primary_email="meera@example.com")
+
+    first = existing() if duplicate_appears == "before the proposal" else None
+    proposal = v.writebacks.propose(
+        agent,
+        target_table="crm_people",
+        change_kind="create",
+        fields={"full_name": "Meera  Iyer", "primary_email": "MEERA@example.com"},
+    )
+    first = first or existing()
+    with pytest.raises(WritebackFailed) as err:
+        _released_by_operator(v, w, proposal)
+    assert isinstance(err.value.__cause__, DuplicateSuspected)
+    assert err.value.__cause__.existing_ids == (first.key,)
+    failed = v.writebacks.get(operator, proposal.key).writeback
+    assert failed.status is WritebackStatus.FAILED
+    assert failed.failure_reason is not None
+    assert failed.failure_reason.startswith("duplicate_suspected")
+    assert str(first.key) in failed.failure_reason
+    assert _people_with(v, "primary_email", "meera@example.com") == 1
+    assert len(v.audit.list(w.admin, action="crm.contacts.create").items) == 1
+
+
+def test_an_approved_create_that_allows_its_duplicate_is_applied(
+    vw: tuple[Velocity, AccessWorld],
+) -> None:
+    v, w = vw
+    proposal = v.writebacks.propose(
+        w.by_role["oracle_agent"],
+        target_table="crm_people",
+        change_kind="create",
+        fields={"full_name": "Arjun Rao", "primary_phone": "98300 12345"},
+        context={"allow_duplicate": True, "reason": "Asha's son shares the family phone"},
+    )
+    execution = _released_by_operator(v, w, proposal)
+    assert isinstance(execution.row, Person)
+    assert execution.row.primary_phone == w.client_a.primary_phone
+    assert _people_with(v, "primary_phone", "+919830012345") == 2
+    (event,) = v.audit.list(w.admin, action="crm.contacts.create").items
+    assert event.target_ref == str(execution.row.key)
+    assert event.reason == "Asha's son shares the family phone"
+    assert event.details_json["existing_ids"] == [str(w.client_a.key)]
 
 
 CONTACT_BAD: list[tuple[str, Call, str]] = [
@@ -273,6 +381,25 @@ def test_account_hierarchy_refuses_cycles(vw: tuple[Velocity, AccessWorld]) -> N
     assert event.after_json == {"parent_account_id": None}
     with pytest.raises(ConcurrencyConflict):
         v.accounts.update(w.admin, c.key, expected_version=2, industry="x")
+
+
+def test_an_approved_parent_that_closes_a_cycle_fails(vw: tuple[Velocity, AccessWorld]) -> None:
+    v, w = vw
+    top = v.accounts.create(w.admin, account_name="Skyline Group")
+    arm = v.accounts.create(w.admin, account_name="Skyline Homes", parent_account_id=top.key)
+    proposal = v.writebacks.propose(
+        w.by_role["oracle_agent"],
+        target_table="crm_accounts",
+        change_kind="update",
+        target_ref=top.key,
+        base_version=1,
+        fields={"parent_account_id": arm.key},
+    )
+    with pytest.raises(WritebackFailed) as err:
+        _released_by_operator(v, w, proposal)
+    assert "parent_account_id" in err.value.reason
+    assert v.accounts.get(w.admin, top.key) == top
+    assert v.audit.list(w.admin, action="crm.accounts.update").items == ()
 
 
 def _own_parent(v: Velocity, w: AccessWorld) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from tests.governance_help import reviewed
 from tests.matrix import ALL_ROLES, Row
 
 SALES = frozenset({"admin", "sales_manager", "sales_agent"})
@@ -25,6 +26,14 @@ def _done_task(v: Any, w: Any, p: Any) -> Any:
     return v.tasks.complete(w.admin, task.key, expected_version=task.version)
 
 
+def _reassign(v: Any, w: Any, p: Any) -> Any:
+    """Give ``p``'s task to agent B: past the permission check it waits for review."""
+    task = _task(v, w, p)
+    return reviewed(
+        lambda: v.tasks.assign(p, task.key, w.agent_b.user_id, expected_version=task.version)
+    )
+
+
 def _interest(v: Any, w: Any) -> Any:
     return v.property_interests.record(w.admin, person_id=w.client_a.key, configuration="3BHK")
 
@@ -38,10 +47,7 @@ ROWS: dict[str, Row] = {
         "assigned to the caller unless another user is named",
     ),
     "crm.tasks.assign": Row(
-        SALES,
-        lambda v, w, p: v.tasks.assign(
-            p, (t := _task(v, w, p)).key, w.agent_b.user_id, expected_version=t.version
-        ),
+        SALES, _reassign, "a change of assignee is stored for review (rule reassignment)"
     ),
     "crm.tasks.snooze": Row(
         SALES,
@@ -93,6 +99,7 @@ ROWS: dict[str, Row] = {
         lambda v, w, p: v.property_interests.update(
             p, (i := _interest(v, w)).key, expected_version=i.version, configuration="4BHK"
         ),
+        "a change of budget is stored for review (rule price_or_value)",
     ),
     "crm.interests.close": Row(
         SALES,

@@ -2,6 +2,12 @@
 
 An account may name a parent account; the hierarchy is a forest, so a parent
 that is the account itself or one of its descendants is refused.
+
+Creating and changing an account pass the writeback policy (spec section 9)
+first; by default a person's change goes straight on and an agent's is
+stored for review (``ApprovalRequired``). The parent is checked when the call
+is made and again when the change is applied, since the hierarchy may have
+moved while a proposal waited.
 """
 
 from __future__ import annotations
@@ -14,12 +20,14 @@ import attrs
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Account, AccountType
-from velocity_domain.errors import ValidationFailed
+from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
+from velocity_domain.governance.change import ProposedChange
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.services.base import Service
 from velocity_domain.services.checks import version_arg
 from velocity_domain.services.contacts import check_changes
 from velocity_domain.uow import UnitOfWork
+from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["AccountService"]
 
@@ -72,6 +80,17 @@ def _check_parent(uow: UnitOfWork, account_id: UUID, parent_id: UUID | None) -> 
 class AccountService(Service):
     """The accounts route family (``/api/crm/accounts``): accounts and their hierarchy."""
 
+    def _register_appliers(self) -> None:
+        register_applier = self.governance.appliers.register
+        register_applier(CREATE.name, Account.table_name, ChangeKind.CREATE, self._apply_create)
+        register_applier(
+            UPDATE.name,
+            Account.table_name,
+            ChangeKind.UPDATE,
+            self._apply_update,
+            fields=UPDATABLE,
+        )
+
     def create(
         self,
         principal: Principal,
@@ -85,7 +104,11 @@ class AccountService(Service):
         source_system: str | None = None,
         source_ref: str | None = None,
     ) -> Account:
-        """Create an account, optionally under an existing parent account."""
+        """Create an account, optionally under an existing parent account.
+
+        The write passes the writeback policy first (``ApprovalRequired`` when
+        it asks for a review).
+        """
         now = self.clock.now()
         raw_type: Any = account_type  # the entity converts a string and names the field
         with self._begin(principal, CREATE) as uow:
@@ -102,42 +125,77 @@ class AccountService(Service):
                 updated_at=now,
             )
             _check_parent(uow, account.key, account.parent_account_id)
-            uow.crm.accounts.add(account)
-            self._audit(
-                uow,
-                principal,
-                CREATE.name,
-                target_domain="crm",
-                target_ref=account.key,
-                after=account,
-            )
+            self._gate(uow, principal, self._create_change(CREATE, account))
+            created = self._insert(uow, principal, account)
             uow.commit()
+        return created
+
+    def _apply_create(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Account:
+        built = change.build()
+        assert isinstance(built, Account)
+        now = self.clock.now()
+        return self._insert(uow, principal, attrs.evolve(built, created_at=now, updated_at=now))
+
+    def _insert(self, uow: UnitOfWork, principal: Principal, account: Account) -> Account:
+        _check_parent(uow, account.key, account.parent_account_id)
+        uow.crm.accounts.add(account)
+        self._audit(
+            uow,
+            principal,
+            CREATE.name,
+            target_domain="crm",
+            target_ref=account.key,
+            after=account,
+        )
         return account
 
     def update(
         self, principal: Principal, account_id: UUID, *, expected_version: int, **changes: Any
     ) -> Account:
-        """Change an account's fields (see ``UPDATABLE``) if it is still at ``expected_version``."""
+        """Change an account's fields (see ``UPDATABLE``) if it is still at ``expected_version``.
+
+        A stale version is ``ConcurrencyConflict`` at once; the change passes
+        the writeback policy before it is written.
+        """
         version = version_arg(expected_version)
         check_changes(changes, UPDATABLE)
         with self._begin(principal, UPDATE) as uow:
             current = uow.crm.accounts.get(account_id)
+            if current.version != version:
+                raise ConcurrencyConflict(Account.table_name, current.key, version, current.version)
             if "metadata_json" in changes and changes["metadata_json"] is None:
                 changes["metadata_json"] = {}
-            wanted = attrs.evolve(current, **changes)
+            wanted = attrs.evolve(current, **changes)  # validates the values
             if wanted.parent_account_id != current.parent_account_id:
-                _check_parent(uow, account_id, wanted.parent_account_id)
-            changed = uow.crm.accounts.update(wanted, expected_version=version)
-            self._audit(
-                uow,
-                principal,
-                UPDATE.name,
-                target_domain="crm",
-                target_ref=account_id,
-                before=current,
-                after=changed,
-            )
+                _check_parent(uow, current.key, wanted.parent_account_id)
+            fields = {name: getattr(wanted, name) for name in changes}
+            change = self._update_change(UPDATE, current, fields, version)
+            self._gate(uow, principal, change)
+            changed = self._apply_update(uow, principal, change)
             uow.commit()
+        return changed
+
+    def _apply_update(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Account:
+        assert change.target_ref is not None
+        check_changes(dict(change.fields), UPDATABLE)
+        current = uow.crm.accounts.get(change.target_ref)
+        wanted = attrs.evolve(current, **change.typed_fields(current))
+        if wanted.parent_account_id != current.parent_account_id:
+            _check_parent(uow, current.key, wanted.parent_account_id)
+        changed = uow.crm.accounts.update(wanted, expected_version=change.base_version)
+        self._audit(
+            uow,
+            principal,
+            UPDATE.name,
+            target_domain="crm",
+            target_ref=changed.key,
+            before=current,
+            after=changed,
+        )
         return changed
 
     def get(self, principal: Principal, account_id: UUID) -> Account:

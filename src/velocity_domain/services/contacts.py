@@ -5,6 +5,15 @@ belongs to someone else raises ``DuplicateSuspected`` naming the existing
 ids (the check spans every person, visible or not, so duplicates cannot hide
 behind visibility) unless the caller passes ``allow_duplicate=True``, which
 the audit event records.
+
+Both writes pass the writeback policy (spec section 9) before anything is
+written. By default a person's own change goes straight on, while an
+automated agent's change of contact details (rule ``agent_contact_details``)
+is stored for review and ``ApprovalRequired`` is raised. The duplicate check
+runs when the call is made (so a duplicate is never proposed) and again when
+the change is applied (so a duplicate that appeared meanwhile cannot slip in
+through an approval); ``allow_duplicate`` and ``reason`` travel with the
+proposal.
 """
 
 from __future__ import annotations
@@ -20,12 +29,19 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.access.visibility import assigned_people
 from velocity_domain.crm.entities import Person
-from velocity_domain.errors import DuplicateSuspected, NotFound, ValidationFailed
+from velocity_domain.errors import (
+    ConcurrencyConflict,
+    DuplicateSuspected,
+    NotFound,
+    ValidationFailed,
+)
+from velocity_domain.governance.change import ProposedChange
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Query
 from velocity_domain.services.base import Service
 from velocity_domain.services.checks import version_arg
 from velocity_domain.uow import UnitOfWork
+from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["ContactService"]
 
@@ -71,6 +87,19 @@ def _duplicates(uow: UnitOfWork, person: Person) -> tuple[str, list[UUID]] | Non
         if ids:
             return field, ids
     return None
+
+
+def _contact_points_moved(current: Person, wanted: Person) -> bool:
+    """Whether a change gives the person another email or phone (the duplicate keys)."""
+    return (wanted.primary_email, wanted.primary_phone) != (
+        current.primary_email,
+        current.primary_phone,
+    )
+
+
+def _carried(change: ProposedChange) -> tuple[Any, str | None]:
+    """The ``allow_duplicate`` flag and the reason a proposal carries in its context."""
+    return change.context.get("allow_duplicate", False), change.context.get("reason")
 
 
 class ContactService(Service):
@@ -124,6 +153,17 @@ class ContactService(Service):
                 cursor=cursor,
             )
 
+    def _register_appliers(self) -> None:
+        register_applier = self.governance.appliers.register
+        register_applier(CREATE.name, Person.table_name, ChangeKind.CREATE, self._apply_create)
+        register_applier(
+            UPDATE.name,
+            Person.table_name,
+            ChangeKind.UPDATE,
+            self._apply_update,
+            fields=UPDATABLE,
+        )
+
     def create(
         self,
         principal: Principal,
@@ -138,7 +178,11 @@ class ContactService(Service):
         allow_duplicate: bool = False,
         reason: str | None = None,
     ) -> Person:
-        """Create a contact; one sharing an email or phone is ``DuplicateSuspected``."""
+        """Create a contact; one sharing an email or phone is ``DuplicateSuspected``.
+
+        The write passes the writeback policy first (``ApprovalRequired`` when
+        it asks for a review).
+        """
         now = self.clock.now()
         with self._begin(principal, CREATE) as uow:
             labels: Any = (
@@ -157,19 +201,42 @@ class ContactService(Service):
                 created_at=now,
                 updated_at=now,
             )
-            details = self._duplicate_details(uow, person, allow_duplicate)
-            uow.crm.people.add(person)
-            self._audit(
-                uow,
-                principal,
-                CREATE.name,
-                target_domain="crm",
-                target_ref=person.key,
-                after=person,
-                reason=reason,
-                details=details,
-            )
+            self._duplicate_details(uow, person, allow_duplicate)
+            context = {"allow_duplicate": allow_duplicate, "reason": reason}
+            self._gate(uow, principal, self._create_change(CREATE, person, context))
+            created = self._insert(uow, principal, person, allow_duplicate, reason)
             uow.commit()
+        return created
+
+    def _apply_create(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Person:
+        built = change.build()
+        assert isinstance(built, Person)
+        now = self.clock.now()
+        person = attrs.evolve(built, created_at=now, updated_at=now)
+        return self._insert(uow, principal, person, *_carried(change))
+
+    def _insert(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        person: Person,
+        allow_duplicate: bool,
+        reason: str | None,
+    ) -> Person:
+        details = self._duplicate_details(uow, person, allow_duplicate)
+        uow.crm.people.add(person)
+        self._audit(
+            uow,
+            principal,
+            CREATE.name,
+            target_domain="crm",
+            target_ref=person.key,
+            after=person,
+            reason=reason,
+            details=details,
+        )
         return person
 
     def update(
@@ -182,7 +249,12 @@ class ContactService(Service):
         reason: str | None = None,
         **changes: Any,
     ) -> Person:
-        """Change a contact's fields (see ``UPDATABLE``) if it is still at ``expected_version``."""
+        """Change a contact's fields (see ``UPDATABLE``) if it is still at ``expected_version``.
+
+        A stale version is ``ConcurrencyConflict`` at once. The change passes
+        the writeback policy first: an agent's change of contact details is
+        stored for review and ``ApprovalRequired`` is raised.
+        """
         version = version_arg(expected_version)
         check_changes(changes, UPDATABLE)
         if isinstance(changes.get("persona_labels"), list | set | frozenset):
@@ -190,26 +262,46 @@ class ContactService(Service):
         with self._begin(principal, UPDATE) as uow:
             self._visibility(uow, principal).check("crm_people", person_id, person_id)
             current = uow.crm.people.get(person_id)
-            wanted = attrs.evolve(current, **changes)
-            details = None
-            if (wanted.primary_email, wanted.primary_phone) != (
-                current.primary_email,
-                current.primary_phone,
-            ):
-                details = self._duplicate_details(uow, wanted, allow_duplicate)
-            changed = uow.crm.people.update(wanted, expected_version=version)
-            self._audit(
-                uow,
-                principal,
-                UPDATE.name,
-                target_domain="crm",
-                target_ref=person_id,
-                before=current,
-                after=changed,
-                reason=reason,
-                details=details,
+            if current.version != version:
+                raise ConcurrencyConflict(Person.table_name, current.key, version, current.version)
+            wanted = attrs.evolve(current, **changes)  # validates and normalises the values
+            if _contact_points_moved(current, wanted):
+                self._duplicate_details(uow, wanted, allow_duplicate)
+            change = self._update_change(
+                UPDATE,
+                current,
+                {name: getattr(wanted, name) for name in changes},
+                version,
+                context={"allow_duplicate": allow_duplicate, "reason": reason},
             )
+            self._gate(uow, principal, change)
+            changed = self._apply_update(uow, principal, change)
             uow.commit()
+        return changed
+
+    def _apply_update(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Person:
+        assert change.target_ref is not None
+        check_changes(dict(change.fields), UPDATABLE)
+        current = uow.crm.people.get(change.target_ref)
+        wanted = attrs.evolve(current, **change.typed_fields(current))
+        allow_duplicate, reason = _carried(change)
+        details = None
+        if _contact_points_moved(current, wanted):
+            details = self._duplicate_details(uow, wanted, allow_duplicate)
+        changed = uow.crm.people.update(wanted, expected_version=change.base_version)
+        self._audit(
+            uow,
+            principal,
+            UPDATE.name,
+            target_domain="crm",
+            target_ref=changed.key,
+            before=current,
+            after=changed,
+            reason=reason,
+            details=details,
+        )
         return changed
 
     @staticmethod

@@ -3,6 +3,12 @@
 An interest names a project or a unit (or neither, for a configuration and a
 budget alone), is ``active`` until closed, and follows the client's record
 visibility: an interest of a client one may not see is not found.
+
+Recording, changing and closing an interest pass the writeback policy (spec
+section 9) before anything is written. The budgets are money, so by default
+an update that changes ``budget_min`` or ``budget_max`` is stored for review
+(rule ``price_or_value``) and ``ApprovalRequired`` is raised; a budget given
+when the interest is recorded goes straight on.
 """
 
 from __future__ import annotations
@@ -17,10 +23,17 @@ import attrs
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Priority, PropertyInterest, PropertyInterestStatus
-from velocity_domain.errors import InvalidTransition, NotFound, ValidationFailed
+from velocity_domain.errors import (
+    ConcurrencyConflict,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
+from velocity_domain.governance.change import ProposedChange
 from velocity_domain.services.base import Service
-from velocity_domain.services.checks import uuid_arg
+from velocity_domain.services.checks import uuid_arg, version_arg
 from velocity_domain.uow import UnitOfWork
+from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["UNSET", "PropertyInterestService"]
 
@@ -30,6 +43,17 @@ CLOSE = register("crm.interests.close", "crm.contacts.write", "close an interest
 OF_CLIENT = register("crm.interests.of_client", "crm.contacts.read", "a client's interests")
 
 _LIFECYCLE = "property_interest"
+#: The fields :meth:`PropertyInterestService.update` may change.
+DETAILS = (
+    "project_id",
+    "unit_id",
+    "configuration",
+    "budget_min",
+    "budget_max",
+    "currency",
+    "priority",
+    "notes",
+)
 
 
 class _Unset(enum.Enum):
@@ -42,6 +66,15 @@ UNSET = _Unset.UNSET
 
 class PropertyInterestService(Service):
     """Property interests: what a client is looking for."""
+
+    def _register_appliers(self) -> None:
+        register_applier = self.governance.appliers.register
+        table = PropertyInterest.table_name
+        register_applier(RECORD.name, table, ChangeKind.CREATE, self._apply_record)
+        register_applier(UPDATE.name, table, ChangeKind.UPDATE, self._apply_update, fields=DETAILS)
+        register_applier(
+            CLOSE.name, table, ChangeKind.UPDATE, self._apply_close, fields=("status",)
+        )
 
     def record(
         self,
@@ -57,7 +90,7 @@ class PropertyInterestService(Service):
         priority: Priority | str = Priority.MEDIUM,
         notes: str | None = None,
     ) -> PropertyInterest:
-        """Record an active interest of a client one may see."""
+        """Record an active interest of a client one may see (after the writeback policy)."""
         now = self.clock.now()
         with self._begin(principal, RECORD) as uow:
             person_id = uuid_arg(person_id, "person_id")
@@ -79,16 +112,36 @@ class PropertyInterestService(Service):
                 "updated_at": now,
             }
             interest = PropertyInterest(**fields)
-            uow.crm.property_interests.add(interest)
-            self._audit(
-                uow,
-                principal,
-                RECORD.name,
-                target_domain="crm",
-                target_ref=interest.key,
-                after=interest,
-            )
+            self._gate(uow, principal, self._create_change(RECORD, interest))
+            recorded = self._insert(uow, principal, interest)
             uow.commit()
+        return recorded
+
+    def _apply_record(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> PropertyInterest:
+        built = change.build()
+        assert isinstance(built, PropertyInterest)
+        now = self.clock.now()
+        return self._insert(uow, principal, attrs.evolve(built, created_at=now, updated_at=now))
+
+    def _insert(
+        self, uow: UnitOfWork, principal: Principal, interest: PropertyInterest
+    ) -> PropertyInterest:
+        if interest.status is not PropertyInterestStatus.ACTIVE:
+            raise ValidationFailed("status", "a new interest is active", value=interest.status)
+        if uow.crm.people.find(interest.person_id) is None:
+            raise ValidationFailed("person_id", "names no person", value=interest.person_id)
+        _check_places(uow, interest.project_id, interest.unit_id)
+        uow.crm.property_interests.add(interest)
+        self._audit(
+            uow,
+            principal,
+            RECORD.name,
+            target_domain="crm",
+            target_ref=interest.key,
+            after=interest,
+        )
         return interest
 
     def update(
@@ -106,7 +159,11 @@ class PropertyInterestService(Service):
         priority: Priority | str | _Unset = UNSET,
         notes: str | _Unset | None = UNSET,
     ) -> PropertyInterest:
-        """Change the given fields of an active interest (others stay as they are)."""
+        """Change the given fields of an active interest (others stay as they are).
+
+        A stale version is ``ConcurrencyConflict`` at once. A change of budget
+        is reviewed by default: it is stored and ``ApprovalRequired`` is raised.
+        """
         given: dict[str, Any] = {
             "project_id": project_id,
             "unit_id": unit_id,
@@ -119,16 +176,32 @@ class PropertyInterestService(Service):
         }
         changes = {k: v for k, v in given.items() if v is not UNSET}
         with self._begin(principal, UPDATE) as uow:
+            version = version_arg(expected_version)
             current = self._visible(uow, principal, interest_id)
-            if current.status is not PropertyInterestStatus.ACTIVE:
-                raise ValidationFailed(
-                    "interest_id", f"is {current.status.value}; only an active interest changes"
-                )
-            candidate = attrs.evolve(current, **changes)
+            _check_active(current)
+            _check_version(current, version)
+            candidate = attrs.evolve(current, **changes)  # validates and converts the values
             _check_places(uow, candidate.project_id, candidate.unit_id)
-            return self._store(
-                uow, principal, UPDATE.name, current, candidate, expected_version=expected_version
-            )
+            fields = {name: getattr(candidate, name) for name in changes}
+            change = self._update_change(UPDATE, current, fields, version)
+            self._gate(uow, principal, change)
+            changed = self._apply_update(uow, principal, change)
+            uow.commit()
+        return changed
+
+    def _apply_update(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> PropertyInterest:
+        assert change.target_ref is not None
+        current = uow.crm.property_interests.get(change.target_ref)
+        _check_active(current)
+        changes = change.typed_fields(current)
+        unknown = sorted(set(changes) - set(DETAILS))
+        if unknown:
+            raise ValidationFailed(unknown[0], "cannot be changed by an update of an interest")
+        candidate = attrs.evolve(current, **changes)
+        _check_places(uow, candidate.project_id, candidate.unit_id)
+        return self._store(uow, principal, change, current, candidate)
 
     def close(
         self,
@@ -139,26 +212,36 @@ class PropertyInterestService(Service):
         reason: str | None = None,
     ) -> PropertyInterest:
         """Close an active interest now; ``reason`` goes to the audit trail."""
-        now = self.clock.now()
         with self._begin(principal, CLOSE) as uow:
+            version = version_arg(expected_version)
             current = self._visible(uow, principal, interest_id)
-            if current.status is not PropertyInterestStatus.ACTIVE:
-                raise InvalidTransition(
-                    _LIFECYCLE,
-                    current.status,
-                    PropertyInterestStatus.CLOSED,
-                    [],
-                )
-            candidate = attrs.evolve(current, status=PropertyInterestStatus.CLOSED, closed_at=now)
-            return self._store(
-                uow,
-                principal,
-                CLOSE.name,
+            _check_closable(current)
+            _check_version(current, version)
+            change = self._update_change(
+                CLOSE,
                 current,
-                candidate,
-                expected_version=expected_version,
-                reason=reason,
+                {"status": PropertyInterestStatus.CLOSED},
+                version,
+                context={"reason": reason},
             )
+            self._gate(uow, principal, change)
+            closed = self._apply_close(uow, principal, change)
+            uow.commit()
+        return closed
+
+    def _apply_close(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> PropertyInterest:
+        assert change.target_ref is not None
+        current = uow.crm.property_interests.get(change.target_ref)
+        _check_closable(current)
+        if change.typed_fields(current) != {"status": PropertyInterestStatus.CLOSED}:
+            raise ValidationFailed("status", "closing an interest sets status to closed")
+        candidate = attrs.evolve(
+            current, status=PropertyInterestStatus.CLOSED, closed_at=self.clock.now()
+        )
+        reason = change.context.get("reason")
+        return self._store(uow, principal, change, current, candidate, reason=reason)
 
     def of_client(
         self,
@@ -195,26 +278,46 @@ class PropertyInterestService(Service):
         self,
         uow: UnitOfWork,
         principal: Principal,
-        action: str,
+        change: ProposedChange,
         current: PropertyInterest,
         candidate: PropertyInterest,
         *,
-        expected_version: int,
         reason: str | None = None,
     ) -> PropertyInterest:
-        changed = uow.crm.property_interests.update(candidate, expected_version=expected_version)
+        changed = uow.crm.property_interests.update(candidate, expected_version=change.base_version)
         self._audit(
             uow,
             principal,
-            action,
+            change.operation,
             target_domain="crm",
             target_ref=current.key,
             before=current,
             after=changed,
             reason=reason,
         )
-        uow.commit()
         return changed
+
+
+def _check_active(interest: PropertyInterest) -> None:
+    """Refuse to change the details of an interest that is no longer active."""
+    if interest.status is not PropertyInterestStatus.ACTIVE:
+        raise ValidationFailed(
+            "interest_id", f"is {interest.status.value}; only an active interest changes"
+        )
+
+
+def _check_closable(interest: PropertyInterest) -> None:
+    """Refuse to close an interest that is not active (``InvalidTransition``)."""
+    if interest.status is not PropertyInterestStatus.ACTIVE:
+        raise InvalidTransition(_LIFECYCLE, interest.status, PropertyInterestStatus.CLOSED, [])
+
+
+def _check_version(interest: PropertyInterest, version: int) -> None:
+    """Refuse a change based on a version that is no longer current, before proposing it."""
+    if interest.version != version:
+        raise ConcurrencyConflict(
+            PropertyInterest.table_name, interest.key, version, interest.version
+        )
 
 
 def _check_places(uow: UnitOfWork, project_id: object, unit_id: object) -> None:

@@ -7,6 +7,14 @@ time and records it in ``snoozed_until``, so every list reads one column.
 Visibility: a principal with ``crm.contacts.read_all`` sees every task; anyone
 else sees a task assigned to or created by them, or one linked to a person
 they may see. The lists of someone without ``read_all`` cover their own tasks.
+
+Governance (spec section 9): creating a task and assigning it pass the
+writeback policy before anything is written. Giving a task to another user
+changes ``assigned_user_id``, so by default it is stored for review (rule
+``reassignment``) and ``ApprovalRequired`` is raised; the approved writeback
+applies it later. Snoozing, completing and reopening are the assignee's own
+bookkeeping of a task: they change no assignee, money or contact detail, so
+they are written at once without a policy check.
 """
 
 from __future__ import annotations
@@ -19,14 +27,21 @@ import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
-from velocity_domain.errors import InvalidTransition, NotFound, ValidationFailed
+from velocity_domain.errors import (
+    ConcurrencyConflict,
+    InvalidTransition,
+    NotFound,
+    ValidationFailed,
+)
+from velocity_domain.governance.change import ProposedChange
 from velocity_domain.intel.entities import Reminder, ReminderPriority, ReminderStatus, ReminderType
 from velocity_domain.kernel.clock import ensure_utc
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, Range, asc
 from velocity_domain.services.base import Service
-from velocity_domain.services.checks import uuid_arg
+from velocity_domain.services.checks import uuid_arg, version_arg
 from velocity_domain.uow import UnitOfWork
+from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["TaskService"]
 
@@ -47,6 +62,17 @@ _LIFECYCLE = "task"
 class TaskService(Service):
     """Tasks: reminders and follow-ups, stored in ``intel_reminders``."""
 
+    def _register_appliers(self) -> None:
+        register_applier = self.governance.appliers.register
+        register_applier(CREATE.name, Reminder.table_name, ChangeKind.CREATE, self._apply_create)
+        register_applier(
+            ASSIGN.name,
+            Reminder.table_name,
+            ChangeKind.UPDATE,
+            self._apply_assign,
+            fields=("assigned_user_id",),
+        )
+
     def create(
         self,
         principal: Principal,
@@ -61,7 +87,11 @@ class TaskService(Service):
         priority: ReminderPriority | str = ReminderPriority.MEDIUM,
         reminder_type: ReminderType | str = ReminderType.FOLLOW_UP,
     ) -> Reminder:
-        """Create an open task, by default assigned to the principal's own user."""
+        """Create an open task, by default assigned to the principal's own user.
+
+        The write passes the writeback policy first (``ApprovalRequired`` when
+        it asks for a review).
+        """
         now = self.clock.now()
         with self._begin(principal, CREATE) as uow:
             assignee = assigned_user_id if assigned_user_id is not None else principal.user_id
@@ -86,23 +116,68 @@ class TaskService(Service):
                 "updated_at": now,
             }
             task = Reminder(**fields)
-            uow.intel.reminders.add(task)
-            self._audit(
-                uow, principal, CREATE.name, target_domain="intel", target_ref=task.key, after=task
-            )
+            self._gate(uow, principal, self._create_change(CREATE, task))
+            created = self._insert(uow, principal, task)
             uow.commit()
+        return created
+
+    def _apply_create(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Reminder:
+        built = change.build()
+        assert isinstance(built, Reminder)
+        now = self.clock.now()
+        task = attrs.evolve(built, created_at=now, updated_at=now)
+        if task.status is not ReminderStatus.OPEN:
+            raise ValidationFailed("status", "a new task is open", value=task.status)
+        self._check_user(uow, task.assigned_user_id)
+        linked = _person_of_links(uow, task.person_id, task.lead_id, task.opportunity_id)
+        if linked is not None:
+            if uow.crm.people.find(linked) is None:
+                raise ValidationFailed("person_id", "names no person", value=linked)
+            task = attrs.evolve(task, person_id=linked)  # a lead or deal fills in its person
+        return self._insert(uow, principal, task)
+
+    def _insert(self, uow: UnitOfWork, principal: Principal, task: Reminder) -> Reminder:
+        uow.intel.reminders.add(task)
+        self._audit(
+            uow, principal, CREATE.name, target_domain="intel", target_ref=task.key, after=task
+        )
         return task
 
     def assign(
         self, principal: Principal, task_id: UUID, user_id: UUID, *, expected_version: int
     ) -> Reminder:
-        """Give the task to ``user_id`` (an existing user)."""
+        """Give the task to ``user_id`` (an existing user).
+
+        A stale version is ``ConcurrencyConflict`` at once. Giving the task to
+        another user is reviewed by default (rule ``reassignment``): the change
+        is stored and ``ApprovalRequired`` carries the proposal's id.
+        """
         with self._begin(principal, ASSIGN) as uow:
+            version = version_arg(expected_version)
             current = self._visible_task(uow, principal, task_id)
+            if current.version != version:
+                raise ConcurrencyConflict(
+                    Reminder.table_name, current.key, version, current.version
+                )
             self._check_user(uow, user_id)
-            return self._change(
-                uow, principal, ASSIGN.name, current, expected_version, assigned_user_id=user_id
-            )
+            change = self._update_change(ASSIGN, current, {"assigned_user_id": user_id}, version)
+            self._gate(uow, principal, change)
+            changed = self._apply_assign(uow, principal, change)
+            uow.commit()
+        return changed
+
+    def _apply_assign(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Reminder:
+        assert change.target_ref is not None
+        current = uow.intel.reminders.get(change.target_ref)
+        fields = change.typed_fields(current)
+        if set(fields) != {"assigned_user_id"}:
+            raise ValidationFailed("fields", "an assignment changes assigned_user_id alone")
+        self._check_user(uow, fields["assigned_user_id"])
+        return self._write(uow, principal, ASSIGN.name, current, change.base_version, **fields)
 
     def snooze(
         self, principal: Principal, task_id: UUID, until: datetime, *, expected_version: int
@@ -234,6 +309,20 @@ class TaskService(Service):
         expected_version: int,
         **changes: Any,
     ) -> Reminder:
+        """Write an ungated change (snooze, complete, reopen) and commit it."""
+        changed = self._write(uow, principal, action, current, expected_version, **changes)
+        uow.commit()
+        return changed
+
+    def _write(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        action: str,
+        current: Reminder,
+        expected_version: int | None,
+        **changes: Any,
+    ) -> Reminder:
         changed = uow.intel.reminders.update(
             attrs.evolve(current, **changes), expected_version=expected_version
         )
@@ -246,7 +335,6 @@ class TaskService(Service):
             before=current,
             after=changed,
         )
-        uow.commit()
         return changed
 
     @staticmethod
@@ -263,30 +351,43 @@ class TaskService(Service):
         opportunity_id: UUID | None,
     ) -> UUID | None:
         """Check the linked rows exist and agree on one visible person; return that person."""
-        people: dict[str, UUID] = {}
-        if person_id is not None:
-            people["person_id"] = uuid_arg(person_id, "person_id")
-        if lead_id is not None:
-            lead = uow.crm.leads.find(uuid_arg(lead_id, "lead_id"))
-            if lead is None:
-                raise ValidationFailed("lead_id", "names no lead", value=lead_id)
-            people["lead_id"] = lead.person_id
-        if opportunity_id is not None:
-            opp = uow.crm.opportunities.find(uuid_arg(opportunity_id, "opportunity_id"))
-            if opp is None:
-                raise ValidationFailed(
-                    "opportunity_id", "names no opportunity", value=opportunity_id
-                )
-            people["opportunity_id"] = opp.person_id
-        if not people:
+        first = _person_of_links(uow, person_id, lead_id, opportunity_id)
+        if first is None:
             return None
-        first = next(iter(people.values()))
-        for field, other in people.items():
-            if other != first:
-                raise ValidationFailed(
-                    field, "belongs to another person than the task's", value=other
-                )
         self._visibility(uow, principal).check("crm_people", first, first)
         if uow.crm.people.find(first) is None:
             raise ValidationFailed("person_id", "names no person", value=first)
         return first
+
+
+def _person_of_links(
+    uow: UnitOfWork,
+    person_id: UUID | None,
+    lead_id: UUID | None,
+    opportunity_id: UUID | None,
+) -> UUID | None:
+    """The one person a task's links point to; refuse unknown leads and opportunities.
+
+    A task may name its person directly, through a lead, or through an
+    opportunity; whatever it names must agree on one person.
+    """
+    people: dict[str, UUID] = {}
+    if person_id is not None:
+        people["person_id"] = uuid_arg(person_id, "person_id")
+    if lead_id is not None:
+        lead = uow.crm.leads.find(uuid_arg(lead_id, "lead_id"))
+        if lead is None:
+            raise ValidationFailed("lead_id", "names no lead", value=lead_id)
+        people["lead_id"] = lead.person_id
+    if opportunity_id is not None:
+        opp = uow.crm.opportunities.find(uuid_arg(opportunity_id, "opportunity_id"))
+        if opp is None:
+            raise ValidationFailed("opportunity_id", "names no opportunity", value=opportunity_id)
+        people["opportunity_id"] = opp.person_id
+    if not people:
+        return None
+    first = next(iter(people.values()))
+    for field, other in people.items():
+        if other != first:
+            raise ValidationFailed(field, "belongs to another person than the task's", value=other)
+    return first
