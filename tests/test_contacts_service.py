@@ -199,14 +199,22 @@ def test_an_approved_create_of_a_duplicate_fails(
     def existing() -> Person:
         return v.contacts.create(w.admin, full_name="Meera Iyer", primary_email="meera@example.com")
 
-    first = existing() if duplicate_appears == "before the proposal" else None
-    proposal = v.writebacks.propose(
-        agent,
-        target_table="crm_people",
-        change_kind="create",
-        fields={"full_name": "Meera  Iyer", "primary_email": "MEERA@example.com"},
-    )
-    first = first or existing()
+    proposal_args: dict[str, Any] = {
+        "target_table": "crm_people",
+        "change_kind": "create",
+        "fields": {"full_name": "Meera  Iyer", "primary_email": "MEERA@example.com"},
+    }
+    if duplicate_appears == "before the proposal":
+        # A proposal is tried against the data as it is when made: refused at once.
+        first = existing()
+        with pytest.raises(DuplicateSuspected) as caught:
+            v.writebacks.propose(agent, **proposal_args)
+        assert caught.value.existing_ids == (first.key,)
+        assert v.writebacks.list(operator).items == ()
+        assert _people_with(v, "primary_email", "meera@example.com") == 1
+        return
+    proposal = v.writebacks.propose(agent, **proposal_args)
+    first = existing()
     with pytest.raises(WritebackFailed) as err:
         _released_by_operator(v, w, proposal)
     assert isinstance(err.value.__cause__, DuplicateSuspected)
@@ -387,19 +395,38 @@ def test_an_approved_parent_that_closes_a_cycle_fails(vw: tuple[Velocity, Access
     v, w = vw
     top = v.accounts.create(w.admin, account_name="Skyline Group")
     arm = v.accounts.create(w.admin, account_name="Skyline Homes", parent_account_id=top.key)
+    cycle = {
+        "target_table": "crm_accounts",
+        "change_kind": "update",
+        "target_ref": top.key,
+        "base_version": 1,
+        "fields": {"parent_account_id": arm.key},
+    }
+    with pytest.raises(ValidationFailed) as refused:
+        v.writebacks.propose(w.by_role["oracle_agent"], **cycle)
+    assert refused.value.field == "parent_account_id"
+
+    # A parent that is fine when proposed but closes a cycle by the time it is executed.
+    left = v.accounts.create(w.admin, account_name="Left")
+    right = v.accounts.create(w.admin, account_name="Right")
     proposal = v.writebacks.propose(
         w.by_role["oracle_agent"],
         target_table="crm_accounts",
         change_kind="update",
-        target_ref=top.key,
+        target_ref=left.key,
         base_version=1,
-        fields={"parent_account_id": arm.key},
+        fields={"parent_account_id": right.key},
+    )
+    right_now = v.accounts.update(
+        w.admin, right.key, expected_version=1, parent_account_id=left.key
     )
     with pytest.raises(WritebackFailed) as err:
         _released_by_operator(v, w, proposal)
     assert "parent_account_id" in err.value.reason
-    assert v.accounts.get(w.admin, top.key) == top
-    assert v.audit.list(w.admin, action="crm.accounts.update").items == ()
+    assert v.accounts.get(w.admin, left.key) == left
+    assert v.accounts.get(w.admin, right.key) == right_now
+    updates = v.audit.list(w.admin, action="crm.accounts.update").items
+    assert [e.target_ref for e in updates] == [str(right.key)]
 
 
 def _own_parent(v: Velocity, w: AccessWorld) -> Any:

@@ -163,6 +163,21 @@ def test_approving_takes_a_reviewer_who_did_not_submit(
     assert approved.status is B.APPROVED
 
 
+def test_whoever_prepared_a_batch_may_not_approve_it(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    operator, manager = w.by_role["operator"], w.by_role["sales_manager"]
+    theirs = _submit(velocity, manager)
+    prepared = _to(velocity, operator, theirs, B.PROPOSED)
+    with pytest.raises(ApprovalRefused) as caught:
+        velocity.imports.approve(operator, prepared.key, expected_version=prepared.version)
+    assert "prepared the batch" in caught.value.reason
+    assert velocity.imports.get(operator, prepared.key) == prepared
+    approved = velocity.imports.approve(w.admin, prepared.key, expected_version=prepared.version)
+    assert approved.status is B.APPROVED
+
+
 def test_a_failed_batch_says_why_and_may_be_retried(
     world: tuple[Velocity, AccessWorld, FixedClock],
 ) -> None:
@@ -295,9 +310,14 @@ ALL_MOVES: list[Move] = [
 ]
 
 
-def _make(velocity: Velocity, who: Principal, batch: ImportBatch, move: Move) -> ImportBatch:
+def _make(
+    velocity: Velocity, who: Principal, reviewer: Principal, batch: ImportBatch, move: Move
+) -> ImportBatch:
+    """Make ``move``: ``who`` prepares the batch, ``reviewer`` (who never prepared it) approves."""
     verb, target = move
     version = batch.version
+    if target is B.APPROVED:
+        return velocity.imports.advance(reviewer, batch.key, target, expected_version=version)
     if verb == "fail":
         return velocity.imports.fail(who, batch.key, reason="broken", expected_version=version)
     if verb == "retry":
@@ -316,19 +336,20 @@ def test_exactly_the_lifecycle_moves_succeed(
 ) -> None:
     velocity, w, _ = world
     operator = w.by_role["operator"]
-    batch = _submit(velocity, w.by_role["sales_manager"])
+    manager = w.by_role["sales_manager"]
+    batch = _submit(velocity, manager)
     for _ in range(data.draw(st.integers(0, 14), label="length")):
         allowed = [m for m in ALL_MOVES if IMPORT_BATCH.can(batch.status, m[1])]
         legal = bool(allowed) and data.draw(st.booleans(), label="legal")
         move = data.draw(st.sampled_from(allowed if legal else ALL_MOVES), label="move")
         if IMPORT_BATCH.can(batch.status, move[1]):
-            after = _make(velocity, operator, batch, move)
+            after = _make(velocity, manager, operator, batch, move)
             assert (after.status, after.version) == (move[1], batch.version + 1)
             assert (after.failure_reason is not None) == (move[1] is B.FAILED)
             batch = after
         else:
             with pytest.raises(InvalidTransition) as caught:
-                _make(velocity, operator, batch, move)
+                _make(velocity, manager, operator, batch, move)
             assert caught.value.current is batch.status
             assert set(caught.value.allowed) == {
                 s.value for s in IMPORT_BATCH.allowed(batch.status)

@@ -64,7 +64,7 @@ from velocity_domain.workflow.lifecycle import ACTION, AGENT_RUN, BRANCH, WRITEB
 WRITEBACK_TABLE: dict[str, set[str]] = {
     "draft": {"review_required", "approved", "rejected"},
     "review_required": {"approved", "rejected"},
-    "approved": {"executed", "failed"},
+    "approved": {"executed", "failed", "rejected"},
     "executed": set(),
     "rejected": set(),
     "failed": set(),
@@ -288,6 +288,7 @@ class Proposal:
     before: Any
     after: Any
     creates: bool
+    voters: set[str] = attrs.Factory(set)
 
 
 def _propose(velocity: Velocity, w: AccessWorld, kind: str) -> Proposal:
@@ -317,7 +318,7 @@ def _propose(velocity: Velocity, w: AccessWorld, kind: str) -> Proposal:
         # an agent's change: the default policy sends it to review
         "next_action by oracle_agent": ("oracle_agent", "next_action", f"call back #{n}"),
         # a human's low-risk change: approved at once
-        "next_action by operator": ("operator", "next_action", f"send brochure #{n}"),
+        "next_action by sales_manager": ("sales_manager", "next_action", f"send brochure #{n}"),
         # a change of deal value: reviewed, and the operator proposed it so cannot approve
         "value by operator": ("operator", "value", Decimal(1000 + n)),
     }[kind]
@@ -343,7 +344,7 @@ def _propose(velocity: Velocity, w: AccessWorld, kind: str) -> Proposal:
 
 INITIAL_STATUS = {
     "next_action by oracle_agent": WritebackStatus.REVIEW_REQUIRED,
-    "next_action by operator": WritebackStatus.APPROVED,
+    "next_action by sales_manager": WritebackStatus.APPROVED,
     "value by operator": WritebackStatus.REVIEW_REQUIRED,
     "create by admin": WritebackStatus.APPROVED,
 }
@@ -354,7 +355,6 @@ ACTIONS = (
     "approve by oracle_agent",
     "reject by operator",
     "execute",
-    "classify",
 )
 _R = WritebackStatus.REVIEW_REQUIRED
 
@@ -382,16 +382,18 @@ def _expect(model: Proposal, action: str) -> Expected:
             return Expected(status, InvalidTransition, WritebackStatus.APPROVED)
         return Expected(WritebackStatus.APPROVED, votes=1)
     if action == "reject by operator":
-        if status is not _R:
+        # Under review it is decided; approved and not yet executed it is withdrawn.
+        if status not in {_R, WritebackStatus.APPROVED}:
             return Expected(status, InvalidTransition, WritebackStatus.REJECTED)
-        return Expected(WritebackStatus.REJECTED, votes=1)
+        # An operator who already voted withdraws without a second vote.
+        return Expected(WritebackStatus.REJECTED, votes=0 if "operator" in model.voters else 1)
     if action == "execute":
         if status is WritebackStatus.EXECUTED:
             return Expected(status)
         if status is not WritebackStatus.APPROVED:
             return Expected(status, InvalidTransition, WritebackStatus.EXECUTED)
         return Expected(WritebackStatus.EXECUTED, applies=True)
-    return Expected(status)  # classify: past draft it is returned as it is
+    raise AssertionError(f"unknown action {action}")
 
 
 def _act(velocity: Velocity, w: AccessWorld, action: str, writeback_id: UUID) -> Any:
@@ -402,9 +404,8 @@ def _act(velocity: Velocity, w: AccessWorld, action: str, writeback_id: UUID) ->
     operator = w.by_role["operator"]
     if action == "reject by operator":
         return velocity.writebacks.reject(operator, writeback_id, comment="not this one")
-    if action == "execute":
-        return velocity.writebacks.execute(operator, writeback_id)
-    return velocity.writebacks.classify(operator, writeback_id)
+    assert action == "execute"
+    return velocity.writebacks.execute(operator, writeback_id)
 
 
 def _canonical(velocity: Velocity, model: Proposal) -> Any:
@@ -422,11 +423,15 @@ def _canonical(velocity: Velocity, model: Proposal) -> Any:
 )
 @example(
     kind="next_action by oracle_agent",
-    actions=["approve by oracle_agent", "approve by operator", "execute", "execute", "classify"],
+    actions=["approve by oracle_agent", "approve by operator", "execute", "execute"],
 )
 @example(kind="value by operator", actions=["approve by operator", "approve by admin", "execute"])
 @example(kind="next_action by oracle_agent", actions=["reject by operator", "approve by admin"])
 @example(kind="create by admin", actions=["approve by admin", "reject by operator", "execute"])
+@example(
+    kind="next_action by oracle_agent",
+    actions=["approve by operator", "reject by operator", "execute"],
+)
 def test_the_writeback_lifecycle_through_the_service(
     any_velocity: tuple[Velocity, FixedClock], world: AccessWorld, kind: str, actions: list[str]
 ) -> None:
@@ -452,6 +457,8 @@ def test_the_writeback_lifecycle_through_the_service(
                 assert result.applied is expected.applies
             executed = executed or expected.applies
             votes += expected.votes
+            if action.startswith("approve by "):
+                model.voters.add(action.removeprefix("approve by "))
             model.status = expected.status
         review = velocity.writebacks.get(world.admin, model.writeback_id)
         assert review.writeback.status is model.status, (kind, action)

@@ -25,6 +25,7 @@ from tests.test_contract_postgres import empty_all_tables
 from velocity_domain import Velocity
 from velocity_domain.access import Principal
 from velocity_domain.crm.entities import Opportunity
+from velocity_domain.errors import WritebackFailed
 
 pytestmark = pytest.mark.postgres
 
@@ -158,3 +159,72 @@ def test_two_processes_execute_each_writeback_exactly_once(
     assert applied == Counter(dict.fromkeys(keys, 1))
     assert len(reported) == PROCESSES
     _check_applied_once(pg_engine, targets, "processes")
+
+
+def test_racing_executions_of_a_stale_writeback_all_report_the_failure(
+    velocity: Velocity, pg_engine: sa.Engine
+) -> None:
+    w = build(velocity)
+    targets = _approved_writebacks(velocity, w, "stale")
+    keys = list(targets)[:15]
+    for key in keys:  # someone changes each deal after its proposal was approved
+        deal = velocity.opportunities.get(w.admin, targets[key])
+        velocity.opportunities.update(
+            w.admin, deal.key, expected_version=deal.version, next_action="changed meanwhile"
+        )
+    operator = w.by_role["operator"]
+    outcomes: Counter[str] = Counter()
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        for key in keys:
+            barrier = threading.Barrier(THREADS)
+
+            def run(key: UUID = key, barrier: threading.Barrier = barrier) -> str:
+                barrier.wait(timeout=30)
+                try:
+                    velocity.writebacks.execute(operator, key)
+                except WritebackFailed as failed:
+                    assert "concurrency_conflict" in failed.reason
+                    return "failed"
+                return "applied"
+
+            outcomes.update(f.result() for f in [pool.submit(run) for _ in range(THREADS)])
+    assert outcomes == Counter({"failed": THREADS * len(keys)})
+    with pg_engine.connect() as conn:
+        statuses = conn.execute(
+            sa.text(
+                "SELECT status, count(*) FROM workflow_writebacks"
+                " WHERE writeback_id = ANY(:ids) GROUP BY status"
+            ),
+            {"ids": keys},
+        ).all()
+    assert dict(statuses) == {"failed": len(keys)}
+
+
+def test_racing_proposals_with_one_idempotency_key_store_one_writeback(
+    velocity: Velocity, pg_engine: sa.Engine
+) -> None:
+    w = build(velocity)
+    deal = velocity.opportunities.list(w.admin, person_id=w.client_b.key).items[0]
+    oracle = w.by_role["oracle_agent"]
+    barrier = threading.Barrier(THREADS)
+
+    def run(_: int) -> UUID:
+        barrier.wait(timeout=30)
+        proposal = velocity.writebacks.propose(
+            oracle,
+            target_table="crm_opportunities",
+            change_kind="update",
+            target_ref=deal.key,
+            base_version=deal.version,
+            fields={"next_action": "Call on Friday"},
+            idempotency_key="oracle-run-5-step-1",
+        )
+        key: UUID = proposal.key
+        return key
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        keys = set(pool.map(run, range(THREADS)))
+    assert len(keys) == 1
+    with pg_engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT count(*) FROM workflow_writebacks")).scalar()
+    assert stored == 1

@@ -377,6 +377,132 @@ def test_an_agent_cannot_propose_about_a_client_it_cannot_see(
         )
 
 
+def test_a_sales_agent_sees_only_their_own_proposals(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    others = _agent_proposes_next_action(velocity, w, "Call")
+    lead = velocity.leads.list(w.agent_a).items[0]
+    mine = velocity.writebacks.propose(
+        w.agent_a,
+        target_table="crm_leads",
+        change_kind="update",
+        target_ref=lead.key,
+        base_version=lead.version,
+        fields={"assigned_user_id": w.agent_b.user_id},
+    )
+    assert mine.status is S.REVIEW_REQUIRED
+    assert [p.key for p in velocity.writebacks.list(w.agent_a)] == [mine.key]
+    assert velocity.writebacks.get(w.agent_a, mine.key).writeback == mine
+    with pytest.raises(NotFound):
+        velocity.writebacks.get(w.agent_a, others)
+    velocity.writebacks.approve(w.by_role["operator"], others)
+    with pytest.raises(NotFound):
+        velocity.writebacks.execute(w.agent_a, others)
+    assert len(velocity.writebacks.list(w.admin).items) == 2
+
+
+def test_a_proposer_without_the_permission_is_never_approved_at_once(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    operator = w.by_role["operator"]
+    with pytest.raises(PermissionDenied):
+        velocity.opportunities.create(operator, person_id=w.client_a.key)
+    proposal = velocity.writebacks.propose(
+        operator,
+        target_table="crm_opportunities",
+        change_kind="create",
+        fields={"person_id": w.client_a.key},
+    )
+    assert proposal.status is S.REVIEW_REQUIRED
+    [decision] = velocity.writebacks.get(w.admin, proposal.key).decisions
+    assert decision.rule_name == "not_permitted"
+    assert velocity.opportunities.list(w.admin, person_id=w.client_a.key).items == ()
+
+
+def test_a_proposal_is_tried_against_the_domain_when_made(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    deal = _deal(velocity, w)
+    with pytest.raises(InvalidTransition) as skipped:
+        velocity.writebacks.propose(
+            w.admin,
+            target_table="crm_opportunities",
+            change_kind="update",
+            target_ref=deal.key,
+            base_version=deal.version,
+            fields={"stage": "booking"},
+        )
+    assert (skipped.value.current, skipped.value.target) == (
+        OpportunityStage.NEW,
+        OpportunityStage.BOOKING,
+    )
+    lead = velocity.leads.list(w.admin, person_id=w.client_a.key).items[0]
+    with pytest.raises(ValidationFailed) as disqualify:
+        velocity.writebacks.propose(
+            w.admin,
+            target_table="crm_leads",
+            change_kind="update",
+            target_ref=lead.key,
+            base_version=lead.version,
+            fields={"status": "disqualified"},
+        )
+    assert disqualify.value.field == "status"
+    with pytest.raises(ValidationFailed) as bad_context:
+        velocity.writebacks.propose(
+            w.admin,
+            target_table="crm_leads",
+            change_kind="update",
+            target_ref=lead.key,
+            base_version=lead.version,
+            fields={"status": "converted"},
+            context={"project_id": "nope"},
+        )
+    assert bad_context.value.field == "project_id"
+    with pytest.raises(ValidationFailed) as foreign:
+        velocity.writebacks.propose(
+            w.agent_a,
+            target_table="crm_opportunities",
+            change_kind="create",
+            fields={"person_id": w.client_b.key, "assigned_user_id": w.agent_a.user_id},
+        )
+    assert (foreign.value.field, foreign.value.reason) == ("person_id", "no such person")
+    assert velocity.writebacks.list(w.admin).items == ()
+    converted = velocity.writebacks.propose(
+        w.admin,
+        target_table="crm_leads",
+        change_kind="update",
+        target_ref=lead.key,
+        base_version=lead.version,
+        fields={"status": "converted"},
+        context={"value": "12500000"},
+    )
+    execution = velocity.writebacks.execute(w.admin, converted.key)
+    assert execution.applied
+    opportunity_id = velocity.leads.get(w.admin, lead.key).converted_opportunity_id
+    assert opportunity_id is not None
+    assert velocity.opportunities.get(w.admin, opportunity_id).value == Decimal("12500000.00")
+
+
+def test_an_approved_proposal_may_be_withdrawn_until_executed(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    deal = _deal(velocity, w)
+    key = _agent_proposes_next_action(velocity, w, "Visit on Sunday")
+    velocity.writebacks.approve(w.by_role["operator"], key)
+    withdrawn = velocity.writebacks.reject(
+        w.by_role["operator"], key, comment="the client asked to wait"
+    )
+    assert withdrawn.status is S.REJECTED
+    assert len(velocity.writebacks.get(w.admin, key).approvals) == 1
+    with pytest.raises(InvalidTransition):
+        velocity.writebacks.execute(w.admin, key)
+    assert _deal(velocity, w) == deal
+
+
 # --- approvals ----------------------------------------------------------------------------
 
 

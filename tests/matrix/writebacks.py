@@ -40,8 +40,12 @@ def _pending(v: Any, w: Any) -> UUID:
     return proposal.key
 
 
-def _approved(v: Any, w: Any) -> UUID:
-    proposal = v.writebacks.propose(w.admin, **_new_deal(v))
+def _own_approved(v: Any, w: Any, p: Any) -> UUID:
+    """A proposal of ``p``'s own (the only kind a sales agent may read), approved."""
+    proposal = v.writebacks.propose(p, **_new_deal(v))
+    if proposal.status.value == "review_required":
+        approver = w.by_role["operator"] if p.user_id == w.admin.user_id else w.admin
+        proposal = v.writebacks.approve(approver, proposal.key)
     assert proposal.status.value == "approved"
     assert isinstance(proposal.key, UUID)
     return proposal.key
@@ -64,10 +68,14 @@ ROWS: dict[str, Row] = {
     ),
     "workflow.writebacks.execute": Row(
         PROPOSERS,
-        lambda v, w, p: v.writebacks.execute(p, _approved(v, w)),
-        "only approved proposals; exactly once",
+        lambda v, w, p: v.writebacks.execute(p, _own_approved(v, w, p)),
+        "only approved proposals; exactly once; a sales_agent only their own",
     ),
-    "workflow.writebacks.get": Row(PROPOSERS, lambda v, w, p: v.writebacks.get(p, _approved(v, w))),
+    "workflow.writebacks.get": Row(
+        PROPOSERS,
+        lambda v, w, p: v.writebacks.get(p, _own_approved(v, w, p)),
+        "a sales_agent reads only their own proposals",
+    ),
     "workflow.writebacks.list": Row(PROPOSERS, lambda v, w, p: v.writebacks.list(p)),
     "workflow.writebacks.inbox": Row(APPROVERS, lambda v, w, p: v.writebacks.inbox(p)),
 }

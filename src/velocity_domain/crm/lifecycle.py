@@ -57,10 +57,10 @@ _I = ImportBatchStatus
 #: The import lifecycle of spec section 8. ``failed`` may be reached from every
 #: state but ``committed`` (once rows are in the canonical tables the batch is
 #: done) and needs a reason. Retries: a ``failed`` batch may go back to
-#: ``uploaded`` and run again from the start, which is safe because each import
-#: row carries a fingerprint of its source and a row already committed is
-#: never written twice; a ``proposed`` batch may go back to ``mapped`` when a
-#: reviewer wants the mapping changed. Nothing leaves ``committed``.
+#: ``uploaded`` and run again from the start, which writes nothing twice
+#: because a failed batch never reached ``committed`` (no move leads from
+#: ``committed`` to ``failed``); a ``proposed`` batch may go back to ``mapped``
+#: when a reviewer wants the mapping changed. Nothing leaves ``committed``.
 IMPORT_BATCH: Lifecycle[ImportBatchStatus] = Lifecycle(
     "import batch",
     {

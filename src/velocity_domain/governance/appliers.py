@@ -35,6 +35,9 @@ class Route:
 
     ``fields`` lists the fields the operation may change (``None``: any field
     of the table); it lets a generic proposal find its operation.
+    ``validate_row`` is false for an operation whose proposed fields alone
+    do not make a valid row (its applier sets the rest, as a conversion sets
+    the link it creates); such a change is checked by its applier only.
     """
 
     operation: str
@@ -42,6 +45,7 @@ class Route:
     kind: ChangeKind
     apply: Applier
     fields: frozenset[str] | None = attrs.field(default=None, converter=_names)
+    validate_row: bool = True
 
 
 class Appliers:
@@ -58,9 +62,10 @@ class Appliers:
         apply: Applier,
         *,
         fields: Iterable[str] | None = None,
+        validate_row: bool = True,
     ) -> None:
         """Register (or replace) the applier of ``operation``."""
-        self._routes[operation] = Route(operation, table, kind, apply, fields)
+        self._routes[operation] = Route(operation, table, kind, apply, fields, validate_row)
 
     @property
     def routes(self) -> tuple[Route, ...]:

@@ -130,6 +130,11 @@ class ProposedChange:
             bulk_size=int(doc.get("bulk_size", 1)),
         )
 
+    @staticmethod
+    def key_field_of(table: str) -> str:
+        """The primary-key field of ``table``'s entity."""
+        return entity_class(table).key_field
+
     def build(self) -> Entity:
         """The row a create proposes, built and validated from its fields."""
         return from_dict(dict(self.fields), entity_class(self.target_table))

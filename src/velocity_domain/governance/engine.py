@@ -18,6 +18,7 @@ from uuid import UUID
 import attrs
 
 from velocity_domain.access import audit
+from velocity_domain.access.operations import OPERATIONS
 from velocity_domain.access.principal import Principal
 from velocity_domain.errors import ApprovalRequired, PolicyDenied
 from velocity_domain.governance.appliers import Appliers
@@ -172,6 +173,30 @@ class Governance:
         #: The governed operations and the functions that apply them.
         self.appliers = appliers if appliers is not None else Appliers()
 
+    def verdict(self, change: ProposedChange, proposer: Principal) -> Verdict:
+        """The policy's verdict, never approving at once what the proposer may not do directly.
+
+        A proposer without the operation's own permission (an operator
+        proposing a deal, an agent that only proposes) is sent to review
+        where the policy would have approved the change at once.
+        """
+        verdict = self.policy.classify(change, proposer)
+        operation = OPERATIONS.get(change.operation)
+        if (
+            verdict.outcome is PolicyOutcome.AUTO_APPROVE
+            and operation is not None
+            and operation.permission is not None
+            and not proposer.has(operation.permission)
+        ):
+            return Verdict(
+                PolicyOutcome.REVIEW_REQUIRED,
+                verdict.risk,
+                "not_permitted",
+                f"the proposer may not {operation.description} without approval",
+                verdict.required_approvals,
+            )
+        return verdict
+
     def gate(
         self, uow: UnitOfWork, clock: Clock, principal: Principal, change: ProposedChange
     ) -> None:
@@ -180,7 +205,7 @@ class Governance:
         On review the proposal is committed in ``uow`` (which must hold no
         other writes yet) before the error is raised.
         """
-        verdict = self.policy.classify(change, principal)
+        verdict = self.verdict(change, principal)
         if verdict.outcome is PolicyOutcome.AUTO_APPROVE:
             return
         if verdict.outcome is PolicyOutcome.DENY:

@@ -82,8 +82,10 @@ CHANGE_ARGUMENTS = frozenset(inspect.signature(WritebackService.propose).paramet
     "principal",
     "agent_run_id",
 }
-#: Writebacks still waiting for a decision; a rejected branch takes them down with it.
-_UNDECIDED = frozenset({WritebackStatus.DRAFT, WritebackStatus.REVIEW_REQUIRED})
+#: Writebacks not yet executed; a rejected branch takes them down with it.
+_UNDECIDED = frozenset(
+    {WritebackStatus.DRAFT, WritebackStatus.REVIEW_REQUIRED, WritebackStatus.APPROVED}
+)
 #: How often a step is retried when a concurrent step of the same run took its sequence.
 _SEQUENCE_ATTEMPTS = 5
 
@@ -362,8 +364,8 @@ class AgentRunService(Service):
         In one transaction, each change audited: the branch becomes
         ``chosen``; every open sibling becomes ``rejected``; the chosen
         branch's proposed steps become ``accepted``; the rejected siblings'
-        steps become ``rejected`` and so do their writebacks still in
-        ``draft`` or ``review_required``. Only a named person decides
+        steps become ``rejected`` and so do their writebacks not yet
+        executed (draft, under review or approved). Only a named person decides
         (``ApprovalRefused`` for an automated agent); a branch no longer open
         raises ``InvalidTransition``.
         """

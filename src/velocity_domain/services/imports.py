@@ -28,6 +28,7 @@ from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, desc
 from velocity_domain.services.base import Service
 from velocity_domain.services.checks import enum_arg, uuid_arg, version_arg
+from velocity_domain.uow import UnitOfWork
 
 __all__ = ["ImportBatchService"]
 
@@ -160,8 +161,9 @@ class ImportBatchService(Service):
     def retry(self, principal: Principal, batch_id: UUID, *, expected_version: int) -> ImportBatch:
         """Start a ``failed`` batch again from ``uploaded``; its failure reason is cleared.
 
-        Safe because every import row carries a fingerprint of its source and
-        a row already committed is never written twice.
+        A failed batch never reached ``committed``, so none of its rows were
+        written to the canonical tables; its import rows keep their source
+        fingerprints, by which the import gateway recognises rows it has seen.
         """
         key = uuid_arg(batch_id, "batch_id")
         version = version_arg(expected_version)
@@ -183,7 +185,7 @@ class ImportBatchService(Service):
             before = uow.crm.import_batches.get(key)
             IMPORT_BATCH.transition(before.status, target)
             if target is _I.APPROVED:
-                self._check_four_eyes(principal, before)
+                self._check_four_eyes(uow, principal, before)
             candidate = attrs.evolve(before, status=target, **changes)
             after = uow.crm.import_batches.update(candidate, expected_version=version)
             self._audit(
@@ -201,7 +203,7 @@ class ImportBatchService(Service):
         return after
 
     @staticmethod
-    def _check_four_eyes(principal: Principal, batch: ImportBatch) -> None:
+    def _check_four_eyes(uow: UnitOfWork, principal: Principal, batch: ImportBatch) -> None:
         if principal.is_agent:
             raise ApprovalRefused(batch.key, principal, "an automated agent never approves")
         if principal.user_id is None:
@@ -209,6 +211,17 @@ class ImportBatchService(Service):
         if batch.submitted_by_user_id == principal.user_id:
             raise ApprovalRefused(
                 batch.key, principal, "four eyes: the submitter never approves their own batch"
+            )
+        prepared = uow.identity.audit_events.count(
+            Eq("action", ADVANCE.name),
+            Eq("target_ref", str(batch.key)),
+            Eq("actor_user_id", principal.user_id),
+        )
+        if prepared:
+            raise ApprovalRefused(
+                batch.key,
+                principal,
+                "four eyes: they prepared the batch (parsed, mapped or proposed)",
             )
 
     def get(self, principal: Principal, batch_id: UUID) -> ImportBatch:

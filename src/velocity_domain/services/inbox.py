@@ -40,7 +40,8 @@ class InboxItem:
     """One thing waiting for an operator: a proposal to review or a reminder that is due.
 
     ``since`` is when a proposal was made or when a reminder fell due; the
-    inbox is ordered by it, oldest first.
+    inbox is ordered by it, oldest first. ``own`` marks a proposal the
+    operator made themself, which someone else has to approve.
     """
 
     kind: InboxKind
@@ -48,6 +49,7 @@ class InboxItem:
     item_id: UUID
     title: str
     risk: RiskLevel | None = None
+    own: bool = False
     writeback: Writeback | None = None
     reminder: Reminder | None = None
 
@@ -64,13 +66,17 @@ def operator_inbox(
     limit: int,
     cursor: str | None,
 ) -> Page[InboxItem]:
-    """One page of ``principal``'s inbox as of ``now``, read in ``uow``."""
+    """One page of ``principal``'s inbox as of ``now``, read in ``uow``.
+
+    Later pages keep the first page's ``now``, so a reminder falling due
+    while the operator pages does not shift the listing under them.
+    """
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValidationFailed("limit", f"must be an integer between 1 and {MAX_PAGE_SIZE}")
-    state = _InboxCursor.decode(cursor)
+    state = _InboxCursor.decode(cursor, now)
     sources: dict[str, Callable[[str | None, int], Page[InboxItem]]] = {
-        "p": lambda at, n: _proposals(uow, at, n),
-        "r": lambda at, n: _reminders(uow, principal.user_id, now, at, n),
+        "p": lambda at, n: _proposals(uow, principal.user_id, at, n),
+        "r": lambda at, n: _reminders(uow, principal.user_id, state.now, at, n),
     }
     pages = {
         name: fetch(state.at[name], limit)
@@ -93,7 +99,9 @@ def operator_inbox(
     return Page(tuple(item for item, _ in merged), state.encode() if more else None)
 
 
-def _proposals(uow: UnitOfWork, at: str | None, limit: int) -> Page[InboxItem]:
+def _proposals(
+    uow: UnitOfWork, user_id: UUID | None, at: str | None, limit: int
+) -> Page[InboxItem]:
     where = (Eq("status", WritebackStatus.REVIEW_REQUIRED),)
     order = (asc("created_at"), asc("writeback_id"))
     page = uow.workflow.writebacks.list(Query(where, order, limit, at))
@@ -104,6 +112,7 @@ def _proposals(uow: UnitOfWork, at: str | None, limit: int) -> Page[InboxItem]:
             w.key,
             f"{w.change_kind.value} {w.target_table}",
             risk=w.risk_level,
+            own=user_id is not None and w.proposer_user_id == user_id,
             writeback=w,
         )
         for w in page.items
@@ -128,23 +137,30 @@ def _reminders(
 
 @attrs.define
 class _InboxCursor:
+    """Where each source stands, and the moment the listing is taken at."""
+
     at: dict[str, str | None]
     done: dict[str, bool]
+    now: datetime
 
     @classmethod
-    def decode(cls, token: str | None) -> _InboxCursor:
+    def decode(cls, token: str | None, now: datetime) -> _InboxCursor:
         if token is None:
-            return cls({"p": None, "r": None}, {"p": False, "r": False})
+            return cls({"p": None, "r": None}, {"p": False, "r": False}, now)
         try:
             raw = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
             at = {name: raw[name]["at"] for name in ("p", "r")}
             done = {name: bool(raw[name]["done"]) for name in ("p", "r")}
+            taken = datetime.fromisoformat(raw["now"])
         except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
             raise InvalidCursor("not an inbox cursor") from None
-        if not all(v is None or isinstance(v, str) for v in at.values()):
+        if taken.tzinfo is None or not all(v is None or isinstance(v, str) for v in at.values()):
             raise InvalidCursor("not an inbox cursor")
-        return cls(at, done)
+        return cls(at, done, taken)
 
     def encode(self) -> str:
-        doc = {name: {"at": self.at[name], "done": self.done[name]} for name in ("p", "r")}
+        doc: dict[str, object] = {
+            name: {"at": self.at[name], "done": self.done[name]} for name in ("p", "r")
+        }
+        doc["now"] = self.now.isoformat()
         return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode("ascii")

@@ -8,7 +8,8 @@ link in ``converted_opportunity_id``.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 from uuid import UUID
 
@@ -56,6 +57,28 @@ def _status_arg(value: Any) -> LeadStatus:
         raise ValidationFailed("status", f"must be one of: {allowed}", value=value) from None
 
 
+def _context_uuid(context: Mapping[str, Any], name: str) -> UUID | None:
+    raw = context.get(name)
+    if raw is None:
+        return None
+    try:
+        return UUID(str(raw))
+    except ValueError:
+        raise ValidationFailed(name, "must be a UUID", value=raw) from None
+
+
+def _context_value(context: Mapping[str, Any]) -> Decimal | None:
+    raw = context.get("value")
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise ValidationFailed("value", "money is given as a string, not a number", value=raw)
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise ValidationFailed("value", "is not a number", value=raw) from None
+
+
 class LeadService(Service):
     """Leads: creation, assignment and conversion into opportunities."""
 
@@ -76,7 +99,12 @@ class LeadService(Service):
             fields=("assigned_user_id",),
         )
         register_applier(
-            CONVERT.name, "crm_leads", ChangeKind.UPDATE, self._apply_convert, fields=("status",)
+            CONVERT.name,
+            "crm_leads",
+            ChangeKind.UPDATE,
+            self._apply_convert,
+            fields=("status",),
+            validate_row=False,
         )
 
     def create(
@@ -257,23 +285,27 @@ class LeadService(Service):
 
     def _apply_convert(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
         assert change.target_ref is not None
+        if dict(change.fields) != {"status": LeadStatus.CONVERTED.value}:
+            raise ValidationFailed(
+                "status", "a lead's status changes only by conversion (to converted)"
+            )
         before = uow.crm.leads.get(change.target_ref)
         LEAD_STATUS.transition(before.status, LeadStatus.CONVERTED)
         ctx = change.context
         now = self.clock.now()
-        if ctx.get("into_opportunity_id") is not None:
-            opportunity = self._existing(uow, before, UUID(ctx["into_opportunity_id"]))
+        into = _context_uuid(ctx, "into_opportunity_id")
+        if into is not None:
+            opportunity = self._existing(uow, before, into)
             created = False
         else:
-            value = ctx.get("value")
             opportunity = Opportunity(
                 person_id=before.person_id,
                 lead_id=before.lead_id,
                 account_id=before.account_id,
-                project_id=None if ctx.get("project_id") is None else UUID(ctx["project_id"]),
-                unit_id=None if ctx.get("unit_id") is None else UUID(ctx["unit_id"]),
+                project_id=_context_uuid(ctx, "project_id"),
+                unit_id=_context_uuid(ctx, "unit_id"),
                 stage=Pipeline.initial,
-                value=None if value is None else Decimal(value),
+                value=_context_value(ctx),
                 assigned_user_id=before.assigned_user_id,
                 created_at=now,
                 updated_at=now,

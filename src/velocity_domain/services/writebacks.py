@@ -25,7 +25,7 @@ from uuid import UUID
 
 import attrs
 
-from velocity_domain.access.operations import authorize, register
+from velocity_domain.access.operations import Operation, authorize, register
 from velocity_domain.access.principal import Principal
 from velocity_domain.errors import (
     AlreadyExists,
@@ -37,21 +37,27 @@ from velocity_domain.errors import (
     InvalidTransition,
     NotFound,
     PolicyDenied,
+    StorageUnavailable,
     ValidationFailed,
     VelocityError,
     WritebackFailed,
 )
 from velocity_domain.governance import engine
-from velocity_domain.governance.appliers import Route
-from velocity_domain.governance.change import ProposedChange, entity_class, plain_values
-from velocity_domain.kernel.convert import to_dict
-from velocity_domain.kernel.ids import new_id
+from velocity_domain.governance.change import ProposedChange, entity_class
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, asc, desc
 from velocity_domain.services.base import Service
-from velocity_domain.services.checks import enum_arg, uuid_arg, version_arg
+from velocity_domain.services.checks import enum_arg, uuid_arg
 from velocity_domain.services.inbox import InboxItem, operator_inbox
+from velocity_domain.services.proposing import (
+    PROPOSAL_ARGUMENTS,
+    by_idempotency_key,
+    describe,
+    fields_arg,
+    route_for,
+    same_proposal,
+)
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import (
     Approval,
@@ -124,20 +130,6 @@ class WritebackReview:
     writeback: Writeback
     decisions: tuple[PolicyDecision, ...]
     approvals: tuple[Approval, ...]
-
-
-def _fields_arg(value: object) -> dict[str, Any]:
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        raise ValidationFailed("fields", "must be a mapping of field name to value")
-    return dict(value)
-
-
-def _context_arg(value: object) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ValidationFailed("context", "must be a mapping")
-    return plain_values(value)
 
 
 def _comment_arg(value: object, *, required: bool) -> str | None:
@@ -219,13 +211,16 @@ class WritebackService(Service):
             try:
                 if not isinstance(raw, Mapping):
                     raise ValidationFailed(f"changes[{index}]", "must be a mapping")
+                unknown = sorted(set(raw) - PROPOSAL_ARGUMENTS)
+                if unknown:
+                    raise ValidationFailed(
+                        f"changes[{index}]", f"unknown arguments: {', '.join(map(str, unknown))}"
+                    )
                 args = dict(raw)
                 args.setdefault("agent_run_id", agent_run_id)
                 proposed.append(
                     self._propose(principal, PROPOSE_MANY, bulk_size=len(changes), **args)
                 )
-            except TypeError as exc:
-                refused.append((index, ValidationFailed(f"changes[{index}]", str(exc))))
             except VelocityError as exc:
                 refused.append((index, exc))
         return BatchProposal(tuple(proposed), tuple(refused))
@@ -233,7 +228,7 @@ class WritebackService(Service):
     def _propose(
         self,
         principal: Principal,
-        operation_of_call: Any,
+        operation_of_call: Operation,
         *,
         target_table: str,
         change_kind: ChangeKind | str,
@@ -249,154 +244,62 @@ class WritebackService(Service):
     ) -> Writeback:
         kind = enum_arg(ChangeKind, change_kind, "change_kind")
         cls = entity_class(target_table)
-        values = _fields_arg({} if fields is None else fields)
-        route = self._route(target_table, kind, values, operation)
+        values = fields_arg(fields)
+        route = route_for(self.governance.appliers, target_table, kind, values, operation)
+        run_id = None if agent_run_id is None else uuid_arg(agent_run_id, "agent_run_id")
+        # First the change is checked against the domain as it is now: described, then
+        # applied in a unit of work that is rolled back, so a proposal that could never
+        # be executed (a refused stage move, a duplicate contact) is refused at once.
         with self._begin(principal, operation_of_call) as uow:
-            change = self._describe(
+            change = describe(
                 uow,
                 principal,
                 route,
-                cls=cls,
+                cls,
                 values=values,
                 target_ref=target_ref,
                 base_version=base_version,
                 context=context,
                 bulk_size=bulk_size,
             )
-            if agent_run_id is not None:
-                uow.workflow.agent_runs.get(uuid_arg(agent_run_id, "agent_run_id"))
             if idempotency_key is not None:
-                earlier = self._by_idempotency_key(uow, idempotency_key)
+                earlier = by_idempotency_key(uow, idempotency_key)
                 if earlier is not None:
-                    return self._same_or_conflict(earlier, change, idempotency_key)
-            draft = engine.store(
-                uow,
-                self.clock,
-                principal,
-                change,
-                agent_run_id=agent_run_id,
-                proposal_ref=proposal_ref,
-                idempotency_key=idempotency_key,
-            )
-            try:
+                    return self._same_or_conflict(earlier, change, principal, idempotency_key)
+            if run_id is not None:
+                uow.workflow.agent_runs.get(run_id)
+            route.apply(uow, principal, change)
+        try:
+            with self._unit_of_work() as uow:
+                draft = engine.store(
+                    uow,
+                    self.clock,
+                    principal,
+                    change,
+                    agent_run_id=run_id,
+                    proposal_ref=proposal_ref,
+                    idempotency_key=idempotency_key,
+                )
+                verdict = self.governance.verdict(change, principal)
+                after = engine.classify(uow, self.clock, principal, draft, verdict)
                 uow.commit()
-            except AlreadyExists:
-                if idempotency_key is None:
-                    raise
-                return self._replay(idempotency_key, change)
-        return self.classify(principal, draft.key)
-
-    def classify(self, principal: Principal, writeback_id: UUID) -> Writeback:
-        """Let the policy classify a ``draft`` (done by :meth:`propose`; safe to repeat).
-
-        A writeback already past ``draft`` is returned as it is.
-        """
-        with self._begin(principal, PROPOSE) as uow:
-            draft = uow.workflow.writebacks.get(uuid_arg(writeback_id, "writeback_id"))
-            if draft.status is not WritebackStatus.DRAFT:
-                return draft
-            verdict = self.governance.policy.classify(ProposedChange.of(draft), principal)
-            after = engine.classify(uow, self.clock, principal, draft, verdict)
-            uow.commit()
+        except AlreadyExists:
+            if idempotency_key is None:
+                raise
+            with self._unit_of_work() as uow:
+                earlier = by_idempotency_key(uow, idempotency_key)
+            if earlier is None:  # pragma: no cover - the unique key was just reported taken
+                raise
+            return self._same_or_conflict(earlier, change, principal, idempotency_key)
         return after
 
-    def _route(
-        self, table: str, kind: ChangeKind, values: dict[str, Any], operation: str | None
-    ) -> Route:
-        appliers = self.governance.appliers
-        if operation is None:
-            return appliers.route(table, kind, values)
-        route = appliers.get(operation)
-        if route.table != table or route.kind is not kind:
-            raise ValidationFailed(
-                "operation",
-                f"{operation} makes {route.kind.value} changes to {route.table}",
-                value=operation,
-            )
-        if route.fields is not None and not set(values) <= route.fields:
-            others = ", ".join(sorted(set(values) - route.fields))
-            raise ValidationFailed("fields", f"{operation} does not change {others}", value=others)
-        return route
-
-    def _describe(
-        self,
-        uow: UnitOfWork,
-        principal: Principal,
-        route: Route,
-        *,
-        cls: type[Entity],
-        values: dict[str, Any],
-        target_ref: UUID | None,
-        base_version: int | None,
-        context: Mapping[str, Any] | None,
-        bulk_size: int,
-    ) -> ProposedChange:
-        """Check a proposal against the target as it is now and describe it."""
-        extra = _context_arg(context)
-        if route.kind is ChangeKind.CREATE:
-            if target_ref is not None or base_version is not None:
-                raise ValidationFailed("target_ref", "a create names no target and no version")
-            values.setdefault(cls.key_field, new_id())
-            change = ProposedChange(
-                operation=route.operation,
-                target_table=route.table,
-                change_kind=route.kind,
-                fields=plain_values(values),
-                context=extra,
-                bulk_size=bulk_size,
-            )
-            built = change.build()
-            # Store the validated values (normalised emails, scaled money), as they will be written.
-            typed = {name: getattr(built, name) for name in change.fields}
-            return attrs.evolve(change, fields=plain_values(typed))
-        key = uuid_arg(target_ref, "target_ref")
-        version = version_arg(base_version)
-        if not values and route.kind is ChangeKind.UPDATE:
-            raise ValidationFailed("fields", "an update changes at least one field")
-        current = uow.table(cls).get(key)
-        self._visibility(uow, principal).check(
-            route.table, key, getattr(current, "person_id", None) or _person_key(current)
-        )
-        assert isinstance(current, VersionedEntity)
-        if current.version != version:
-            raise ConcurrencyConflict(route.table, key, version, current.version)
-        change = ProposedChange(
-            operation=route.operation,
-            target_table=route.table,
-            change_kind=route.kind,
-            target_ref=key,
-            base_version=version,
-            fields=plain_values(values),
-            current={n: v for n, v in to_dict(current).items() if n in values},
-            context=extra,
-            bulk_size=bulk_size,
-        )
-        return attrs.evolve(change, fields=plain_values(change.typed_fields(current)))
-
     @staticmethod
-    def _by_idempotency_key(uow: UnitOfWork, key: str) -> Writeback | None:
-        page = uow.workflow.writebacks.list(Query([Eq("idempotency_key", key)], limit=1))
-        return page.items[0] if page.items else None
-
-    @staticmethod
-    def _same_or_conflict(earlier: Writeback, change: ProposedChange, key: str) -> Writeback:
-        again = ProposedChange.of(earlier)
-        same = (
-            again.operation == change.operation
-            and again.target_ref == change.target_ref
-            and again.base_version == change.base_version
-            and {k: v for k, v in again.fields.items() if k in change.fields} == change.fields
-        )
-        if not same:
+    def _same_or_conflict(
+        earlier: Writeback, change: ProposedChange, principal: Principal, key: str
+    ) -> Writeback:
+        if not same_proposal(earlier, change, principal):
             raise IdempotencyConflict(key, "was used for a different proposal")
         return earlier
-
-    def _replay(self, key: str, change: ProposedChange) -> Writeback:
-        with self._unit_of_work() as uow:
-            earlier = self._by_idempotency_key(uow, key)
-        if earlier is None:  # pragma: no cover - the unique key was just reported taken
-            raise IdempotencyConflict(key, "is taken but its writeback cannot be read")
-        return self._same_or_conflict(earlier, change, key)
 
     def approve(
         self, principal: Principal, writeback_id: UUID, *, comment: str | None = None
@@ -442,11 +345,17 @@ class WritebackService(Service):
         return after
 
     def reject(self, principal: Principal, writeback_id: UUID, *, comment: str) -> Writeback:
-        """Reject a proposal with a comment saying why; nothing of it is ever applied."""
+        """Reject a proposal with a comment saying why; nothing of it is ever applied.
+
+        A proposal under review is rejected; an approved one not yet executed
+        is withdrawn (an approver may change their mind, the proposer may take
+        theirs back). Once executed or failed it raises ``InvalidTransition``.
+        """
         note = _comment_arg(comment, required=True)
         with self._begin(principal, REJECT) as uow:
             writeback = self._decidable(uow, principal, writeback_id, rejecting=True)
-            self._vote(uow, principal, writeback, ApprovalDecision.REJECTED, note)
+            if not self._has_voted(uow, principal, writeback):
+                self._vote(uow, principal, writeback, ApprovalDecision.REJECTED, note)
             after = engine.move(
                 uow,
                 self.clock,
@@ -483,21 +392,23 @@ class WritebackService(Service):
                     raise ApprovalRefused(
                         writeback.key, principal, "four eyes: they started the proposing run"
                     )
-        if writeback.status is not WritebackStatus.REVIEW_REQUIRED:
+        # A proposal under review is decided; an approved one may still be withdrawn.
+        open_states = {WritebackStatus.REVIEW_REQUIRED}
+        if rejecting:
+            open_states.add(WritebackStatus.APPROVED)
+        if writeback.status not in open_states:
             target = WritebackStatus.REJECTED if rejecting else WritebackStatus.APPROVED
-            allowed = WRITEBACK.allowed(writeback.status)
             raise InvalidTransition(
-                "writeback review",
-                writeback.status,
-                target,
-                allowed if writeback.status is not WritebackStatus.DRAFT else (),
+                "writeback review", writeback.status, target, sorted(open_states)
             )
-        voted = uow.workflow.approvals.count(
-            Eq("writeback_id", writeback.key), Eq("approver_user_id", principal.user_id)
-        )
-        if voted:
+        if not rejecting and self._has_voted(uow, principal, writeback):
             raise ApprovalRefused(writeback.key, principal, "has already decided this proposal")
         return writeback
+
+    @staticmethod
+    def _has_voted(uow: UnitOfWork, principal: Principal, writeback: Writeback) -> bool:
+        mine = Eq("approver_user_id", principal.user_id)
+        return uow.workflow.approvals.count(Eq("writeback_id", writeback.key), mine) > 0
 
     def _vote(
         self,
@@ -508,15 +419,20 @@ class WritebackService(Service):
         comment: str | None,
     ) -> None:
         assert principal.user_id is not None
-        uow.workflow.approvals.add(
-            Approval(
-                writeback_id=writeback.key,
-                approver_user_id=principal.user_id,
-                decision=decision,
-                comment=comment,
-                decided_at=self.clock.now(),
+        try:
+            uow.workflow.approvals.add(
+                Approval(
+                    writeback_id=writeback.key,
+                    approver_user_id=principal.user_id,
+                    decision=decision,
+                    comment=comment,
+                    decided_at=self.clock.now(),
+                )
             )
-        )
+        except AlreadyExists:  # the same approver, deciding twice at the same moment
+            raise ApprovalRefused(
+                writeback.key, principal, "has already decided this proposal"
+            ) from None
 
     def execute(self, principal: Principal, writeback_id: UUID) -> Execution:
         """Apply an approved writeback exactly once.
@@ -528,22 +444,26 @@ class WritebackService(Service):
         writeback that is not approved raises ``InvalidTransition``.
         """
         key = uuid_arg(writeback_id, "writeback_id")
-        try:
-            return self._execute(principal, key)
-        except _ClaimLost:
-            with self._unit_of_work() as uow:
-                now = uow.workflow.writebacks.get(key)
-            if now.status is WritebackStatus.EXECUTED:
-                return Execution(now, applied=False)
-            WRITEBACK.transition(now.status, WritebackStatus.EXECUTED)
-            raise  # pragma: no cover - approved again after a lost claim cannot happen
-        except _Conflict as conflict:
-            self._fail(principal, key, conflict.error)
-            raise WritebackFailed(key, str(conflict.error)) from conflict.error
+        for _ in range(3):
+            try:
+                return self._execute(principal, key)
+            except _ClaimLost:
+                # Another executor claimed it first; see what became of it.
+                with self._unit_of_work() as uow:
+                    now = uow.workflow.writebacks.get(key)
+                if now.status is WritebackStatus.EXECUTED:
+                    return Execution(now, applied=False)
+                if now.status is WritebackStatus.FAILED:
+                    raise WritebackFailed(key, now.failure_reason or "failed") from None
+                # Still approved: the other executor rolled back; try again.
+            except _Conflict as conflict:
+                reason = self._fail(principal, key, conflict.error)
+                raise WritebackFailed(key, reason) from conflict.error
+        raise StorageUnavailable(f"writeback {key} kept changing while being executed; retry")
 
     def _execute(self, principal: Principal, key: UUID) -> Execution:
         with self._begin(principal, EXECUTE) as uow:
-            writeback = uow.workflow.writebacks.get(key)
+            writeback = self._readable(uow, principal, key)
             if writeback.status is WritebackStatus.EXECUTED:
                 return Execution(writeback, applied=False)
             WRITEBACK.transition(writeback.status, WritebackStatus.EXECUTED)
@@ -590,28 +510,39 @@ class WritebackService(Service):
             uow.commit()
         return Execution(done, applied=True, row=row)
 
-    def _fail(self, principal: Principal, key: UUID, error: VelocityError) -> None:
-        with self._unit_of_work() as uow:
-            writeback = uow.workflow.writebacks.get(key)
-            if writeback.status is not WritebackStatus.APPROVED:
-                return
-            reason = f"{error.code}: {error}"[:2000]
-            engine.move(
-                uow,
-                self.clock,
-                principal,
-                writeback,
-                WritebackStatus.FAILED,
-                failure_reason=reason,
-                reason=reason,
-            )
-            uow.commit()
+    def _fail(self, principal: Principal, key: UUID, error: VelocityError) -> str:
+        """Record the conflict that stopped ``key``; return the reason now on record."""
+        reason = f"{error.code}: {error}"[:2000]
+        for _ in range(3):
+            with self._unit_of_work() as uow:
+                writeback = uow.workflow.writebacks.get(key)
+                if writeback.status is not WritebackStatus.APPROVED:
+                    return writeback.failure_reason or reason
+                try:
+                    engine.move(
+                        uow,
+                        self.clock,
+                        principal,
+                        writeback,
+                        WritebackStatus.FAILED,
+                        failure_reason=reason,
+                        reason=reason,
+                    )
+                    uow.commit()
+                except ConcurrencyConflict:
+                    continue  # another executor recorded it first: read what it recorded
+            return reason
+        return reason  # pragma: no cover - three moves of one writeback in a row
 
     def get(self, principal: Principal, writeback_id: UUID) -> WritebackReview:
-        """A writeback with its policy decisions and approvals."""
+        """A writeback with its policy decisions and approvals.
+
+        A principal who sees only their own clients sees only their own
+        proposals; any other is ``NotFound``.
+        """
         key = uuid_arg(writeback_id, "writeback_id")
         with self._begin(principal, GET) as uow:
-            writeback = uow.workflow.writebacks.get(key)
+            writeback = self._readable(uow, principal, key)
             mine = (Eq("writeback_id", key),)
             decisions = uow.workflow.policy_decisions.list(
                 Query(mine, (asc("decided_at"),), MAX_PAGE_SIZE)
@@ -632,7 +563,10 @@ class WritebackService(Service):
         limit: int = DEFAULT_PAGE_SIZE,
         cursor: str | None = None,
     ) -> Page[Writeback]:
-        """List writebacks, newest first, by status, target table, agent run or proposer."""
+        """List writebacks, newest first, by status, target table, agent run or proposer.
+
+        A principal who sees only their own clients lists only their own proposals.
+        """
         where: builtins.list[Filter] = []
         if status is not None:
             where.append(Eq("status", enum_arg(WritebackStatus, status, "status")))
@@ -643,8 +577,17 @@ class WritebackService(Service):
         if proposer_user_id is not None:
             where.append(Eq("proposer_user_id", uuid_arg(proposer_user_id, "proposer_user_id")))
         with self._begin(principal, LIST) as uow:
+            if not self._visibility(uow, principal).sees_everyone:
+                where.append(Eq("proposer_user_id", principal.user_id))
             order = (desc("created_at"), desc("writeback_id"))
             return uow.workflow.writebacks.list(Query(where, order, limit, cursor))
+
+    def _readable(self, uow: UnitOfWork, principal: Principal, key: UUID) -> Writeback:
+        writeback = uow.workflow.writebacks.get(key)
+        mine = principal.user_id is not None and writeback.proposer_user_id == principal.user_id
+        if not mine and not self._visibility(uow, principal).sees_everyone:
+            raise NotFound("workflow_writebacks", key)
+        return writeback
 
     def inbox(
         self, principal: Principal, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
@@ -668,7 +611,3 @@ class _Conflict(Exception):
     def __init__(self, error: VelocityError) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-def _person_key(entity: Entity) -> UUID | None:
-    return entity.key if entity.table_name == "crm_people" else None

@@ -3,7 +3,9 @@
 A writeback (spec section 8) is ``draft`` when stored, ``review_required``
 when the policy wants an operator, ``approved`` once enough approvers said
 yes (or the policy approved it at once), and ``executed`` once its change is
-in the canonical tables. ``rejected`` ends a draft or a proposal under review.
+in the canonical tables. ``rejected`` ends a draft or a proposal under review,
+and withdraws an approved one that has not been executed yet (an operator
+changing their mind, or the choice of another branch of an agent run).
 
 Execution that meets a conflict never overwrites: the target moved on since
 the proposal (another version), was removed, or the change no longer passes
@@ -14,7 +16,7 @@ what the target is now. A writeback that failed for a passing cause (the
 database was unreachable) stays ``approved`` and may simply be executed again.
 
 >>> WRITEBACK.allowed(WritebackStatus.APPROVED) == {
-...     WritebackStatus.EXECUTED, WritebackStatus.FAILED}
+...     WritebackStatus.EXECUTED, WritebackStatus.FAILED, WritebackStatus.REJECTED}
 True
 >>> WRITEBACK.transition(WritebackStatus.EXECUTED, WritebackStatus.APPROVED)
 Traceback (most recent call last):
@@ -42,7 +44,7 @@ WRITEBACK: Lifecycle[WritebackStatus] = Lifecycle(
     {
         _W.DRAFT: {_W.REVIEW_REQUIRED, _W.APPROVED, _W.REJECTED},
         _W.REVIEW_REQUIRED: {_W.APPROVED, _W.REJECTED},
-        _W.APPROVED: {_W.EXECUTED, _W.FAILED},
+        _W.APPROVED: {_W.EXECUTED, _W.FAILED, _W.REJECTED},
     },
 )
 
