@@ -31,8 +31,8 @@ from velocity_domain.intel import entities as intel_entities
 from velocity_domain.intel.ports import IntelRepository
 from velocity_domain.inventory import entities as inventory_entities
 from velocity_domain.inventory.ports import InventoryRepository
-from velocity_domain.kernel.model import Entity
-from velocity_domain.kernel.repository import AppendTable, Store, StoreTransaction
+from velocity_domain.kernel.model import Entity, VersionedEntity
+from velocity_domain.kernel.repository import AppendTable, MutableTable, Store, StoreTransaction
 from velocity_domain.oracle import entities as oracle_entities
 from velocity_domain.oracle.ports import OracleRepository
 from velocity_domain.workflow import entities as workflow_entities
@@ -42,6 +42,7 @@ __all__ = ["ENTITY_CLASSES", "UnitOfWork"]
 
 R = TypeVar("R")
 E = TypeVar("E", bound=Entity)
+V = TypeVar("V", bound=VersionedEntity)
 
 
 def _entities(module: Any) -> list[type[Entity]]:
@@ -152,6 +153,10 @@ class UnitOfWork:
     def table(self, cls: type[E]) -> AppendTable[E]:
         """Return the table of any entity class (``uow.table(Person)``), for generic code."""
         return self._open_tx().table(cls)
+
+    def mutable(self, cls: type[V]) -> MutableTable[V]:
+        """Return the table of a versioned entity class, with updates, for generic code."""
+        return self._open_tx().mutable(cls)
 
     def commit(self) -> None:
         """Make every change permanent; the unit of work is finished afterwards.

@@ -133,10 +133,7 @@ class AccountService(Service):
     def _apply_create(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Account:
-        built = change.build()
-        assert isinstance(built, Account)
-        now = self.clock.now()
-        return self._insert(uow, principal, attrs.evolve(built, created_at=now, updated_at=now))
+        return self._insert(uow, principal, self._new_row(change, Account))
 
     def _insert(self, uow: UnitOfWork, principal: Principal, account: Account) -> Account:
         _check_parent(uow, account.key, account.parent_account_id)
@@ -180,23 +177,11 @@ class AccountService(Service):
     def _apply_update(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Account:
-        assert change.target_ref is not None
         check_changes(dict(change.fields), UPDATABLE)
-        current = uow.crm.accounts.get(change.target_ref)
-        wanted = attrs.evolve(current, **change.typed_fields(current))
+        current, wanted = self._proposed_over(uow, change, Account)
         if wanted.parent_account_id != current.parent_account_id:
             _check_parent(uow, current.key, wanted.parent_account_id)
-        changed = uow.crm.accounts.update(wanted, expected_version=change.base_version)
-        self._audit(
-            uow,
-            principal,
-            UPDATE.name,
-            target_domain="crm",
-            target_ref=changed.key,
-            before=current,
-            after=changed,
-        )
-        return changed
+        return self._write_update(uow, principal, change, current, wanted, domain="crm")
 
     def get(self, principal: Principal, account_id: UUID) -> Account:
         """Read one account."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -20,6 +20,9 @@ from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["Service"]
+
+E = TypeVar("E", bound=Entity)
+V = TypeVar("V", bound=VersionedEntity)
 
 
 class Service:
@@ -91,6 +94,48 @@ class Service:
             fields=plain_values(values),
             context=context or {},
         )
+
+    def _new_row(self, change: ProposedChange, cls: type[V]) -> V:
+        """The row an approved create writes: built from its fields, stamped with the time now."""
+        built = change.build()
+        if not isinstance(built, cls):  # pragma: no cover - a route registered for another table
+            raise TypeError(f"{change.operation} builds {type(built).__name__}, not {cls.__name__}")
+        now = self.clock.now()
+        return attrs.evolve(built, created_at=now, updated_at=now)
+
+    @staticmethod
+    def _proposed_over(uow: UnitOfWork, change: ProposedChange, cls: type[V]) -> tuple[V, V]:
+        """The row an approved update changes, and the row with the proposed values laid over it."""
+        assert change.target_ref is not None
+        before = uow.mutable(cls).get(change.target_ref)
+        return before, attrs.evolve(before, **change.typed_fields(before))
+
+    def _write_update(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        change: ProposedChange,
+        before: V,
+        candidate: V,
+        *,
+        domain: str,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> V:
+        """Write ``candidate`` over ``before`` at the proposal's version, with its audit event."""
+        after = uow.mutable(type(before)).update(candidate, expected_version=change.base_version)
+        self._audit(
+            uow,
+            principal,
+            change.operation,
+            target_domain=domain,
+            target_ref=after.key,
+            before=before,
+            after=after,
+            reason=reason,
+            details=details,
+        )
+        return after
 
     def _gate(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> None:
         """Ask the policy about ``change``: go on, or store a proposal and raise.

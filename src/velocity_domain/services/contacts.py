@@ -211,10 +211,7 @@ class ContactService(Service):
     def _apply_create(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Person:
-        built = change.build()
-        assert isinstance(built, Person)
-        now = self.clock.now()
-        person = attrs.evolve(built, created_at=now, updated_at=now)
+        person = self._new_row(change, Person)
         return self._insert(uow, principal, person, *_carried(change))
 
     def _insert(
@@ -282,27 +279,15 @@ class ContactService(Service):
     def _apply_update(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Person:
-        assert change.target_ref is not None
         check_changes(dict(change.fields), UPDATABLE)
-        current = uow.crm.people.get(change.target_ref)
-        wanted = attrs.evolve(current, **change.typed_fields(current))
+        current, wanted = self._proposed_over(uow, change, Person)
         allow_duplicate, reason = _carried(change)
         details = None
         if _contact_points_moved(current, wanted):
             details = self._duplicate_details(uow, wanted, allow_duplicate)
-        changed = uow.crm.people.update(wanted, expected_version=change.base_version)
-        self._audit(
-            uow,
-            principal,
-            UPDATE.name,
-            target_domain="crm",
-            target_ref=changed.key,
-            before=current,
-            after=changed,
-            reason=reason,
-            details=details,
+        return self._write_update(
+            uow, principal, change, current, wanted, domain="crm", reason=reason, details=details
         )
-        return changed
 
     @staticmethod
     def _duplicate_details(

@@ -120,10 +120,7 @@ class PropertyInterestService(Service):
     def _apply_record(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> PropertyInterest:
-        built = change.build()
-        assert isinstance(built, PropertyInterest)
-        now = self.clock.now()
-        return self._insert(uow, principal, attrs.evolve(built, created_at=now, updated_at=now))
+        return self._insert(uow, principal, self._new_row(change, PropertyInterest))
 
     def _insert(
         self, uow: UnitOfWork, principal: Principal, interest: PropertyInterest
@@ -201,7 +198,7 @@ class PropertyInterestService(Service):
             raise ValidationFailed(unknown[0], "cannot be changed by an update of an interest")
         candidate = attrs.evolve(current, **changes)
         _check_places(uow, candidate.project_id, candidate.unit_id)
-        return self._store(uow, principal, change, current, candidate)
+        return self._write_update(uow, principal, change, current, candidate, domain="crm")
 
     def close(
         self,
@@ -241,7 +238,9 @@ class PropertyInterestService(Service):
             current, status=PropertyInterestStatus.CLOSED, closed_at=self.clock.now()
         )
         reason = change.context.get("reason")
-        return self._store(uow, principal, change, current, candidate, reason=reason)
+        return self._write_update(
+            uow, principal, change, current, candidate, domain="crm", reason=reason
+        )
 
     def of_client(
         self,
@@ -273,29 +272,6 @@ class PropertyInterestService(Service):
             PropertyInterest.table_name, interest_id, interest.person_id
         )
         return interest
-
-    def _store(
-        self,
-        uow: UnitOfWork,
-        principal: Principal,
-        change: ProposedChange,
-        current: PropertyInterest,
-        candidate: PropertyInterest,
-        *,
-        reason: str | None = None,
-    ) -> PropertyInterest:
-        changed = uow.crm.property_interests.update(candidate, expected_version=change.base_version)
-        self._audit(
-            uow,
-            principal,
-            change.operation,
-            target_domain="crm",
-            target_ref=current.key,
-            before=current,
-            after=changed,
-            reason=reason,
-        )
-        return changed
 
 
 def _check_active(interest: PropertyInterest) -> None:

@@ -159,14 +159,7 @@ class InventoryService(UnitStatusMixin, Service):
     def _apply_create_project(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Project:
-        return self._insert_project(uow, principal, self._stamped(change, Project))
-
-    def _stamped(self, change: ProposedChange, cls: type[V]) -> V:
-        """The row a create proposes, dated when it is written."""
-        built = change.build()
-        assert isinstance(built, cls)
-        now = self.clock.now()
-        return attrs.evolve(built, created_at=now, updated_at=now)
+        return self._insert_project(uow, principal, self._new_row(change, Project))
 
     def _insert_project(self, uow: UnitOfWork, principal: Principal, project: Project) -> Project:
         self._check_project_refs(uow, project, None)
@@ -209,22 +202,10 @@ class InventoryService(UnitStatusMixin, Service):
     def _apply_update_project(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Project:
-        assert change.target_ref is not None
         only_fields(change, PROJECT_DETAILS)
-        before = uow.inventory.projects.get(change.target_ref)
-        candidate = attrs.evolve(before, **change.typed_fields(before))
+        before, candidate = self._proposed_over(uow, change, Project)
         self._check_project_refs(uow, candidate, before)
-        after = uow.inventory.projects.update(candidate, expected_version=change.base_version)
-        self._audit(
-            uow,
-            principal,
-            UPDATE_PROJECT.name,
-            target_domain="inventory",
-            target_ref=after.key,
-            before=before,
-            after=after,
-        )
-        return after
+        return self._write_update(uow, principal, change, before, candidate, domain="inventory")
 
     @staticmethod
     def _check_project_refs(uow: UnitOfWork, project: Project, old: Project | None) -> None:
@@ -303,7 +284,7 @@ class InventoryService(UnitStatusMixin, Service):
     def _apply_add_unit(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Unit:
-        return self._insert_unit(uow, principal, self._stamped(change, Unit))
+        return self._insert_unit(uow, principal, self._new_row(change, Unit))
 
     def _insert_unit(self, uow: UnitOfWork, principal: Principal, unit: Unit) -> Unit:
         if unit.status is not UnitStatus.AVAILABLE:
@@ -357,22 +338,10 @@ class InventoryService(UnitStatusMixin, Service):
     def _apply_update_unit(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Unit:
-        assert change.target_ref is not None
         only_fields(change, UNIT_DETAILS)
-        before = uow.inventory.units.get(change.target_ref)
-        candidate = attrs.evolve(before, **change.typed_fields(before))
+        before, candidate = self._proposed_over(uow, change, Unit)
         self._check_unit_label(uow, candidate, before)
-        after = uow.inventory.units.update(candidate, expected_version=change.base_version)
-        self._audit(
-            uow,
-            principal,
-            UPDATE_UNIT.name,
-            target_domain="inventory",
-            target_ref=after.key,
-            before=before,
-            after=after,
-        )
-        return after
+        return self._write_update(uow, principal, change, before, candidate, domain="inventory")
 
     @staticmethod
     def _check_unit_label(uow: UnitOfWork, unit: Unit, old: Unit | None) -> None:

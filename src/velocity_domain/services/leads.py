@@ -140,10 +140,7 @@ class LeadService(Service):
         return created
 
     def _apply_create(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
-        built = change.build()
-        assert isinstance(built, Lead)
-        now = self.clock.now()
-        return self._insert(uow, principal, attrs.evolve(built, created_at=now, updated_at=now))
+        return self._insert(uow, principal, self._new_row(change, Lead))
 
     def _insert(self, uow: UnitOfWork, principal: Principal, lead: Lead) -> Lead:
         if uow.crm.people.find(lead.person_id) is None:
@@ -210,23 +207,9 @@ class LeadService(Service):
         return after
 
     def _apply_assign(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
-        assert change.target_ref is not None
-        before = uow.crm.leads.get(change.target_ref)
-        holder = change.typed_fields(before)["assigned_user_id"]
-        check_references(uow, assigned_user_id=holder)
-        after = uow.crm.leads.update(
-            attrs.evolve(before, assigned_user_id=holder), expected_version=change.base_version
-        )
-        self._audit(
-            uow,
-            principal,
-            ASSIGN.name,
-            target_domain="crm",
-            target_ref=after.key,
-            before=before,
-            after=after,
-        )
-        return after
+        before, candidate = self._proposed_over(uow, change, Lead)
+        check_references(uow, assigned_user_id=candidate.assigned_user_id)
+        return self._write_update(uow, principal, change, before, candidate, domain="crm")
 
     def convert(
         self,

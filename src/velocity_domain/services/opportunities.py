@@ -244,10 +244,7 @@ class OpportunityService(Service):
     def _apply_create(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Opportunity:
-        built = change.build()
-        assert isinstance(built, Opportunity)
-        now = self.clock.now()
-        return self._insert(uow, principal, attrs.evolve(built, created_at=now, updated_at=now))
+        return self._insert(uow, principal, self._new_row(change, Opportunity))
 
     def _insert(
         self, uow: UnitOfWork, principal: Principal, opportunity: Opportunity
@@ -333,29 +330,17 @@ class OpportunityService(Service):
     def _apply_update(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Opportunity:
-        assert change.target_ref is not None
-        before = uow.crm.opportunities.get(change.target_ref)
-        changes = change.typed_fields(before)
-        candidate = attrs.evolve(before, **changes)
-        placed = "project_id" in changes or "unit_id" in changes
+        before, candidate = self._proposed_over(uow, change, Opportunity)
+        changed = set(change.fields)
+        placed = bool(changed & {"project_id", "unit_id"})
         check_references(
             uow,
-            account_id=changes.get("account_id"),
+            account_id=candidate.account_id if "account_id" in changed else None,
             project_id=candidate.project_id if placed else None,
             unit_id=candidate.unit_id if placed else None,
-            assigned_user_id=changes.get("assigned_user_id"),
+            assigned_user_id=candidate.assigned_user_id if "assigned_user_id" in changed else None,
         )
-        after = uow.crm.opportunities.update(candidate, expected_version=change.base_version)
-        self._audit(
-            uow,
-            principal,
-            UPDATE.name,
-            target_domain="crm",
-            target_ref=after.key,
-            before=before,
-            after=after,
-        )
-        return after
+        return self._write_update(uow, principal, change, before, candidate, domain="crm")
 
     def get(self, principal: Principal, opportunity_id: UUID) -> Opportunity:
         """Read one deal; one of a client the principal may not see is ``NotFound``."""

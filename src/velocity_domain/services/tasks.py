@@ -124,10 +124,7 @@ class TaskService(Service):
     def _apply_create(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Reminder:
-        built = change.build()
-        assert isinstance(built, Reminder)
-        now = self.clock.now()
-        task = attrs.evolve(built, created_at=now, updated_at=now)
+        task = self._new_row(change, Reminder)
         if task.status is not ReminderStatus.OPEN:
             raise ValidationFailed("status", "a new task is open", value=task.status)
         self._check_user(uow, task.assigned_user_id)
