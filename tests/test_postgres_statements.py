@@ -12,9 +12,13 @@ from sqlalchemy.engine import URL
 
 from tests.test_contract_postgres import empty_all_tables
 from velocity_domain import UnitOfWork, Velocity
+from velocity_domain.access.principal import Principal, PrincipalKind
 from velocity_domain.adapters.postgres.store import PostgresStore
 from velocity_domain.crm.entities import Person, PropertyInterest
-from velocity_domain.intel.entities import Channel, Interaction
+from velocity_domain.identity.entities import User
+from velocity_domain.intel.entities import Channel, Interaction, Reminder
+from velocity_domain.services.inbox import operator_inbox
+from velocity_domain.workflow.entities import Writeback
 
 pytestmark = pytest.mark.postgres
 
@@ -97,3 +101,63 @@ def test_bulk_insert_and_get_many_are_one_statement_each(velocity: Velocity) -> 
     people = [Person(full_name=f"Bulk {i}") for i in range(300)]
     assert _statements(velocity, lambda uow: (uow.crm.people.add_many(people), uow.commit())) <= 2
     assert _statements(velocity, lambda uow: uow.crm.people.get_many(p.key for p in people)) == 1
+
+
+def _inbox_world(velocity: Velocity, size: int) -> Principal:
+    """``size`` proposals under review and ``size`` due reminders of one operator, interleaved."""
+    user = User(email=f"op{size}@velocity.example", display_name="Operator")
+    with velocity.unit_of_work() as uow:
+        uow.identity.users.add(user)
+        uow.intel.reminders.add_many(
+            [
+                Reminder(
+                    title=f"Chase {i}",
+                    assigned_user_id=user.key,
+                    due_at=T0 + timedelta(minutes=2 * i + 1),
+                )
+                for i in range(size)
+            ]
+        )
+        uow.workflow.writebacks.add_many(
+            [
+                Writeback(
+                    proposer_user_id=user.key,
+                    target_domain="crm",
+                    target_table="crm_people",
+                    change_kind="create",
+                    change_json={"operation": "crm.contacts.create", "fields": {}},
+                    status="review_required",
+                    created_at=T0 + timedelta(minutes=2 * i),
+                    updated_at=T0 + timedelta(minutes=2 * i),
+                )
+                for i in range(size)
+            ]
+        )
+        uow.commit()
+    return Principal(user.key, PrincipalKind.HUMAN, "Operator", {"operator"}, set())
+
+
+def test_an_inbox_page_costs_at_most_four_statements_at_any_size(
+    velocity: Velocity, pg_engine: sa.Engine
+) -> None:
+    now = T0 + timedelta(days=30)
+    for size in (5, 120):
+        empty_all_tables(pg_engine)
+        operator = _inbox_world(velocity, size)
+        cursor: str | None = None
+        sizes, costs = [], []
+        for _ in range(2):
+            pages: list[Any] = []
+            costs.append(
+                _statements(
+                    velocity,
+                    lambda uow, at=cursor, got=pages, who=operator: got.append(
+                        operator_inbox(uow, who, now, limit=7, cursor=at)
+                    ),
+                )
+            )
+            sizes.append(len(pages[0].items))
+            cursor = pages[0].next_cursor
+        assert sizes == ([7, 3] if size == 5 else [7, 7])
+        # One read per source, and one more for each source whose page was cut short.
+        assert max(costs) <= 4, (size, costs)
