@@ -497,7 +497,8 @@ def test_an_approved_proposal_may_be_withdrawn_until_executed(
         w.by_role["operator"], key, comment="the client asked to wait"
     )
     assert withdrawn.status is S.REJECTED
-    assert len(velocity.writebacks.get(w.admin, key).approvals) == 1
+    decisions = [a.decision for a in velocity.writebacks.get(w.admin, key).approvals]
+    assert decisions == [ApprovalDecision.APPROVED, ApprovalDecision.REJECTED]
     with pytest.raises(InvalidTransition):
         velocity.writebacks.execute(w.admin, key)
     assert _deal(velocity, w) == deal
@@ -807,3 +808,153 @@ def test_the_writeback_list_filters(world: tuple[Velocity, AccessWorld, FixedClo
     assert err.value.field == "status"
     with velocity.unit_of_work() as uow:
         assert uow.workflow.policy_decisions.count(Eq("writeback_id", pending)) == 1
+
+
+# --- what the second review found ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"full_name": None}, "full_name"),
+        ({"full_name": 5}, "full_name"),
+        ({"full_name": {"a": [1]}}, "full_name"),
+        ({"full_name": "Asha Rao", "nickname": "A"}, "nickname"),
+        ({"full_name": "Asha Rao", "version": 99}, "version"),
+        ({"full_name": "Asha Rao", "created_at": "2020-01-01T00:00:00+00:00"}, "created_at"),
+    ],
+)
+def test_a_create_proposal_takes_only_well_typed_known_fields(
+    world: tuple[Velocity, AccessWorld, FixedClock], fields: dict[str, Any], field: str
+) -> None:
+    velocity, w, _ = world
+    with pytest.raises(ValidationFailed) as err:
+        velocity.writebacks.propose(
+            w.admin, target_table="crm_people", change_kind="create", fields=fields
+        )
+    assert err.value.field == field
+    assert velocity.writebacks.list(w.admin).items == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("abc", "not a number"), (True, "not bool"), ([1], "not list"), (0.5, "not floats")],
+)
+def test_money_in_a_proposal_is_a_number_written_as_text(
+    world: tuple[Velocity, AccessWorld, FixedClock], value: object, reason: str
+) -> None:
+    velocity, w, _ = world
+    deal = _deal(velocity, w)
+    with pytest.raises(ValidationFailed) as err:
+        velocity.writebacks.propose(
+            w.admin,
+            target_table="crm_opportunities",
+            change_kind="update",
+            target_ref=deal.key,
+            base_version=deal.version,
+            fields={"value": value},
+        )
+    assert err.value.field == "value"
+    assert reason in err.value.reason
+
+
+def test_an_idempotent_retry_returns_the_first_proposal_after_the_target_moved_on(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    deal = _deal(velocity, w)
+    args: dict[str, Any] = {
+        "target_table": "crm_opportunities",
+        "change_kind": "update",
+        "target_ref": deal.key,
+        "base_version": deal.version,
+        "fields": {"next_action": "Call"},
+        "idempotency_key": "import-7-row-3",
+    }
+    importer = Principal.system("nightly-import")
+    first = velocity.writebacks.propose(importer, **args)
+    assert first.status is S.APPROVED
+    assert velocity.writebacks.execute(importer, first.key).applied
+    again = velocity.writebacks.propose(importer, **args)
+    assert again.key == first.key
+    with pytest.raises(IdempotencyConflict):
+        velocity.writebacks.propose(Principal.system("another-feed"), **args)
+    with pytest.raises(IdempotencyConflict):
+        velocity.writebacks.propose(w.admin, **args)
+    assert len(velocity.writebacks.list(w.admin).items) == 1
+
+
+def test_a_batch_item_missing_its_arguments_is_reported_and_the_rest_land(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    good = {
+        "target_table": "crm_opportunities",
+        "change_kind": "create",
+        "fields": {"person_id": w.client_a.key},
+    }
+    batch = velocity.writebacks.propose_many(
+        w.admin, [{"target_table": "crm_opportunities"}, good, {**good, "bulk_size": 1}, 7, good]
+    )
+    assert [i for i, _ in batch.refused] == [0, 2, 3]
+    reasons = [e.reason for _, e in batch.refused]
+    assert "missing arguments: change_kind" in reasons[0]
+    assert "unknown arguments: bulk_size" in reasons[1]
+    assert len(batch.proposed) == 2
+
+
+def test_a_task_proposal_cannot_reach_another_agents_client_through_a_link(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, clock = world
+    deal = _deal(velocity, w)  # client B's deal, held by agent B
+    for link in ({"opportunity_id": deal.key}, {"person_id": w.client_b.key}):
+        with pytest.raises(ValidationFailed) as err:
+            velocity.writebacks.propose(
+                w.agent_a,
+                target_table="intel_reminders",
+                change_kind="create",
+                fields={
+                    "title": "Call B's client",
+                    "assigned_user_id": w.agent_a.user_id,
+                    "due_at": clock.now(),
+                    **link,
+                },
+            )
+        assert (err.value.field, err.value.reason) == ("person_id", "no such person")
+    assert velocity.writebacks.list(w.admin).items == ()
+
+
+def test_a_withdrawal_is_recorded_as_the_approvers_rejection(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, _ = world
+    operator = w.by_role["operator"]
+    key = _agent_proposes_next_action(velocity, w, "Call")
+    velocity.writebacks.approve(operator, key, comment="fine")
+    velocity.writebacks.reject(operator, key, comment="second thoughts")
+    votes = velocity.writebacks.get(w.admin, key).approvals
+    assert [(v.approver_user_id, v.decision, v.comment) for v in votes] == [
+        (operator.user_id, ApprovalDecision.APPROVED, "fine"),
+        (operator.user_id, ApprovalDecision.REJECTED, "second thoughts"),
+    ]
+
+
+def test_the_inbox_keeps_the_moment_of_its_first_page(
+    world: tuple[Velocity, AccessWorld, FixedClock],
+) -> None:
+    velocity, w, clock = world
+    operator = w.by_role["operator"]
+    first_three = [_agent_proposes_next_action(velocity, w, f"Step {n}") for n in range(3)]
+    page = velocity.writebacks.inbox(operator, limit=2)
+    clock.advance(minutes=5)
+    later = _agent_proposes_next_action(velocity, w, "Made while paging")
+    velocity.tasks.create(
+        w.admin, title="Due now", due_at=clock.now(), assigned_user_id=operator.user_id
+    )
+    rest = velocity.writebacks.inbox(operator, limit=2, cursor=page.next_cursor)
+    assert [i.item_id for i in (*page.items, *rest.items)] == first_three
+    assert rest.next_cursor is None
+    assert later in [i.item_id for i in velocity.writebacks.inbox(operator).items]
+    with pytest.raises(ValidationFailed):
+        velocity.writebacks.inbox(operator, cursor=5)  # type: ignore[arg-type]

@@ -47,6 +47,8 @@ _CLASSES = {cls.table_name: cls for cls in ENTITY_CLASSES}
 
 def entity_class(table: str) -> type[Entity]:
     """Return the entity class of a canonical (non-governance) table, or refuse it clearly."""
+    if not isinstance(table, str):
+        raise ValidationFailed("target_table", "must be a table name", value=table)
     cls = _CLASSES.get(table)
     if cls is None or table.startswith("workflow_"):
         raise ValidationFailed("target_table", "is not a canonical table", value=table)
@@ -69,7 +71,8 @@ class ProposedChange:
     ``fields`` holds the new values and ``current`` the target's values of the
     same fields when the change was proposed (empty for a create). ``context``
     carries what the operation needs besides fields (a stage move's reason).
-    ``bulk_size`` is how many changes were proposed together.
+    ``bulk_size`` is how many changes were proposed together;
+    ``request_digest`` recognises the request again under its idempotency key.
     """
 
     operation: str
@@ -81,6 +84,7 @@ class ProposedChange:
     current: Mapping[str, Any] = attrs.field(factory=dict, converter=_mapping)
     context: Mapping[str, Any] = attrs.field(factory=dict, converter=_mapping)
     bulk_size: int = 1
+    request_digest: str | None = None
 
     @property
     def target_domain(self) -> TargetDomain:
@@ -110,6 +114,7 @@ class ProposedChange:
             "current": dict(self.current),
             "context": dict(self.context),
             "bulk_size": self.bulk_size,
+            "request_digest": self.request_digest,
         }
 
     @classmethod
@@ -128,6 +133,7 @@ class ProposedChange:
             current=doc.get("current", {}),
             context=doc.get("context", {}),
             bulk_size=int(doc.get("bulk_size", 1)),
+            request_digest=doc.get("request_digest"),
         )
 
     @staticmethod
@@ -137,7 +143,17 @@ class ProposedChange:
 
     def build(self) -> Entity:
         """The row a create proposes, built and validated from its fields."""
-        return from_dict(dict(self.fields), entity_class(self.target_table))
+        cls = entity_class(self.target_table)
+        self._check_names(cls)
+        return from_dict(dict(self.fields), cls)
+
+    def _check_names(self, cls: type[Entity]) -> None:
+        known = {f.name for f in attrs.fields(cls) if f.init}
+        for name in self.fields:
+            if name not in known:
+                raise ValidationFailed(
+                    name, f"is not a field of {self.target_table}", entity=self.target_table
+                )
 
     def typed_fields(self, current: Entity | None = None) -> dict[str, Any]:
         """The proposed values as the entity's own types, validated against the entity.
@@ -147,12 +163,7 @@ class ProposedChange:
         or together with the rest raises ``ValidationFailed`` naming the field.
         """
         cls = entity_class(self.target_table)
-        known = {f.name for f in attrs.fields(cls) if f.init}
-        for name in self.fields:
-            if name not in known:
-                raise ValidationFailed(
-                    name, f"is not a field of {self.target_table}", entity=self.target_table
-                )
+        self._check_names(cls)
         base = to_dict(current) if current is not None else {}
         built = from_dict({**base, **self.fields}, cls)
         return {name: getattr(built, name) for name in self.fields}

@@ -21,6 +21,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import cattrs
+from cattrs.v import format_exception
 
 from velocity_domain.errors import ValidationFailed, VelocityError
 
@@ -52,7 +53,19 @@ def _structure_decimal(value: Any, _: type) -> Decimal:
         raise ValueError("money and measures are exchanged as strings, not floats")
     if isinstance(value, Decimal):
         return value
-    return Decimal(str(value))
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"must be a number written as a string, not {type(value).__name__}")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+
+
+def _structure_str(value: Any, _: type) -> str:
+    # cattrs would call str() on anything; a document's text must already be text.
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, not {type(value).__name__}")
+    return value
 
 
 def _structure_any(value: Any, _: type) -> Any:
@@ -69,6 +82,7 @@ def _build() -> cattrs.Converter:
     conv.register_structure_hook(date, _structure_date)
     conv.register_unstructure_hook(Decimal, str)
     conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(Any, _structure_any)
     conv.register_unstructure_hook_func(
         lambda t: t is tuple or getattr(t, "__origin__", None) is tuple, list
@@ -116,12 +130,19 @@ def from_dict(data: Any, cls: type[T]) -> T:
         raise ValidationFailed("$", str(exc), entity=getattr(cls, "table_name", None)) from None
 
 
+def _reason(exc: BaseException, type_: type | None) -> str:
+    """Our own hooks' messages say what is wrong; keep them instead of cattrs' generic one."""
+    if isinstance(exc, ValueError) and str(exc) and not isinstance(exc, InvalidOperation):
+        return str(exc)
+    return format_exception(exc, type_)
+
+
 def _first_problem(exc: cattrs.BaseValidationError, cls: type) -> VelocityError:
     entity = getattr(cls, "table_name", None)
     for sub in exc.exceptions:
         if isinstance(sub, VelocityError):
             return sub
-    messages = cattrs.transform_error(exc)
+    messages = cattrs.transform_error(exc, format_exception=_reason)
     problems: list[tuple[str, str]] = []
     for message in messages:
         reason, _, where = message.rpartition(" @ ")

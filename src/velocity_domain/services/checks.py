@@ -26,14 +26,12 @@ def enum_arg(cls: type[En], value: object, field: str) -> En:
         raise ValidationFailed(field, f"must be one of: {allowed}", value=value) from None
 
 
-def version_arg(value: object) -> int:
-    """Return a valid ``expected_version`` (an integer of at least 1)."""
+def version_arg(value: object, field: str = "expected_version") -> int:
+    """Return a valid version (an integer of at least 1); ``field`` names it in errors."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed(
-            "expected_version", f"must be an integer, not {type(value).__name__}"
-        )
+        raise ValidationFailed(field, f"must be an integer, not {type(value).__name__}")
     if value < 1:
-        raise ValidationFailed("expected_version", f"must be at least 1, got {value}")
+        raise ValidationFailed(field, f"must be at least 1, got {value}")
     return value
 
 

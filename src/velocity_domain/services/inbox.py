@@ -68,14 +68,14 @@ def operator_inbox(
 ) -> Page[InboxItem]:
     """One page of ``principal``'s inbox as of ``now``, read in ``uow``.
 
-    Later pages keep the first page's ``now``, so a reminder falling due
-    while the operator pages does not shift the listing under them.
+    Later pages keep the first page's ``now``, so a reminder falling due or
+    a proposal made while the operator pages does not shift the listing.
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValidationFailed("limit", f"must be an integer between 1 and {MAX_PAGE_SIZE}")
     state = _InboxCursor.decode(cursor, now)
     sources: dict[str, Callable[[str | None, int], Page[InboxItem]]] = {
-        "p": lambda at, n: _proposals(uow, principal.user_id, at, n),
+        "p": lambda at, n: _proposals(uow, principal.user_id, state.now, at, n),
         "r": lambda at, n: _reminders(uow, principal.user_id, state.now, at, n),
     }
     pages = {
@@ -100,9 +100,9 @@ def operator_inbox(
 
 
 def _proposals(
-    uow: UnitOfWork, user_id: UUID | None, at: str | None, limit: int
+    uow: UnitOfWork, user_id: UUID | None, now: datetime, at: str | None, limit: int
 ) -> Page[InboxItem]:
-    where = (Eq("status", WritebackStatus.REVIEW_REQUIRED),)
+    where = (Eq("status", WritebackStatus.REVIEW_REQUIRED), Range("created_at", lte=now))
     order = (asc("created_at"), asc("writeback_id"))
     page = uow.workflow.writebacks.list(Query(where, order, limit, at))
     items = [
@@ -147,6 +147,8 @@ class _InboxCursor:
     def decode(cls, token: str | None, now: datetime) -> _InboxCursor:
         if token is None:
             return cls({"p": None, "r": None}, {"p": False, "r": False}, now)
+        if not isinstance(token, str):
+            raise InvalidCursor("not an inbox cursor")
         try:
             raw = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
             at = {name: raw[name]["at"] for name in ("p", "r")}

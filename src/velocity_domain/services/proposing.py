@@ -4,12 +4,14 @@ A proposal names a table, a kind of change and fields; :func:`route_for`
 finds the governed operation that writes it, :func:`describe` checks it
 against the target as it is now and turns it into a
 :class:`~velocity_domain.governance.change.ProposedChange` holding validated
-values, and :func:`same_proposal` decides whether a repeated idempotency key
-asks for the same change.
+values, and :func:`request_digest` recognises a repeated request under one
+idempotency key.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
@@ -36,8 +38,8 @@ __all__ = [
     "context_arg",
     "describe",
     "fields_arg",
+    "request_digest",
     "route_for",
-    "same_proposal",
 ]
 
 #: The keyword arguments one proposal takes (``propose`` and each item of ``propose_many``).
@@ -57,12 +59,18 @@ PROPOSAL_ARGUMENTS = frozenset(
 )
 
 
+#: Fields the store keeps itself; a proposal never sets them.
+STORE_FIELDS = frozenset({"version", "created_at", "updated_at"})
+
+
 def fields_arg(value: object) -> dict[str, Any]:
     """The proposed fields: a mapping of field name to value."""
     if value is None:
         return {}
     if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
         raise ValidationFailed("fields", "must be a mapping of field name to value")
+    for name in sorted(STORE_FIELDS & set(value)):
+        raise ValidationFailed(name, "is kept by the store and cannot be proposed")
     return dict(value)
 
 
@@ -131,14 +139,13 @@ def describe(
             bulk_size=bulk_size,
         )
         built = change.build()
-        person_id = getattr(built, "person_id", None)
-        if isinstance(person_id, UUID) and cls.key_field != "person_id":
+        for person_id in _people_linked(uow, built):
             check_person_for_new_record(uow, principal, person_id)
         # Keep the validated values (normalised emails, scaled money), as they will be written.
         typed = {name: getattr(built, name) for name in change.fields}
         return attrs.evolve(change, fields=plain_values(typed))
     key = uuid_arg(target_ref, "target_ref")
-    version = version_arg(base_version)
+    version = version_arg(base_version, "base_version")
     if not values and route.kind is ChangeKind.UPDATE:
         raise ValidationFailed("fields", "an update changes at least one field")
     current = uow.table(cls).get(key)
@@ -165,28 +172,44 @@ def describe(
     return attrs.evolve(change, fields=plain_values(change.typed_fields(current)))
 
 
+def _people_linked(uow: UnitOfWork, row: Entity) -> list[UUID]:
+    """The people a new row belongs to: named directly, or through its lead or opportunity."""
+    people: list[UUID] = []
+    person_id = getattr(row, "person_id", None)
+    if isinstance(person_id, UUID) and row.key_field != "person_id":
+        people.append(person_id)
+    lead_id = getattr(row, "lead_id", None)
+    if isinstance(lead_id, UUID) and row.key_field != "lead_id":
+        lead = uow.crm.leads.find(lead_id)
+        if lead is None:
+            raise ValidationFailed("lead_id", "no such lead", value=lead_id)
+        people.append(lead.person_id)
+    opportunity_id = getattr(row, "opportunity_id", None)
+    if isinstance(opportunity_id, UUID) and row.key_field != "opportunity_id":
+        opportunity = uow.crm.opportunities.find(opportunity_id)
+        if opportunity is None:
+            raise ValidationFailed("opportunity_id", "no such opportunity", value=opportunity_id)
+        people.append(opportunity.person_id)
+    return people
+
+
+def request_digest(principal: Principal, request: Mapping[str, Any]) -> str:
+    """A digest of who asked for what, exactly as asked, to recognise a repeated request.
+
+    The proposer is part of it, so an idempotency key names one proposer's
+    request; values are taken in their JSON-safe form.
+    """
+    who = str(principal.user_id) if principal.user_id is not None else f"system:{principal.name}"
+    try:
+        body = json.dumps(
+            {"proposer": who, **plain_values(request)}, sort_keys=True, separators=(",", ":")
+        )
+    except TypeError as exc:
+        raise ValidationFailed("fields", f"is not JSON-safe data: {exc}") from None
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
 def by_idempotency_key(uow: UnitOfWork, key: str) -> Writeback | None:
     """The writeback stored under ``key``, if any."""
     page = uow.workflow.writebacks.list(Query([Eq("idempotency_key", key)], limit=1))
     return page.items[0] if page.items else None
-
-
-def same_proposal(earlier: Writeback, change: ProposedChange, principal: Principal) -> bool:
-    """Whether ``change`` by ``principal`` repeats the proposal stored as ``earlier``.
-
-    A create's generated key is left out of the comparison; a key used by
-    another proposer never matches.
-    """
-    again = ProposedChange.of(earlier)
-    if principal.user_id is not None and earlier.proposer_user_id != principal.user_id:
-        return False
-    generated = {ProposedChange.key_field_of(change.target_table)}
-    theirs = {k: v for k, v in again.fields.items() if k not in generated}
-    mine = {k: v for k, v in change.fields.items() if k not in generated}
-    return (
-        again.operation == change.operation
-        and again.target_ref == change.target_ref
-        and again.base_version == change.base_version
-        and theirs == mine
-        and dict(again.context) == dict(change.context)
-    )

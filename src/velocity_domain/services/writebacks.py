@@ -55,8 +55,8 @@ from velocity_domain.services.proposing import (
     by_idempotency_key,
     describe,
     fields_arg,
+    request_digest,
     route_for,
-    same_proposal,
 )
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import (
@@ -211,10 +211,15 @@ class WritebackService(Service):
             try:
                 if not isinstance(raw, Mapping):
                     raise ValidationFailed(f"changes[{index}]", "must be a mapping")
-                unknown = sorted(set(raw) - PROPOSAL_ARGUMENTS)
+                unknown = sorted(map(str, set(raw) - PROPOSAL_ARGUMENTS))
                 if unknown:
                     raise ValidationFailed(
-                        f"changes[{index}]", f"unknown arguments: {', '.join(map(str, unknown))}"
+                        f"changes[{index}]", f"unknown arguments: {', '.join(unknown)}"
+                    )
+                missing = sorted({"target_table", "change_kind"} - set(raw))
+                if missing:
+                    raise ValidationFailed(
+                        f"changes[{index}]", f"missing arguments: {', '.join(missing)}"
                     )
                 args = dict(raw)
                 args.setdefault("agent_run_id", agent_run_id)
@@ -247,10 +252,25 @@ class WritebackService(Service):
         values = fields_arg(fields)
         route = route_for(self.governance.appliers, target_table, kind, values, operation)
         run_id = None if agent_run_id is None else uuid_arg(agent_run_id, "agent_run_id")
+        digest = request_digest(
+            principal,
+            {
+                "operation": route.operation,
+                "target_ref": target_ref,
+                "base_version": base_version,
+                "fields": values,
+                "context": context,
+                "agent_run_id": run_id,
+            },
+        )
         # First the change is checked against the domain as it is now: described, then
         # applied in a unit of work that is rolled back, so a proposal that could never
         # be executed (a refused stage move, a duplicate contact) is refused at once.
         with self._begin(principal, operation_of_call) as uow:
+            if idempotency_key is not None:
+                earlier = by_idempotency_key(uow, idempotency_key)
+                if earlier is not None:
+                    return _repeated(earlier, digest, idempotency_key)
             change = describe(
                 uow,
                 principal,
@@ -262,10 +282,7 @@ class WritebackService(Service):
                 context=context,
                 bulk_size=bulk_size,
             )
-            if idempotency_key is not None:
-                earlier = by_idempotency_key(uow, idempotency_key)
-                if earlier is not None:
-                    return self._same_or_conflict(earlier, change, principal, idempotency_key)
+            change = attrs.evolve(change, request_digest=digest)
             if run_id is not None:
                 uow.workflow.agent_runs.get(run_id)
             route.apply(uow, principal, change)
@@ -290,16 +307,8 @@ class WritebackService(Service):
                 earlier = by_idempotency_key(uow, idempotency_key)
             if earlier is None:  # pragma: no cover - the unique key was just reported taken
                 raise
-            return self._same_or_conflict(earlier, change, principal, idempotency_key)
+            return _repeated(earlier, digest, idempotency_key)
         return after
-
-    @staticmethod
-    def _same_or_conflict(
-        earlier: Writeback, change: ProposedChange, principal: Principal, key: str
-    ) -> Writeback:
-        if not same_proposal(earlier, change, principal):
-            raise IdempotencyConflict(key, "was used for a different proposal")
-        return earlier
 
     def approve(
         self, principal: Principal, writeback_id: UUID, *, comment: str | None = None
@@ -348,14 +357,14 @@ class WritebackService(Service):
         """Reject a proposal with a comment saying why; nothing of it is ever applied.
 
         A proposal under review is rejected; an approved one not yet executed
-        is withdrawn (an approver may change their mind, the proposer may take
-        theirs back). Once executed or failed it raises ``InvalidTransition``.
+        is withdrawn (an approver may change their mind). Each rejection is a
+        ``workflow_approvals`` row. Once executed or failed it raises
+        ``InvalidTransition``.
         """
         note = _comment_arg(comment, required=True)
         with self._begin(principal, REJECT) as uow:
             writeback = self._decidable(uow, principal, writeback_id, rejecting=True)
-            if not self._has_voted(uow, principal, writeback):
-                self._vote(uow, principal, writeback, ApprovalDecision.REJECTED, note)
+            self._vote(uow, principal, writeback, ApprovalDecision.REJECTED, note)
             after = engine.move(
                 uow,
                 self.clock,
@@ -407,8 +416,15 @@ class WritebackService(Service):
 
     @staticmethod
     def _has_voted(uow: UnitOfWork, principal: Principal, writeback: Writeback) -> bool:
-        mine = Eq("approver_user_id", principal.user_id)
-        return uow.workflow.approvals.count(Eq("writeback_id", writeback.key), mine) > 0
+        """Whether ``principal`` already approved ``writeback``."""
+        return (
+            uow.workflow.approvals.count(
+                Eq("writeback_id", writeback.key),
+                Eq("approver_user_id", principal.user_id),
+                Eq("decision", ApprovalDecision.APPROVED),
+            )
+            > 0
+        )
 
     def _vote(
         self,
@@ -601,6 +617,13 @@ class WritebackService(Service):
         now = self.clock.now()
         with self._begin(principal, INBOX) as uow:
             return operator_inbox(uow, principal, now, limit=limit, cursor=cursor)
+
+
+def _repeated(earlier: Writeback, digest: str, key: str) -> Writeback:
+    """The writeback first stored under ``key``, if this request is the same one again."""
+    if earlier.change_json.get("request_digest") != digest:
+        raise IdempotencyConflict(key, "was used for another request or by another proposer")
+    return earlier
 
 
 class _ClaimLost(Exception):

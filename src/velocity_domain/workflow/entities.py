@@ -307,12 +307,16 @@ class Writeback(VersionedEntity):
 class Approval(Entity):
     """One approver's decision on a writeback; append-only (``workflow_approvals``).
 
-    Each approver decides a writeback once; a rejection says why in ``comment``.
+    Each approver approves a writeback at most once and rejects it at most
+    once (an approval may be followed by a withdrawal, a rejection of the
+    approved writeback); a rejection says why in ``comment``.
     """
 
     table_name: ClassVar[str] = "workflow_approvals"
     key_field: ClassVar[str] = "approval_id"
-    unique_keys: ClassVar[tuple[Unique, ...]] = (Unique(["writeback_id", "approver_user_id"]),)
+    unique_keys: ClassVar[tuple[Unique, ...]] = (
+        Unique(["writeback_id", "approver_user_id", "decision"]),
+    )
 
     approval_id: UUID = id_field()
     writeback_id: UUID = ref("workflow_writebacks.writeback_id")

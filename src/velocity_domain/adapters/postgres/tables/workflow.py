@@ -182,7 +182,7 @@ workflow_approvals = sa.Table(
     choice("decision", ApprovalDecision),
     text("comment", 2000),
     created_at("decided_at"),
-    sa.UniqueConstraint("writeback_id", "approver_user_id"),
+    sa.UniqueConstraint("writeback_id", "approver_user_id", "decision"),
     sa.CheckConstraint(
         "decision <> 'rejected' OR comment IS NOT NULL", name="rejection_has_comment"
     ),
