@@ -27,6 +27,7 @@ from velocity_domain.kernel.convert import to_dict
 from velocity_domain.kernel.ids import new_id
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.query import Eq, Query
+from velocity_domain.kernel.repository import ReadTable
 from velocity_domain.services.checks import uuid_arg, version_arg
 from velocity_domain.services.opportunities import check_person_for_new_record
 from velocity_domain.uow import UnitOfWork
@@ -178,18 +179,17 @@ def _people_linked(uow: UnitOfWork, row: Entity) -> list[UUID]:
     person_id = getattr(row, "person_id", None)
     if isinstance(person_id, UUID) and row.key_field != "person_id":
         people.append(person_id)
-    lead_id = getattr(row, "lead_id", None)
-    if isinstance(lead_id, UUID) and row.key_field != "lead_id":
-        lead = uow.crm.leads.find(lead_id)
-        if lead is None:
-            raise ValidationFailed("lead_id", "no such lead", value=lead_id)
-        people.append(lead.person_id)
-    opportunity_id = getattr(row, "opportunity_id", None)
-    if isinstance(opportunity_id, UUID) and row.key_field != "opportunity_id":
-        opportunity = uow.crm.opportunities.find(opportunity_id)
-        if opportunity is None:
-            raise ValidationFailed("opportunity_id", "no such opportunity", value=opportunity_id)
-        people.append(opportunity.person_id)
+    links: tuple[tuple[str, ReadTable[Any], str], ...] = (
+        ("lead_id", uow.crm.leads, "lead"),
+        ("opportunity_id", uow.crm.opportunities, "opportunity"),
+    )
+    for field, table, what in links:
+        ref = getattr(row, field, None)
+        if isinstance(ref, UUID) and row.key_field != field:
+            linked = table.find(ref)
+            if linked is None:
+                raise ValidationFailed(field, f"no such {what}", value=ref)
+            people.append(linked.person_id)
     return people
 
 
