@@ -152,7 +152,7 @@ def test_an_inbox_page_costs_at_most_four_statements_at_any_size(
                 _statements(
                     velocity,
                     lambda uow, at=cursor, got=pages, who=operator: got.append(
-                        operator_inbox(uow, who, now, limit=7, cursor=at)
+                        operator_inbox(uow, who.user_id, now, limit=7, cursor=at)
                     ),
                 )
             )

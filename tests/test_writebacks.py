@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import attrs
 import pytest
 
 from tests.access_world import AccessWorld, build
@@ -787,6 +788,17 @@ def test_the_inbox_merges_proposals_and_due_reminders_oldest_first_and_pages(
     assert bad_limit.value.field == "limit"
     with pytest.raises(PermissionDenied):
         velocity.writebacks.inbox(w.agent_a)
+    assert velocity.writebacks.inbox(w.admin, operator_id=operator.user_id, limit=50) == whole
+    admins = velocity.writebacks.inbox(w.admin, limit=50)
+    assert [i.title for i in admins if i.kind.value == "reminder"] == ["Not his"]
+    assert [i for i in admins if i.kind.value == "proposal"] == [
+        i for i in whole if i.kind.value == "proposal"
+    ]
+    narrow = attrs.evolve(operator, permissions=operator.permissions - {"crm.contacts.read_all"})
+    assert velocity.writebacks.inbox(narrow, limit=50) == whole
+    with pytest.raises(PermissionDenied) as others:
+        velocity.writebacks.inbox(narrow, operator_id=w.admin.user_id)
+    assert others.value.permission == "crm.contacts.read_all"
 
 
 def test_the_writeback_list_filters(world: tuple[Velocity, AccessWorld, FixedClock]) -> None:

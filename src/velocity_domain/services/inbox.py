@@ -17,7 +17,6 @@ from uuid import UUID
 
 import attrs
 
-from velocity_domain.access.principal import Principal
 from velocity_domain.errors import InvalidCursor, ValidationFailed
 from velocity_domain.intel.entities import Reminder, ReminderStatus
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE, Page
@@ -60,13 +59,13 @@ class InboxItem:
 
 def operator_inbox(
     uow: UnitOfWork,
-    principal: Principal,
+    operator_id: UUID | None,
     now: datetime,
     *,
     limit: int,
     cursor: str | None,
 ) -> Page[InboxItem]:
-    """One page of ``principal``'s inbox as of ``now``, read in ``uow``.
+    """One page of the inbox of the user ``operator_id`` as of ``now``, read in ``uow``.
 
     Later pages keep the first page's ``now``, so a reminder falling due or
     a proposal made while the operator pages does not shift the listing.
@@ -75,8 +74,8 @@ def operator_inbox(
         raise ValidationFailed("limit", f"must be an integer between 1 and {MAX_PAGE_SIZE}")
     state = _InboxCursor.decode(cursor, now)
     sources: dict[str, Callable[[str | None, int], Page[InboxItem]]] = {
-        "p": lambda at, n: _proposals(uow, principal.user_id, state.now, at, n),
-        "r": lambda at, n: _reminders(uow, principal.user_id, state.now, at, n),
+        "p": lambda at, n: _proposals(uow, operator_id, state.now, at, n),
+        "r": lambda at, n: _reminders(uow, operator_id, state.now, at, n),
     }
     pages = {
         name: fetch(state.at[name], limit)

@@ -27,6 +27,7 @@ import attrs
 
 from velocity_domain.access.operations import Operation, authorize, register
 from velocity_domain.access.principal import Principal
+from velocity_domain.access.visibility import READ_ALL
 from velocity_domain.errors import (
     AlreadyExists,
     ApprovalRefused,
@@ -36,6 +37,7 @@ from velocity_domain.errors import (
     IdempotencyConflict,
     InvalidTransition,
     NotFound,
+    PermissionDenied,
     PolicyDenied,
     StorageUnavailable,
     ValidationFailed,
@@ -606,17 +608,32 @@ class WritebackService(Service):
         return writeback
 
     def inbox(
-        self, principal: Principal, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+        self,
+        principal: Principal,
+        *,
+        operator_id: UUID | None = None,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
     ) -> Page[InboxItem]:
-        """The operator's work, oldest first: proposals under review and their reminders due.
+        """An operator's work, oldest first: proposals under review and their reminders due.
 
         Proposals (``review_required``, high-risk merges among them, each with
         its risk level) and the open reminders assigned to the operator that
-        are due now, merged by time. Pages continue with ``next_cursor``.
+        are due now, merged by time. Pages continue with ``next_cursor``. The
+        operator is the principal's own user unless ``operator_id`` names
+        another, which takes a principal who sees every client.
         """
         now = self.clock.now()
         with self._begin(principal, INBOX) as uow:
-            return operator_inbox(uow, principal, now, limit=limit, cursor=cursor)
+            whose = principal.user_id
+            if operator_id is not None:
+                whose = uow.identity.users.get(uuid_arg(operator_id, "operator_id")).key
+                if (
+                    whose != principal.user_id
+                    and not self._visibility(uow, principal).sees_everyone
+                ):
+                    raise PermissionDenied(principal, READ_ALL, INBOX.name)
+            return operator_inbox(uow, whose, now, limit=limit, cursor=cursor)
 
 
 def _repeated(earlier: Writeback, digest: str, key: str) -> Writeback:
