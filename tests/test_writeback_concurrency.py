@@ -228,3 +228,30 @@ def test_racing_proposals_with_one_idempotency_key_store_one_writeback(
     with pg_engine.connect() as conn:
         stored = conn.execute(sa.text("SELECT count(*) FROM workflow_writebacks")).scalar()
     assert stored == 1
+
+
+def test_the_in_memory_store_also_applies_each_writeback_once_under_threads() -> None:
+    rounds = 20
+    with Velocity.in_memory() as memory:
+        w = build(memory)
+        operator = w.by_role["operator"]
+        targets = list(_approved_writebacks(memory, w, "memory").items())[:rounds]
+        applied: Counter[UUID] = Counter()
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            for key, _ in targets:
+                barrier = threading.Barrier(THREADS)
+
+                def run(key: UUID = key, barrier: threading.Barrier = barrier) -> bool:
+                    barrier.wait(timeout=30)
+                    return memory.writebacks.execute(operator, key).applied
+
+                applied[key] += sum(f.result() for f in [pool.submit(run) for _ in range(THREADS)])
+        assert set(applied.values()) == {1}
+        for key, deal_id in targets:
+            deal = memory.opportunities.get(w.admin, deal_id)
+            assert deal.version == 2
+            events = memory.audit.list(
+                w.admin, action="crm.opportunities.update", target_ref=deal_id
+            )
+            assert len(events.items) == 1
+            assert memory.writebacks.get(w.admin, key).writeback.status.value == "executed"
