@@ -34,10 +34,10 @@ from velocity_domain.kernel.model import VersionedEntity
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, Filter, Query, SortKey, asc, desc
 from velocity_domain.kernel.repository import MutableTable
+from velocity_domain.services.approvals import APPROVE_PERMISSION
 from velocity_domain.services.base import Service
 from velocity_domain.services.checks import enum_arg, uuid_arg, version_arg
 from velocity_domain.services.writebacks import (
-    APPROVE_PERMISSION,
     PROPOSE_PERMISSION,
     WritebackService,
 )

@@ -30,7 +30,6 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.access.visibility import READ_ALL
 from velocity_domain.errors import (
     AlreadyExists,
-    ApprovalRefused,
     ConcurrencyConflict,
     ConstraintViolation,
     DuplicateSuspected,
@@ -49,6 +48,7 @@ from velocity_domain.governance.change import ProposedChange, entity_class
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, asc, desc
+from velocity_domain.services.approvals import APPROVE_PERMISSION, ApprovalMixin
 from velocity_domain.services.base import Service
 from velocity_domain.services.checks import enum_arg, uuid_arg
 from velocity_domain.services.inbox import InboxItem, operator_inbox
@@ -63,7 +63,6 @@ from velocity_domain.services.proposing import (
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import (
     Approval,
-    ApprovalDecision,
     ChangeKind,
     PolicyDecision,
     Writeback,
@@ -74,13 +73,10 @@ from velocity_domain.workflow.lifecycle import WRITEBACK
 __all__ = ["BatchProposal", "Execution", "WritebackReview", "WritebackService"]
 
 PROPOSE_PERMISSION = "workflow.writebacks.propose"
-APPROVE_PERMISSION = "workflow.writebacks.approve"
 PROPOSE = register("workflow.writebacks.propose", PROPOSE_PERMISSION, "propose a change")
 PROPOSE_MANY = register(
     "workflow.writebacks.propose_many", PROPOSE_PERMISSION, "propose many changes at once"
 )
-APPROVE = register("workflow.writebacks.approve", APPROVE_PERMISSION, "approve a proposal")
-REJECT = register("workflow.writebacks.reject", APPROVE_PERMISSION, "reject a proposal")
 EXECUTE = register("workflow.writebacks.execute", PROPOSE_PERMISSION, "apply an approved proposal")
 GET = register("workflow.writebacks.get", PROPOSE_PERMISSION, "read a proposal and its history")
 LIST = register("workflow.writebacks.list", PROPOSE_PERMISSION, "list proposals")
@@ -134,17 +130,7 @@ class WritebackReview:
     approvals: tuple[Approval, ...]
 
 
-def _comment_arg(value: object, *, required: bool) -> str | None:
-    if value is None:
-        if required:
-            raise ValidationFailed("comment", "is required when rejecting: say why")
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed("comment", "must be non-empty text", value=value)
-    return value
-
-
-class WritebackService(Service):
+class WritebackService(ApprovalMixin, Service):
     """Proposals to change canonical data, their review and their one-time execution."""
 
     def propose(
@@ -311,146 +297,6 @@ class WritebackService(Service):
                 raise
             return _repeated(earlier, digest, idempotency_key)
         return after
-
-    def approve(
-        self, principal: Principal, writeback_id: UUID, *, comment: str | None = None
-    ) -> Writeback:
-        """Record ``principal``'s approval; with enough approvals the writeback is ``approved``.
-
-        Refused with ``ApprovalRefused`` for the proposer (four eyes), for the
-        person who started the proposing agent run, for any automated agent,
-        and for a second vote by the same approver.
-        """
-        note = _comment_arg(comment, required=False)
-        with self._begin(principal, APPROVE) as uow:
-            writeback = self._decidable(uow, principal, writeback_id)
-            self._vote(uow, principal, writeback, ApprovalDecision.APPROVED, note)
-            votes = uow.workflow.approvals.count(
-                Eq("writeback_id", writeback.key), Eq("decision", ApprovalDecision.APPROVED)
-            )
-            if votes >= writeback.required_approvals:
-                after = engine.move(
-                    uow,
-                    self.clock,
-                    principal,
-                    writeback,
-                    WritebackStatus.APPROVED,
-                    approved_by=principal.user_id,
-                    reason=note,
-                )
-            else:
-                # Every vote moves the version on, so two concurrent last votes cannot both miss.
-                after = uow.workflow.writebacks.update(
-                    writeback, expected_version=writeback.version
-                )
-                self._audit(
-                    uow,
-                    principal,
-                    APPROVE.name,
-                    target_domain="workflow",
-                    target_ref=writeback.key,
-                    reason=note,
-                    details={"approvals": votes, "required": writeback.required_approvals},
-                )
-            uow.commit()
-        return after
-
-    def reject(self, principal: Principal, writeback_id: UUID, *, comment: str) -> Writeback:
-        """Reject a proposal with a comment saying why; nothing of it is ever applied.
-
-        A proposal under review is rejected; an approved one not yet executed
-        is withdrawn (an approver may change their mind). Each rejection is a
-        ``workflow_approvals`` row. Once executed or failed it raises
-        ``InvalidTransition``.
-        """
-        note = _comment_arg(comment, required=True)
-        with self._begin(principal, REJECT) as uow:
-            writeback = self._decidable(uow, principal, writeback_id, rejecting=True)
-            self._vote(uow, principal, writeback, ApprovalDecision.REJECTED, note)
-            after = engine.move(
-                uow,
-                self.clock,
-                principal,
-                writeback,
-                WritebackStatus.REJECTED,
-                rejection_reason=note,
-                reason=note,
-            )
-            uow.commit()
-        return after
-
-    def _decidable(
-        self,
-        uow: UnitOfWork,
-        principal: Principal,
-        writeback_id: UUID,
-        *,
-        rejecting: bool = False,
-    ) -> Writeback:
-        writeback = uow.workflow.writebacks.get(uuid_arg(writeback_id, "writeback_id"))
-        if principal.is_agent:
-            raise ApprovalRefused(writeback.key, principal, "an automated agent never decides")
-        if principal.user_id is None:
-            raise ApprovalRefused(writeback.key, principal, "decisions are made by a named user")
-        if not rejecting:
-            if writeback.proposer_user_id == principal.user_id:
-                raise ApprovalRefused(
-                    writeback.key, principal, "four eyes: a proposer never approves their own"
-                )
-            if writeback.agent_run_id is not None:
-                run = uow.workflow.agent_runs.get(writeback.agent_run_id)
-                if run.started_by_user_id == principal.user_id:
-                    raise ApprovalRefused(
-                        writeback.key, principal, "four eyes: they started the proposing run"
-                    )
-        # A proposal under review is decided; an approved one may still be withdrawn.
-        open_states = {WritebackStatus.REVIEW_REQUIRED}
-        if rejecting:
-            open_states.add(WritebackStatus.APPROVED)
-        if writeback.status not in open_states:
-            target = WritebackStatus.REJECTED if rejecting else WritebackStatus.APPROVED
-            raise InvalidTransition(
-                "writeback review", writeback.status, target, sorted(open_states)
-            )
-        if not rejecting and self._has_voted(uow, principal, writeback):
-            raise ApprovalRefused(writeback.key, principal, "has already decided this proposal")
-        return writeback
-
-    @staticmethod
-    def _has_voted(uow: UnitOfWork, principal: Principal, writeback: Writeback) -> bool:
-        """Whether ``principal`` already approved ``writeback``."""
-        return (
-            uow.workflow.approvals.count(
-                Eq("writeback_id", writeback.key),
-                Eq("approver_user_id", principal.user_id),
-                Eq("decision", ApprovalDecision.APPROVED),
-            )
-            > 0
-        )
-
-    def _vote(
-        self,
-        uow: UnitOfWork,
-        principal: Principal,
-        writeback: Writeback,
-        decision: ApprovalDecision,
-        comment: str | None,
-    ) -> None:
-        assert principal.user_id is not None
-        try:
-            uow.workflow.approvals.add(
-                Approval(
-                    writeback_id=writeback.key,
-                    approver_user_id=principal.user_id,
-                    decision=decision,
-                    comment=comment,
-                    decided_at=self.clock.now(),
-                )
-            )
-        except AlreadyExists:  # the same approver, deciding twice at the same moment
-            raise ApprovalRefused(
-                writeback.key, principal, "has already decided this proposal"
-            ) from None
 
     def execute(self, principal: Principal, writeback_id: UUID) -> Execution:
         """Apply an approved writeback exactly once.
