@@ -137,15 +137,7 @@ class AccountService(Service):
 
     def _insert(self, uow: UnitOfWork, principal: Principal, account: Account) -> Account:
         _check_parent(uow, account.key, account.parent_account_id)
-        uow.crm.accounts.add(account)
-        self._audit(
-            uow,
-            principal,
-            CREATE.name,
-            target_domain="crm",
-            target_ref=account.key,
-            after=account,
-        )
+        self._add_audited(uow, principal, CREATE.name, account, domain="crm")
         return account
 
     def update(
@@ -177,7 +169,6 @@ class AccountService(Service):
     def _apply_update(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Account:
-        check_changes(dict(change.fields), UPDATABLE)
         current, wanted = self._proposed_over(uow, change, Account)
         if wanted.parent_account_id != current.parent_account_id:
             _check_parent(uow, current.key, wanted.parent_account_id)

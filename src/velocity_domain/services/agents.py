@@ -160,10 +160,7 @@ class AgentRunService(Service):
                 created_at=now,
                 updated_at=now,
             )
-            uow.workflow.agent_runs.add(run)
-            self._audit(
-                uow, principal, START.name, target_domain="workflow", target_ref=run.key, after=run
-            )
+            self._add_audited(uow, principal, START.name, run, domain="workflow")
             uow.commit()
         return run
 
@@ -234,15 +231,7 @@ class AgentRunService(Service):
             branch = Branch(
                 agent_run_id=key, label=label, rationale=rationale, created_at=now, updated_at=now
             )
-            uow.workflow.branches.add(branch)
-            self._audit(
-                uow,
-                principal,
-                ADD_BRANCH.name,
-                target_domain="workflow",
-                target_ref=branch.key,
-                after=branch,
-            )
+            self._add_audited(uow, principal, ADD_BRANCH.name, branch, domain="workflow")
             uow.commit()
         return branch
 
@@ -321,15 +310,7 @@ class AgentRunService(Service):
                 created_at=now,
                 updated_at=now,
             )
-            uow.workflow.actions.add(action)
-            self._audit(
-                uow,
-                principal,
-                PROPOSE_ACTION.name,
-                target_domain="workflow",
-                target_ref=action.key,
-                after=action,
-            )
+            self._add_audited(uow, principal, PROPOSE_ACTION.name, action, domain="workflow")
             uow.commit()
         return action
 

@@ -137,6 +137,31 @@ class Service:
         )
         return after
 
+    def _add_audited(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        action: str,
+        row: E,
+        *,
+        domain: str,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> E:
+        """Add ``row`` in ``uow`` with the audit event of its creation; return it."""
+        uow.table(type(row)).add(row)
+        self._audit(
+            uow,
+            principal,
+            action,
+            target_domain=domain,
+            target_ref=row.key,
+            after=row,
+            reason=reason,
+            details=details,
+        )
+        return row
+
     def _gate(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> None:
         """Ask the policy about ``change``: go on, or store a proposal and raise.
 

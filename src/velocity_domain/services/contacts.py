@@ -223,16 +223,8 @@ class ContactService(Service):
         reason: str | None,
     ) -> Person:
         details = self._duplicate_details(uow, person, allow_duplicate)
-        uow.crm.people.add(person)
-        self._audit(
-            uow,
-            principal,
-            CREATE.name,
-            target_domain="crm",
-            target_ref=person.key,
-            after=person,
-            reason=reason,
-            details=details,
+        self._add_audited(
+            uow, principal, CREATE.name, person, domain="crm", reason=reason, details=details
         )
         return person
 
@@ -279,7 +271,6 @@ class ContactService(Service):
     def _apply_update(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Person:
-        check_changes(dict(change.fields), UPDATABLE)
         current, wanted = self._proposed_over(uow, change, Person)
         allow_duplicate, reason = _carried(change)
         details = None

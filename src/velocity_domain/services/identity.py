@@ -134,15 +134,7 @@ class UserService(Service):
                 created_at=now,
                 updated_at=now,
             )
-            uow.identity.users.add(user)
-            self._audit(
-                uow,
-                principal,
-                CREATE_USER.name,
-                target_domain="identity",
-                target_ref=user.key,
-                after=user,
-            )
+            self._add_audited(uow, principal, CREATE_USER.name, user, domain="identity")
             for name in roles:
                 self._assign(
                     uow,

@@ -90,10 +90,7 @@ class ImportBatchService(Service):
                 created_at=now,
                 updated_at=now,
             )
-            uow.crm.import_batches.add(batch)
-            self._audit(
-                uow, principal, SUBMIT.name, target_domain="crm", target_ref=batch.key, after=batch
-            )
+            self._add_audited(uow, principal, SUBMIT.name, batch, domain="crm")
             uow.commit()
         return batch
 

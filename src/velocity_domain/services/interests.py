@@ -24,7 +24,6 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Priority, PropertyInterest, PropertyInterestStatus
 from velocity_domain.errors import (
-    ConcurrencyConflict,
     InvalidTransition,
     NotFound,
     ValidationFailed,
@@ -130,15 +129,7 @@ class PropertyInterestService(Service):
         if uow.crm.people.find(interest.person_id) is None:
             raise ValidationFailed("person_id", "names no person", value=interest.person_id)
         _check_places(uow, interest.project_id, interest.unit_id)
-        uow.crm.property_interests.add(interest)
-        self._audit(
-            uow,
-            principal,
-            RECORD.name,
-            target_domain="crm",
-            target_ref=interest.key,
-            after=interest,
-        )
+        self._add_audited(uow, principal, RECORD.name, interest, domain="crm")
         return interest
 
     def update(
@@ -176,11 +167,9 @@ class PropertyInterestService(Service):
             version = version_arg(expected_version)
             current = self._visible(uow, principal, interest_id)
             _check_active(current)
-            _check_version(current, version)
             candidate = attrs.evolve(current, **changes)  # validates and converts the values
             _check_places(uow, candidate.project_id, candidate.unit_id)
-            fields = {name: getattr(candidate, name) for name in changes}
-            change = self._update_change(UPDATE, current, fields, version)
+            change = self._update_change(UPDATE, current, changes, version)
             self._gate(uow, principal, change)
             changed = self._apply_update(uow, principal, change)
             uow.commit()
@@ -192,11 +181,7 @@ class PropertyInterestService(Service):
         assert change.target_ref is not None
         current = uow.crm.property_interests.get(change.target_ref)
         _check_active(current)
-        changes = change.typed_fields(current)
-        unknown = sorted(set(changes) - set(DETAILS))
-        if unknown:
-            raise ValidationFailed(unknown[0], "cannot be changed by an update of an interest")
-        candidate = attrs.evolve(current, **changes)
+        candidate = attrs.evolve(current, **change.typed_fields(current))
         _check_places(uow, candidate.project_id, candidate.unit_id)
         return self._write_update(uow, principal, change, current, candidate, domain="crm")
 
@@ -213,7 +198,6 @@ class PropertyInterestService(Service):
             version = version_arg(expected_version)
             current = self._visible(uow, principal, interest_id)
             _check_closable(current)
-            _check_version(current, version)
             change = self._update_change(
                 CLOSE,
                 current,
@@ -286,14 +270,6 @@ def _check_closable(interest: PropertyInterest) -> None:
     """Refuse to close an interest that is not active (``InvalidTransition``)."""
     if interest.status is not PropertyInterestStatus.ACTIVE:
         raise InvalidTransition(_LIFECYCLE, interest.status, PropertyInterestStatus.CLOSED, [])
-
-
-def _check_version(interest: PropertyInterest, version: int) -> None:
-    """Refuse a change based on a version that is no longer current, before proposing it."""
-    if interest.version != version:
-        raise ConcurrencyConflict(
-            PropertyInterest.table_name, interest.key, version, interest.version
-        )
 
 
 def _check_places(uow: UnitOfWork, project_id: object, unit_id: object) -> None:

@@ -56,7 +56,7 @@ from velocity_domain.services.geo import (
     geohash,
     haversine_km,
 )
-from velocity_domain.services.unit_status import UnitStatusMixin, check_version, only_fields
+from velocity_domain.services.unit_status import UnitStatusMixin
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import ChangeKind
 
@@ -163,15 +163,7 @@ class InventoryService(UnitStatusMixin, Service):
 
     def _insert_project(self, uow: UnitOfWork, principal: Principal, project: Project) -> Project:
         self._check_project_refs(uow, project, None)
-        uow.inventory.projects.add(project)
-        self._audit(
-            uow,
-            principal,
-            CREATE_PROJECT.name,
-            target_domain="inventory",
-            target_ref=project.key,
-            after=project,
-        )
+        self._add_audited(uow, principal, CREATE_PROJECT.name, project, domain="inventory")
         return project
 
     def update_project(
@@ -190,10 +182,7 @@ class InventoryService(UnitStatusMixin, Service):
                 return before
             candidate = attrs.evolve(before, **changes)
             self._check_project_refs(uow, candidate, before)
-            check_version(before, version)
-            change = self._update_change(
-                UPDATE_PROJECT, before, {n: getattr(candidate, n) for n in changes}, version
-            )
+            change = self._update_change(UPDATE_PROJECT, before, changes, version)
             self._gate(uow, principal, change)
             after = self._apply_update_project(uow, principal, change)
             uow.commit()
@@ -202,7 +191,6 @@ class InventoryService(UnitStatusMixin, Service):
     def _apply_update_project(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Project:
-        only_fields(change, PROJECT_DETAILS)
         before, candidate = self._proposed_over(uow, change, Project)
         self._check_project_refs(uow, candidate, before)
         return self._write_update(uow, principal, change, before, candidate, domain="inventory")
@@ -326,10 +314,7 @@ class InventoryService(UnitStatusMixin, Service):
                 return before
             candidate = attrs.evolve(before, **changes)
             self._check_unit_label(uow, candidate, before)
-            check_version(before, version)
-            change = self._update_change(
-                UPDATE_UNIT, before, {n: getattr(candidate, n) for n in changes}, version
-            )
+            change = self._update_change(UPDATE_UNIT, before, changes, version)
             self._gate(uow, principal, change)
             after = self._apply_update_unit(uow, principal, change)
             uow.commit()
@@ -338,7 +323,6 @@ class InventoryService(UnitStatusMixin, Service):
     def _apply_update_unit(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Unit:
-        only_fields(change, UNIT_DETAILS)
         before, candidate = self._proposed_over(uow, change, Unit)
         self._check_unit_label(uow, candidate, before)
         return self._write_update(uow, principal, change, before, candidate, domain="inventory")
@@ -418,15 +402,7 @@ class InventoryService(UnitStatusMixin, Service):
                     raise ValidationFailed("unit_id", "belongs to another project", value=unit_id)
             if blob_id is not None and uow.intel.blobs.find(blob_id) is None:
                 raise ValidationFailed("blob_id", "no such stored blob", value=blob_id)
-            uow.inventory.media.add(media)
-            self._audit(
-                uow,
-                principal,
-                ADD_MEDIA.name,
-                target_domain="inventory",
-                target_ref=media.key,
-                after=media,
-            )
+            self._add_audited(uow, principal, ADD_MEDIA.name, media, domain="inventory")
             uow.commit()
         return media
 

@@ -146,10 +146,7 @@ class LeadService(Service):
         if uow.crm.people.find(lead.person_id) is None:
             raise ValidationFailed("person_id", "no such person", value=lead.person_id)
         check_references(uow, account_id=lead.account_id, assigned_user_id=lead.assigned_user_id)
-        uow.crm.leads.add(lead)
-        self._audit(
-            uow, principal, CREATE.name, target_domain="crm", target_ref=lead.key, after=lead
-        )
+        self._add_audited(uow, principal, CREATE.name, lead, domain="crm")
         return lead
 
     def get(self, principal: Principal, lead_id: UUID) -> Lead:

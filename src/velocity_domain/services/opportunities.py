@@ -430,18 +430,11 @@ class OpportunityService(Service):
         self._check_move(before, target, lost_reason)
         closed_at = None if self.pipeline.is_open(target) else self.clock.now()
         candidate = attrs.evolve(before, stage=target, lost_reason=lost_reason, closed_at=closed_at)
-        after = uow.crm.opportunities.update(candidate, expected_version=change.base_version)
-        record_entry(uow, self.clock, principal, after, before.stage, reason=reason)
-        self._audit(
-            uow,
-            principal,
-            MOVE_STAGE.name,
-            target_domain="crm",
-            target_ref=after.key,
-            before=before,
-            after=after,
-            reason=reason if lost_reason is None else lost_reason,
+        why = reason if lost_reason is None else lost_reason
+        after = self._write_update(
+            uow, principal, change, before, candidate, domain="crm", reason=why
         )
+        record_entry(uow, self.clock, principal, after, before.stage, reason=reason)
         return after
 
     def time_in_stages(

@@ -98,15 +98,7 @@ class RelationshipService(Service):
             household = Household(
                 household_name=household_name, notes=notes, created_at=now, updated_at=now
             )
-            uow.crm.households.add(household)
-            self._audit(
-                uow,
-                principal,
-                CREATE_HOUSEHOLD.name,
-                target_domain="crm",
-                target_ref=household.key,
-                after=household,
-            )
+            self._add_audited(uow, principal, CREATE_HOUSEHOLD.name, household, domain="crm")
             uow.commit()
         return household
 

@@ -136,10 +136,7 @@ class TaskService(Service):
         return self._insert(uow, principal, task)
 
     def _insert(self, uow: UnitOfWork, principal: Principal, task: Reminder) -> Reminder:
-        uow.intel.reminders.add(task)
-        self._audit(
-            uow, principal, CREATE.name, target_domain="intel", target_ref=task.key, after=task
-        )
+        self._add_audited(uow, principal, CREATE.name, task, domain="intel")
         return task
 
     def assign(
@@ -171,8 +168,6 @@ class TaskService(Service):
         assert change.target_ref is not None
         current = uow.intel.reminders.get(change.target_ref)
         fields = change.typed_fields(current)
-        if set(fields) != {"assigned_user_id"}:
-            raise ValidationFailed("fields", "an assignment changes assigned_user_id alone")
         self._check_user(uow, fields["assigned_user_id"])
         return self._write(uow, principal, ASSIGN.name, current, change.base_version, **fields)
 

@@ -19,7 +19,6 @@ two of them on one unit from both succeeding.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -48,7 +47,7 @@ from velocity_domain.services.checks import (
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import ChangeKind
 
-__all__ = ["PRICE_FIELDS", "UnitStatusMixin", "check_version", "only_fields"]
+__all__ = ["PRICE_FIELDS", "UnitStatusMixin", "check_version"]
 
 READ = "inventory.read"
 WRITE = "inventory.write"
@@ -64,14 +63,6 @@ CURRENT_PRICE = register("inventory.prices.current", READ, "a unit's price at a 
 
 #: The unit fields a price change proposes (its moment and reason travel as context).
 PRICE_FIELDS = ("price_current",)
-
-
-def only_fields(change: ProposedChange, allowed: Iterable[str]) -> None:
-    """Refuse a change naming a field its operation does not change, naming the field."""
-    names = frozenset(allowed)
-    for name in change.fields:
-        if name not in names:
-            raise ValidationFailed(name, f"is not changed by {change.operation}")
 
 
 def check_version(row: VersionedEntity, version: int) -> None:
@@ -449,7 +440,6 @@ class UnitStatusMixin(Service):
         """
         assert change.target_ref is not None
         assert change.base_version is not None
-        only_fields(change, PRICE_FIELDS)
         unit = uow.inventory.units.get(change.target_ref)
         check_version(unit, change.base_version)
         price = change.typed_fields(unit)["price_current"]
