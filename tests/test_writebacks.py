@@ -405,25 +405,18 @@ def test_a_proposal_is_tried_against_the_domain_when_made(
         OpportunityStage.BOOKING,
     )
     lead = velocity.leads.list(w.admin, person_id=w.client_a.key).items[0]
+    the_lead: dict[str, Any] = {
+        "target_table": "crm_leads",
+        "change_kind": "update",
+        "target_ref": lead.key,
+        "base_version": lead.version,
+    }
     with pytest.raises(ValidationFailed) as disqualify:
-        velocity.writebacks.propose(
-            w.admin,
-            target_table="crm_leads",
-            change_kind="update",
-            target_ref=lead.key,
-            base_version=lead.version,
-            fields={"status": "disqualified"},
-        )
+        velocity.writebacks.propose(w.admin, fields={"status": "disqualified"}, **the_lead)
     assert disqualify.value.field == "status"
     with pytest.raises(ValidationFailed) as bad_context:
         velocity.writebacks.propose(
-            w.admin,
-            target_table="crm_leads",
-            change_kind="update",
-            target_ref=lead.key,
-            base_version=lead.version,
-            fields={"status": "converted"},
-            context={"project_id": "nope"},
+            w.admin, fields={"status": "converted"}, context={"project_id": "nope"}, **the_lead
         )
     assert bad_context.value.field == "project_id"
     with pytest.raises(ValidationFailed) as foreign:
@@ -437,12 +430,9 @@ def test_a_proposal_is_tried_against_the_domain_when_made(
     assert velocity.writebacks.list(w.admin).items == ()
     converted = velocity.writebacks.propose(
         w.admin,
-        target_table="crm_leads",
-        change_kind="update",
-        target_ref=lead.key,
-        base_version=lead.version,
         fields={"status": "converted"},
         context={"value": "12500000"},
+        **the_lead,
     )
     execution = velocity.writebacks.execute(w.admin, converted.key)
     assert execution.applied
