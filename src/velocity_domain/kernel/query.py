@@ -24,6 +24,7 @@ from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 __all__ = [
+    "Among",
     "Contains",
     "Eq",
     "Filter",
@@ -34,6 +35,7 @@ __all__ = [
     "Query",
     "Range",
     "SortKey",
+    "Source",
     "asc",
     "desc",
     "plain",
@@ -101,7 +103,34 @@ class Contains:
     text: str = ""
 
 
-Filter = Eq | In | Range | IsNull | HasLabel | Contains
+@attrs.frozen
+class Source:
+    """The values of ``column`` in the rows of ``table`` that match every filter of ``where``."""
+
+    table: str
+    column: str
+    where: tuple[Eq | In | Range | IsNull, ...] = attrs.field(default=(), converter=_values)
+
+
+def _sources(value: Iterable[Source]) -> tuple[Source, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class Among:
+    """``field`` is one of the values any of ``sources`` yields: a semi-join, run in the store.
+
+    Record visibility is one: a person is visible to an agent when a lead or
+    an opportunity assigned to them names that person, so
+    ``Among("person_id", (Source("crm_leads", "person_id", (Eq("assigned_user_id", u),)), ...))``.
+    No source means no row matches.
+    """
+
+    field: str
+    sources: tuple[Source, ...] = attrs.field(default=(), converter=_sources)
+
+
+Filter = Eq | In | Range | IsNull | HasLabel | Contains | Among
 
 
 @attrs.frozen
@@ -141,8 +170,9 @@ def _keys(value: Iterable[SortKey]) -> tuple[SortKey, ...]:
 class Query:
     """Which rows (``where``, all must hold), in which order, and which page.
 
-    The table's primary key is always added as the last sort key, so every
-    ordering is total and keyset pagination never skips or repeats a row.
+    The table's primary key is always added as the last sort key (in the
+    direction of the key before it), so every ordering is total and keyset
+    pagination never skips or repeats a row.
     """
 
     where: tuple[Filter, ...] = attrs.field(default=(), converter=_filters)
@@ -195,6 +225,8 @@ def prepare(table: str, fields: dict[str, bool], key_field: str, query: Query) -
 
     for item in query.where:
         names = item.fields if isinstance(item, Contains) else (item.field,)
+        if isinstance(item, Among) and not all(isinstance(s, Source) for s in item.sources):
+            raise ValidationFailed("where", "Among takes Source values")
         for name in names:
             known(name, "where")
         if isinstance(item, Contains) and not isinstance(item.text, str):
@@ -207,7 +239,8 @@ def prepare(table: str, fields: dict[str, bool], key_field: str, query: Query) -
                 "order_by", f"{table}.{key.field} may be NULL; sort on a required field"
             )
     if not any(k.field == key_field for k in order):
-        order.append(SortKey(key_field))
+        # In the direction of the last key, so one index walks the whole order.
+        order.append(SortKey(key_field, descending=bool(order) and order[-1].descending))
     order_t = tuple(order)
     where = tuple(_plain_filter(f) for f in query.where)
     return PreparedQuery(
@@ -227,4 +260,12 @@ def _plain_filter(item: Filter) -> Filter:
         return In(item.field, tuple(plain(v) for v in item.values))
     if isinstance(item, Range):
         return Range(item.field, plain(item.gte), plain(item.gt), plain(item.lte), plain(item.lt))
+    if isinstance(item, Among):
+        return Among(
+            item.field,
+            tuple(
+                Source(s.table, s.column, tuple(_plain_filter(f) for f in s.where))  # type: ignore[misc]
+                for s in item.sources
+            ),
+        )
     return item

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -17,7 +19,7 @@ import attrs
 from velocity_domain.kernel.constraints import CompositeRef, Unique
 from velocity_domain.kernel.model import Entity, FieldSpec, VersionedEntity, field_spec
 
-__all__ = ["Reference", "TableInfo", "row_values", "table_info"]
+__all__ = ["Reference", "TableInfo", "row_values", "table_info", "trusted_builder"]
 
 
 @attrs.frozen
@@ -46,6 +48,8 @@ class TableInfo:
     versioned: bool
     deletable: bool
     has_mutable_values: bool
+    #: Builds an entity from a stored row without validating it again (see :func:`trusted_builder`).
+    build: Callable[[Mapping[str, Any]], Entity]
 
     def fk_name(self, field: str) -> str:
         """Return the schema's name of the foreign key on ``field``."""
@@ -97,7 +101,63 @@ def _read(cls: type[Entity]) -> TableInfo:
         versioned=issubclass(cls, VersionedEntity),
         deletable=bool(getattr(cls, "deletable", False)),
         has_mutable_values=mutable,
+        build=trusted_builder(cls),
     )
+
+
+def _as_utc(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is not UTC:
+        return value.astimezone(UTC)
+    return value
+
+
+def _as_tuple(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _enum_of(spec: FieldSpec) -> Callable[[Any], Any]:
+    assert spec.choices is not None
+    members = {m.value: m for m in spec.choices}
+
+    def convert(value: Any) -> Any:
+        return value if value is None else members.get(value, value)
+
+    return convert
+
+
+def trusted_builder(cls: type[Entity]) -> Callable[[Mapping[str, Any]], Entity]:
+    """Return a function that builds a ``cls`` from a stored row, trusting its values.
+
+    A store only holds rows that were validated on their way in, so reading
+    one back skips the validators, normalisers and cross-field checks (a phone
+    is not parsed again): only the store's representation is turned back into
+    the entity's (a status string into its enum member, an array into a
+    tuple, a timestamp into UTC). Validation happens once, on input.
+    """
+    steps: list[tuple[str, Callable[[Any], Any] | None]] = []
+    for f in attrs.fields(cls):
+        spec = f.metadata.get("velocity")
+        kind = spec.kind if isinstance(spec, FieldSpec) else None
+        if kind == "choice":
+            assert isinstance(spec, FieldSpec)
+            steps.append((f.name, _enum_of(spec)))
+        elif kind == "labels":
+            steps.append((f.name, _as_tuple))
+        elif kind == "datetime":
+            steps.append((f.name, _as_utc))
+        else:
+            steps.append((f.name, None))
+    new = object.__new__
+    put = object.__setattr__
+
+    def build(row: Mapping[str, Any]) -> Entity:
+        entity = new(cls)
+        for name, convert in steps:
+            value = row[name]
+            put(entity, name, value if convert is None else convert(value))
+        return entity
+
+    return build
 
 
 def row_values(entity: Entity, info: TableInfo) -> dict[str, Any]:

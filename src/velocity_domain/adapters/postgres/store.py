@@ -2,9 +2,10 @@
 
 Every table operation is one statement (a page of a listing is one SELECT,
 ``get_many`` one ``IN`` query, ``add_many`` one batched INSERT), so no read
-path costs a statement per row. Text is compared and sorted with
-``COLLATE "C"`` so the order is the in-memory store's code-point order.
-Driver errors become :mod:`velocity_domain.errors` types in :func:`translate`.
+path costs a statement per row. Text columns are declared ``COLLATE "C"``,
+so the order is the in-memory store's code-point order and the indexes
+serve every comparison (see :mod:`.querying`). Rows read back are trusted:
+entities are built from them without validating them again. Driver errors become :mod:`velocity_domain.errors` types in :func:`translate`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql as pg
 
+from velocity_domain.adapters.postgres.querying import SqlQueries
 from velocity_domain.adapters.postgres.tables import metadata
 from velocity_domain.errors import (
     AlreadyExists,
@@ -31,19 +32,7 @@ from velocity_domain.errors import (
 from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.pagination import CursorCodec, Page
-from velocity_domain.kernel.query import (
-    Contains,
-    Eq,
-    Filter,
-    HasLabel,
-    In,
-    IsNull,
-    Query,
-    Range,
-    SortKey,
-    plain,
-    prepare,
-)
+from velocity_domain.kernel.query import Filter, Query, plain, prepare
 from velocity_domain.kernel.repository import AppendTable, MutableTable
 from velocity_domain.kernel.tableinfo import TableInfo, row_values, table_info
 
@@ -111,6 +100,12 @@ class PostgresStore:
         self.clock = clock or SystemClock()
         self.codec = cursor_codec or CursorCodec()
         self.infos = {info.name: info for info in map(table_info, entity_classes)}
+        translated = engine.get_execution_options().get("schema_translate_map") or {}
+        #: The PostgreSQL schema of the canonical tables (``None``: the search path's).
+        self.schema: str | None = translated.get(None)
+        self.queries = {
+            name: SqlQueries(metadata.tables[name], self.schema) for name in self.infos
+        }
 
     def begin(self) -> PostgresTransaction:
         """Open a connection from the pool and begin a transaction on it."""
@@ -185,12 +180,6 @@ class PostgresTransaction:
             self._connection = None
 
 
-def _text_aware(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    if isinstance(column.type, sa.String):
-        return column.collate("C")
-    return column
-
-
 class PostgresTable(Generic[E]):
     """One table inside a :class:`PostgresTransaction`."""
 
@@ -199,6 +188,8 @@ class PostgresTable(Generic[E]):
         self._info = info
         self._table = metadata.tables[info.name]
         self._key = self._table.c[info.key_field]
+        self._queries = tx.store.queries[info.name]
+        self._build = info.build
 
     @contextmanager
     def _errors(self, row: Mapping[str, Any] | None = None) -> Iterator[None]:
@@ -210,8 +201,7 @@ class PostgresTable(Generic[E]):
             raise error from exc
 
     def _entity(self, row: sa.Row[Any]) -> E:
-        mapping = row._mapping
-        return cast("E", self._info.cls(**{f: mapping[f] for f in self._info.init_fields}))
+        return cast("E", self._build(row._mapping))
 
     def _select(self, *where: sa.ColumnElement[bool]) -> list[sa.Row[Any]]:
         with self._errors():
@@ -238,71 +228,18 @@ class PostgresTable(Generic[E]):
         found = {e.key: e for e in entities}
         return {k: found[k] for k in wanted if k in found}
 
-    def _condition(self, item: Filter) -> sa.ColumnElement[bool]:
-        t = self._table
-        if isinstance(item, Eq):
-            column = t.c[item.field]
-            return column.is_(None) if item.value is None else _text_aware(column) == item.value
-        if isinstance(item, In):
-            if not item.values:
-                return sa.false()
-            return _text_aware(t.c[item.field]).in_(list(item.values))
-        if isinstance(item, Range):
-            ranged = _text_aware(t.c[item.field])
-            parts: list[sa.ColumnElement[bool]] = [ranged.is_not(None)]
-            for bound, op in (
-                (item.gte, ranged.__ge__),
-                (item.gt, ranged.__gt__),
-                (item.lte, ranged.__le__),
-                (item.lt, ranged.__lt__),
-            ):
-                if bound is not None:
-                    parts.append(op(bound))
-            return sa.and_(*parts)
-        if isinstance(item, IsNull):
-            nullable = t.c[item.field]
-            return nullable.is_(None) if item.is_null else nullable.is_not(None)
-        if isinstance(item, HasLabel):
-            return t.c[item.field].contains(sa.cast(pg.array([item.label]), t.c[item.field].type))
-        if isinstance(item, Contains):
-            needle = sa.func.lower(sa.literal(item.text, sa.Text).collate("C"))
-            return sa.or_(
-                *(
-                    sa.func.strpos(sa.func.lower(t.c[f].collate("C")), needle) > 0
-                    for f in item.fields
-                )
-            )
-        raise TypeError(f"unknown filter {item!r}")  # pragma: no cover
-
-    def _after(self, order: Sequence[SortKey], values: Sequence[Any]) -> sa.ColumnElement[bool]:
-        """Rows strictly after ``values`` in ``order`` (a row-wise keyset condition)."""
-        alternatives = []
-        for i, key in enumerate(order):
-            column = _text_aware(self._table.c[key.field])
-            equal = [
-                _text_aware(self._table.c[k.field]) == v
-                for k, v in zip(order[:i], values[:i], strict=True)
-            ]
-            step = column < values[i] if key.descending else column > values[i]
-            alternatives.append(sa.and_(*equal, step))
-        return sa.or_(*alternatives)
-
     def list(self, query: Query | None = None) -> Page[E]:
         """Return one page of the rows matching ``query``, with one SELECT."""
         info = self._info
         prepared = prepare(info.name, info.optional, info.key_field, query or Query())
-        conditions = [self._condition(f) for f in prepared.where]
+        queries = self._queries
+        conditions = [queries.condition(f) for f in prepared.where]
         if prepared.cursor is not None:
             after = self._tx.store.codec.decode(prepared.cursor, prepared.scope)
             if len(after) != len(prepared.order_by):
                 raise ValidationFailed("cursor", "does not fit this listing's order")
-            conditions.append(self._after(prepared.order_by, after))
-        ordering = [
-            _text_aware(self._table.c[k.field]).desc()
-            if k.descending
-            else _text_aware(self._table.c[k.field]).asc()
-            for k in prepared.order_by
-        ]
+            conditions.append(queries.after(prepared.order_by, after))
+        ordering = queries.ordering(prepared.order_by)
         statement = (
             sa.select(self._table).where(*conditions).order_by(*ordering).limit(prepared.limit + 1)
         )
@@ -321,7 +258,7 @@ class PostgresTable(Generic[E]):
         info = self._info
         prepared = prepare(info.name, info.optional, info.key_field, Query(where=where))
         statement = sa.select(sa.func.count()).select_from(self._table)
-        statement = statement.where(*(self._condition(f) for f in prepared.where))
+        statement = statement.where(*(self._queries.condition(f) for f in prepared.where))
         with self._errors():
             return int(self._tx.connection.execute(statement).scalar_one())
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
 __all__ = [
+    "CODE_POINT",
     "MONEY",
     "NAMING_CONVENTION",
     "RATIO",
@@ -26,8 +27,10 @@ __all__ = [
     "money",
     "pk",
     "ratio",
+    "TRIGRAMS_FUNCTION",
     "source_key",
     "text",
+    "trigram_index",
     "versioned",
 ]
 
@@ -41,6 +44,10 @@ NAMING_CONVENTION = {
 
 #: The one MetaData holding every canonical table.
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+#: Every text column compares and sorts by code point, as the in-memory store does, so
+#: queries need no ``COLLATE`` wrapper and every index serves them (revision 0005).
+CODE_POINT = "C"
 
 MONEY = sa.Numeric(18, 2)
 RATIO = sa.Numeric(6, 5)
@@ -75,7 +82,8 @@ def fk(
 
 def text(name: str, length: int | None, *, nullable: bool = True) -> sa.Column[object]:
     """A ``varchar(length)`` column, or ``text`` when ``length`` is ``None``."""
-    return sa.Column(name, sa.String(length) if length else sa.Text, nullable=nullable)
+    kind = sa.String(length, collation=CODE_POINT) if length else sa.Text(collation=CODE_POINT)
+    return sa.Column(name, kind, nullable=nullable)
 
 
 def choice(
@@ -89,7 +97,7 @@ def choice(
     allowed = ", ".join(f"'{m.value}'" for m in values)
     return sa.Column(
         name,
-        sa.String(32),
+        sa.String(32, collation=CODE_POINT),
         sa.CheckConstraint(f"{name} IN ({allowed})", name=f"{name}_allowed"),
         nullable=nullable,
         server_default=None if default is None else str(default.value),
@@ -110,7 +118,7 @@ def currency(name: str = "currency") -> sa.Column[object]:
     """An ISO 4217 currency code, ``INR`` by default."""
     return sa.Column(
         name,
-        sa.String(3),
+        sa.String(3, collation=CODE_POINT),
         sa.CheckConstraint(f"{name} ~ '^[A-Z]{{3}}$'", name=f"{name}_iso4217"),
         nullable=False,
         server_default="INR",
@@ -159,6 +167,26 @@ def created_at(name: str = "created_at") -> sa.Column[object]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=False)
 
 
+#: The SQL function (migration 0005) whose pieces the trigram indexes hold.
+TRIGRAMS_FUNCTION = "velocity_trigrams"
+
+
+def trigram_index(table: sa.Table, column: str) -> sa.Index:
+    """A GIN index over the three-character pieces of ``lower(column)``: substring search.
+
+    The pieces are held as a ``tsvector`` (built into PostgreSQL: no extension
+    is needed); :class:`~velocity_domain.adapters.postgres.store.PostgresTable`
+    searches every column that has one through it.
+    """
+    pieces = getattr(sa.func, TRIGRAMS_FUNCTION)(sa.func.lower(table.c[column]))
+    return sa.Index(
+        f"ix_{table.name}_trigrams_{column}",
+        sa.func.array_to_tsvector(pieces),
+        postgresql_using="gin",
+        info={"trigrams": column},
+    )
+
+
 def versioned() -> list[sa.Column[object]]:
     """``version`` (optimistic concurrency), ``created_at`` and ``updated_at``."""
     return [
@@ -177,7 +205,7 @@ def versioned() -> list[sa.Column[object]]:
 def source_key(*, required_system: bool = False) -> list[sa.Column[object] | sa.Constraint]:
     """``source_system`` + ``source_ref`` and their unique constraint (idempotent re-imports)."""
     return [
-        sa.Column("source_system", sa.String(64), nullable=not required_system),
-        sa.Column("source_ref", sa.String(200), nullable=True),
+        sa.Column("source_system", sa.String(64, collation=CODE_POINT), nullable=not required_system),
+        sa.Column("source_ref", sa.String(200, collation=CODE_POINT), nullable=True),
         sa.UniqueConstraint("source_system", "source_ref"),
     ]

@@ -17,6 +17,7 @@ from velocity_domain.adapters.postgres.tables._columns import (
     ratio,
     source_key,
     text,
+    trigram_index,
     versioned,
 )
 from velocity_domain.crm.entities import (
@@ -59,8 +60,9 @@ crm_accounts = sa.Table(
     *versioned(),
     sa.CheckConstraint("parent_account_id <> account_id", name="not_own_parent"),
     sa.Index(None, "parent_account_id"),
-    sa.Index("ix_crm_accounts_name", sa.text("lower(account_name)"), "account_id"),
+    sa.Index(None, "account_name", "account_id"),
 )
+trigram_index(crm_accounts, "account_name")
 
 crm_households = sa.Table(
     "crm_households",
@@ -94,6 +96,8 @@ crm_people = sa.Table(
     sa.Index(None, "created_at", "person_id"),
     sa.Index("ix_crm_people_persona_labels", "persona_labels", postgresql_using="gin"),
 )
+for _searched in ("normalized_name", "primary_email", "primary_phone"):
+    trigram_index(crm_people, _searched)
 
 crm_relationships = sa.Table(
     "crm_relationships",
@@ -132,6 +136,7 @@ crm_leads = sa.Table(
     ),
     sa.Index(None, "person_id"),
     sa.Index(None, "assigned_user_id", "status"),
+    sa.Index(None, "assigned_user_id", "person_id"),
     sa.Index(None, "account_id"),
 )
 
@@ -160,6 +165,7 @@ crm_opportunities = sa.Table(
     sa.Index(None, "person_id"),
     sa.Index(None, "lead_id"),
     sa.Index(None, "assigned_user_id", "stage"),
+    sa.Index(None, "assigned_user_id", "person_id"),
     sa.Index(None, "project_id", "stage"),
     sa.Index(None, "unit_id"),
 )

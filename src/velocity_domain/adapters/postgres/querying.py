@@ -1,0 +1,197 @@
+"""The query language in SQL: filters, keyset conditions and orderings that indexes serve.
+
+Text columns are declared ``COLLATE "C"`` (revision 0005), so comparisons
+and orderings carry no collation wrapper and the plain indexes serve them.
+Keyset conditions are row comparisons (``(a, id) > (:a, :id)``), which a
+btree walks from the cursor's position instead of filtering from the start.
+``Contains`` on columns with a trigram index adds an index condition over the
+needle's three-character pieces, and the exact substring test rechecks it.
+``Among`` is a semi-join: ``field IN (SELECT column FROM ... UNION ALL ...)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+
+from velocity_domain.adapters.postgres.tables import metadata
+from velocity_domain.adapters.postgres.tables._columns import TRIGRAMS_FUNCTION
+from velocity_domain.errors import ValidationFailed
+from velocity_domain.kernel.query import (
+    Among,
+    Contains,
+    Eq,
+    Filter,
+    HasLabel,
+    In,
+    IsNull,
+    Range,
+    SortKey,
+    Source,
+)
+
+__all__ = ["SqlQueries", "trigram_query"]
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_MAX_PIECES = 32
+
+
+def _lexeme(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def trigram_query(needle: str) -> str | None:
+    """Return the ``tsquery`` text that every value containing ``needle`` satisfies.
+
+    A needle of three or more characters needs all its pieces; a shorter one
+    is the start of some piece (values are padded, see revision 0005). The
+    needle is lower-cased as PostgreSQL's ``lower()`` does under ``"C"``
+    (ASCII letters only). ``None`` for an empty needle, which matches everything.
+
+    >>> trigram_query("Asha")
+    "'ash' & 'sha'"
+    >>> trigram_query("d'")
+    "'d''':*"
+    """
+    text = needle.translate(_ASCII_LOWER)
+    if not text:
+        return None
+    if len(text) < 3:
+        return _lexeme(text) + ":*"
+    pieces = sorted({text[i : i + 3] for i in range(len(text) - 2)})[:_MAX_PIECES]
+    return " & ".join(_lexeme(p) for p in pieces)
+
+
+def _runs(order: Sequence[SortKey]) -> list[list[int]]:
+    """Group the positions of ``order`` into runs of keys sorted the same way."""
+    runs: list[list[int]] = []
+    for i, key in enumerate(order):
+        if runs and order[runs[-1][0]].descending == key.descending:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+class SqlQueries:
+    """Turns filters, orders and cursors on one table into SQLAlchemy expressions."""
+
+    def __init__(self, table: sa.Table, schema: str | None = None) -> None:
+        self.table = table
+        self._schema = schema
+        self._trigrams = {
+            index.info["trigrams"] for index in table.indexes if "trigrams" in index.info
+        }
+
+    def _column(self, name: str) -> sa.ColumnElement[Any]:
+        try:
+            return self.table.c[name]
+        except KeyError:
+            raise ValidationFailed("where", f"{self.table.name} has no field {name!r}") from None
+
+    def _pieces(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        function = getattr(sa.func, self._schema) if self._schema else sa.func
+        return sa.func.array_to_tsvector(
+            getattr(function, TRIGRAMS_FUNCTION)(sa.func.lower(column))
+        )
+
+    def condition(self, item: Filter) -> sa.ColumnElement[bool]:
+        """The SQL condition of one filter."""
+        if isinstance(item, Eq):
+            column = self._column(item.field)
+            return column.is_(None) if item.value is None else column == item.value
+        if isinstance(item, In):
+            if not item.values:
+                return sa.false()
+            return self._column(item.field).in_(list(item.values))
+        if isinstance(item, Range):
+            ranged = self._column(item.field)
+            parts: list[sa.ColumnElement[bool]] = [ranged.is_not(None)]
+            for bound, op in (
+                (item.gte, ranged.__ge__),
+                (item.gt, ranged.__gt__),
+                (item.lte, ranged.__le__),
+                (item.lt, ranged.__lt__),
+            ):
+                if bound is not None:
+                    parts.append(op(bound))
+            return sa.and_(*parts)
+        if isinstance(item, IsNull):
+            nullable = self._column(item.field)
+            return nullable.is_(None) if item.is_null else nullable.is_not(None)
+        if isinstance(item, HasLabel):
+            column = self._column(item.field)
+            return column.contains(sa.cast(pg.array([item.label]), column.type))
+        if isinstance(item, Contains):
+            return self._contains(item)
+        if isinstance(item, Among):
+            return self._among(item)
+        raise TypeError(f"unknown filter {item!r}")  # pragma: no cover
+
+    def _contains(self, item: Contains) -> sa.ColumnElement[bool]:
+        needle = sa.func.lower(sa.literal(item.text, sa.Text))
+        exact = sa.or_(
+            *(sa.func.strpos(sa.func.lower(self._column(f)), needle) > 0 for f in item.fields)
+        )
+        query = trigram_query(item.text)
+        if query is None or not set(item.fields) <= self._trigrams:
+            return exact
+        wanted = sa.cast(sa.literal(query, sa.Text), pg.TSQUERY)
+        indexed = sa.or_(*(self._pieces(self.table.c[f]).op("@@")(wanted) for f in item.fields))
+        # The cheap exact test first: PostgreSQL orders the rest by cost when it filters.
+        return sa.and_(exact, indexed)
+
+    def _among(self, item: Among) -> sa.ColumnElement[bool]:
+        selects = [self._source(source) for source in item.sources]
+        if not selects:
+            return sa.false()
+        inner = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+        return self._column(item.field).in_(inner)
+
+    def _source(self, source: Source) -> sa.Select[Any]:
+        table = metadata.tables.get(source.table)
+        if table is None:
+            raise ValidationFailed("where", f"Among names no table {source.table!r}")
+        queries = SqlQueries(table, self._schema)
+        column = queries._column(source.column)
+        return sa.select(column).where(*(queries.condition(f) for f in source.where))
+
+    def after(self, order: Sequence[SortKey], values: Sequence[Any]) -> sa.ColumnElement[bool]:
+        """Rows strictly after ``values`` in ``order``, as row comparisons an index walks.
+
+        Keys sorted the same way form one row comparison; an order that
+        changes direction is a chain of them, led by the first run's
+        ``>=`` so the index still bounds the walk.
+        """
+        runs = _runs(order)
+
+        def row(run: list[int]) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
+            columns = [self._column(order[i].field) for i in run]
+            bound = [
+                sa.literal(values[i], type_=c.type) for i, c in zip(run, columns, strict=True)
+            ]
+            return sa.tuple_(*columns), sa.tuple_(*bound)
+
+        def beyond(k: int) -> sa.ColumnElement[bool]:
+            left, right = row(runs[k])
+            step = left < right if order[runs[k][0]].descending else left > right
+            if k == len(runs) - 1:
+                return step
+            return sa.or_(step, sa.and_(left == right, beyond(k + 1)))
+
+        condition = beyond(0)
+        if len(runs) > 1:
+            left, right = row(runs[0])
+            bound_first = left <= right if order[0].descending else left >= right
+            condition = sa.and_(bound_first, condition)
+        return condition
+
+    def ordering(self, order: Sequence[SortKey]) -> list[sa.ColumnElement[Any]]:
+        """The ORDER BY of ``order``."""
+        return [
+            self._column(k.field).desc() if k.descending else self._column(k.field).asc()
+            for k in order
+        ]
