@@ -15,6 +15,7 @@ from tests.model_catalog import SPEC_TABLES
 from tests.pg_harness import PostgresServer
 from velocity_domain import cli
 from velocity_domain.adapters.postgres import migrate
+from velocity_domain.adapters.postgres.engine import SCHEMA_REVISION, stored_revision
 from velocity_domain.adapters.postgres.tables import metadata
 from velocity_domain.errors import ValidationFailed
 
@@ -184,5 +185,47 @@ def test_every_declared_check_is_enforced_by_the_migrated_database(empty_db: URL
         for statement in bad_rows:
             with engine.connect() as conn, pytest.raises(sa.exc.IntegrityError, match="check"):
                 conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_the_revision_a_store_checks_is_the_newest_migration() -> None:
+    # Velocity.from_url compares the database with this constant instead of loading
+    # every migration script; a new migration must move it too.
+    assert SCHEMA_REVISION == migrate.head_revision()
+
+
+def _text_collations(conn: sa.Connection, schema: str) -> dict[str, str]:
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.relname || '.' || a.attname, coalesce(co.collname, '')"
+            " FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+            " LEFT JOIN pg_collation co ON co.oid = a.attcollation"
+            " WHERE c.relnamespace = CAST(:schema AS regnamespace) AND c.relkind = 'r'"
+            " AND a.attnum > 0 AND NOT a.attisdropped"
+            " AND a.atttypid IN (CAST('varchar' AS regtype), CAST('text' AS regtype))"
+        ),
+        {"schema": schema},
+    ).all()
+    return {str(name): str(collation) for name, collation in rows}
+
+
+def test_every_text_column_compares_by_code_point_and_downgrade_restores_it(
+    empty_db: URL,
+) -> None:
+    migrate.upgrade(empty_db, schema="velocity")
+    engine = sa.create_engine(empty_db, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            collations = _text_collations(conn, "velocity")
+            canonical = {n: c for n, c in collations.items() if not n.startswith("alembic")}
+            assert len(canonical) > 200
+            assert set(canonical.values()) == {"C"}
+            assert stored_revision(conn, "velocity") == SCHEMA_REVISION
+            assert stored_revision(conn, None) is None
+        migrate.downgrade(empty_db, revision="0004", schema="velocity")
+        with engine.connect() as conn:
+            assert set(_text_collations(conn, "velocity").values()) == {"default"}
+            assert stored_revision(conn, "velocity") == "0004"
     finally:
         engine.dispose()

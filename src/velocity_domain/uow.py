@@ -78,6 +78,7 @@ class UnitOfWork:
         self._tx: StoreTransaction | None = None
         self._state = "new"
         self._repositories: dict[type[Any], Any] = {}
+        self._later: dict[type[Entity], list[Entity]] = {}
 
     def __enter__(self) -> UnitOfWork:
         if self._state != "new":
@@ -158,13 +159,30 @@ class UnitOfWork:
         """Return the table of a versioned entity class, with updates, for generic code."""
         return self._open_tx().mutable(cls)
 
+    def add_later(self, row: Entity) -> None:
+        """Insert ``row`` when the unit of work commits, with the others of its table at once.
+
+        For rows nothing reads back inside the same unit of work, such as
+        audit events: a change and its events then cost one insert per table,
+        however many events it records. Rolled back with everything else.
+        """
+        self._open_tx()
+        self._later.setdefault(type(row), []).append(row)
+
+    def _flush_later(self, tx: StoreTransaction) -> None:
+        later, self._later = self._later, {}
+        for cls, rows in later.items():
+            tx.table(cls).add_many(rows)
+
     def commit(self) -> None:
         """Make every change permanent; the unit of work is finished afterwards.
 
-        If the commit fails, everything is rolled back and the error raised.
+        Rows given to :meth:`add_later` are inserted first. If the commit
+        fails, everything is rolled back and the error raised.
         """
         tx = self._open_tx()
         try:
+            self._flush_later(tx)
             tx.commit()
         except BaseException:
             self._state = "rolled back"
@@ -177,4 +195,5 @@ class UnitOfWork:
         """Undo every change now; the unit of work is finished afterwards."""
         tx = self._open_tx()
         self._state = "rolled back"
+        self._later = {}
         tx.rollback()

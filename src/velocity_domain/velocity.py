@@ -105,6 +105,7 @@ class Velocity:
         schema: str | None = None,
         pool_size: int = 5,
         max_overflow: int = 10,
+        pre_ping: bool = False,
         clock: Clock | None = None,
         cursor_key: bytes | None = None,
     ) -> Velocity:
@@ -112,7 +113,9 @@ class Velocity:
 
         The database must already be migrated (``velocity-domain db upgrade``);
         if it is not, or is at another revision, ``SchemaNotReady`` says so.
-        Needs the ``postgres`` extra.
+        ``pre_ping`` tests each pooled connection before a unit of work uses
+        it (one more round trip each time; off by default). Needs the
+        ``postgres`` extra.
         """
         try:
             from velocity_domain.adapters.postgres.engine import (  # noqa: PLC0415
@@ -125,7 +128,9 @@ class Velocity:
                 f"the PostgreSQL store is not installed ({exc});"
                 ' pip install "velocity-domain[postgres]"'
             ) from exc
-        engine = create_engine(url, schema=schema, pool_size=pool_size, max_overflow=max_overflow)
+        engine = create_engine(
+            url, schema=schema, pool_size=pool_size, max_overflow=max_overflow, pre_ping=pre_ping
+        )
         try:
             check_revision(engine, url, schema)
         except BaseException:

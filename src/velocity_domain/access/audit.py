@@ -42,7 +42,11 @@ def record(
     correlation_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add an audit event to ``uow``: it commits or rolls back with the change it records."""
+    """Add an audit event to ``uow``: it commits or rolls back with the change it records.
+
+    Events are inserted when the unit of work commits, all of them in one
+    statement (:meth:`~velocity_domain.uow.UnitOfWork.add_later`).
+    """
     old, new = changed_fields(before, after)
     kind = {
         PrincipalKind.HUMAN: ActorKind.HUMAN,
@@ -65,4 +69,5 @@ def record(
         correlation_id=correlation_id or principal.correlation_id,
         details_json=facts,
     )
-    return uow.identity.audit_events.add(event)
+    uow.add_later(event)
+    return event

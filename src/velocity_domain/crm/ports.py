@@ -94,6 +94,7 @@ class CrmRepository:
         updated_from: datetime | None = None,
         updated_to: datetime | None = None,
         person_ids: Iterable[UUID] | None = None,
+        rules: Iterable[Filter] = (),
         newest_first: bool = False,
         limit: int = DEFAULT_PAGE_SIZE,
         cursor: str | None = None,
@@ -101,8 +102,9 @@ class CrmRepository:
         """Fetch the contact list: people by name (or newest first), filtered, one page.
 
         ``search`` looks in the normalised name, the email and the phone;
-        ``person_ids`` restricts the list to those people (record visibility).
-        Time ranges are half-open: ``from`` inclusive, ``to`` exclusive.
+        ``person_ids`` restricts the list to those people, and ``rules`` adds
+        filters on people (record visibility, assignment: see
+        :mod:`velocity_domain.access.visibility`). Time ranges are half-open: ``from`` inclusive, ``to`` exclusive.
         """
         where: list[Filter] = []
         if search is not None and search.strip():
@@ -117,6 +119,7 @@ class CrmRepository:
         where += _time_range("updated_at", updated_from, updated_to)
         if person_ids is not None:
             where.append(In("person_id", tuple(person_ids)))
+        where += rules
         order = (desc("created_at"),) if newest_first else (asc("normalized_name"),)
         return self.people.list(Query(where, order, limit, cursor))
 

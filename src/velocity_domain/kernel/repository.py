@@ -12,7 +12,7 @@ are deleted only where an entity class says ``deletable = True``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from velocity_domain.kernel.model import Entity, VersionedEntity
@@ -88,6 +88,19 @@ class MutableTable(AppendTable[V], Protocol[V]):
         has ``version + 1`` and ``updated_at`` from the store's clock, and keeps
         its ``created_at``. A stale version raises ``ConcurrencyConflict``
         naming both versions; a missing row raises ``NotFound``.
+        """
+        ...
+
+    def update_if(
+        self, key: UUID, values: Mapping[str, Any], *, where: Sequence[Filter] = ()
+    ) -> V | None:
+        """Set ``values`` on the row ``key`` if it matches every filter of ``where``: one statement.
+
+        A compare-and-set: the row's version goes up by one and ``updated_at``
+        comes from the store's clock, as with :meth:`update`. Returns the row
+        as stored, or ``None`` when there is no such row or it does not match
+        (nothing is written then). The row that results is checked as a
+        whole: a value that breaks a rule raises ``ValidationFailed``.
         """
         ...
 

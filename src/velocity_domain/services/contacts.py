@@ -27,7 +27,7 @@ import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
-from velocity_domain.access.visibility import assigned_people
+from velocity_domain.access.visibility import assigned_to
 from velocity_domain.crm.entities import Person
 from velocity_domain.errors import (
     ConcurrencyConflict,
@@ -36,10 +36,10 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Query
+from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from velocity_domain.kernel.query import Among, Eq, Query, Source
 from velocity_domain.services.base import Service
-from velocity_domain.services.checks import version_arg
+from velocity_domain.services.checks import uuid_arg, version_arg
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import ChangeKind
 
@@ -76,15 +76,26 @@ def check_changes(changes: dict[str, Any], allowed: frozenset[str]) -> None:
         raise ValidationFailed("changes", "name at least one field to change")
 
 
+_CONTACT_POINTS = ("primary_email", "primary_phone")
+
+
 def _duplicates(uow: UnitOfWork, person: Person) -> tuple[str, list[UUID]] | None:
-    """Return what ``person`` shares with other people (email first, then phone), if anything."""
-    for field in ("primary_email", "primary_phone"):
+    """Return what ``person`` shares with other people (email first, then phone), if anything.
+
+    One indexed query: the people holding the same email or the same phone.
+    """
+    sources = tuple(
+        Source(Person.table_name, "person_id", (Eq(field, getattr(person, field)),))
+        for field in _CONTACT_POINTS
+        if getattr(person, field) is not None
+    )
+    if not sources:
+        return None
+    found = uow.crm.people.list(Query((Among("person_id", sources),), limit=MAX_PAGE_SIZE))
+    for field in _CONTACT_POINTS:
         value = getattr(person, field)
-        if value is None:
-            continue
-        found = uow.crm.people.list(Query((Eq(field, value),), limit=20))
-        ids = [p.key for p in found if p.key != person.key]
-        if ids:
+        ids = [p.key for p in found if p.key != person.key and getattr(p, field) == value]
+        if value is not None and ids:
             return field, ids
     return None
 
@@ -107,11 +118,16 @@ class ContactService(Service):
 
     def get(self, principal: Principal, person_id: UUID) -> Person:
         """Read one contact; one the principal may not see is ``NotFound``."""
+        person_id = uuid_arg(person_id, "person_id")
         with self._begin(principal, GET) as uow:
-            visibility = self._visibility(uow, principal)
-            if not visibility.can_see(person_id):
+            rule = self._visibility(uow, principal).rule()
+            if rule is None:
+                return uow.crm.people.get(person_id)
+            # One query: the person, if the principal may see them.
+            found = uow.crm.people.list(Query((Eq("person_id", person_id), rule), limit=1))
+            if not found.items:
                 raise NotFound("crm_people", person_id)
-            return uow.crm.people.get(person_id)
+            return found.items[0]
 
     def list(
         self,
@@ -135,10 +151,10 @@ class ContactService(Service):
         user holds; time ranges are half-open (``from`` inclusive).
         """
         with self._begin(principal, LIST) as uow:
-            visible = self._visibility(uow, principal).people()
+            rule = self._visibility(uow, principal).rule()
+            rules = [] if rule is None else [rule]
             if assigned_user_id is not None:
-                theirs = assigned_people(uow, assigned_user_id)
-                visible = theirs if visible is None else visible & theirs
+                rules.append(assigned_to(assigned_user_id))
             return uow.crm.contact_list(
                 search=search,
                 persona_label=persona_label,
@@ -147,7 +163,7 @@ class ContactService(Service):
                 created_to=created_to,
                 updated_from=updated_from,
                 updated_to=updated_to,
-                person_ids=visible,
+                rules=rules,
                 newest_first=newest_first,
                 limit=limit,
                 cursor=cursor,
@@ -201,10 +217,10 @@ class ContactService(Service):
                 created_at=now,
                 updated_at=now,
             )
-            self._duplicate_details(uow, person, allow_duplicate)
+            details = self._duplicate_details(uow, person, allow_duplicate)
             context = {"allow_duplicate": allow_duplicate, "reason": reason}
             self._gate(uow, principal, self._create_change(CREATE, person, context))
-            created = self._insert(uow, principal, person, allow_duplicate, reason)
+            created = self._insert(uow, principal, person, details, reason)
             uow.commit()
         return created
 
@@ -212,17 +228,19 @@ class ContactService(Service):
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Person:
         person = self._new_row(change, Person)
-        return self._insert(uow, principal, person, *_carried(change))
+        allow_duplicate, reason = _carried(change)
+        # Checked again: a duplicate may have appeared since the proposal was made.
+        details = self._duplicate_details(uow, person, allow_duplicate)
+        return self._insert(uow, principal, person, details, reason)
 
     def _insert(
         self,
         uow: UnitOfWork,
         principal: Principal,
         person: Person,
-        allow_duplicate: bool,
+        details: dict[str, Any] | None,
         reason: str | None,
     ) -> Person:
-        details = self._duplicate_details(uow, person, allow_duplicate)
         self._add_audited(
             uow, principal, CREATE.name, person, domain="crm", reason=reason, details=details
         )

@@ -22,7 +22,7 @@ from velocity_domain.crm.lifecycle import LEAD_STATUS, Pipeline
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange, plain_values
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, In, Query, desc
+from velocity_domain.kernel.query import Eq, Filter, Query, desc
 from velocity_domain.services.base import Service
 from velocity_domain.services.checks import uuid_arg, version_arg
 from velocity_domain.services.opportunities import (
@@ -178,9 +178,9 @@ class LeadService(Service):
                 raise ValidationFailed("source_system", "must be a string", value=source_system)
             where.append(Eq("source_system", source_system))
         with self._begin(principal, LIST) as uow:
-            visible = self._visibility(uow, principal).people()
-            if visible is not None:
-                where.append(In("person_id", tuple(visible)))
+            rule = self._visibility(uow, principal).rule()
+            if rule is not None:
+                where.append(rule)
             order = (desc("created_at"), desc("lead_id"))
             return uow.crm.leads.list(Query(where, order, limit, cursor))
 

@@ -28,7 +28,7 @@ from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.engine import Governance
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, In, Query, asc, desc
+from velocity_domain.kernel.query import Eq, Filter, Query, asc, desc
 from velocity_domain.services.base import Service
 from velocity_domain.services.checks import uuid_arg, version_arg
 from velocity_domain.uow import UnitOfWork
@@ -370,9 +370,9 @@ class OpportunityService(Service):
             if ref is not None:
                 where.append(Eq(field, uuid_arg(ref, field)))
         with self._begin(principal, LIST) as uow:
-            visible = self._visibility(uow, principal).people()
-            if visible is not None:
-                where.append(In("person_id", tuple(visible)))
+            rule = self._visibility(uow, principal).rule()
+            if rule is not None:
+                where.append(rule)
             order = (desc("created_at"), desc("opportunity_id"))
             return uow.crm.opportunities.list(Query(where, order, limit, cursor))
 

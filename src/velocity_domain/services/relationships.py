@@ -107,7 +107,9 @@ class RelationshipService(Service):
         with self._begin(principal, GET_HOUSEHOLD) as uow:
             household = _household(uow, household_id)
             visibility = self._visibility(uow, principal)
-            members = [m for m in _members(uow, household_id) if visibility.can_see(m.key)]
+            everyone = _members(uow, household_id)
+            seen = visibility.visible(m.key for m in everyone)
+            members = [m for m in everyone if m.key in seen]
             if not visibility.sees_everyone and not members:
                 raise NotFound("crm_households", household_id)
             return HouseholdView(household, tuple(members))
@@ -266,10 +268,8 @@ class RelationshipService(Service):
                     value=relationship_id,
                 )
             row = uow.crm.relationships.get(relationship_id)
-            visibility = self._visibility(uow, principal)
-            if not (
-                visibility.can_see(row.from_person_id) and visibility.can_see(row.to_person_id)
-            ):
+            ends = (row.from_person_id, row.to_person_id)
+            if len(self._visibility(uow, principal).visible(ends)) < len(set(ends)):
                 raise NotFound("crm_relationships", relationship_id)
             inverse = uow.crm.relationships.list(
                 Query(
@@ -305,6 +305,6 @@ class RelationshipService(Service):
                 (asc("kind"), asc("created_at")),
                 MAX_PAGE_SIZE,
             )
-            return [
-                r for r in uow.crm.relationships.list(query) if visibility.can_see(r.to_person_id)
-            ]
+            links = uow.crm.relationships.list(query).items
+            seen = visibility.visible(r.to_person_id for r in links)
+            return [r for r in links if r.to_person_id in seen]

@@ -327,28 +327,30 @@ class WritebackService(ApprovalMixin, Service):
 
     def _execute(self, principal: Principal, key: UUID) -> Execution:
         with self._begin(principal, EXECUTE) as uow:
-            writeback = self._readable(uow, principal, key)
-            if writeback.status is WritebackStatus.EXECUTED:
-                return Execution(writeback, applied=False)
-            WRITEBACK.transition(writeback.status, WritebackStatus.EXECUTED)
-            change = ProposedChange.of(writeback)
+            # The claim comes first, in one statement: a second executor waits on
+            # this row, then finds it no longer approved and looks at what it became.
+            claimed = uow.workflow.writebacks.update_if(
+                key,
+                {"status": WritebackStatus.EXECUTED, "executed_at": self.clock.now()},
+                where=(Eq("status", WritebackStatus.APPROVED),),
+            )
+            if claimed is None:
+                writeback = self._readable(uow, principal, key)
+                if writeback.status is WritebackStatus.EXECUTED:
+                    return Execution(writeback, applied=False)
+                if writeback.status is WritebackStatus.FAILED:
+                    raise WritebackFailed(key, writeback.failure_reason or "failed")
+                WRITEBACK.transition(writeback.status, WritebackStatus.EXECUTED)
+                raise _ClaimLost  # approved when we looked: another executor is at work
+            # As it stood before the claim, for the audit event's "before".
+            writeback = attrs.evolve(
+                claimed, status=WritebackStatus.APPROVED, executed_at=None, version=claimed.version - 1
+            )
+            self._check_readable(uow, principal, claimed)
+            change = ProposedChange.of(claimed)
             route = self.governance.appliers.get(change.operation)
             created = change.fields.get(entity_class(change.target_table).key_field)
-            target = writeback.target_entity_ref or (None if created is None else UUID(created))
-            try:
-                # The claim comes first: a second executor waits on this row, then
-                # finds its version moved on and reports the writeback already executed.
-                claimed = uow.workflow.writebacks.update(
-                    attrs.evolve(
-                        writeback,
-                        status=WritebackStatus.EXECUTED,
-                        executed_at=self.clock.now(),
-                        target_entity_ref=target,
-                    ),
-                    expected_version=writeback.version,
-                )
-            except ConcurrencyConflict as exc:
-                raise _ClaimLost from exc
+            target = claimed.target_entity_ref or (None if created is None else UUID(created))
             acting = principal.with_correlation(principal.correlation_id or f"writeback:{key}")
             try:
                 row = route.apply(uow, acting, change)
@@ -358,7 +360,7 @@ class WritebackService(ApprovalMixin, Service):
             if isinstance(row, VersionedEntity):
                 result["version"] = row.version
             done = uow.workflow.writebacks.update(
-                attrs.evolve(claimed, executed_result_json=result),
+                attrs.evolve(claimed, executed_result_json=result, target_entity_ref=target),
                 expected_version=claimed.version,
             )
             self._audit(
@@ -448,10 +450,14 @@ class WritebackService(ApprovalMixin, Service):
 
     def _readable(self, uow: UnitOfWork, principal: Principal, key: UUID) -> Writeback:
         writeback = uow.workflow.writebacks.get(key)
+        self._check_readable(uow, principal, writeback)
+        return writeback
+
+    def _check_readable(self, uow: UnitOfWork, principal: Principal, writeback: Writeback) -> None:
+        """Report a writeback the principal may not read as not found."""
         mine = principal.user_id is not None and writeback.proposer_user_id == principal.user_id
         if not mine and not self._visibility(uow, principal).sees_everyone:
-            raise NotFound("workflow_writebacks", key)
-        return writeback
+            raise NotFound("workflow_writebacks", writeback.key)
 
     def inbox(
         self,

@@ -76,8 +76,22 @@ def _runs(order: Sequence[SortKey]) -> list[list[int]]:
     return runs
 
 
+#: Names of the bound parameters of the prepared statements (``k_`` + the column name).
+KEY, EXPECTED = "k_key", "k_expected"
+
+
+def value_param(column: str) -> str:
+    """The name of the bound parameter that carries ``column``'s new value."""
+    return f"v_{column}"
+
+
 class SqlQueries:
-    """Turns filters, orders and cursors on one table into SQLAlchemy expressions."""
+    """Turns filters, orders and cursors on one table into SQLAlchemy expressions.
+
+    It also holds the table's single-row statements, built once with bound
+    parameters, so SQLAlchemy compiles each of them once per process: the
+    lookup by key, the insert, and the versioned update.
+    """
 
     def __init__(self, table: sa.Table, schema: str | None = None) -> None:
         self.table = table
@@ -85,6 +99,21 @@ class SqlQueries:
         self._trigrams = {
             index.info["trigrams"] for index in table.indexes if "trigrams" in index.info
         }
+        (key,) = table.primary_key.columns
+        self.key = key
+        self.by_key = sa.select(table).where(key == sa.bindparam(KEY))
+        self.insert = sa.insert(table)
+        self.update: sa.Update | None = None
+        self.version_of: sa.Select[Any] | None = None
+        if "version" in table.c:
+            self.version_of = sa.select(table.c.version).where(key == sa.bindparam(KEY))
+            changing = [c.name for c in table.c if c.name not in (key.name, "created_at")]
+            self.update = (
+                sa.update(table)
+                .where(key == sa.bindparam(KEY), table.c.version == sa.bindparam(EXPECTED))
+                .values({name: sa.bindparam(value_param(name)) for name in changing})
+                .returning(*table.c)
+            )
 
     def _column(self, name: str) -> sa.ColumnElement[Any]:
         try:

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from velocity_domain.adapters.postgres.querying import SqlQueries
+from velocity_domain.adapters.postgres.querying import EXPECTED, KEY, SqlQueries, value_param
 from velocity_domain.adapters.postgres.tables import metadata
 from velocity_domain.errors import (
     AlreadyExists,
@@ -216,8 +216,9 @@ class PostgresTable(Generic[E]):
 
     def find(self, key: UUID) -> E | None:
         """Return the row ``key`` or ``None``."""
-        rows = self._select(self._key == key)
-        return self._entity(rows[0]) if rows else None
+        with self._errors():
+            row = self._tx.connection.execute(self._queries.by_key, {KEY: key}).first()
+        return None if row is None else self._entity(row)
 
     def get_many(self, keys: Iterable[UUID]) -> Mapping[UUID, E]:
         """Return the rows among ``keys`` that exist, with one query."""
@@ -273,7 +274,7 @@ class PostgresTable(Generic[E]):
         self._check_type(entity)
         values = row_values(entity, self._info)
         with self._errors(values):
-            self._tx.connection.execute(sa.insert(self._table).values(values))
+            self._tx.connection.execute(self._queries.insert, values)
         return entity
 
     def add_many(self, entities: Sequence[E]) -> None:
@@ -284,7 +285,7 @@ class PostgresTable(Generic[E]):
             self._check_type(entity)
         rows = [row_values(e, self._info) for e in entities]
         try:
-            self._tx.connection.execute(sa.insert(self._table), rows)
+            self._tx.connection.execute(self._queries.insert, rows)
         except sa.exc.DBAPIError as exc:
             error = translate(exc, self._info, _offending(exc, rows))
             self._tx.failure = error
@@ -297,27 +298,59 @@ class PostgresTable(Generic[E]):
             raise ValidationFailed("entity", f"{info.name} rows cannot be updated")
         expected = entity.version if expected_version is None else expected_version
         values = row_values(entity, info)
-        for fixed in (info.key_field, "created_at", "version"):
+        for fixed in (info.key_field, "created_at"):
             values.pop(fixed)
         values["version"] = expected + 1
         values["updated_at"] = self._tx.store.clock.now()
-        statement = (
-            sa.update(self._table)
-            .where(self._key == entity.key, self._table.c.version == expected)
-            .values(values)
-            .returning(*self._table.c)
-        )
+        params = {value_param(name): value for name, value in values.items()}
+        params[KEY], params[EXPECTED] = entity.key, expected
+        assert self._queries.update is not None
         with self._errors({**values, info.key_field: entity.key}):
-            row = self._tx.connection.execute(statement).first()
+            row = self._tx.connection.execute(self._queries.update, params).first()
         if row is None:
             self._raise_missing_or_stale(entity.key, expected)
         assert row is not None
         return self._entity(row)
 
+    def update_if(
+        self, key: UUID, values: Mapping[str, Any], *, where: Sequence[Filter] = ()
+    ) -> E | None:
+        """Set ``values`` on the row ``key`` if it matches ``where``, in one UPDATE ... RETURNING."""
+        info = self._info
+        if not info.versioned or len(info.init_fields) != len(info.columns):
+            # Derived fields (a normalised name) are recomputed only by update().
+            raise ValidationFailed("entity", f"{info.name} rows are changed with update()")
+        for name in values:
+            if name not in info.specs or name in (info.key_field, "version", "created_at"):
+                raise ValidationFailed(name, f"{info.name}.{name} cannot be set here")
+        prepared = prepare(info.name, info.optional, info.key_field, Query(where=where))
+        stored = {name: _stored(value) for name, value in values.items()}
+        statement = (
+            sa.update(self._table)
+            .where(self._key == key, *(self._queries.condition(f) for f in prepared.where))
+            .values(
+                {
+                    **stored,
+                    "version": self._table.c.version + 1,
+                    "updated_at": self._tx.store.clock.now(),
+                }
+            )
+            .returning(*self._table.c)
+        )
+        with self._errors({**stored, info.key_field: key}):
+            row = self._tx.connection.execute(statement).first()
+        if row is None:
+            return None
+        try:
+            # What was written is checked whole, as a constructor checks it.
+            return cast("E", info.cls(**{f: row._mapping[f] for f in info.init_fields}))
+        except ValidationFailed as error:
+            self._tx.failure = error
+            raise
+
     def _raise_missing_or_stale(self, key: UUID, expected: int) -> None:
-        current = self._tx.connection.execute(
-            sa.select(self._table.c.version).where(self._key == key)
-        ).scalar()
+        assert self._queries.version_of is not None
+        current = self._tx.connection.execute(self._queries.version_of, {KEY: key}).scalar()
         if current is None:
             raise NotFound(self._info.name, key)
         raise ConcurrencyConflict(self._info.name, key, expected, int(current))
@@ -339,6 +372,13 @@ class PostgresTable(Generic[E]):
             if info.versioned and expected_version is not None:
                 self._raise_missing_or_stale(key, expected_version)
             raise NotFound(info.name, key)
+
+
+def _stored(value: Any) -> Any:
+    """A value as a column holds it: enum members as their values, tuples as arrays."""
+    if isinstance(value, tuple):
+        return [plain(v) for v in value]
+    return plain(value)
 
 
 def _offending(exc: sa.exc.DBAPIError, rows: list[dict[str, Any]]) -> Mapping[str, Any] | None:
