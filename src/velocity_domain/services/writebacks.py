@@ -344,7 +344,10 @@ class WritebackService(ApprovalMixin, Service):
                 raise _ClaimLost  # approved when we looked: another executor is at work
             # As it stood before the claim, for the audit event's "before".
             writeback = attrs.evolve(
-                claimed, status=WritebackStatus.APPROVED, executed_at=None, version=claimed.version - 1
+                claimed,
+                status=WritebackStatus.APPROVED,
+                executed_at=None,
+                version=claimed.version - 1,
             )
             self._check_readable(uow, principal, claimed)
             change = ProposedChange.of(claimed)

@@ -199,9 +199,7 @@ class SqlQueries:
 
         def row(run: list[int]) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
             columns = [self._column(order[i].field) for i in run]
-            bound = [
-                sa.literal(values[i], type_=c.type) for i, c in zip(run, columns, strict=True)
-            ]
+            bound = [sa.literal(values[i], type_=c.type) for i, c in zip(run, columns, strict=True)]
             return sa.tuple_(*columns), sa.tuple_(*bound)
 
         def beyond(k: int) -> sa.ColumnElement[bool]:

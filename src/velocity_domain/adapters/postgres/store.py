@@ -103,9 +103,7 @@ class PostgresStore:
         translated = engine.get_execution_options().get("schema_translate_map") or {}
         #: The PostgreSQL schema of the canonical tables (``None``: the search path's).
         self.schema: str | None = translated.get(None)
-        self.queries = {
-            name: SqlQueries(metadata.tables[name], self.schema) for name in self.infos
-        }
+        self.queries = {name: SqlQueries(metadata.tables[name], self.schema) for name in self.infos}
 
     def begin(self) -> PostgresTransaction:
         """Open a connection from the pool and begin a transaction on it."""

@@ -205,7 +205,9 @@ def versioned() -> list[sa.Column[object]]:
 def source_key(*, required_system: bool = False) -> list[sa.Column[object] | sa.Constraint]:
     """``source_system`` + ``source_ref`` and their unique constraint (idempotent re-imports)."""
     return [
-        sa.Column("source_system", sa.String(64, collation=CODE_POINT), nullable=not required_system),
+        sa.Column(
+            "source_system", sa.String(64, collation=CODE_POINT), nullable=not required_system
+        ),
         sa.Column("source_ref", sa.String(200, collation=CODE_POINT), nullable=True),
         sa.UniqueConstraint("source_system", "source_ref"),
     ]

@@ -138,6 +138,7 @@ crm_leads = sa.Table(
     sa.Index(None, "assigned_user_id", "status"),
     sa.Index(None, "assigned_user_id", "person_id"),
     sa.Index(None, "account_id"),
+    sa.Index(None, "created_at", "lead_id"),
 )
 
 crm_opportunities = sa.Table(
@@ -166,6 +167,7 @@ crm_opportunities = sa.Table(
     sa.Index(None, "lead_id"),
     sa.Index(None, "assigned_user_id", "stage"),
     sa.Index(None, "assigned_user_id", "person_id"),
+    sa.Index(None, "created_at", "opportunity_id"),
     sa.Index(None, "project_id", "stage"),
     sa.Index(None, "unit_id"),
 )

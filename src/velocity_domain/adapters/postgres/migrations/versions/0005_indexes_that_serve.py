@@ -16,7 +16,8 @@ It also adds:
   and on account names. The function is declared expensive so that
   PostgreSQL checks the plain substring test first when it filters rows.
 - ``(assigned_user_id, person_id)`` on leads and opportunities: record
-  visibility is a semi-join on these.
+  visibility is a semi-join on these; and ``(created_at, key)`` on both,
+  for their newest-first lists.
 - ``(account_name, account_id)`` for the account list, replacing the index on
   ``lower(account_name)`` that no query used.
 
@@ -109,16 +110,18 @@ def upgrade() -> None:
     op.create_index(
         "ix_crm_accounts_account_name_account_id", "crm_accounts", ["account_name", "account_id"]
     )
-    for table in ("crm_leads", "crm_opportunities"):
+    for table, key in (("crm_leads", "lead_id"), ("crm_opportunities", "opportunity_id")):
         op.create_index(
             f"ix_{table}_assigned_user_id_person_id", table, ["assigned_user_id", "person_id"]
         )
+        op.create_index(f"ix_{table}_created_at_{key}", table, ["created_at", key])
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    for table in ("crm_leads", "crm_opportunities"):
+    for table, key in (("crm_leads", "lead_id"), ("crm_opportunities", "opportunity_id")):
         op.drop_index(f"ix_{table}_assigned_user_id_person_id", table_name=table)
+        op.drop_index(f"ix_{table}_created_at_{key}", table_name=table)
     op.drop_index("ix_crm_accounts_account_name_account_id", table_name="crm_accounts")
     op.execute(
         "CREATE INDEX ix_crm_accounts_name ON crm_accounts (lower(account_name), account_id)"
