@@ -104,7 +104,8 @@ class CrmRepository:
         ``search`` looks in the normalised name, the email and the phone;
         ``person_ids`` restricts the list to those people, and ``rules`` adds
         filters on people (record visibility, assignment: see
-        :mod:`velocity_domain.access.visibility`). Time ranges are half-open: ``from`` inclusive, ``to`` exclusive.
+        :mod:`velocity_domain.access.visibility`). Time ranges are half-open:
+        ``from`` inclusive, ``to`` exclusive.
         """
         where: list[Filter] = []
         if search is not None and search.strip():

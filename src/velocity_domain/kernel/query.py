@@ -264,7 +264,7 @@ def _plain_filter(item: Filter) -> Filter:
         return Among(
             item.field,
             tuple(
-                Source(s.table, s.column, tuple(_plain_filter(f) for f in s.where))  # type: ignore[misc]
+                Source(s.table, s.column, tuple(_plain_filter(f) for f in s.where))
                 for s in item.sources
             ),
         )

@@ -5,7 +5,8 @@ Every table operation is one statement (a page of a listing is one SELECT,
 path costs a statement per row. Text columns are declared ``COLLATE "C"``,
 so the order is the in-memory store's code-point order and the indexes
 serve every comparison (see :mod:`.querying`). Rows read back are trusted:
-entities are built from them without validating them again. Driver errors become :mod:`velocity_domain.errors` types in :func:`translate`.
+entities are built from them without validating them again. Driver errors
+become :mod:`velocity_domain.errors` types in :func:`translate`.
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ class PostgresTable(Generic[E]):
             raise error from exc
 
     def _entity(self, row: sa.Row[Any]) -> E:
-        return cast("E", self._build(row._mapping))
+        return cast("E", self._build(cast("Mapping[str, Any]", row._mapping)))
 
     def _select(self, *where: sa.ColumnElement[bool]) -> list[sa.Row[Any]]:
         with self._errors():
@@ -313,7 +314,7 @@ class PostgresTable(Generic[E]):
     def update_if(
         self, key: UUID, values: Mapping[str, Any], *, where: Sequence[Filter] = ()
     ) -> E | None:
-        """Set ``values`` on the row ``key`` if it matches ``where``, in one UPDATE ... RETURNING."""
+        """Set ``values`` on the row ``key`` if it matches ``where``: one UPDATE ... RETURNING."""
         info = self._info
         if not info.versioned or len(info.init_fields) != len(info.columns):
             # Derived fields (a normalised name) are recomputed only by update().

@@ -84,7 +84,7 @@ BEGIN
     END LOOP;
 END
 $$
-"""
+"""  # noqa: S608 - no outside input: the table names are the constant above
 
 
 TRIGRAMS_FUNCTION = """
