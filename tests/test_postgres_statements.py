@@ -161,3 +161,61 @@ def test_an_inbox_page_costs_at_most_four_statements_at_any_size(
         assert sizes == ([7, 3] if size == 5 else [7, 7])
         # One read per source, and one more for each source whose page was cut short.
         assert max(costs) <= 4, (size, costs)
+
+
+def _service_statements(velocity: Velocity, work: Callable[[], Any]) -> int:
+    store = velocity.store
+    assert isinstance(store, PostgresStore)
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        work()
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_service_writes_cost_a_fixed_handful_of_statements(velocity: Velocity) -> None:
+    _, admin = velocity.users.create_first_admin(
+        email="admin@velocity.example", display_name="Admin"
+    )
+    creates, gets = [], []
+    for size in (5, 200):
+        _populate(velocity, size)
+        made: list[Person] = []
+        creates.append(
+            _service_statements(
+                velocity,
+                lambda n=size: made.append(
+                    velocity.contacts.create(
+                        admin,
+                        full_name=f"New {n}",
+                        primary_email=f"new{n}@example.com",
+                        primary_phone=f"+9198300{n:05d}",
+                    )
+                ),
+            )
+        )
+        gets.append(
+            _service_statements(velocity, lambda p=made[0]: velocity.contacts.get(admin, p.key))
+        )
+    # One duplicate query, the person, its audit event.
+    assert creates == [3, 3]
+    assert gets == [1, 1]
+
+
+def test_a_writeback_executes_in_five_statements(velocity: Velocity) -> None:
+    from tests.access_world import build  # noqa: PLC0415
+    from tests.writeback_world import agent_proposes_next_action  # noqa: PLC0415
+
+    w = build(velocity)
+    key = agent_proposes_next_action(velocity, w, "call on Monday")
+    velocity.writebacks.approve(w.admin, key)
+    # The claim, the deal read and written, the result, and both audit events at once.
+    assert _service_statements(velocity, lambda: velocity.writebacks.execute(w.admin, key)) == 5
+    again = _service_statements(velocity, lambda: velocity.writebacks.execute(w.admin, key))
+    assert again == 2  # a claim that finds it executed, and the read that says so
