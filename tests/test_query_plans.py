@@ -21,7 +21,6 @@ from sqlalchemy.engine import URL
 
 from tests.test_contract_postgres import empty_all_tables
 from velocity_domain import Velocity
-from velocity_domain.access.principal import Principal
 from velocity_domain.adapters.postgres.store import PostgresStore
 
 pytestmark = pytest.mark.postgres

@@ -327,33 +327,34 @@ class WritebackService(ApprovalMixin, Service):
 
     def _execute(self, principal: Principal, key: UUID) -> Execution:
         with self._begin(principal, EXECUTE) as uow:
-            # The claim comes first, in one statement: a second executor waits on
-            # this row, then finds it no longer approved and looks at what it became.
+            writeback = self._readable(uow, principal, key)
+            if writeback.status is WritebackStatus.EXECUTED:
+                return Execution(writeback, applied=False)
+            WRITEBACK.transition(writeback.status, WritebackStatus.EXECUTED)
+            change = ProposedChange.of(writeback)
+            route = self.governance.appliers.get(change.operation)
+            target_class = entity_class(change.target_table)
+            created = change.fields.get(target_class.key_field)
+            target = writeback.target_entity_ref or (None if created is None else UUID(created))
+            expected = _expected_result(change, target_class, target)
+            # The claim comes first, in one conditional UPDATE that also records the
+            # result the change will have: a second executor waits on this row, then
+            # finds it no longer approved and reports what became of it.
             claimed = uow.workflow.writebacks.update_if(
                 key,
-                {"status": WritebackStatus.EXECUTED, "executed_at": self.clock.now()},
-                where=(Eq("status", WritebackStatus.APPROVED),),
+                {
+                    "status": WritebackStatus.EXECUTED,
+                    "executed_at": self.clock.now(),
+                    "target_entity_ref": target,
+                    "executed_result_json": expected,
+                },
+                where=(
+                    Eq("status", WritebackStatus.APPROVED),
+                    Eq("version", writeback.version),
+                ),
             )
             if claimed is None:
-                writeback = self._readable(uow, principal, key)
-                if writeback.status is WritebackStatus.EXECUTED:
-                    return Execution(writeback, applied=False)
-                if writeback.status is WritebackStatus.FAILED:
-                    raise WritebackFailed(key, writeback.failure_reason or "failed")
-                WRITEBACK.transition(writeback.status, WritebackStatus.EXECUTED)
-                raise _ClaimLost  # approved when we looked: another executor is at work
-            # As it stood before the claim, for the audit event's "before".
-            writeback = attrs.evolve(
-                claimed,
-                status=WritebackStatus.APPROVED,
-                executed_at=None,
-                version=claimed.version - 1,
-            )
-            self._check_readable(uow, principal, claimed)
-            change = ProposedChange.of(claimed)
-            route = self.governance.appliers.get(change.operation)
-            created = change.fields.get(entity_class(change.target_table).key_field)
-            target = claimed.target_entity_ref or (None if created is None else UUID(created))
+                raise _ClaimLost
             acting = principal.with_correlation(principal.correlation_id or f"writeback:{key}")
             try:
                 row = route.apply(uow, acting, change)
@@ -362,10 +363,12 @@ class WritebackService(ApprovalMixin, Service):
             result: dict[str, Any] = {"target_ref": str(row.key)}
             if isinstance(row, VersionedEntity):
                 result["version"] = row.version
-            done = uow.workflow.writebacks.update(
-                attrs.evolve(claimed, executed_result_json=result, target_entity_ref=target),
-                expected_version=claimed.version,
-            )
+            done = claimed
+            if result != expected:  # an applier that wrote its row more than once
+                done = uow.workflow.writebacks.update(
+                    attrs.evolve(claimed, executed_result_json=result),
+                    expected_version=claimed.version,
+                )
             self._audit(
                 uow,
                 acting,
@@ -489,6 +492,21 @@ class WritebackService(ApprovalMixin, Service):
                 ):
                     raise PermissionDenied(principal, READ_ALL, INBOX.name)
             return operator_inbox(uow, whose, now, limit=limit, cursor=cursor)
+
+
+def _expected_result(
+    change: ProposedChange, target_class: type[Entity], target: UUID | None
+) -> dict[str, Any]:
+    """The result an approved change will have when its applier writes its row once."""
+    if target is None:
+        return {}
+    result: dict[str, Any] = {"target_ref": str(target)}
+    if issubclass(target_class, VersionedEntity):
+        if change.change_kind is ChangeKind.CREATE:
+            result["version"] = 1
+        elif change.base_version is not None:
+            result["version"] = change.base_version + 1
+    return result
 
 
 def _repeated(earlier: Writeback, digest: str, key: str) -> Writeback:
