@@ -72,8 +72,9 @@ ENTITY_CLASSES: tuple[type[Entity], ...] = tuple(
 class UnitOfWork:
     """One transaction over the canonical store, with a repository per domain."""
 
-    def __init__(self, store: Store, active: threading.local) -> None:
+    def __init__(self, store: Store, active: threading.local, *, read_only: bool = False) -> None:
         self._store = store
+        self.read_only = read_only
         self._active = active
         self._tx: StoreTransaction | None = None
         self._state = "new"
@@ -87,7 +88,7 @@ class UnitOfWork:
             raise UnitOfWorkError(
                 "a unit of work is already open in this thread; units of work do not nest"
             )
-        self._tx = self._store.begin()
+        self._tx = self._store.begin(read_only=self.read_only)
         self._active.open = True
         self._state = "open"
         return self
@@ -167,6 +168,8 @@ class UnitOfWork:
         however many events it records. Rolled back with everything else.
         """
         self._open_tx()
+        if self.read_only:
+            raise UnitOfWorkError("this unit of work only reads; open one that writes")
         self._later.setdefault(type(row), []).append(row)
 
     def _flush_later(self, tx: StoreTransaction) -> None:

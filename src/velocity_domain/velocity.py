@@ -141,9 +141,13 @@ class Velocity:
         store = PostgresStore(engine, ENTITY_CLASSES, clock=clock, cursor_codec=codec)
         return cls(store, clock=clock)
 
-    def unit_of_work(self) -> UnitOfWork:
-        """Return a new unit of work; use it as ``with velocity.unit_of_work() as uow:``."""
-        return UnitOfWork(self.store, self._active)
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """Return a new unit of work; use it as ``with velocity.unit_of_work() as uow:``.
+
+        A ``read_only`` one refuses writes and, on PostgreSQL, runs without
+        BEGIN and ROLLBACK round trips (each read sees what is committed then).
+        """
+        return UnitOfWork(self.store, self._active, read_only=read_only)
 
     def close(self) -> None:
         """Release the store (connection pool)."""

@@ -128,8 +128,14 @@ class StoreTransaction(Protocol):
 class Store(Protocol):
     """A place canonical rows live: hands out transactions."""
 
-    def begin(self) -> StoreTransaction:
-        """Open a transaction."""
+    def begin(self, *, read_only: bool = False) -> StoreTransaction:
+        """Open a transaction.
+
+        A ``read_only`` one refuses every write (``UnitOfWorkError``); a store
+        may then run its statements without a transaction of its own
+        (PostgreSQL: in autocommit, which spares the BEGIN and ROLLBACK round
+        trips), so each statement sees the data committed when it runs.
+        """
         ...
 
     def close(self) -> None:

@@ -30,7 +30,7 @@ class Service:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], UnitOfWork],
+        unit_of_work: Callable[..., UnitOfWork],
         clock: Clock,
         governance: Governance | None = None,
     ) -> None:
@@ -174,6 +174,11 @@ class Service:
         """Authorise ``principal`` for ``operation``, then return a new unit of work."""
         authorize(principal, operation)
         return self._unit_of_work()
+
+    def _reading(self, principal: Principal, operation: Operation) -> UnitOfWork:
+        """Authorise ``principal`` for ``operation``, then return a unit of work that only reads."""
+        authorize(principal, operation)
+        return self._unit_of_work(read_only=True)
 
     @staticmethod
     def _visibility(uow: UnitOfWork, principal: Principal) -> Visibility:

@@ -119,7 +119,7 @@ class ContactService(Service):
     def get(self, principal: Principal, person_id: UUID) -> Person:
         """Read one contact; one the principal may not see is ``NotFound``."""
         person_id = uuid_arg(person_id, "person_id")
-        with self._begin(principal, GET) as uow:
+        with self._reading(principal, GET) as uow:
             rule = self._visibility(uow, principal).rule()
             if rule is None:
                 return uow.crm.people.get(person_id)
@@ -150,7 +150,7 @@ class ContactService(Service):
         ``assigned_user_id`` keeps the people whose leads or opportunities that
         user holds; time ranges are half-open (``from`` inclusive).
         """
-        with self._begin(principal, LIST) as uow:
+        with self._reading(principal, LIST) as uow:
             rule = self._visibility(uow, principal).rule()
             rules = [] if rule is None else [rule]
             if assigned_user_id is not None:

@@ -35,6 +35,7 @@ from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, In, Query
 from velocity_domain.services.base import Service
+from velocity_domain.services.checks import uuid_arg
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["InteractionDetail", "InteractionService"]
@@ -74,12 +75,15 @@ class InteractionService(Service):
         cursor: str | None = None,
     ) -> Page[Interaction]:
         """A client's interactions, newest first; a client one may not see is ``NotFound``."""
-        with self._begin(principal, TIMELINE) as uow:
+        person_id = uuid_arg(person_id, "person_id")
+        with self._reading(principal, TIMELINE) as uow:
             self._visibility(uow, principal).check("crm_people", person_id, person_id)
-            uow.crm.people.get(person_id)
-            return uow.intel.timeline(
+            page = uow.intel.timeline(
                 person_id, channels=channels, since=since, until=until, limit=limit, cursor=cursor
             )
+            if not page.items:
+                uow.crm.people.get(person_id)  # an empty page of someone who does not exist
+            return page
 
     def get(self, principal: Principal, interaction_id: UUID) -> InteractionDetail:
         """One interaction with its messages, call, recordings, transcripts or email."""

@@ -177,7 +177,7 @@ class LeadService(Service):
             if not isinstance(source_system, str):
                 raise ValidationFailed("source_system", "must be a string", value=source_system)
             where.append(Eq("source_system", source_system))
-        with self._begin(principal, LIST) as uow:
+        with self._reading(principal, LIST) as uow:
             rule = self._visibility(uow, principal).rule()
             if rule is not None:
                 where.append(rule)

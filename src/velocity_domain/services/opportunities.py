@@ -369,7 +369,7 @@ class OpportunityService(Service):
         ):
             if ref is not None:
                 where.append(Eq(field, uuid_arg(ref, field)))
-        with self._begin(principal, LIST) as uow:
+        with self._reading(principal, LIST) as uow:
             rule = self._visibility(uow, principal).rule()
             if rule is not None:
                 where.append(rule)

@@ -106,14 +106,22 @@ class PostgresStore:
         self.schema: str | None = translated.get(None)
         self.queries = {name: SqlQueries(metadata.tables[name], self.schema) for name in self.infos}
 
-    def begin(self) -> PostgresTransaction:
-        """Open a connection from the pool and begin a transaction on it."""
+    def begin(self, *, read_only: bool = False) -> PostgresTransaction:
+        """Open a connection from the pool and begin a transaction on it.
+
+        A ``read_only`` one runs in autocommit: no BEGIN or ROLLBACK round
+        trips, each statement on the data committed when it runs; writes are
+        refused.
+        """
         try:
             connection = self.engine.connect()
-            connection.begin()
+            if read_only:
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                connection.begin()
         except sa.exc.OperationalError as exc:
             raise StorageUnavailable(f"cannot reach PostgreSQL: {exc.orig}") from exc
-        return PostgresTransaction(self, connection)
+        return PostgresTransaction(self, connection, read_only=read_only)
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -123,8 +131,11 @@ class PostgresStore:
 class PostgresTransaction:
     """One transaction on one pooled connection."""
 
-    def __init__(self, store: PostgresStore, connection: sa.Connection) -> None:
+    def __init__(
+        self, store: PostgresStore, connection: sa.Connection, *, read_only: bool = False
+    ) -> None:
         self.store = store
+        self.read_only = read_only
         self._connection: sa.Connection | None = connection
         self._tables: dict[str, PostgresTable[Any]] = {}
         self.failure: VelocityError | None = None
@@ -153,9 +164,18 @@ class PostgresTransaction:
             raise ValidationFailed("entity", f"{cls.__name__} rows are append-only")
         return cast("MutableTable[V]", self.table(cls))
 
+    def writing(self) -> sa.Connection:
+        """The connection, for a write: refused in a read-only transaction."""
+        if self.read_only:
+            raise UnitOfWorkError("this unit of work only reads; open one that writes")
+        return self.connection
+
     def commit(self) -> None:
         """Commit and give the connection back to the pool."""
         connection = self.connection
+        if self.read_only:
+            self._close()
+            return
         try:
             connection.commit()
         except sa.exc.DBAPIError as exc:
@@ -273,7 +293,7 @@ class PostgresTable(Generic[E]):
         self._check_type(entity)
         values = row_values(entity, self._info)
         with self._errors(values):
-            self._tx.connection.execute(self._queries.insert, values)
+            self._tx.writing().execute(self._queries.insert, values)
         return entity
 
     def add_many(self, entities: Sequence[E]) -> None:
@@ -284,7 +304,7 @@ class PostgresTable(Generic[E]):
             self._check_type(entity)
         rows = [row_values(e, self._info) for e in entities]
         try:
-            self._tx.connection.execute(self._queries.insert, rows)
+            self._tx.writing().execute(self._queries.insert, rows)
         except sa.exc.DBAPIError as exc:
             error = translate(exc, self._info, _offending(exc, rows))
             self._tx.failure = error
@@ -305,7 +325,7 @@ class PostgresTable(Generic[E]):
         params[KEY], params[EXPECTED] = entity.key, expected
         assert self._queries.update is not None
         with self._errors({**values, info.key_field: entity.key}):
-            row = self._tx.connection.execute(self._queries.update, params).first()
+            row = self._tx.writing().execute(self._queries.update, params).first()
         if row is None:
             self._raise_missing_or_stale(entity.key, expected)
         assert row is not None
@@ -337,7 +357,7 @@ class PostgresTable(Generic[E]):
             .returning(*self._table.c)
         )
         with self._errors({**stored, info.key_field: key}):
-            row = self._tx.connection.execute(statement).first()
+            row = self._tx.writing().execute(statement).first()
         if row is None:
             return None
         try:
@@ -366,7 +386,7 @@ class PostgresTable(Generic[E]):
             conditions.append(self._table.c.version == expected_version)
         statement = sa.delete(self._table).where(*conditions).returning(self._key)
         with self._errors():
-            gone = self._tx.connection.execute(statement).first()
+            gone = self._tx.writing().execute(statement).first()
         if gone is None:
             if info.versioned and expected_version is not None:
                 self._raise_missing_or_stale(key, expected_version)
