@@ -86,6 +86,9 @@ READS: dict[str, Callable[[UnitOfWork, Person], Any]] = {
     ),
 }
 EXPECTED = {"second timeline page": 2}
+#: A search first walks the order's index for a page (one statement), and asks the
+#: trigram index only when that walk holds less than a page (two in all).
+AT_MOST = {"contact search": 2}
 
 
 @pytest.mark.parametrize("read", list(READS))
@@ -94,7 +97,10 @@ def test_reads_cost_the_same_statements_at_any_size(velocity: Velocity, read: st
     for size in (5, 120):
         client = _populate(velocity, size)
         counts.append(_statements(velocity, lambda uow, c=client: READS[read](uow, c)))
-    assert counts == [EXPECTED.get(read, 1)] * 2
+    if read in AT_MOST:
+        assert 1 <= min(counts) and max(counts) <= AT_MOST[read], counts
+    else:
+        assert counts == [EXPECTED.get(read, 1)] * 2
 
 
 def test_bulk_insert_and_get_many_are_one_statement_each(velocity: Velocity) -> None:

@@ -14,6 +14,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -81,21 +82,29 @@ def normalize_phone(value: str, region: str = DEFAULT_PHONE_REGION, field: str =
 
     Numbers without a country code are read in ``region`` (ISO 3166 alpha-2,
     default ``IN``), so ``098300 12345`` and ``9830012345`` are the same number
-    as ``+91 98300 12345``.
+    as ``+91 98300 12345``. Results are remembered (the function is pure), so
+    a number seen before is not parsed again.
     """
     if not isinstance(value, str):
         raise ValidationFailed(field, f"must be a string, not {type(value).__name__}")
     text = value.strip()
     if not text:
         raise ValidationFailed(field, "must not be empty", value=value)
+    found = _e164(text, region.upper())
+    if isinstance(found, str):
+        return found
+    raise ValidationFailed(field, found[0], value=value)
+
+
+@functools.lru_cache(maxsize=65536)
+def _e164(text: str, region: str) -> str | tuple[str]:
+    """The E.164 form of ``text``, or (the reason it is not a phone number,)."""
     try:
-        parsed = phonenumbers.parse(text, region.upper())
+        parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationFailed(field, f"is not a phone number ({exc})", value=value) from None
+        return (f"is not a phone number ({exc})",)
     if not phonenumbers.is_valid_number(parsed):
-        raise ValidationFailed(
-            field, f"is not a valid phone number (read with default region {region})", value=value
-        )
+        return (f"is not a valid phone number (read with default region {region})",)
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 

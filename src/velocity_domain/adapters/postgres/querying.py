@@ -11,6 +11,7 @@ needle's three-character pieces, and the exact substring test rechecks it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,7 +34,7 @@ from velocity_domain.kernel.query import (
     Source,
 )
 
-__all__ = ["SqlQueries", "trigram_query"]
+__all__ = ["SqlQueries", "queries_for", "trigram_query"]
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _MAX_PIECES = 32
@@ -160,11 +161,24 @@ class SqlQueries:
             return self._among(item)
         raise TypeError(f"unknown filter {item!r}")  # pragma: no cover
 
-    def _contains(self, item: Contains) -> sa.ColumnElement[bool]:
+    def substring(
+        self, item: Contains, columns: sa.ColumnCollection[str, Any] | None = None
+    ) -> sa.ColumnElement[bool]:
+        """The exact test of ``item`` (on ``columns``, by default the table's own)."""
         needle = sa.func.lower(sa.literal(item.text, sa.Text))
-        exact = sa.or_(
-            *(sa.func.strpos(sa.func.lower(self._column(f)), needle) > 0 for f in item.fields)
+        fields = [self._column(f) if columns is None else columns[f] for f in item.fields]
+        return sa.or_(*(sa.func.strpos(sa.func.lower(f), needle) > 0 for f in fields))
+
+    def indexed_search(self, item: Filter) -> bool:
+        """Whether ``item`` is a substring search the trigram indexes answer."""
+        return (
+            isinstance(item, Contains)
+            and trigram_query(item.text) is not None
+            and set(item.fields) <= self._trigrams
         )
+
+    def _contains(self, item: Contains) -> sa.ColumnElement[bool]:
+        exact = self.substring(item)
         query = trigram_query(item.text)
         if query is None or not set(item.fields) <= self._trigrams:
             return exact
@@ -181,10 +195,9 @@ class SqlQueries:
         return self._column(item.field).in_(inner)
 
     def _source(self, source: Source) -> sa.Select[Any]:
-        table = metadata.tables.get(source.table)
-        if table is None:
+        if source.table not in metadata.tables:
             raise ValidationFailed("where", f"Among names no table {source.table!r}")
-        queries = SqlQueries(table, self._schema)
+        queries = queries_for(source.table, self._schema)
         column = queries._column(source.column)
         return sa.select(column).where(*(queries.condition(f) for f in source.where))
 
@@ -222,3 +235,9 @@ class SqlQueries:
             self._column(k.field).desc() if k.descending else self._column(k.field).asc()
             for k in order
         ]
+
+
+@functools.cache
+def queries_for(table: str, schema: str | None) -> SqlQueries:
+    """The :class:`SqlQueries` of a canonical table, built once per process and schema."""
+    return SqlQueries(metadata.tables[table], schema)

@@ -18,7 +18,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from velocity_domain.adapters.postgres.querying import EXPECTED, KEY, SqlQueries, value_param
+from velocity_domain.adapters.postgres.querying import EXPECTED, KEY, queries_for, value_param
 from velocity_domain.adapters.postgres.tables import metadata
 from velocity_domain.errors import (
     AlreadyExists,
@@ -33,7 +33,7 @@ from velocity_domain.errors import (
 from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.pagination import CursorCodec, Page
-from velocity_domain.kernel.query import Filter, Query, plain, prepare
+from velocity_domain.kernel.query import Contains, Filter, PreparedQuery, Query, plain, prepare
 from velocity_domain.kernel.repository import AppendTable, MutableTable
 from velocity_domain.kernel.tableinfo import TableInfo, row_values, table_info
 
@@ -44,6 +44,10 @@ V = TypeVar("V", bound=VersionedEntity)
 
 _UNIQUE, _FOREIGN_KEY, _CHECK, _NOT_NULL = "23505", "23503", "23514", "23502"
 _RETRYABLE = {"40001", "40P01"}
+
+#: How many rows per row of a page a substring search tests in order before it
+#: asks the trigram index instead (see ``PostgresTable._walk_first``).
+WALK = 100
 
 
 def translate(
@@ -104,7 +108,7 @@ class PostgresStore:
         translated = engine.get_execution_options().get("schema_translate_map") or {}
         #: The PostgreSQL schema of the canonical tables (``None``: the search path's).
         self.schema: str | None = translated.get(None)
-        self.queries = {name: SqlQueries(metadata.tables[name], self.schema) for name in self.infos}
+        self.queries = {name: queries_for(name, self.schema) for name in self.infos}
 
     def begin(self, *, read_only: bool = False) -> PostgresTransaction:
         """Open a connection from the pool and begin a transaction on it.
@@ -249,22 +253,30 @@ class PostgresTable(Generic[E]):
         return {k: found[k] for k in wanted if k in found}
 
     def list(self, query: Query | None = None) -> Page[E]:
-        """Return one page of the rows matching ``query``, with one SELECT."""
+        """Return one page of the rows matching ``query``, with one SELECT.
+
+        A substring search is answered in at most two: see :meth:`_walk_first`.
+        """
         info = self._info
         prepared = prepare(info.name, info.optional, info.key_field, query or Query())
         queries = self._queries
-        conditions = [queries.condition(f) for f in prepared.where]
+        keyset: list[sa.ColumnElement[bool]] = []
         if prepared.cursor is not None:
             after = self._tx.store.codec.decode(prepared.cursor, prepared.scope)
             if len(after) != len(prepared.order_by):
                 raise ValidationFailed("cursor", "does not fit this listing's order")
-            conditions.append(queries.after(prepared.order_by, after))
-        ordering = queries.ordering(prepared.order_by)
-        statement = (
-            sa.select(self._table).where(*conditions).order_by(*ordering).limit(prepared.limit + 1)
-        )
-        with self._errors():
-            rows = list(self._tx.connection.execute(statement))
+            keyset.append(queries.after(prepared.order_by, after))
+        rows = self._walk_first(prepared, keyset)
+        if rows is None:
+            conditions = [queries.condition(f) for f in prepared.where] + keyset
+            statement = (
+                sa.select(self._table)
+                .where(*conditions)
+                .order_by(*queries.ordering(prepared.order_by))
+                .limit(prepared.limit + 1)
+            )
+            with self._errors():
+                rows = list(self._tx.connection.execute(statement))
         entities = [self._entity(r) for r in rows[: prepared.limit]]
         next_cursor = None
         if len(rows) > prepared.limit:
@@ -272,6 +284,43 @@ class PostgresTable(Generic[E]):
             values = [plain(getattr(last, k.field)) for k in prepared.order_by]
             next_cursor = self._tx.store.codec.encode(prepared.scope, values)
         return Page(tuple(entities), next_cursor)
+
+    def _walk_first(
+        self, prepared: PreparedQuery, keyset: Sequence[sa.ColumnElement[bool]]
+    ) -> Sequence[sa.Row[Any]] | None:
+        """A search page from the first rows in the listing's order, if they hold a page.
+
+        PostgreSQL estimates a substring search's selectivity poorly, so it may
+        fetch every match through the trigram index and sort them when
+        walking the order's index would meet a page of matches at once (or
+        the reverse). So a search first tests the next ``WALK`` rows in order,
+        one bounded index walk; only when they hold less than a page does the
+        indexed query run. Either way the page is exactly the same.
+        """
+        searches = [f for f in prepared.where if self._queries.indexed_search(f)]
+        if not searches:
+            return None
+        queries = self._queries
+        rest = [queries.condition(f) for f in prepared.where if f not in searches]
+        ordering = queries.ordering(prepared.order_by)
+        budget = WALK * (prepared.limit + 1)
+        inner = (
+            sa.select(self._table).where(*rest, *keyset).order_by(*ordering).limit(budget)
+        ).subquery()
+        outer = (
+            sa.select(inner)
+            .where(*(queries.substring(cast(Contains, f), inner.c) for f in searches))
+            .order_by(
+                *(
+                    inner.c[k.field].desc() if k.descending else inner.c[k.field].asc()
+                    for k in prepared.order_by
+                )
+            )
+            .limit(prepared.limit + 1)
+        )
+        with self._errors():
+            rows = list(self._tx.connection.execute(outer))
+        return rows if len(rows) > prepared.limit else None
 
     def count(self, *where: Filter) -> int:
         """Return how many rows match every filter, with one query."""
