@@ -3,6 +3,9 @@
 
     python3 tasks.py quickstart [ARGS...]   run examples/quickstart.py
     python3 tasks.py test [PYTEST ARGS...]  run every check and the whole test suite
+    python3 tasks.py bench [ARGS...]        measure the core paths against raw psycopg
+                                            (--people N, --url URL, --only NAME,...,
+                                            --reuse; see benchmarks/README.md)
 
 Each command first makes ``.venv`` (once) and installs the pinned development
 environment from ``requirements/dev.lock`` (again only when the lock changes).
@@ -104,9 +107,14 @@ def test(args: list[str]) -> int:
     return 0
 
 
+def bench(args: list[str]) -> int:
+    """Run the benchmarks (benchmarks/run.py) and write docs/performance.rst from a full run."""
+    return _run([str(PY), "-m", "benchmarks.run", "--write-docs", *args])
+
+
 def main(argv: list[str]) -> int:
-    """Dispatch ``quickstart`` or ``test``."""
-    commands = {"quickstart": quickstart, "test": test}
+    """Dispatch ``quickstart``, ``test`` or ``bench``."""
+    commands = {"quickstart": quickstart, "test": test, "bench": bench}
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2
