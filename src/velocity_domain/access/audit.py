@@ -4,28 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
+
 from velocity_domain.access.principal import Principal, PrincipalKind
 from velocity_domain.identity.entities import ActorKind, AuditEvent
 from velocity_domain.kernel.clock import Clock
-from velocity_domain.kernel.convert import to_dict
+from velocity_domain.kernel.convert import converter, to_dict
 from velocity_domain.kernel.model import Entity
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["changed_fields", "record"]
 
 _UNTRACKED = {"version", "created_at", "updated_at"}
+_ABSENT = object()
 
 
 def changed_fields(
     before: Entity | None, after: Entity | None
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """Return the JSON-safe values of the fields that differ (all fields for a create or delete)."""
-    old = None if before is None else to_dict(before)
-    new = None if after is None else to_dict(after)
-    if old is None or new is None:
+    """Return the JSON-safe values of the fields that differ (all fields for a create or delete).
+
+    For an update only the fields that differ are turned into JSON, one by one.
+    """
+    if before is None or after is None:
+        old = None if before is None else to_dict(before)
+        new = None if after is None else to_dict(after)
         return old, new
-    keys = [k for k in new if k not in _UNTRACKED and old.get(k) != new.get(k)]
-    return {k: old.get(k) for k in keys}, {k: new[k] for k in keys}
+    names = [
+        f.name
+        for f in attrs.fields(type(after))
+        if f.init
+        and f.name not in _UNTRACKED
+        and getattr(before, f.name, _ABSENT) != getattr(after, f.name)
+    ]
+    unstructure = converter.unstructure
+    return (
+        {n: unstructure(getattr(before, n, None)) for n in names},
+        {n: unstructure(getattr(after, n)) for n in names},
+    )
 
 
 def record(

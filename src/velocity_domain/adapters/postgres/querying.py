@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
@@ -84,6 +84,10 @@ KEY, EXPECTED = "k_key", "k_expected"
 def value_param(column: str) -> str:
     """The name of the bound parameter that carries ``column``'s new value."""
     return f"v_{column}"
+
+
+def _where_param(column: str) -> str:
+    return f"w_{column}"
 
 
 class SqlQueries:
@@ -160,6 +164,42 @@ class SqlQueries:
         if isinstance(item, Among):
             return self._among(item)
         raise TypeError(f"unknown filter {item!r}")  # pragma: no cover
+
+    def compare_and_set(
+        self, names: tuple[str, ...], where: Sequence[Filter]
+    ) -> tuple[sa.Update, dict[str, Any]]:
+        """The conditional UPDATE of ``names`` on one row, and the parameters of ``where``.
+
+        Conditions that are all ``Eq`` on a value use a statement built once per
+        shape (columns set, columns tested); any other ``where`` is built anew.
+        """
+        if all(isinstance(f, Eq) and f.value is not None for f in where):
+            tested = tuple(cast(Eq, f).field for f in where)
+            params = {_where_param(cast(Eq, f).field): cast(Eq, f).value for f in where}
+            return self._shaped_update(names, tested), params
+        return self._update_statement(names, [self.condition(f) for f in where]), {}
+
+    def _update_statement(
+        self, names: tuple[str, ...], conditions: Sequence[sa.ColumnElement[bool]]
+    ) -> sa.Update:
+        table = self.table
+        return (
+            sa.update(table)
+            .where(self.key == sa.bindparam(KEY), *conditions)
+            .values(
+                {
+                    **{name: sa.bindparam(value_param(name)) for name in names},
+                    "version": table.c.version + 1,
+                    "updated_at": sa.bindparam(value_param("updated_at")),
+                }
+            )
+            .returning(*table.c)
+        )
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one SqlQueries per table lives for the process
+    def _shaped_update(self, names: tuple[str, ...], tested: tuple[str, ...]) -> sa.Update:
+        conditions = [self._column(f) == sa.bindparam(_where_param(f)) for f in tested]
+        return self._update_statement(names, conditions)
 
     def substring(
         self, item: Contains, columns: sa.ColumnCollection[str, Any] | None = None

@@ -393,20 +393,15 @@ class PostgresTable(Generic[E]):
                 raise ValidationFailed(name, f"{info.name}.{name} cannot be set here")
         prepared = prepare(info.name, info.optional, info.key_field, Query(where=where))
         stored = {name: _stored(value) for name, value in values.items()}
-        statement = (
-            sa.update(self._table)
-            .where(self._key == key, *(self._queries.condition(f) for f in prepared.where))
-            .values(
-                {
-                    **stored,
-                    "version": self._table.c.version + 1,
-                    "updated_at": self._tx.store.clock.now(),
-                }
-            )
-            .returning(*self._table.c)
-        )
+        statement, params = self._queries.compare_and_set(tuple(stored), prepared.where)
+        params = {
+            **params,
+            **{value_param(name): value for name, value in stored.items()},
+            KEY: key,
+            value_param("updated_at"): self._tx.store.clock.now(),
+        }
         with self._errors({**stored, info.key_field: key}):
-            row = self._tx.writing().execute(statement).first()
+            row = self._tx.writing().execute(statement, params).first()
         if row is None:
             return None
         try:
