@@ -132,8 +132,19 @@ class SqlQueries:
             getattr(function, TRIGRAMS_FUNCTION)(sa.func.lower(column))
         )
 
-    def condition(self, item: Filter) -> sa.ColumnElement[bool]:
-        """The SQL condition of one filter."""
+    def condition(
+        self, item: Filter, columns: sa.ColumnCollection[str, Any] | None = None
+    ) -> sa.ColumnElement[bool]:
+        """The SQL condition of one filter.
+
+        With ``columns`` (a subquery's), a search or a semi-join tests those
+        columns, with no index condition; other filters always test the table.
+        """
+        if columns is not None:
+            if isinstance(item, Contains):
+                return self.substring(item, columns)
+            if isinstance(item, Among):
+                return self._among_each(item, columns[item.field])
         if isinstance(item, Eq):
             column = self._column(item.field)
             return column.is_(None) if item.value is None else column == item.value
@@ -227,12 +238,23 @@ class SqlQueries:
         # The cheap exact test first: PostgreSQL orders the rest by cost when it filters.
         return sa.and_(exact, indexed)
 
-    def _among(self, item: Among) -> sa.ColumnElement[bool]:
+    def _among(
+        self, item: Among, column: sa.ColumnElement[Any] | None = None
+    ) -> sa.ColumnElement[bool]:
         selects = [self._source(source) for source in item.sources]
         if not selects:
             return sa.false()
         inner = selects[0] if len(selects) == 1 else sa.union_all(*selects)
-        return self._column(item.field).in_(inner)
+        return (self._column(item.field) if column is None else column).in_(inner)
+
+    def _among_each(self, item: Among, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        """``item`` as one ``EXISTS`` per source, which a walk tests row by row and stops early."""
+        tests = []
+        for source in item.sources:
+            select = self._source(source)
+            found = select.selected_columns[0]
+            tests.append(sa.exists(select.where(found == column)))
+        return sa.or_(*tests) if tests else sa.false()
 
     def _source(self, source: Source) -> sa.Select[Any]:
         if source.table not in metadata.tables:
