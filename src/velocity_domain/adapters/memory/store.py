@@ -7,7 +7,10 @@ transaction keeps an undo log, so a rollback restores exactly the previous
 state. Transactions are serialised by one lock: a second thread waits until
 the first commits or rolls back, which makes every transaction see a
 consistent state (as PostgreSQL's SERIALIZABLE would) at the price of
-concurrency. It is meant for embedding, tests and development.
+concurrency. Reads are served by indexes built on first use (:mod:`.indexes`,
+:mod:`.ordered`, :mod:`.search`) and chosen per query by :mod:`.planner`;
+every write, undo included, goes through ``_Data.put``, which keeps them
+right, so a read costs about what it costs PostgreSQL with its indexes.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from uuid import UUID
 
 import attrs
 
-from velocity_domain.adapters.memory.evaluate import compare_keys, matches, sort_key, sort_rows
+from velocity_domain.adapters.memory.evaluate import matches, sort_key
+from velocity_domain.adapters.memory.indexes import TableIndexes
+from velocity_domain.adapters.memory.planner import Planner, ReadStats
 from velocity_domain.errors import (
     AlreadyExists,
     ConcurrencyConflict,
@@ -33,7 +38,7 @@ from velocity_domain.errors import (
 from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.pagination import CursorCodec, Page
-from velocity_domain.kernel.query import Filter, Query, prepare
+from velocity_domain.kernel.query import Among, Filter, Query, prepare
 from velocity_domain.kernel.repository import AppendTable, MutableTable
 from velocity_domain.kernel.tableinfo import TableInfo, table_info
 
@@ -44,7 +49,7 @@ V = TypeVar("V", bound=VersionedEntity)
 
 
 class _Data:
-    """Rows by table and key, plus one lookup per unique key."""
+    """Rows by table and key, one lookup per unique key, and each table's indexes."""
 
     def __init__(self, classes: Iterable[type[Entity]]) -> None:
         self.infos = {info.name: info for info in map(table_info, classes)}
@@ -53,6 +58,9 @@ class _Data:
             (info.name, u.name_for(info.name)): {}
             for info in self.infos.values()
             for u in info.uniques
+        }
+        self.indexes = {
+            name: TableIndexes(info, self.rows[name]) for name, info in self.infos.items()
         }
 
     def unique_entries(self, info: TableInfo, row: Entity) -> list[tuple[str, tuple[Any, ...]]]:
@@ -77,6 +85,7 @@ class _Data:
             table[key] = row
             for name, values in self.unique_entries(info, row):
                 self.unique[(info.name, name)][values] = key
+        self.indexes[info.name].change(key, old, row)
 
 
 class MemoryStore:
@@ -94,9 +103,15 @@ class MemoryStore:
         self._owner: int | None = None
         self.clock = clock or SystemClock()
         self.codec = cursor_codec or CursorCodec()
+        self.stats = ReadStats()
+        """How many rows reads have looked at (an index answers in few)."""
+        self.planner = Planner(self._data.indexes, self.stats)
 
-    def begin(self) -> MemoryTransaction:
-        """Open a transaction, waiting for any other thread's transaction to end."""
+    def begin(self, *, read_only: bool = False) -> MemoryTransaction:
+        """Open a transaction, waiting for any other thread's transaction to end.
+
+        A ``read_only`` one refuses every write.
+        """
         if self._owner == threading.get_ident():
             raise UnitOfWorkError(
                 "this thread already has an open transaction on this store;"
@@ -104,7 +119,7 @@ class MemoryStore:
             )
         self._lock.acquire()
         self._owner = threading.get_ident()
-        return MemoryTransaction(self)
+        return MemoryTransaction(self, read_only=read_only)
 
     def _release(self) -> None:
         self._owner = None
@@ -117,8 +132,9 @@ class MemoryStore:
 class MemoryTransaction:
     """One transaction on a :class:`MemoryStore`, with an undo log for rollback."""
 
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, *, read_only: bool = False) -> None:
         self._store = store
+        self.read_only = read_only
         self._data = store._data
         self._undo: list[tuple[TableInfo, UUID, Entity | None]] = []
         self._open = True
@@ -153,6 +169,8 @@ class MemoryTransaction:
 
     def write(self, info: TableInfo, key: UUID, row: Entity | None) -> None:
         """Change one row, remembering how to undo it."""
+        if self.read_only:
+            raise UnitOfWorkError("this unit of work only reads; open one that writes")
         self._undo.append((info, key, self._data.rows[info.name].get(key)))
         self._data.put(info, key, row)
 
@@ -200,43 +218,46 @@ class MemoryTable(Generic[E]):
         row = self._rows.get(key)
         if row is None:
             raise NotFound(self._info.name, key)
+        self._tx._store.stats.rows_examined += 1
         return self._out(row)
 
     def find(self, key: UUID) -> E | None:
         """Return the row ``key`` or ``None``."""
         row = self._rows.get(key)
-        return None if row is None else self._out(row)
+        if row is None:
+            return None
+        self._tx._store.stats.rows_examined += 1
+        return self._out(row)
 
     def get_many(self, keys: Iterable[UUID]) -> Mapping[UUID, E]:
         """Return the rows among ``keys`` that exist."""
         rows = self._rows
-        return {k: self._out(rows[k]) for k in dict.fromkeys(keys) if k in rows}
+        found = {k: self._out(rows[k]) for k in dict.fromkeys(keys) if k in rows}
+        self._tx._store.stats.rows_examined += len(found)
+        return found
 
     def list(self, query: Query | None = None) -> Page[E]:
         """Return one page of the rows matching ``query``."""
-        info = self._info
+        self._tx.check_open()
+        info, store = self._info, self._tx._store
         prepared = prepare(info.name, info.optional, info.key_field, query or Query())
-        found = [r for r in self._rows.values() if matches(r, prepared.where)]
-        ordered = sort_rows(found, prepared.order_by)
+        after = None
         if prepared.cursor is not None:
-            after = self._tx._store.codec.decode(prepared.cursor, prepared.scope)
-            ordered = [
-                r
-                for r in ordered
-                if compare_keys(sort_key(r, prepared.order_by), after, prepared.order_by) > 0
-            ]
-        page = ordered[: prepared.limit]
+            after = store.codec.decode(prepared.cursor, prepared.scope)
+        found = store.planner.page(self._data.indexes[info.name], prepared, after)
+        page = found[: prepared.limit]
         next_cursor = None
-        if len(ordered) > prepared.limit:
+        if len(found) > prepared.limit:
             last = sort_key(page[-1], prepared.order_by)
-            next_cursor = self._tx._store.codec.encode(prepared.scope, last)
+            next_cursor = store.codec.encode(prepared.scope, last)
         return Page(tuple(self._out(r) for r in page), next_cursor)
 
     def count(self, *where: Filter) -> int:
         """Return how many rows match every filter."""
+        self._tx.check_open()
         info = self._info
         prepared = prepare(info.name, info.optional, info.key_field, Query(where=where))
-        return sum(1 for r in self._rows.values() if matches(r, prepared.where))
+        return self._tx._store.planner.count(self._data.indexes[info.name], prepared.where)
 
     def _check_rules(self, row: Entity, *, replacing: UUID | None = None) -> None:
         try:
@@ -267,10 +288,13 @@ class MemoryTable(Generic[E]):
             values = tuple(getattr(row, f) for f in cref.fields)
             if any(v is None for v in values):
                 continue
-            target = self._data.rows[cref.table]
-            if not any(
-                tuple(getattr(t, c) for c in cref.columns) == values for t in target.values()
-            ):
+            index = self._data.indexes[cref.table].composite(cref.columns)
+            if index is None:
+                target = self._data.rows[cref.table].values()
+                found = any(tuple(getattr(t, c) for c in cref.columns) == values for t in target)
+            else:
+                found = index.count(values) > 0
+            if not found:
                 raise ConstraintViolation(
                     info.name,
                     cref.name_for(info.name),
@@ -316,6 +340,38 @@ class MemoryTable(Generic[E]):
         )
         self._check_rules(stored, replacing=entity.key)
         self._tx.write(info, entity.key, stored)
+        return self._out(stored)
+
+    def update_if(
+        self, key: UUID, values: Mapping[str, Any], *, where: Sequence[Filter] = ()
+    ) -> E | None:
+        """Set ``values`` on the row ``key`` if it matches every filter of ``where``."""
+        info = self._info
+        if not info.versioned or len(info.init_fields) != len(info.columns):
+            # Derived fields (a normalised name) are recomputed only by update().
+            raise ValidationFailed("entity", f"{info.name} rows are changed with update()")
+        for name in values:
+            if name not in info.specs or name in (info.key_field, "version", "created_at"):
+                raise ValidationFailed(name, f"{info.name}.{name} cannot be set here")
+        prepared = prepare(info.name, info.optional, info.key_field, Query(where=where))
+        if any(isinstance(f, Among) for f in prepared.where):
+            raise ValidationFailed("where", "update_if takes filters on the row itself")
+        current = self._rows.get(key)
+        if current is None or not matches(current, prepared.where):
+            return None
+        assert isinstance(current, VersionedEntity)
+        try:
+            stored = attrs.evolve(
+                copy.deepcopy(current),
+                **values,
+                version=current.version + 1,
+                updated_at=self._tx._store.clock.now(),
+            )
+        except ValidationFailed as error:
+            self._tx.failure = error  # as PostgreSQL fails the transaction
+            raise
+        self._check_rules(stored, replacing=key)
+        self._tx.write(info, key, stored)
         return self._out(stored)
 
     def delete(self, key: UUID, *, expected_version: int | None = None) -> None:
