@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 from uuid import UUID
 
 import attrs
@@ -428,6 +429,97 @@ def test_the_indexed_store_answers_like_a_brute_force() -> None:
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
+
+
+WRITES = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "email", "name", "rollback"]),
+        st.integers(0, 10_000),
+        st.sampled_from(["asha", "ravi", "zoya", "meera", "kabir"]),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    writes=WRITES,
+    needle=st.sampled_from(["a", "asha", "ra", "@x", "zoya.", "ee"]),
+    load=st.sampled_from([4, 16, 1024]),
+    patches=st.sampled_from([2, 64]),
+)
+def test_block_texts_and_fingerprints_follow_every_write(
+    writes: list[tuple[str, int, str]], needle: str, load: int, patches: int
+) -> None:
+    """Writes patch a block's cached texts and key fingerprints; each read must still agree."""
+    with (
+        mock.patch.object(ordered, "_LOAD", load),
+        mock.patch.object(ordered, "_PATCHES", patches),
+        Velocity.in_memory() as velocity,
+    ):
+        store = velocity.store
+        assert isinstance(store, MemoryStore)
+        start = [
+            Person(full_name=f"{n} {i}", primary_email=f"{n}{i}@x.example")
+            for i, n in enumerate(["asha", "ravi", "zoya", "meera", "kabir"] * 8)
+        ]
+        with velocity.unit_of_work() as uow:
+            uow.crm.people.add_many(start)
+            uow.commit()
+        committed = {p.key: p for p in start}
+        model = dict(committed)
+        searched = Contains(("normalized_name", "primary_email"), needle)
+        uow = velocity.unit_of_work()
+        uow.__enter__()
+
+        def agree(touched: Person | None = None) -> None:
+            keys = sorted(model)[::3]
+            exact: list[Filter] = []
+            if touched is not None:  # a needle only the row just written holds
+                exact = [Contains(("primary_email",), touched.primary_email or "")]
+            for where, order, way in (
+                ((searched,), (asc("normalized_name"),), "text"),
+                *(((f,), (asc("normalized_name"),), "text") for f in exact),
+                ((In("person_id", keys),), (desc("created_at"),), "keys"),
+                ((In("person_id", keys), searched), (asc("full_name"),), "keys"),
+            ):
+                store.planner.prefer = way
+                page = uow.crm.people.list(Query(where, order, limit=500))
+                store.planner.prefer = None
+                expected = sort_rows(
+                    brute({"crm_people": model}, "crm_people", where), [*order, asc("person_id")]
+                )
+                assert list(page) == expected, (where, way)
+            assert uow.crm.people.count(searched) == len(
+                brute({"crm_people": model}, "crm_people", (searched,))
+            )
+
+        agree()  # builds the texts and the fingerprints
+        for kind, pick, name in writes:
+            if kind == "rollback":
+                uow.__exit__(None, None, None)
+                model = dict(committed)
+                uow = velocity.unit_of_work()
+                uow.__enter__()
+            elif kind == "add":
+                added = Person(
+                    full_name=f"{name} new{pick}", primary_email=f"{name}{pick}@x.example"
+                )
+                model[added.key] = uow.crm.people.add(added)
+                agree(added)
+                continue
+            else:
+                current = model[sorted(model)[pick % len(model)]]
+                if kind == "email":  # same sort keys, new text
+                    changed = attrs.evolve(current, primary_email=f"{name}.{pick}@x.example")
+                else:  # the name order moves the row
+                    changed = attrs.evolve(current, full_name=f"{name} moved{pick}")
+                model[current.key] = uow.crm.people.update(changed)
+                agree(model[current.key])
+                continue
+            agree()
+        uow.__exit__(None, None, None)
 
 
 # -- orderings ----------------------------------------------------------------

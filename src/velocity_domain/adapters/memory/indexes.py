@@ -10,7 +10,7 @@ and the read falls back to checking rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from operator import attrgetter
 from typing import Any
 
@@ -97,6 +97,13 @@ class HashIndex:
         if held is _MISSING:
             return 0
         return len(held) if type(held) is dict else 1
+
+    def rows(self, value: Any) -> Mapping[Hashable, Any]:
+        """Return the rows that hold ``value``, by key (merging these dicts rehashes nothing)."""
+        held = self._map.get(value, _MISSING)
+        if held is _MISSING:
+            return {}
+        return held if type(held) is dict else {held[0]: held[1]}
 
     def items(self, value: Any) -> Iterable[tuple[Hashable, Any]]:
         """Return the ``(key, row)`` pairs of the rows that hold ``value``."""

@@ -4,14 +4,15 @@ Entries are ``(sortable tuple, key)`` (see :class:`.evaluate.Ordering`) kept
 in blocks of about a thousand with each block's largest entry beside it, so a
 cursor or a range bound is found with two bisects and a write moves at most a
 block's worth of pointers. A block also keeps, on demand, the searchable text
-of its rows (:class:`.search.RunTexts`), so a page with a substring filter
-walks the order at C speed; a write to a block drops that text.
+of its rows (:class:`.search.RunTexts`) and their keys' fingerprints, so a
+page with a substring or key filter walks the order at C speed; a write
+patches them in place.
 """
 
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from collections.abc import Hashable, Iterator, Mapping, Sequence, Set
 from operator import itemgetter
 from typing import Any
@@ -27,6 +28,7 @@ Position = tuple[int, int]
 """A place in a sorted index: a block and an offset in it."""
 
 _LOAD = 1024
+_PATCHES = 64
 _sortable = itemgetter(0)
 _LOW_BITS = (1 << 63) - 1
 
@@ -42,13 +44,23 @@ def number_print(number: int) -> int:
 
 
 class _Cache:
-    """What a block keeps about its rows until one changes: texts and key fingerprints."""
+    """What a block keeps about its rows, made on demand: texts and key fingerprints."""
 
     __slots__ = ("prints", "texts")
 
     def __init__(self) -> None:
         self.texts: dict[tuple[str, ...], RunTexts] = {}
         self.prints: array[int] | None = None
+
+    def patched(self) -> list[RunTexts]:
+        """Return the texts to patch for one more write, dropping any patched too often.
+
+        Many writes to one block (a bulk load) cost less as one rebuild at the next read.
+        """
+        for fields, text in list(self.texts.items()):
+            if text.patches >= _PATCHES:
+                del self.texts[fields]
+        return list(self.texts.values())
 
 
 def _first_part(entry: Entry) -> Any:
@@ -81,19 +93,27 @@ class SortedIndex:
         before = None if old is None else of_row(old)
         after = None if new is None else of_row(new)
         if before is not None and before == after:
-            self._forget_text(before)
+            self._rewrite(before, key, new)
             return
         if before is not None:
             self._remove(before, key)
         if after is not None:
-            self._insert((after, key))
+            self._insert((after, key), new)
 
-    def _forget_text(self, sortable: tuple[Any, ...]) -> None:
+    def _locate(self, sortable: tuple[Any, ...], key: Hashable) -> tuple[int, int]:
         at = bisect_left(self._maxes, sortable)
-        if at < len(self._caches) and self._caches[at].texts:
-            self._caches[at].texts = {}
+        block = self._blocks[at] if at < len(self._blocks) else []
+        offset = bisect_left(block, sortable, key=_sortable)
+        if offset == len(block) or block[offset][1] != key:
+            raise LookupError(f"the sorted index lost the row {key}")  # pragma: no cover
+        return at, offset
 
-    def _insert(self, entry: Entry) -> None:
+    def _rewrite(self, sortable: tuple[Any, ...], key: Hashable, row: Any) -> None:
+        at, offset = self._locate(sortable, key)
+        for text in self._caches[at].patched():
+            text.replace(offset, row)
+
+    def _insert(self, entry: Entry, row: Any) -> None:
         blocks, maxes = self._blocks, self._maxes
         if not blocks:
             blocks.append([entry])
@@ -102,32 +122,41 @@ class SortedIndex:
             return
         at = min(bisect_left(maxes, entry[0]), len(blocks) - 1)
         block = blocks[at]
-        insort(block, entry, key=_sortable)
+        offset = bisect_right(block, entry[0], key=_sortable)
+        block.insert(offset, entry)
         maxes[at] = block[-1][0]
-        self._caches[at] = _Cache()
         if len(block) > 2 * _LOAD:
             half = len(block) // 2
             blocks[at : at + 1] = [block[:half], block[half:]]
             maxes[at : at + 1] = [block[half - 1][0], block[-1][0]]
             self._caches[at : at + 1] = [_Cache(), _Cache()]
+            return
+        cache = self._caches[at]
+        if cache.prints is not None:
+            cache.prints.insert(offset, fingerprint(entry[1]))
+        for text in cache.patched():
+            text.insert(offset, row)
 
     def _remove(self, sortable: tuple[Any, ...], key: Hashable) -> None:
         blocks, maxes = self._blocks, self._maxes
-        at = bisect_left(maxes, sortable)
-        block = blocks[at] if at < len(blocks) else []
-        offset = bisect_left(block, sortable, key=_sortable)
-        if offset == len(block) or block[offset][1] != key:
-            raise LookupError(f"the sorted index lost the row {key}")  # pragma: no cover
+        at, offset = self._locate(sortable, key)
+        block = blocks[at]
         del block[offset]
         if not block:
             del blocks[at], maxes[at], self._caches[at]
             return
         maxes[at] = block[-1][0]
-        self._caches[at] = _Cache()
         if len(block) < _LOAD // 4 and at + 1 < len(blocks):
             block.extend(blocks[at + 1])
             del blocks[at + 1], maxes[at + 1], self._caches[at + 1]
             maxes[at] = block[-1][0]
+            self._caches[at] = _Cache()
+            return
+        cache = self._caches[at]
+        if cache.prints is not None:
+            del cache.prints[offset]
+        for text in cache.patched():
+            text.delete(offset)
 
     # -- positions ----------------------------------------------------------
 
@@ -214,8 +243,8 @@ class SortedIndex:
         text = texts.get(reader.fields)
         if text is None:
             rows = self._rows
-            found = [reader(rows[k]) for _, k in self._blocks[block]]
-            text = texts[reader.fields] = RunTexts(found, len(reader.fields))
+            found = [rows[k] for _, k in self._blocks[block]]
+            text = texts[reader.fields] = RunTexts(reader, found)
         return text
 
     def holding(

@@ -115,10 +115,12 @@ def _present(rows: Mapping[Hashable, Any], keys: Iterable[Any]) -> list[tuple[Ha
     return found
 
 
-def _union(index: HashIndex, values: Iterable[Any]) -> Iterable[tuple[Hashable, Any]]:
+def _union(index: HashIndex, values: Collection[Any]) -> Iterable[tuple[Hashable, Any]]:
+    if len(values) == 1:
+        return index.items(next(iter(values)))
     found: dict[Hashable, Any] = {}
     for value in values:
-        found.update(index.items(value))
+        found.update(index.rows(value))
     return found.items()
 
 

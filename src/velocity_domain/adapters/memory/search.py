@@ -14,6 +14,7 @@ import heapq
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
+from itertools import accumulate
 from operator import attrgetter
 from typing import Any
 
@@ -49,26 +50,67 @@ class TextReader:
 
 
 class RunText:
-    """The texts of one column for consecutive rows, end to end, and the characters used."""
+    """The texts of one column for consecutive rows, end to end, and the characters used.
 
-    __slots__ = ("chars", "starts", "text")
+    A write to one row patches the text in place (a slice and a join at C
+    speed) rather than rebuilding it; ``chars`` may then hold characters no
+    row holds any more, which only costs a needless read.
+    """
+
+    __slots__ = ("_starts", "chars", "lengths", "text")
 
     def __init__(self, texts: Sequence[str]) -> None:
-        starts = array("q")
-        at = 0
-        for text in texts:
-            starts.append(at)
-            at += len(text) + 1
-        self.starts = starts
+        self.lengths = array("q", [len(text) + 1 for text in texts])
         self.text = _END.join(texts) + _END if texts else ""
         self.chars = frozenset(self.text)
+        self._starts: array[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def starts(self) -> array[int]:
+        """Where each row's text starts, and where the last one ends."""
+        if self._starts is None:
+            self._starts = array("q", accumulate(self.lengths, initial=0))
+        return self._starts
+
+    def _cut(self, at: int) -> int:
+        # Summing the lengths before ``at`` is cheaper than redoing every start.
+        return self._starts[at] if self._starts is not None else sum(self.lengths[:at])
+
+    def insert(self, at: int, text: str) -> None:
+        """Put the text of a new row before position ``at``."""
+        cut = self._cut(at)
+        self.text = f"{self.text[:cut]}{text}{_END}{self.text[cut:]}"
+        self.lengths.insert(at, len(text) + 1)
+        self._changed(text)
+
+    def delete(self, at: int) -> None:
+        """Take out the text of the row at position ``at``."""
+        cut = self._cut(at)
+        self.text = self.text[:cut] + self.text[cut + self.lengths[at] :]
+        del self.lengths[at]
+        self._starts = None
+
+    def replace(self, at: int, text: str) -> None:
+        """Replace the text of the row at position ``at``."""
+        cut = self._cut(at)
+        self.text = f"{self.text[:cut]}{text}{_END}{self.text[cut + self.lengths[at] :]}"
+        self.lengths[at] = len(text) + 1
+        self._changed(text)
+
+    def _changed(self, text: str) -> None:
+        self._starts = None
+        if not self.chars.issuperset(text):
+            self.chars = self.chars.union(text)
 
     def hits(self, needle: str, lo: int, hi: int) -> Iterator[int]:
         """Yield, in order, the positions in ``[lo, hi)`` of rows whose text holds ``needle``."""
-        starts, text = self.starts, self.text
         if lo >= hi:
             return
-        end = starts[hi] if hi < len(starts) else len(text)
+        starts, text = self.starts, self.text
+        end = starts[hi]
         at = text.find(needle, starts[lo], end)
         while at != -1:
             row = bisect_right(starts, at) - 1
@@ -80,16 +122,37 @@ class RunText:
 
 
 class RunTexts:
-    """The searchable texts of consecutive rows, a :class:`RunText` per column.
+    """The searchable texts of consecutive rows (read by ``reader``), a :class:`RunText` per column.
 
     A column whose characters do not include all of the needle's is skipped
     unread (letters are never looked for among phone numbers, say).
     """
 
-    __slots__ = ("columns",)
+    __slots__ = ("columns", "patches", "reader")
 
-    def __init__(self, rows: Sequence[Sequence[str]], width: int) -> None:
-        self.columns = [RunText([texts[i] for texts in rows]) for i in range(width)]
+    def __init__(self, reader: TextReader, rows: Sequence[Any]) -> None:
+        self.reader = reader
+        self.patches = 0
+        texts = [reader(row) for row in rows]
+        self.columns = [RunText([t[i] for t in texts]) for i in range(len(reader.fields))]
+
+    def insert(self, at: int, row: Any) -> None:
+        """Put a new row before position ``at``."""
+        self.patches += 1
+        for column, text in zip(self.columns, self.reader(row), strict=True):
+            column.insert(at, text)
+
+    def delete(self, at: int) -> None:
+        """Take out the row at position ``at``."""
+        self.patches += 1
+        for column in self.columns:
+            column.delete(at)
+
+    def replace(self, at: int, row: Any) -> None:
+        """Replace the row at position ``at`` with ``row``."""
+        self.patches += 1
+        for column, text in zip(self.columns, self.reader(row), strict=True):
+            column.replace(at, text)
 
     def hits(self, needle: str, chars: frozenset[str], lo: int, hi: int) -> Iterator[int]:
         """Yield, in order and once each, the positions in ``[lo, hi)`` of rows holding ``needle``.
@@ -112,7 +175,7 @@ class RunTexts:
         found: set[int] = set()
         for column in self.columns:
             if chars <= column.chars:
-                found.update(column.hits(needle, 0, len(column.starts)))
+                found.update(column.hits(needle, 0, len(column)))
         return len(found)
 
     def count(self, needle: str, chars: frozenset[str]) -> int:
