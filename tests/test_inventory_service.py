@@ -29,7 +29,7 @@ from velocity_domain.governance.policy import FieldRule
 from velocity_domain.inventory.entities import PricingHistory, ProjectStatus, Unit, UnitStatus
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.query import Eq
-from velocity_domain.services.inventory import haversine_km
+from velocity_domain.services.inventory.catalogue import haversine_km
 from velocity_domain.workflow.entities import WritebackStatus
 
 Env = tuple[Velocity, FixedClock, AccessWorld]

@@ -15,9 +15,9 @@ from velocity_domain import UnitOfWork, Velocity
 from velocity_domain.access.principal import Principal, PrincipalKind
 from velocity_domain.adapters.postgres.store import PostgresStore
 from velocity_domain.crm.entities import Person, PropertyInterest
+from velocity_domain.governance.inbox import operator_inbox
 from velocity_domain.identity.entities import User
 from velocity_domain.intel.entities import Channel, Interaction, Reminder
-from velocity_domain.services.inbox import operator_inbox
 from velocity_domain.workflow.entities import Writeback
 
 pytestmark = pytest.mark.postgres

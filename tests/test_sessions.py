@@ -11,7 +11,7 @@ from velocity_domain import Velocity
 from velocity_domain.errors import AuthenticationFailed, PermissionDenied, ValidationFailed
 from velocity_domain.identity.entities import Session
 from velocity_domain.kernel.clock import FixedClock
-from velocity_domain.services.sessions import hash_token
+from velocity_domain.services.identity.sessions import hash_token
 
 
 def test_a_token_authenticates_into_its_users_principal(

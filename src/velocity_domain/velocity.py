@@ -14,28 +14,34 @@ from types import TracebackType
 
 from velocity_domain.access.catalogue import seed_rows
 from velocity_domain.errors import SchemaNotReady
+from velocity_domain.governance.agents import AgentRunService
+from velocity_domain.governance.appliers import Appliers, Route
 from velocity_domain.governance.engine import Governance
+from velocity_domain.governance.writebacks import WritebackService
 from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.pagination import CursorCodec
 from velocity_domain.kernel.repository import Store
-from velocity_domain.services.accounts import AccountService
-from velocity_domain.services.agents import AgentRunService
-from velocity_domain.services.audit import AuditService
-from velocity_domain.services.contacts import ContactService
-from velocity_domain.services.identity import RoleService, UserService
-from velocity_domain.services.imports import ImportBatchService
-from velocity_domain.services.interactions import InteractionService
-from velocity_domain.services.interests import PropertyInterestService
-from velocity_domain.services.inventory import InventoryService
-from velocity_domain.services.leads import LeadService
-from velocity_domain.services.opportunities import OpportunityService
-from velocity_domain.services.relationships import RelationshipService
-from velocity_domain.services.sessions import SessionService
-from velocity_domain.services.tasks import TaskService
-from velocity_domain.services.writebacks import WritebackService
+from velocity_domain.services.crm import accounts, contacts, leads, opportunities
+from velocity_domain.services.crm import property_interests as interests
+from velocity_domain.services.crm.accounts import AccountService
+from velocity_domain.services.crm.contacts import ContactService
+from velocity_domain.services.crm.import_batches import ImportBatchService
+from velocity_domain.services.crm.leads import LeadService
+from velocity_domain.services.crm.opportunities import OpportunityService
+from velocity_domain.services.crm.property_interests import PropertyInterestService
+from velocity_domain.services.crm.relationships import RelationshipService
+from velocity_domain.services.identity.audit_trail import AuditService
+from velocity_domain.services.identity.sessions import SessionService
+from velocity_domain.services.identity.users import RoleService, UserService
+from velocity_domain.services.intel import tasks
+from velocity_domain.services.intel.interactions import InteractionService
+from velocity_domain.services.intel.tasks import TaskService
+from velocity_domain.services.inventory import catalogue, unit_status
+from velocity_domain.services.inventory.catalogue import InventoryService
 from velocity_domain.uow import ENTITY_CLASSES, UnitOfWork
+from velocity_domain.workflow.entities import ChangeKind
 
-__all__ = ["Velocity"]
+__all__ = ["Velocity", "governed_operations"]
 
 
 class Velocity:
@@ -81,6 +87,7 @@ class Velocity:
         """Agent runs, their branches and proposed steps, and the choice of a branch."""
         self.imports = ImportBatchService(self.unit_of_work, self.clock, self.governance)
         """Import batches and their lifecycle (submit, advance, approve, fail, retry)."""
+        self.governance.appliers = Appliers(governed_operations(self))
 
     @classmethod
     def in_memory(cls, *, clock: Clock | None = None, cursor_key: bytes | None = None) -> Velocity:
@@ -163,3 +170,66 @@ class Velocity:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def governed_operations(velocity: Velocity) -> tuple[Route, ...]:
+    """Every governed operation of ``velocity``: the change it writes and the method applying it.
+
+    This is the one table the writeback executor consults; an approved
+    writeback is applied by the method its operation names here, with the
+    same rules as the direct service call.
+    """
+    create, update = ChangeKind.CREATE, ChangeKind.UPDATE
+    people, accounts_, deals = "crm_people", "crm_accounts", "crm_opportunities"
+    c, a, le, o = velocity.contacts, velocity.accounts, velocity.leads, velocity.opportunities
+    pi, t, inv = velocity.property_interests, velocity.tasks, velocity.inventory
+    return (
+        Route(contacts.CREATE.name, people, create, c._apply_create),
+        Route(contacts.UPDATE.name, people, update, c._apply_update, contacts.UPDATABLE),
+        Route(accounts.CREATE.name, accounts_, create, a._apply_create),
+        Route(accounts.UPDATE.name, accounts_, update, a._apply_update, accounts.UPDATABLE),
+        Route(leads.CREATE.name, "crm_leads", create, le._apply_create),
+        Route(leads.ASSIGN.name, "crm_leads", update, le._apply_assign, ("assigned_user_id",)),
+        Route(leads.CONVERT.name, "crm_leads", update, le._apply_convert, ("status",), False),
+        Route(opportunities.CREATE.name, deals, create, o._apply_create),
+        Route(opportunities.UPDATE.name, deals, update, o._apply_update, opportunities.DETAILS),
+        Route(
+            opportunities.MOVE_STAGE.name, deals, update, o._apply_move, ("stage", "lost_reason")
+        ),
+        Route(interests.RECORD.name, "crm_property_interests", create, pi._apply_record),
+        Route(
+            interests.UPDATE.name,
+            "crm_property_interests",
+            update,
+            pi._apply_update,
+            interests.DETAILS,
+        ),
+        Route(interests.CLOSE.name, "crm_property_interests", update, pi._apply_close, ("status",)),
+        Route(tasks.CREATE.name, "intel_reminders", create, t._apply_create),
+        Route(tasks.ASSIGN.name, "intel_reminders", update, t._apply_assign, ("assigned_user_id",)),
+        Route(
+            catalogue.CREATE_PROJECT.name, "inventory_projects", create, inv._apply_create_project
+        ),
+        Route(
+            catalogue.UPDATE_PROJECT.name,
+            "inventory_projects",
+            update,
+            inv._apply_update_project,
+            catalogue.PROJECT_DETAILS,
+        ),
+        Route(catalogue.ADD_UNIT.name, "inventory_units", create, inv._apply_add_unit),
+        Route(
+            catalogue.UPDATE_UNIT.name,
+            "inventory_units",
+            update,
+            inv._apply_update_unit,
+            catalogue.UNIT_DETAILS,
+        ),
+        Route(
+            unit_status.CHANGE_PRICE.name,
+            "inventory_units",
+            update,
+            inv._apply_price,
+            unit_status.PRICE_FIELDS,
+        ),
+    )

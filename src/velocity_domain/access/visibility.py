@@ -17,12 +17,18 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from velocity_domain.access.principal import Principal
-from velocity_domain.errors import NotFound
+from velocity_domain.errors import NotFound, ValidationFailed
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Among, Eq, Filter, In, Query, Source
 from velocity_domain.uow import UnitOfWork
 
-__all__ = ["READ_ALL", "Visibility", "assigned_to"]
+__all__ = [
+    "READ_ALL",
+    "Visibility",
+    "assigned_to",
+    "check_person_for_new_record",
+    "default_assignee",
+]
 
 READ_ALL = "crm.contacts.read_all"
 
@@ -90,3 +96,26 @@ class Visibility:
         """Raise ``NotFound`` for ``entity`` ``key`` unless its person is visible."""
         if not self.can_see(person_id):
             raise NotFound(entity, key)
+
+
+def check_person_for_new_record(uow: UnitOfWork, principal: Principal, person_id: UUID) -> None:
+    """Refuse a new lead or opportunity for an unknown person, or another agent's client.
+
+    A principal without ``crm.contacts.read_all`` may open records for the
+    clients they see and for people nobody holds yet (a fresh contact);
+    another agent's client is reported exactly like an unknown person.
+    """
+    if uow.crm.people.find(person_id) is None:
+        raise ValidationFailed("person_id", "no such person", value=person_id)
+    if Visibility(uow, principal).can_see(person_id):
+        return
+    held = Eq("person_id", person_id)
+    if uow.crm.leads.count(held) or uow.crm.opportunities.count(held):
+        raise ValidationFailed("person_id", "no such person", value=person_id)
+
+
+def default_assignee(principal: Principal, assigned_user_id: UUID | None) -> UUID | None:
+    """A principal who sees only their own clients keeps what they create."""
+    if assigned_user_id is None and not principal.has(READ_ALL):
+        return principal.user_id
+    return assigned_user_id

@@ -1,4 +1,8 @@
-"""Who applies which change: each governed operation registers the function that writes it.
+"""Who applies which change: the table of governed operations and the functions that write them.
+
+The composition root (:mod:`velocity_domain.velocity`) declares the table:
+one :class:`Route` per governed operation, naming the service method that
+applies it. Nothing registers itself as a side effect of being constructed.
 
 An applier runs inside the executor's unit of work and writes the change with
 the same rules as the direct service call would (the pipeline, reference
@@ -49,10 +53,14 @@ class Route:
 
 
 class Appliers:
-    """The registry of governed operations, filled by the services when they are built."""
+    """The table of governed operations, declared by the composition root."""
 
-    def __init__(self) -> None:
+    def __init__(self, routes: Iterable[Route] = ()) -> None:
         self._routes: dict[str, Route] = {}
+        for route in routes:
+            if route.operation in self._routes:
+                raise ValueError(f"governed operation {route.operation} declared twice")
+            self._routes[route.operation] = route
 
     def register(
         self,
@@ -64,12 +72,12 @@ class Appliers:
         fields: Iterable[str] | None = None,
         validate_row: bool = True,
     ) -> None:
-        """Register (or replace) the applier of ``operation``."""
+        """Add (or replace) the applier of ``operation``, e.g. a host's own governed table."""
         self._routes[operation] = Route(operation, table, kind, apply, fields, validate_row)
 
     @property
     def routes(self) -> tuple[Route, ...]:
-        """Every registered operation, in registration order."""
+        """Every governed operation, in the order declared."""
         return tuple(self._routes.values())
 
     def get(self, operation: str) -> Route:

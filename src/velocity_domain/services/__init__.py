@@ -1,1 +1,1 @@
-"""The use cases: one module per route family, each method taking a Principal first."""
+"""The use cases: the route families grouped by domain, each method taking a Principal first."""

@@ -44,15 +44,10 @@ from velocity_domain.errors import (
     WritebackFailed,
 )
 from velocity_domain.governance import engine
+from velocity_domain.governance.approvals import APPROVE_PERMISSION, ApprovalMixin
 from velocity_domain.governance.change import ProposedChange, entity_class
-from velocity_domain.kernel.model import Entity, VersionedEntity
-from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, Query, asc, desc
-from velocity_domain.services.approvals import APPROVE_PERMISSION, ApprovalMixin
-from velocity_domain.services.base import Service
-from velocity_domain.services.checks import enum_arg, uuid_arg
-from velocity_domain.services.inbox import InboxItem, operator_inbox
-from velocity_domain.services.proposing import (
+from velocity_domain.governance.inbox import InboxItem, operator_inbox
+from velocity_domain.governance.proposing import (
     PROPOSAL_ARGUMENTS,
     by_idempotency_key,
     describe,
@@ -60,6 +55,11 @@ from velocity_domain.services.proposing import (
     request_digest,
     route_for,
 )
+from velocity_domain.governance.service import Service
+from velocity_domain.kernel.arguments import enum_arg, uuid_arg
+from velocity_domain.kernel.model import Entity, VersionedEntity
+from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from velocity_domain.kernel.query import Eq, Filter, Query, asc, desc
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import (
     Approval,

@@ -28,19 +28,19 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.errors import AlreadyExists, ApprovalRefused, ValidationFailed
 from velocity_domain.governance import engine
+from velocity_domain.governance.approvals import APPROVE_PERMISSION
 from velocity_domain.governance.engine import Governance
+from velocity_domain.governance.service import Service
+from velocity_domain.governance.writebacks import (
+    PROPOSE_PERMISSION,
+    WritebackService,
+)
+from velocity_domain.kernel.arguments import enum_arg, uuid_arg, version_arg
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.model import VersionedEntity
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, Filter, Query, SortKey, asc, desc
 from velocity_domain.kernel.repository import MutableTable
-from velocity_domain.services.approvals import APPROVE_PERMISSION
-from velocity_domain.services.base import Service
-from velocity_domain.services.checks import enum_arg, uuid_arg, version_arg
-from velocity_domain.services.writebacks import (
-    PROPOSE_PERMISSION,
-    WritebackService,
-)
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import (
     ActionStatus,

@@ -17,25 +17,20 @@ import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
+from velocity_domain.access.visibility import check_person_for_new_record, default_assignee
 from velocity_domain.crm.entities import Lead, LeadStatus, Opportunity, OpportunityStage, Urgency
 from velocity_domain.crm.lifecycle import LEAD_STATUS, Pipeline
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange, plain_values
+from velocity_domain.governance.service import Service
+from velocity_domain.kernel.arguments import uuid_arg, version_arg
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, desc
-from velocity_domain.services.base import Service
-from velocity_domain.services.checks import uuid_arg, version_arg
-from velocity_domain.services.opportunities import (
+from velocity_domain.services.crm.opportunities import (
     WRITE as OPPORTUNITIES_WRITE,
 )
-from velocity_domain.services.opportunities import (
-    check_person_for_new_record,
-    check_references,
-    default_assignee,
-    record_entry,
-)
+from velocity_domain.services.crm.opportunities import check_references, record_entry
 from velocity_domain.uow import UnitOfWork
-from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["LeadService"]
 
@@ -87,25 +82,6 @@ class LeadService(Service):
         lead = uow.crm.leads.get(key)
         self._visibility(uow, principal).check("crm_leads", key, lead.person_id)
         return lead
-
-    def _register_appliers(self) -> None:
-        register_applier = self.governance.appliers.register
-        register_applier(CREATE.name, "crm_leads", ChangeKind.CREATE, self._apply_create)
-        register_applier(
-            ASSIGN.name,
-            "crm_leads",
-            ChangeKind.UPDATE,
-            self._apply_assign,
-            fields=("assigned_user_id",),
-        )
-        register_applier(
-            CONVERT.name,
-            "crm_leads",
-            ChangeKind.UPDATE,
-            self._apply_convert,
-            fields=("status",),
-            validate_row=False,
-        )
 
     def create(
         self,

@@ -38,10 +38,6 @@ class Service:
         self.clock = clock
         #: The writeback policy and appliers (shared by every service of one Velocity).
         self.governance = governance if governance is not None else Governance()
-        self._register_appliers()
-
-    def _register_appliers(self) -> None:
-        """Register this service's governed operations; services that have some override it."""
 
     @staticmethod
     def _update_change(

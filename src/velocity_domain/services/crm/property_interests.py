@@ -29,10 +29,9 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.services.base import Service
-from velocity_domain.services.checks import uuid_arg, version_arg
+from velocity_domain.governance.service import Service
+from velocity_domain.kernel.arguments import uuid_arg, version_arg
 from velocity_domain.uow import UnitOfWork
-from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["UNSET", "PropertyInterestService"]
 
@@ -65,15 +64,6 @@ UNSET = _Unset.UNSET
 
 class PropertyInterestService(Service):
     """Property interests: what a client is looking for."""
-
-    def _register_appliers(self) -> None:
-        register_applier = self.governance.appliers.register
-        table = PropertyInterest.table_name
-        register_applier(RECORD.name, table, ChangeKind.CREATE, self._apply_record)
-        register_applier(UPDATE.name, table, ChangeKind.UPDATE, self._apply_update, fields=DETAILS)
-        register_applier(
-            CLOSE.name, table, ChangeKind.UPDATE, self._apply_close, fields=("status",)
-        )
 
     def record(
         self,

@@ -22,9 +22,9 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.access.visibility import Visibility
 from velocity_domain.crm.entities import Household, Person, Relationship, RelationshipKind
 from velocity_domain.errors import AlreadyExists, NotFound, ValidationFailed
+from velocity_domain.governance.service import Service
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, Query, asc
-from velocity_domain.services.base import Service
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["INVERSE", "RelationshipService"]

@@ -19,17 +19,16 @@ from uuid import UUID
 import attrs
 
 from velocity_domain.access.principal import Principal
-from velocity_domain.access.visibility import Visibility
+from velocity_domain.access.visibility import Visibility, check_person_for_new_record
 from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
 from velocity_domain.governance.appliers import Appliers, Route
 from velocity_domain.governance.change import ProposedChange, plain_values
+from velocity_domain.kernel.arguments import uuid_arg, version_arg
 from velocity_domain.kernel.convert import to_dict
 from velocity_domain.kernel.ids import new_id
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.query import Eq, Query
 from velocity_domain.kernel.repository import ReadTable
-from velocity_domain.services.checks import uuid_arg, version_arg
-from velocity_domain.services.opportunities import check_person_for_new_record
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import ChangeKind, Writeback
 

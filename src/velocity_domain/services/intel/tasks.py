@@ -34,14 +34,13 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
+from velocity_domain.governance.service import Service
 from velocity_domain.intel.entities import Reminder, ReminderPriority, ReminderStatus, ReminderType
+from velocity_domain.kernel.arguments import uuid_arg, version_arg
 from velocity_domain.kernel.clock import ensure_utc
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, Range, asc
-from velocity_domain.services.base import Service
-from velocity_domain.services.checks import uuid_arg, version_arg
 from velocity_domain.uow import UnitOfWork
-from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["TaskService"]
 
@@ -61,17 +60,6 @@ _LIFECYCLE = "task"
 
 class TaskService(Service):
     """Tasks: reminders and follow-ups, stored in ``intel_reminders``."""
-
-    def _register_appliers(self) -> None:
-        register_applier = self.governance.appliers.register
-        register_applier(CREATE.name, Reminder.table_name, ChangeKind.CREATE, self._apply_create)
-        register_applier(
-            ASSIGN.name,
-            Reminder.table_name,
-            ChangeKind.UPDATE,
-            self._apply_assign,
-            fields=("assigned_user_id",),
-        )
 
     def create(
         self,

@@ -24,11 +24,11 @@ from velocity_domain.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from velocity_domain.governance.service import Service
 from velocity_domain.identity.entities import Session
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, IsNull, Query
-from velocity_domain.services.base import Service
-from velocity_domain.services.identity import MANAGE, resolve_principal
+from velocity_domain.services.identity.users import MANAGE, resolve_principal
 
 __all__ = ["DEFAULT_SESSION_TTL", "IssuedSession", "SessionService", "hash_token"]
 

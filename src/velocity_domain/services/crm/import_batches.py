@@ -24,10 +24,10 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import ImportBatch, ImportBatchStatus
 from velocity_domain.crm.lifecycle import IMPORT_BATCH
 from velocity_domain.errors import ApprovalRefused, ValidationFailed
+from velocity_domain.governance.service import Service
+from velocity_domain.kernel.arguments import enum_arg, uuid_arg, version_arg
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, desc
-from velocity_domain.services.base import Service
-from velocity_domain.services.checks import enum_arg, uuid_arg, version_arg
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["ImportBatchService"]

@@ -36,12 +36,11 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
+from velocity_domain.governance.service import Service
+from velocity_domain.kernel.arguments import uuid_arg, version_arg
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Among, Eq, Query, Source
-from velocity_domain.services.base import Service
-from velocity_domain.services.checks import uuid_arg, version_arg
 from velocity_domain.uow import UnitOfWork
-from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["ContactService"]
 
@@ -168,17 +167,6 @@ class ContactService(Service):
                 limit=limit,
                 cursor=cursor,
             )
-
-    def _register_appliers(self) -> None:
-        register_applier = self.governance.appliers.register
-        register_applier(CREATE.name, Person.table_name, ChangeKind.CREATE, self._apply_create)
-        register_applier(
-            UPDATE.name,
-            Person.table_name,
-            ChangeKind.UPDATE,
-            self._apply_update,
-            fields=UPDATABLE,
-        )
 
     def create(
         self,

@@ -22,9 +22,9 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance import engine
+from velocity_domain.governance.service import Service
+from velocity_domain.kernel.arguments import uuid_arg
 from velocity_domain.kernel.query import Eq
-from velocity_domain.services.base import Service
-from velocity_domain.services.checks import uuid_arg
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import (
     Approval,

@@ -20,19 +20,18 @@ import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
-from velocity_domain.access.visibility import READ_ALL, Visibility
+from velocity_domain.access.visibility import check_person_for_new_record, default_assignee
 from velocity_domain.crm.entities import Opportunity, OpportunityStage, StagedEntity, StageHistory
 from velocity_domain.crm.lifecycle import DEFAULT_PIPELINE, Pipeline
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.engine import Governance
+from velocity_domain.governance.service import Service
+from velocity_domain.kernel.arguments import uuid_arg, version_arg
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, asc, desc
-from velocity_domain.services.base import Service
-from velocity_domain.services.checks import uuid_arg, version_arg
 from velocity_domain.uow import UnitOfWork
-from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["OpportunityService", "StageSpan"]
 
@@ -102,30 +101,6 @@ def check_references(
         raise ValidationFailed("assigned_user_id", "no such user", value=assigned_user_id)
 
 
-def check_person_for_new_record(uow: UnitOfWork, principal: Principal, person_id: UUID) -> None:
-    """Refuse a new lead or opportunity for an unknown person, or another agent's client.
-
-    A principal without ``crm.contacts.read_all`` may open records for the
-    clients they see and for people nobody holds yet (a fresh contact);
-    another agent's client is reported exactly like an unknown person.
-    """
-    if uow.crm.people.find(person_id) is None:
-        raise ValidationFailed("person_id", "no such person", value=person_id)
-    visibility = Visibility(uow, principal)
-    if visibility.can_see(person_id):
-        return
-    held = Eq("person_id", person_id)
-    if uow.crm.leads.count(held) or uow.crm.opportunities.count(held):
-        raise ValidationFailed("person_id", "no such person", value=person_id)
-
-
-def default_assignee(principal: Principal, assigned_user_id: UUID | None) -> UUID | None:
-    """A principal who sees only their own clients keeps what they create."""
-    if assigned_user_id is None and not principal.has(READ_ALL):
-        return principal.user_id
-    return assigned_user_id
-
-
 def record_entry(
     uow: UnitOfWork,
     clock: Clock,
@@ -177,20 +152,6 @@ class OpportunityService(Service):
         opportunity = uow.crm.opportunities.get(key)
         self._visibility(uow, principal).check("crm_opportunities", key, opportunity.person_id)
         return opportunity
-
-    def _register_appliers(self) -> None:
-        register_applier = self.governance.appliers.register
-        register_applier(CREATE.name, "crm_opportunities", ChangeKind.CREATE, self._apply_create)
-        register_applier(
-            UPDATE.name, "crm_opportunities", ChangeKind.UPDATE, self._apply_update, fields=DETAILS
-        )
-        register_applier(
-            MOVE_STAGE.name,
-            "crm_opportunities",
-            ChangeKind.UPDATE,
-            self._apply_move,
-            fields=("stage", "lost_reason"),
-        )
 
     def create(
         self,

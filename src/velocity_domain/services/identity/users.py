@@ -17,6 +17,7 @@ from velocity_domain.access.catalogue import PERMISSION_NAMES
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal, PrincipalKind
 from velocity_domain.errors import NotFound, UnitOfWorkError, ValidationFailed
+from velocity_domain.governance.service import Service
 from velocity_domain.identity.entities import (
     Role,
     RoleAssignment,
@@ -27,7 +28,6 @@ from velocity_domain.identity.entities import (
 )
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, IsNull, Query, asc
-from velocity_domain.services.base import Service
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["RoleService", "UserService", "resolve_principal"]

@@ -7,10 +7,10 @@ from uuid import UUID
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
+from velocity_domain.governance.service import Service
 from velocity_domain.identity.entities import AuditEvent
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, Range, desc
-from velocity_domain.services.base import Service
 
 __all__ = ["AuditService"]
 

@@ -18,6 +18,7 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.access.redaction import READ_SENSITIVE, ArtifactView, is_sensitive, view
 from velocity_domain.errors import NotFound, ValidationFailed
+from velocity_domain.governance.service import Service
 from velocity_domain.intel.entities import (
     Call,
     Channel,
@@ -31,11 +32,10 @@ from velocity_domain.intel.entities import (
     VisitStatus,
     VisitType,
 )
+from velocity_domain.kernel.arguments import uuid_arg
 from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, In, Query
-from velocity_domain.services.base import Service
-from velocity_domain.services.checks import uuid_arg
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["InteractionDetail", "InteractionService"]

@@ -22,12 +22,11 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Account, AccountType
 from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
 from velocity_domain.governance.change import ProposedChange
+from velocity_domain.governance.service import Service
+from velocity_domain.kernel.arguments import version_arg
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
-from velocity_domain.services.base import Service
-from velocity_domain.services.checks import version_arg
-from velocity_domain.services.contacts import check_changes
+from velocity_domain.services.crm.contacts import check_changes
 from velocity_domain.uow import UnitOfWork
-from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["AccountService"]
 
@@ -79,17 +78,6 @@ def _check_parent(uow: UnitOfWork, account_id: UUID, parent_id: UUID | None) -> 
 
 class AccountService(Service):
     """The accounts route family (``/api/crm/accounts``): accounts and their hierarchy."""
-
-    def _register_appliers(self) -> None:
-        register_applier = self.governance.appliers.register
-        register_applier(CREATE.name, Account.table_name, ChangeKind.CREATE, self._apply_create)
-        register_applier(
-            UPDATE.name,
-            Account.table_name,
-            ChangeKind.UPDATE,
-            self._apply_update,
-            fields=UPDATABLE,
-        )
 
     def create(
         self,

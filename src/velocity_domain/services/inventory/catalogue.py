@@ -13,7 +13,7 @@ is written, as every governed write does: a change the policy sends to review
 is stored as a proposal and ``ApprovalRequired`` is raised, and the approved
 writeback is applied later by the same code (the ``_apply_*`` methods). A
 unit's price changes only through ``change_price`` (a money change); the
-status changes are not gated (see :mod:`velocity_domain.services.unit_status`).
+status changes are not gated (see :mod:`velocity_domain.services.inventory.unit_status`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange
+from velocity_domain.governance.service import Service
 from velocity_domain.inventory.entities import (
     LocationIndex,
     Media,
@@ -37,11 +38,7 @@ from velocity_domain.inventory.entities import (
     Unit,
     UnitStatus,
 )
-from velocity_domain.kernel.model import VersionedEntity
-from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, Query, asc
-from velocity_domain.services.base import Service
-from velocity_domain.services.checks import (
+from velocity_domain.kernel.arguments import (
     check_changes,
     coordinate_arg,
     enum_arg,
@@ -49,16 +46,18 @@ from velocity_domain.services.checks import (
     uuid_arg,
     version_arg,
 )
-from velocity_domain.services.geo import (
+from velocity_domain.kernel.model import VersionedEntity
+from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from velocity_domain.kernel.query import Eq, Filter, Query, asc
+from velocity_domain.services.inventory.geo import (
     EARTH_RADIUS_KM,
     MAX_RADIUS_KM,
     bounding_boxes,
     geohash,
     haversine_km,
 )
-from velocity_domain.services.unit_status import UnitStatusMixin
+from velocity_domain.services.inventory.unit_status import UnitStatusMixin
 from velocity_domain.uow import UnitOfWork
-from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["EARTH_RADIUS_KM", "InventoryService", "NearbyProject", "geohash", "haversine_km"]
 
@@ -118,28 +117,6 @@ class InventoryService(UnitStatusMixin, Service):
     """Projects, units, holds, prices, availability, media and locations."""
 
     # -- projects -------------------------------------------------------------------------
-
-    def _register_appliers(self) -> None:
-        super()._register_appliers()
-        register_applier = self.governance.appliers.register
-        register_applier(
-            CREATE_PROJECT.name, Project.table_name, ChangeKind.CREATE, self._apply_create_project
-        )
-        register_applier(
-            UPDATE_PROJECT.name,
-            Project.table_name,
-            ChangeKind.UPDATE,
-            self._apply_update_project,
-            fields=PROJECT_DETAILS,
-        )
-        register_applier(ADD_UNIT.name, Unit.table_name, ChangeKind.CREATE, self._apply_add_unit)
-        register_applier(
-            UPDATE_UNIT.name,
-            Unit.table_name,
-            ChangeKind.UPDATE,
-            self._apply_update_unit,
-            fields=UNIT_DETAILS,
-        )
 
     def create_project(self, principal: Principal, *, project_name: str, **fields: Any) -> Project:
         """Create a project; ``fields`` are any other :class:`Project` fields.

@@ -29,23 +29,22 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
 from velocity_domain.governance.change import ProposedChange, plain_values
+from velocity_domain.governance.service import Service
 from velocity_domain.inventory.entities import (
     Availability,
     PricingHistory,
     Unit,
     UnitStatus,
 )
+from velocity_domain.kernel.arguments import (
+    uuid_arg,
+    version_arg,
+)
 from velocity_domain.kernel.convert import converter
 from velocity_domain.kernel.model import VersionedEntity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Query, Range, desc
-from velocity_domain.services.base import Service
-from velocity_domain.services.checks import (
-    uuid_arg,
-    version_arg,
-)
 from velocity_domain.uow import UnitOfWork
-from velocity_domain.workflow.entities import ChangeKind
 
 __all__ = ["PRICE_FIELDS", "UnitStatusMixin", "check_version"]
 
@@ -80,16 +79,6 @@ def _moment(value: object) -> datetime:
 
 class UnitStatusMixin(Service):
     """The status and price operations of :class:`InventoryService`."""
-
-    def _register_appliers(self) -> None:
-        super()._register_appliers()
-        self.governance.appliers.register(
-            CHANGE_PRICE.name,
-            Unit.table_name,
-            ChangeKind.UPDATE,
-            self._apply_price,
-            fields=PRICE_FIELDS,
-        )
 
     def hold(
         self,

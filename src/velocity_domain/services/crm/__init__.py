@@ -1,0 +1,1 @@
+"""The CRM route families: contacts, accounts, relationships, leads, deals and imports."""

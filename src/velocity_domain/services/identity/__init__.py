@@ -1,0 +1,1 @@
+"""The identity route families: users and roles, sessions, and the audit trail."""

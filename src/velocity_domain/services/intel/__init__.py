@@ -1,0 +1,1 @@
+"""The intel route families: interactions (the evidence graph) and tasks (reminders)."""

@@ -1,0 +1,1 @@
+"""The inventory route family: projects, units, prices, media, unit status and location search."""
