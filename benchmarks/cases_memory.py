@@ -10,6 +10,7 @@ from benchmarks.datagen import person_name, phone_of, progress
 from benchmarks.measure import Budget, Row, absolute_row, interleaved
 from velocity_domain import Velocity
 from velocity_domain.crm.entities import Person
+from velocity_domain.testing import unit_of_work
 
 MAX_P99 = 0.005
 BATCH = 10_000
@@ -33,7 +34,7 @@ def seed(velocity: Velocity, people: int) -> list[Person]:
                     updated_at=now,
                 )
             )
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             uow.crm.people.add_many(batch)
             uow.commit()
         made.extend(batch)

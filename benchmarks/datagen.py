@@ -40,6 +40,7 @@ from velocity_domain.crm.entities import Lead, Opportunity, Person
 from velocity_domain.intel.entities import Channel, Direction, Interaction, InteractionType
 from velocity_domain.kernel.ids import new_id
 from velocity_domain.kernel.normalize import normalize_email, normalize_name, normalize_phone
+from velocity_domain.testing import unit_of_work
 
 BENCH_DOMAIN = "velocity-bench.example"
 TIMELINE_EMAIL = f"timeline.client@{BENCH_DOMAIN}"
@@ -551,7 +552,7 @@ def check_sample(url: str, per_table: int = 200) -> None:
             ]
             for table in LOADED_TABLES
         }
-    with Velocity.from_url(url) as velocity, velocity.unit_of_work() as uow:
+    with Velocity.from_url(url) as velocity, unit_of_work(velocity) as uow:
         for table, ids in keys.items():
             rows = uow.table(entity[table]).get_many(ids)
             assert len(rows) == len(ids), table

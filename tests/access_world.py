@@ -21,6 +21,7 @@ from velocity_domain.intel.entities import (
     SenderRole,
     Transcript,
 )
+from velocity_domain.testing import unit_of_work
 
 T0 = datetime(2026, 5, 4, 11, 0, tzinfo=UTC)
 
@@ -58,7 +59,7 @@ def build(velocity: Velocity) -> AccessWorld:
     chat = Interaction(person_id=client_a.key, channel=Channel.WHATSAPP, happened_at=T0)
     call = Interaction(person_id=client_a.key, channel=Channel.CALL, happened_at=T0)
     the_call = Call(interaction_id=call.key, call_direction=Direction.OUTBOUND, started_at=T0)
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         uow.crm.people.add_many([client_a, client_b])
         uow.crm.leads.add(
             Lead(person_id=client_a.key, source_system="web", assigned_user_id=agent_a.user_id)

@@ -28,6 +28,7 @@ from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.convert import to_dict
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, Query
+from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import WritebackStatus
 
 World = tuple[Velocity, FixedClock, AccessWorld]
@@ -62,7 +63,7 @@ def test_a_task_is_created_for_the_caller_and_listed_as_theirs(world: World) -> 
 
 def test_a_lead_fills_in_the_person_of_a_task(world: World) -> None:
     velocity, clock, w = world
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         lead = uow.crm.leads.list(Query((Eq("person_id", w.client_a.key),))).items[0]
     task = velocity.tasks.create(
         w.agent_a, title="Qualify", due_at=clock.now() + timedelta(hours=1), lead_id=lead.key
@@ -163,7 +164,7 @@ def test_tasks_of_another_agents_client_are_not_found(world: World) -> None:
 
 
 def _task_row(velocity: Velocity, task_id: uuid.UUID) -> Reminder:
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         return uow.intel.reminders.get(task_id)
 
 
@@ -285,7 +286,7 @@ def test_message_email_and_visit_details(world: World) -> None:
         happened_at=at,
         email={"from_address": "Asha@Example.com", "subject": "Brochure", "to_addresses": []},
     )
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         project = uow.inventory.projects.add(Project(project_name="Lakeview"))
         uow.commit()
     visit = velocity.interactions.log(
@@ -295,7 +296,7 @@ def test_message_email_and_visit_details(world: World) -> None:
         happened_at=at,
         visit={"project_id": project.key, "host_user_id": w.agent_a.user_id, "visit_notes": "ok"},
     )
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         by = Query((Eq("interaction_id", chat.key),), limit=MAX_PAGE_SIZE)
         assert uow.intel.messages.list(by).items[0].sent_at == at
         by = Query((Eq("interaction_id", mail.key),), limit=MAX_PAGE_SIZE)
@@ -339,7 +340,7 @@ def test_logging_for_another_agents_client_is_not_found(world: World) -> None:
 
 
 def _project_and_unit(velocity: Velocity) -> tuple[Project, Unit]:
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         project = uow.inventory.projects.add(Project(project_name="Lakeview"))
         unit = uow.inventory.units.add(Unit(project_id=project.key, unit_label="A-101"))
         uow.commit()

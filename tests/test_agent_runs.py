@@ -23,6 +23,7 @@ from velocity_domain.errors import (
 )
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.ids import new_id
+from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import (
     ActionStatus,
     AgentRun,
@@ -57,7 +58,7 @@ def _actions(velocity: Velocity, w: AccessWorld, action: str) -> list[str | None
 
 
 def _action(velocity: Velocity, key: UUID) -> WorkflowAction:
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         return uow.workflow.actions.get(key)
 
 
@@ -389,7 +390,7 @@ def test_choosing_is_all_or_nothing(world: tuple[Velocity, AccessWorld]) -> None
     fork = _fork(velocity, w)
     # A sibling's step already executed cannot be rejected: the whole choice is refused.
     done = fork.sibling_steps[2]
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         step = uow.workflow.actions.get(done.key)
         accepted = uow.workflow.actions.update(attrs.evolve(step, status=ActionStatus.ACCEPTED))
         uow.workflow.actions.update(attrs.evolve(accepted, status=ActionStatus.EXECUTED))

@@ -13,10 +13,11 @@ from velocity_domain.errors import AlreadyExists, PermissionDenied, ValidationFa
 from velocity_domain.identity.entities import AuditEvent
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.query import Query
+from velocity_domain.testing import unit_of_work
 
 
 def _count(velocity: Velocity) -> int:
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         return uow.table(AuditEvent).count()
 
 
@@ -52,7 +53,7 @@ def test_failed_writes_leave_no_event_and_no_change(
     with pytest.raises(PermissionDenied):
         velocity.users.create(w.agent_a, email="y@velocity.example", display_name="Y")
     assert _count(velocity) == before
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         emails = {u.email for u in uow.identity.users.list(Query(limit=100))}
     assert "x@velocity.example" not in emails
     assert "y@velocity.example" not in emails

@@ -7,11 +7,12 @@ from velocity_domain.access.catalogue import DEFAULT_ROLES, PERMISSION_NAMES, se
 from velocity_domain.identity.entities import Permission, Role
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.query import Query, asc
+from velocity_domain.testing import unit_of_work
 
 
 def test_the_store_holds_exactly_the_catalogue(any_velocity: tuple[Velocity, FixedClock]) -> None:
     velocity, _ = any_velocity
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         permissions = list(
             uow.table(Permission).list(Query(order_by=[asc("permission_name")], limit=500))
         )

@@ -21,6 +21,7 @@ from velocity_domain.errors import (
 )
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.query import Eq
+from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import Writeback, WritebackStatus
 
 Call = Callable[[Velocity, AccessWorld], Any]
@@ -34,7 +35,7 @@ def vw(any_velocity: tuple[Velocity, FixedClock]) -> tuple[Velocity, AccessWorld
 
 def _assigned(v: Velocity, user_id: uuid.UUID | None, name: str) -> Person:
     person = Person(full_name=name)
-    with v.unit_of_work() as uow:
+    with unit_of_work(v) as uow:
         uow.crm.people.add(person)
         uow.crm.leads.add(Lead(person_id=person.key, source_system="web", assigned_user_id=user_id))
         uow.commit()
@@ -148,7 +149,7 @@ def _released_by_operator(v: Velocity, w: AccessWorld, proposal: Writeback) -> A
 
 
 def _people_with(v: Velocity, field: str, value: str) -> int:
-    with v.unit_of_work() as uow:
+    with unit_of_work(v) as uow:
         return uow.crm.people.count(Eq(field, value))
 
 

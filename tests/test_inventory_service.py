@@ -30,6 +30,7 @@ from velocity_domain.inventory.entities import PricingHistory, ProjectStatus, Un
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.query import Eq
 from velocity_domain.services.inventory.catalogue import haversine_km
+from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import WritebackStatus
 
 Env = tuple[Velocity, FixedClock, AccessWorld]
@@ -73,7 +74,7 @@ def _price(
 
 
 def _price_rows(v: Velocity, unit: Unit) -> int:
-    with v.unit_of_work() as uow:
+    with unit_of_work(v) as uow:
         return uow.inventory.pricing_history.count(Eq("unit_id", unit.key))
 
 

@@ -47,6 +47,7 @@ from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.ids import new_id
 from velocity_domain.kernel.lifecycle import Lifecycle
 from velocity_domain.kernel.query import Eq, Query, asc
+from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import (
     ActionStatus,
     AgentRunStatus,
@@ -267,7 +268,7 @@ def _the_opportunity(velocity: Velocity, w: AccessWorld) -> Opportunity:
 
 
 def _opportunity_row(velocity: Velocity, key: UUID) -> Opportunity | None:
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         return uow.crm.opportunities.find(key)
 
 
@@ -471,7 +472,7 @@ def _history(velocity: Velocity, opportunity_id: UUID) -> list[StageHistory]:
         (Eq("entity_type", StagedEntity.OPPORTUNITY), Eq("entity_id", opportunity_id)),
         (asc("changed_at"), asc("stage_history_id")),
     )
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         return list(uow.crm.stage_history.list(query))
 
 

@@ -31,7 +31,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from velocity_domain import UnitOfWork, Velocity
+from velocity_domain import Velocity
 from velocity_domain.adapters.memory import ordered
 from velocity_domain.adapters.memory.evaluate import (
     Ordering,
@@ -65,6 +65,8 @@ from velocity_domain.kernel.query import (
     prepare,
 )
 from velocity_domain.kernel.tableinfo import table_info
+from velocity_domain.testing import store_of, unit_of_work
+from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import AgentRun, Branch, WorkflowAction
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
@@ -185,13 +187,13 @@ class IndexedStoreAgrees(RuleBasedStateMachine):
         super().__init__()
         self.clock = FixedClock(START)
         self.velocity = Velocity.in_memory(clock=self.clock)
-        store = self.velocity.store
+        store = store_of(self.velocity)
         assert isinstance(store, MemoryStore)
         self.store = store
         self.users = [
             User(email=f"agent{i}@example.com", display_name=f"Agent {i}") for i in (1, 2)
         ]
-        with self.velocity.unit_of_work() as uow:
+        with unit_of_work(self.velocity) as uow:
             uow.table(User).add_many(self.users)
             uow.commit()
         self.committed: dict[str, dict[UUID, Entity]] = {
@@ -212,7 +214,7 @@ class IndexedStoreAgrees(RuleBasedStateMachine):
     @precondition(lambda self: self.uow is None)
     @rule()
     def begin(self) -> None:
-        self.uow = self.velocity.unit_of_work()
+        self.uow = unit_of_work(self.velocity)
         self.uow.__enter__()
         self.model = {name: dict(rows) for name, rows in self.committed.items()}
 
@@ -458,19 +460,19 @@ def test_block_texts_and_fingerprints_follow_every_write(
         mock.patch.object(ordered, "_PATCHES", patches),
         Velocity.in_memory() as velocity,
     ):
-        store = velocity.store
+        store = store_of(velocity)
         assert isinstance(store, MemoryStore)
         start = [
             Person(full_name=f"{n} {i}", primary_email=f"{n}{i}@x.example")
             for i, n in enumerate(["asha", "ravi", "zoya", "meera", "kabir"] * 8)
         ]
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             uow.crm.people.add_many(start)
             uow.commit()
         committed = {p.key: p for p in start}
         model = dict(committed)
         searched = Contains(("normalized_name", "primary_email"), needle)
-        uow = velocity.unit_of_work()
+        uow = unit_of_work(velocity)
         uow.__enter__()
 
         def agree(touched: Person | None = None) -> None:
@@ -500,7 +502,7 @@ def test_block_texts_and_fingerprints_follow_every_write(
             if kind == "rollback":
                 uow.__exit__(None, None, None)
                 model = dict(committed)
-                uow = velocity.unit_of_work()
+                uow = unit_of_work(velocity)
                 uow.__enter__()
             elif kind == "add":
                 added = Person(
@@ -589,9 +591,9 @@ def test_a_range_on_the_first_sort_key_bounds_the_walk(
     model = {"crm_people": {p.key: p for p in people}}
     info = table_info(Person)
     with Velocity.in_memory() as velocity:
-        store = velocity.store
+        store = store_of(velocity)
         assert isinstance(store, MemoryStore)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             uow.crm.people.add_many(people)
             store.planner.prefer = way
             for bounds in _ranges(values):
@@ -611,7 +613,7 @@ COUNT = 1200
 def populated() -> Iterator[tuple[Velocity, MemoryStore, list[Person], list[User]]]:
     """A store with COUNT people, a few of them special, and leads for four agents."""
     velocity = Velocity.in_memory()
-    store = velocity.store
+    store = store_of(velocity)
     assert isinstance(store, MemoryStore)
     users = [User(email=f"agent{i}@example.com", display_name=f"Agent {i}") for i in range(4)]
     people = [
@@ -628,7 +630,7 @@ def populated() -> Iterator[tuple[Velocity, MemoryStore, list[Person], list[User
         Lead(person_id=people[i].key, source_system="web", assigned_user_id=users[i // 10 % 4].key)
         for i in range(0, COUNT, 10)
     ]
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         uow.table(User).add_many(users)
         uow.crm.people.add_many(people)
         uow.crm.leads.add_many(leads)
@@ -643,7 +645,7 @@ def _examined(store: MemoryStore) -> int:
 
 def test_a_get_reads_one_row(populated: tuple[Velocity, MemoryStore, list[Person], Any]) -> None:
     velocity, store, people, _ = populated
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         before = _examined(store)
         assert uow.crm.people.get(people[900].key) == people[900]
         assert _examined(store) - before == 1
@@ -653,7 +655,7 @@ def test_an_eq_page_reads_only_the_rows_it_names(
     populated: tuple[Velocity, MemoryStore, list[Person], Any],
 ) -> None:
     velocity, store, people, _ = populated
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         uow.crm.people.list(Query((Eq("source_system", "rare"),)))  # builds the index
         before = _examined(store)
         page = uow.crm.people.list(Query((Eq("source_system", "rare"),), (asc("full_name"),)))
@@ -674,7 +676,7 @@ def test_an_among_page_reads_the_sources_and_their_rows(
         ),
     )
     query = Query((visible,), (desc("normalized_name"),), limit=3)
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         uow.crm.people.list(query)  # builds the indexes
         store.planner.prefer = way
         before = _examined(store)
@@ -690,7 +692,7 @@ def test_a_selective_search_reads_only_the_rows_that_hold_the_text(
     populated: tuple[Velocity, MemoryStore, list[Person], Any],
 ) -> None:
     velocity, store, people, _ = populated
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         before = _examined(store)
         assert [p.key for p in uow.crm.contact_list(search="quux")] == [people[500].key]
         assert uow.crm.people.count(Contains(("normalized_name",), "QUUX")) == 1
@@ -701,7 +703,7 @@ def test_a_deep_cursor_page_resumes_at_its_place(
     populated: tuple[Velocity, MemoryStore, list[Person], Any],
 ) -> None:
     velocity, store, people, _ = populated
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         cursor = None
         for _ in range(60):
             cursor = uow.crm.contact_list(limit=10, cursor=cursor).next_cursor
@@ -716,7 +718,7 @@ def test_a_count_by_an_indexed_field_reads_no_rows(
     populated: tuple[Velocity, MemoryStore, list[Person], Any],
 ) -> None:
     velocity, store, _, _ = populated
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         uow.crm.people.count(Eq("source_system", "bulk"))
         before = _examined(store)
         assert uow.crm.people.count(Eq("source_system", "bulk")) == COUNT - 4
@@ -727,7 +729,7 @@ def test_a_count_by_an_indexed_field_reads_no_rows(
 
 
 def test_among_with_no_source_matches_nothing_and_null_never_matches() -> None:
-    with Velocity.in_memory() as velocity, velocity.unit_of_work() as uow:
+    with Velocity.in_memory() as velocity, unit_of_work(velocity) as uow:
         someone = uow.crm.people.add(Person(full_name="Asha Rao"))
         uow.crm.leads.add(Lead(person_id=someone.key, source_system="web"))
         assert list(uow.crm.people.list(Query((Among("person_id"),)))) == []
@@ -748,7 +750,7 @@ def test_among_with_no_source_matches_nothing_and_null_never_matches() -> None:
 def test_a_bad_source_is_refused(source: Source) -> None:
     with (
         Velocity.in_memory() as velocity,
-        velocity.unit_of_work() as uow,
+        unit_of_work(velocity) as uow,
         pytest.raises(ValidationFailed),
     ):
         uow.crm.people.list(Query((Among("person_id", (source,)),)))
@@ -758,7 +760,7 @@ def test_reads_see_the_transactions_own_writes_and_rollback_restores_the_indexes
     with Velocity.in_memory() as velocity:
         agent = User(email="agent@example.com", display_name="Agent")
         asha = Person(full_name="Asha Rao")
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             uow.table(User).add(agent)
             uow.crm.people.add(asha)
             uow.commit()
@@ -766,7 +768,7 @@ def test_reads_see_the_transactions_own_writes_and_rollback_restores_the_indexes
             "person_id", (Source("crm_leads", "person_id", (Eq("assigned_user_id", agent.key),)),)
         )
         by_name = Query((Contains(("normalized_name",), "ravi"),), (asc("normalized_name"),))
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             assert uow.crm.people.count(mine) == 0
             assert list(uow.crm.people.list(by_name)) == []
             ravi = uow.crm.people.add(Person(full_name="Ravi Sen"))
@@ -777,7 +779,7 @@ def test_reads_see_the_transactions_own_writes_and_rollback_restores_the_indexes
             assert [p.key for p in uow.crm.people.list(by_name)] == [ravi.key]
             renamed = uow.crm.people.update(attrs.evolve(asha, full_name="Ravi Asha"))
             assert [p.key for p in uow.crm.people.list(by_name)] == [renamed.key, ravi.key]
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             assert uow.crm.people.count(mine) == 0
             assert list(uow.crm.people.list(by_name)) == []
             assert [p.full_name for p in uow.crm.contact_list()] == ["Asha Rao"]
@@ -787,7 +789,7 @@ def test_reads_see_the_transactions_own_writes_and_rollback_restores_the_indexes
 @pytest.mark.parametrize("way", WAYS)
 def test_an_update_that_keeps_index_values_is_seen_by_every_way(way: str | None) -> None:
     with Velocity.in_memory() as velocity:
-        store = velocity.store
+        store = store_of(velocity)
         assert isinstance(store, MemoryStore)
         people = [
             Person(full_name=f"Person {i}", primary_email=f"old{i}@example.com") for i in range(12)
@@ -799,10 +801,10 @@ def test_an_update_that_keeps_index_values_is_seen_by_every_way(way: str | None)
             (Eq("source_system", None), Contains(("primary_email",), "NEW")), (desc("created_at"),)
         )
         store.planner.prefer = way
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             uow.crm.people.add_many(people)
             uow.commit()
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             assert list(uow.crm.people.list(renamed)) == []  # builds the indexes and texts
             assert len(uow.crm.people.list(by_source)) == 11
             assert list(uow.crm.people.list(alone)) == [people[5]]
@@ -814,7 +816,7 @@ def test_an_update_that_keeps_index_values_is_seen_by_every_way(way: str | None)
             assert changed in uow.crm.people.list(by_source)
             assert list(uow.crm.people.list(alone)) == [alone_changed]
             assert uow.crm.people.count(*renamed.where) == 1
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             assert list(uow.crm.people.list(renamed)) == []
             assert people[4] in uow.crm.people.list(by_source)
             assert list(uow.crm.people.list(alone)) == [people[5]]
@@ -824,23 +826,23 @@ def test_an_update_that_keeps_index_values_is_seen_by_every_way(way: str | None)
 def test_composite_references_are_checked_by_index_and_rolled_back() -> None:
     with Velocity.in_memory() as velocity:
         run, other = AgentRun(agent_name="planner"), AgentRun(agent_name="critic")
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             uow.table(AgentRun).add_many([run, other])
             uow.commit()
         branch = Branch(agent_run_id=run.key, label="A")
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             uow.table(Branch).add(branch)
             step = WorkflowAction(
                 agent_run_id=run.key, branch_id=branch.key, sequence=1, action_type="call"
             )
             uow.table(WorkflowAction).add(step)
-        with velocity.unit_of_work() as uow, pytest.raises(ConstraintViolation):
+        with unit_of_work(velocity) as uow, pytest.raises(ConstraintViolation):
             uow.table(WorkflowAction).add(
                 WorkflowAction(
                     agent_run_id=run.key, branch_id=branch.key, sequence=1, action_type="call"
                 )
             )
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             uow.table(Branch).add(branch)
             with pytest.raises(ConstraintViolation):
                 uow.table(WorkflowAction).add(

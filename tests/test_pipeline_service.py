@@ -34,6 +34,7 @@ from velocity_domain.inventory.entities import Project, Unit
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.ids import new_id
 from velocity_domain.kernel.query import Eq, Query, asc
+from velocity_domain.testing import unit_of_work
 
 S = OpportunityStage
 FORWARD = [
@@ -48,7 +49,7 @@ FORWARD = [
 
 def _person(velocity: Velocity, name: str = "Mira Das") -> Person:
     person = Person(full_name=name)
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         uow.crm.people.add(person)
         uow.commit()
     return person
@@ -57,7 +58,7 @@ def _person(velocity: Velocity, name: str = "Mira Das") -> Person:
 def _project(velocity: Velocity) -> tuple[Project, Unit]:
     project = Project(project_name="Skyline Towers")
     unit = Unit(project_id=project.key, unit_label="A-1203")
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         uow.inventory.projects.add(project)
         uow.inventory.units.add(unit)
         uow.commit()
@@ -69,7 +70,7 @@ def _history(velocity: Velocity, opportunity_id: UUID) -> list[StageHistory]:
         (Eq("entity_type", StagedEntity.OPPORTUNITY), Eq("entity_id", opportunity_id)),
         (asc("changed_at"), asc("stage_history_id")),
     )
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         return list(uow.crm.stage_history.list(query))
 
 

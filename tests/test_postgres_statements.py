@@ -11,13 +11,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from tests.test_contract_postgres import empty_all_tables
-from velocity_domain import UnitOfWork, Velocity
+from velocity_domain import Velocity
 from velocity_domain.access.principal import Principal, PrincipalKind
 from velocity_domain.adapters.postgres.store import PostgresStore
 from velocity_domain.crm.entities import Person, PropertyInterest
 from velocity_domain.governance.inbox import operator_inbox
 from velocity_domain.identity.entities import User
 from velocity_domain.intel.entities import Channel, Interaction, Reminder
+from velocity_domain.testing import store_of, unit_of_work
+from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import Writeback
 
 pytestmark = pytest.mark.postgres
@@ -35,7 +37,7 @@ def velocity(pg_url: URL, pg_engine: sa.Engine) -> Iterator[Velocity]:
 def _populate(velocity: Velocity, size: int) -> Person:
     client = Person(full_name="Asha Rao")
     others = [Person(full_name=f"Person {i:04d}") for i in range(size)]
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         uow.crm.people.add_many([client, *others])
         uow.intel.interactions.add_many(
             [
@@ -58,14 +60,14 @@ def _populate(velocity: Velocity, size: int) -> Person:
 
 
 def _statements(velocity: Velocity, work: Callable[[UnitOfWork], Any]) -> int:
-    store = velocity.store
+    store = store_of(velocity)
     assert isinstance(store, PostgresStore)
     seen: list[str] = []
 
     def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         seen.append(statement)
 
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         uow.crm.people.count()  # the connection is open before we start counting
         sa.event.listen(store.engine, "before_cursor_execute", count)
         try:
@@ -113,7 +115,7 @@ def test_bulk_insert_and_get_many_are_one_statement_each(velocity: Velocity) -> 
 def _inbox_world(velocity: Velocity, size: int) -> Principal:
     """``size`` proposals under review and ``size`` due reminders of one operator, interleaved."""
     user = User(email=f"op{size}@velocity.example", display_name="Operator")
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         uow.identity.users.add(user)
         uow.intel.reminders.add_many(
             [
@@ -171,7 +173,7 @@ def test_an_inbox_page_costs_at_most_four_statements_at_any_size(
 
 
 def _service_statements(velocity: Velocity, work: Callable[[], Any]) -> int:
-    store = velocity.store
+    store = store_of(velocity)
     assert isinstance(store, PostgresStore)
     seen: list[str] = []
 
@@ -227,3 +229,33 @@ def test_a_writeback_executes_in_five_statements(velocity: Velocity) -> None:
     assert _service_statements(velocity, lambda: velocity.writebacks.execute(w.admin, key)) == 5
     again = _service_statements(velocity, lambda: velocity.writebacks.execute(w.admin, key))
     assert again == 1  # the read that finds it executed
+
+
+def test_bulk_create_costs_the_same_statements_for_ten_rows_or_a_thousand(
+    velocity: Velocity,
+) -> None:
+    _, admin = velocity.users.create_first_admin(
+        email="bulk.admin@velocity.example", display_name="Admin"
+    )
+    costs = []
+    for size in (10, 1000):
+        rows = [
+            {
+                "full_name": f"Bulk {size} {i}",
+                "primary_email": f"bulk{size}.{i}@example.com",
+                "primary_phone": f"+91983{size:04d}{i:03d}",
+                "source_system": "hubspot",
+                "source_ref": f"{size}-{i}",
+            }
+            for i in range(size)
+        ]
+        results: list[Any] = []
+        costs.append(
+            _service_statements(
+                velocity,
+                lambda r=rows, out=results: out.append(velocity.contacts.create_many(admin, r)),
+            )
+        )
+        assert len(results[0].created) == size
+    # The email, phone and source-reference checks, the people, their audit events.
+    assert costs == [5, 5]

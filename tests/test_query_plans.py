@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL
 from tests.test_contract_postgres import empty_all_tables
 from velocity_domain import Velocity
 from velocity_domain.adapters.postgres.store import PostgresStore
+from velocity_domain.testing import store_of
 
 pytestmark = pytest.mark.postgres
 
@@ -157,7 +158,7 @@ def test_each_query_is_served_by_an_index(
     world: tuple[Velocity, dict[str, Any]], call: str
 ) -> None:
     velocity, w = world
-    store = velocity.store
+    store = store_of(velocity)
     assert isinstance(store, PostgresStore)
     captured: list[tuple[str, Any]] = []
 
@@ -188,7 +189,7 @@ def test_each_query_is_served_by_an_index(
 
 def test_the_check_finds_a_query_no_index_serves(world: tuple[Velocity, dict[str, Any]]) -> None:
     velocity, _ = world
-    store = velocity.store
+    store = store_of(velocity)
     assert isinstance(store, PostgresStore)
     raw = store.engine.raw_connection()
     try:

@@ -12,6 +12,7 @@ from velocity_domain import Velocity
 from velocity_domain.crm.entities import Person
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.query import Contains, Query, asc, desc
+from velocity_domain.testing import unit_of_work
 
 
 def _people(velocity: Velocity) -> list[Person]:
@@ -22,7 +23,7 @@ def _people(velocity: Velocity) -> list[Person]:
         )
         for i in range(700)
     ]
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         uow.crm.people.add_many(people)
         uow.commit()
     return people
@@ -32,7 +33,7 @@ def _pages(velocity: Velocity, needle: str, limit: int, newest: bool = False) ->
     order = (desc("created_at"),) if newest else (asc("normalized_name"),)
     found: list[str] = []
     cursor: str | None = None
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         while True:
             page = uow.crm.people.list(
                 Query(

@@ -12,6 +12,7 @@ from velocity_domain.errors import AuthenticationFailed, PermissionDenied, Valid
 from velocity_domain.identity.entities import Session
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.services.identity.sessions import hash_token
+from velocity_domain.testing import unit_of_work
 
 
 def test_a_token_authenticates_into_its_users_principal(
@@ -24,7 +25,7 @@ def test_a_token_authenticates_into_its_users_principal(
     principal = velocity.sessions.authenticate(issued.token)
     assert principal == w.agent_a
     assert issued.token not in repr(issued)
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         stored = uow.identity.sessions.get(issued.session.key)
         every = uow.table(Session).list()
     assert stored.token_sha256 == hash_token(issued.token)

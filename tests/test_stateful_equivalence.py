@@ -31,12 +31,14 @@ from hypothesis.stateful import (
 from sqlalchemy.engine import URL
 
 from tests.test_contract_postgres import empty_all_tables
-from velocity_domain import UnitOfWork, Velocity
+from velocity_domain import Velocity
 from velocity_domain.crm.entities import Person, Relationship, RelationshipKind
 from velocity_domain.errors import VelocityError
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.ids import new_id
 from velocity_domain.kernel.query import Contains, Query, asc, desc
+from velocity_domain.testing import store_of, unit_of_work
+from velocity_domain.uow import UnitOfWork
 
 pytestmark = pytest.mark.postgres
 
@@ -71,7 +73,7 @@ class StoresAgree(RuleBasedStateMachine):
         with self.pg_engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM crm_relationships; DELETE FROM crm_people"))
         self.clock = FixedClock(START)
-        self.postgres.store.clock = self.clock  # the same clock for both stores
+        store_of(self.postgres).clock = self.clock  # the same clock for both stores
         self.stores = (Velocity.in_memory(clock=self.clock), self.postgres)
         self.uows: tuple[UnitOfWork, ...] | None = None
         self.cursors: dict[str, str] = {}
@@ -89,7 +91,7 @@ class StoresAgree(RuleBasedStateMachine):
     @precondition(lambda self: self.uows is None)
     @rule()
     def begin(self) -> None:
-        self.uows = tuple(v.unit_of_work() for v in self.stores)
+        self.uows = tuple(unit_of_work(v) for v in self.stores)
         for u in self.uows:
             u.__enter__()
 
@@ -182,7 +184,7 @@ class StoresAgree(RuleBasedStateMachine):
         if self.uows is None:
             results = []
             for velocity in self.stores:
-                with velocity.unit_of_work() as u:
+                with unit_of_work(velocity) as u:
                     results.append(list(u.crm.people.list(Query(limit=500))))
             assert results[0] == results[1]
 

@@ -12,6 +12,7 @@ from velocity_domain import Velocity
 from velocity_domain.adapters.postgres import migrate
 from velocity_domain.crm.entities import Person
 from velocity_domain.errors import SchemaNotReady, StorageUnavailable, ValidationFailed
+from velocity_domain.testing import unit_of_work
 
 pytestmark = pytest.mark.postgres
 
@@ -37,10 +38,10 @@ def test_a_named_schema_keeps_every_row_inside_it(empty_url: str) -> None:
         Velocity.from_url(empty_url)  # the default schema has no tables
     person = Person(full_name="Asha Rao")
     with Velocity.from_url(empty_url, schema="crm_core") as velocity:
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             uow.crm.people.add(person)
             uow.commit()
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             assert uow.crm.people.get(person.key) == person
     engine = sa.create_engine(empty_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.connect() as conn:

@@ -26,6 +26,7 @@ from velocity_domain import Velocity
 from velocity_domain.access import Principal
 from velocity_domain.crm.entities import Opportunity
 from velocity_domain.errors import WritebackFailed
+from velocity_domain.testing import unit_of_work
 
 pytestmark = pytest.mark.postgres
 
@@ -45,7 +46,7 @@ def velocity(pg_url: sa.URL, pg_engine: sa.Engine) -> Iterator[Velocity]:
 def _approved_writebacks(velocity: Velocity, w: AccessWorld, tag: str) -> dict[UUID, UUID]:
     """``ROUNDS`` approved agent proposals, each changing its own deal: writeback -> deal."""
     deals = [Opportunity(person_id=w.client_a.key) for _ in range(ROUNDS)]
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         uow.crm.opportunities.add_many(deals)
         uow.commit()
     targets: dict[UUID, UUID] = {}

@@ -27,6 +27,7 @@ from velocity_domain.errors import (
 from velocity_domain.governance.policy import FieldRule
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.query import Eq
+from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import (
     AgentRun,
     ApprovalDecision,
@@ -121,7 +122,7 @@ def test_whoever_started_the_proposing_run_cannot_approve_it(
         started_by_user_id=operator.user_id,
         started_at=clock.now(),
     )
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         uow.workflow.agent_runs.add(run)
         uow.commit()
     deal = deal_of_client_b(velocity, w)
@@ -365,7 +366,7 @@ def test_the_writeback_list_filters(world: tuple[Velocity, AccessWorld, FixedClo
     with pytest.raises(ValidationFailed) as err:
         velocity.writebacks.list(w.admin, status="pending")
     assert err.value.field == "status"
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         assert uow.workflow.policy_decisions.count(Eq("writeback_id", pending)) == 1
 
 

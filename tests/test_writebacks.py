@@ -24,6 +24,7 @@ from velocity_domain.errors import (
 )
 from velocity_domain.governance.policy import BULK_THRESHOLD, FieldRule
 from velocity_domain.kernel.clock import FixedClock
+from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import (
     AgentRun,
     PolicyOutcome,
@@ -255,7 +256,7 @@ def test_a_system_principal_is_recorded_as_an_agent_run(
     )
     assert proposal.proposer_user_id is None
     assert proposal.agent_run_id is not None
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         run = uow.workflow.agent_runs.get(proposal.agent_run_id)
     assert isinstance(run, AgentRun)
     assert run.agent_name == "nightly-import"

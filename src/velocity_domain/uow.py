@@ -1,12 +1,17 @@
 """The unit of work: one transaction, and every domain's repository inside it.
 
+It is the services' machinery (and the seeding helpers' in
+:mod:`velocity_domain.testing`), not a host API: it applies no permission,
+policy or audit.
+
 >>> from velocity_domain import Velocity
 >>> from velocity_domain.crm.entities import Person
+>>> from velocity_domain.testing import unit_of_work
 >>> velocity = Velocity.in_memory()
->>> with velocity.unit_of_work() as uow:
+>>> with unit_of_work(velocity) as uow:
 ...     _ = uow.crm.people.add(Person(full_name="Asha Rao"))
 ...     uow.commit()
->>> with velocity.unit_of_work() as uow:
+>>> with unit_of_work(velocity) as uow:
 ...     [p.full_name for p in uow.crm.contact_list()]
 ['Asha Rao']
 
@@ -109,7 +114,7 @@ class UnitOfWork:
 
     def _open_tx(self) -> StoreTransaction:
         if self._state != "open" or self._tx is None:
-            hint = "use it inside `with velocity.unit_of_work() as uow:`"
+            hint = "use it inside its `with` block"
             if self._state != "new":
                 hint = f"it is {self._state}; open a new one"
             raise UnitOfWorkError(f"this unit of work is not open ({hint})")

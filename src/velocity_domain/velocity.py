@@ -1,10 +1,18 @@
 """The composition root: ``Velocity`` is the one object a host constructs.
 
->>> from velocity_domain import Velocity
+A host works through the services on it, always naming a principal:
+
+>>> from velocity_domain import Principal, Velocity
 >>> velocity = Velocity.in_memory()
->>> with velocity.unit_of_work() as uow:
-...     uow.crm.people.count()
-0
+>>> office = Principal.system("front-office")  # every permission; audited by name
+>>> asha = velocity.contacts.create(office, full_name="Asha Rao", primary_phone="098300 12345")
+>>> asha.primary_phone
+'+919830012345'
+>>> [p.full_name for p in velocity.contacts.list(office, search="asha")]
+['Asha Rao']
+
+The store, the unit of work and the repositories are the library's own
+machinery; tests seed data through :mod:`velocity_domain.testing`.
 """
 
 from __future__ import annotations
@@ -48,44 +56,44 @@ class Velocity:
     """The canonical CRM model over one store (in memory or PostgreSQL)."""
 
     def __init__(self, store: Store, *, clock: Clock | None = None) -> None:
-        self.store = store
+        self._store = store
         self.clock = clock or SystemClock()
         self._active = threading.local()
         #: The writeback policy (``velocity.governance.policy``) and governed operations.
         self.governance = Governance()
-        self.users = UserService(self.unit_of_work, self.clock, self.governance)
+        self.users = UserService(self._unit_of_work, self.clock, self.governance)
         """Users and their roles (``identity.users.manage``)."""
-        self.roles = RoleService(self.unit_of_work, self.clock, self.governance)
+        self.roles = RoleService(self._unit_of_work, self.clock, self.governance)
         """Roles and what they allow (``identity.users.manage``)."""
-        self.sessions = SessionService(self.unit_of_work, self.clock, self.governance)
+        self.sessions = SessionService(self._unit_of_work, self.clock, self.governance)
         """Session tokens: issue, authenticate, revoke."""
-        self.audit = AuditService(self.unit_of_work, self.clock, self.governance)
+        self.audit = AuditService(self._unit_of_work, self.clock, self.governance)
         """The audit trail (``audit.read``)."""
-        self.contacts = ContactService(self.unit_of_work, self.clock, self.governance)
+        self.contacts = ContactService(self._unit_of_work, self.clock, self.governance)
         """The contacts route family."""
-        self.interactions = InteractionService(self.unit_of_work, self.clock, self.governance)
+        self.interactions = InteractionService(self._unit_of_work, self.clock, self.governance)
         """The interactions route family."""
-        self.accounts = AccountService(self.unit_of_work, self.clock, self.governance)
+        self.accounts = AccountService(self._unit_of_work, self.clock, self.governance)
         """The accounts route family."""
-        self.relationships = RelationshipService(self.unit_of_work, self.clock, self.governance)
+        self.relationships = RelationshipService(self._unit_of_work, self.clock, self.governance)
         """Households and relationships between people."""
-        self.leads = LeadService(self.unit_of_work, self.clock, self.governance)
+        self.leads = LeadService(self._unit_of_work, self.clock, self.governance)
         """Leads and their conversion."""
-        self.opportunities = OpportunityService(self.unit_of_work, self.clock, self.governance)
+        self.opportunities = OpportunityService(self._unit_of_work, self.clock, self.governance)
         """The opportunities route family and the stage pipeline."""
-        self.tasks = TaskService(self.unit_of_work, self.clock, self.governance)
+        self.tasks = TaskService(self._unit_of_work, self.clock, self.governance)
         """The tasks route family."""
         self.property_interests = PropertyInterestService(
-            self.unit_of_work, self.clock, self.governance
+            self._unit_of_work, self.clock, self.governance
         )
         """Property interests."""
-        self.inventory = InventoryService(self.unit_of_work, self.clock, self.governance)
+        self.inventory = InventoryService(self._unit_of_work, self.clock, self.governance)
         """The inventory route family."""
-        self.writebacks = WritebackService(self.unit_of_work, self.clock, self.governance)
+        self.writebacks = WritebackService(self._unit_of_work, self.clock, self.governance)
         """The writeback release flow: proposals, approvals, execution, the operator inbox."""
-        self.agents = AgentRunService(self.unit_of_work, self.clock, self.governance)
+        self.agents = AgentRunService(self._unit_of_work, self.clock, self.governance)
         """Agent runs, their branches and proposed steps, and the choice of a branch."""
-        self.imports = ImportBatchService(self.unit_of_work, self.clock, self.governance)
+        self.imports = ImportBatchService(self._unit_of_work, self.clock, self.governance)
         """Import batches and their lifecycle (submit, advance, approve, fail, retry)."""
         self.governance.appliers = Appliers(governed_operations(self))
 
@@ -98,7 +106,7 @@ class Velocity:
         codec = CursorCodec(cursor_key) if cursor_key else None
         velocity = cls(MemoryStore(ENTITY_CLASSES, clock=clock, cursor_codec=codec), clock=clock)
         # What migration 0002 seeds into PostgreSQL, seeded here with the same ids.
-        with velocity.unit_of_work() as uow:
+        with velocity._unit_of_work() as uow:
             for row in seed_rows():
                 uow.table(type(row)).add(row)
             uow.commit()
@@ -148,17 +156,18 @@ class Velocity:
         store = PostgresStore(engine, ENTITY_CLASSES, clock=clock, cursor_codec=codec)
         return cls(store, clock=clock)
 
-    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
-        """Return a new unit of work; use it as ``with velocity.unit_of_work() as uow:``.
+    def _unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work over the store: the services' machinery, not a host API.
 
         A ``read_only`` one refuses writes and, on PostgreSQL, runs without
         BEGIN and ROLLBACK round trips (each read sees what is committed then).
+        Tests reach it through :func:`velocity_domain.testing.unit_of_work`.
         """
-        return UnitOfWork(self.store, self._active, read_only=read_only)
+        return UnitOfWork(self._store, self._active, read_only=read_only)
 
     def close(self) -> None:
         """Release the store (connection pool)."""
-        self.store.close()
+        self._store.close()
 
     def __enter__(self) -> Velocity:
         return self

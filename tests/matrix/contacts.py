@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.matrix import ALL_ROLES, Row
 from velocity_domain.crm.entities import Lead, Person
+from velocity_domain.testing import unit_of_work
 
 _serial = itertools.count()
 WRITERS = frozenset({"admin", "sales_manager", "sales_agent"})
@@ -15,7 +16,7 @@ WRITERS = frozenset({"admin", "sales_manager", "sales_agent"})
 def _mine(v: Any, p: Any) -> Person:
     """A fresh person whose lead is assigned to ``p``, so ``p`` may see them."""
     person = Person(full_name=f"Matrix Person {next(_serial)}")
-    with v.unit_of_work() as uow:
+    with unit_of_work(v) as uow:
         uow.crm.people.add(person)
         uow.crm.leads.add(
             Lead(person_id=person.key, source_system="web", assigned_user_id=p.user_id)
@@ -59,6 +60,11 @@ ROWS: dict[str, Row] = {
         WRITERS,
         lambda v, w, p: v.contacts.create(p, full_name=f"New Person {next(_serial)}"),
         "duplicates by email or phone need allow_duplicate=True (audited)",
+    ),
+    "crm.contacts.create_many": Row(
+        WRITERS,
+        lambda v, w, p: v.contacts.create_many(p, [{"full_name": f"Bulk {next(_serial)}"}]),
+        "one row per contact; each passes the policy and is audited like create",
     ),
     "crm.contacts.update": Row(
         WRITERS,

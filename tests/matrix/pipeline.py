@@ -6,6 +6,7 @@ from typing import Any
 
 from tests.matrix import ALL_ROLES, Row
 from velocity_domain.crm.entities import Lead, Opportunity, Person
+from velocity_domain.testing import unit_of_work
 
 SALES = frozenset({"admin", "sales_manager", "sales_agent"})
 
@@ -13,7 +14,7 @@ SALES = frozenset({"admin", "sales_manager", "sales_agent"})
 def _person(v: Any) -> Person:
     """A fresh contact nobody holds yet (anyone with leads/opportunities write may open one)."""
     person = Person(full_name="Mira Das")
-    with v.unit_of_work() as uow:
+    with unit_of_work(v) as uow:
         uow.crm.people.add(person)
         uow.commit()
     return person

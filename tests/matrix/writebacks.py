@@ -7,6 +7,7 @@ from uuid import UUID
 
 from tests.matrix import Row
 from velocity_domain.crm.entities import Person
+from velocity_domain.testing import unit_of_work
 
 PROPOSERS = frozenset({"admin", "sales_manager", "sales_agent", "operator", "oracle_agent"})
 APPROVERS = frozenset({"admin", "operator"})
@@ -15,7 +16,7 @@ APPROVERS = frozenset({"admin", "operator"})
 def _new_deal(v: Any) -> dict[str, Any]:
     """A create of an opportunity for a fresh contact: a human's is approved at once."""
     person = Person(full_name="Mira Das")
-    with v.unit_of_work() as uow:
+    with unit_of_work(v) as uow:
         uow.crm.people.add(person)
         uow.commit()
     return {

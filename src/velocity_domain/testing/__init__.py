@@ -1,4 +1,10 @@
-"""Test support a host can import: the repository contract suite and sample rows.
+"""Test support a host can import: seeding helpers, sample rows and the contract suite.
+
+Seed the data a test needs with :func:`seed` (rows straight into the
+store, beneath the services) or :func:`seed_world` (a connected row in every
+table), inspect what a service wrote with :func:`count` or a raw
+:func:`unit_of_work`; the application itself always goes through the
+services on :class:`~velocity_domain.Velocity`.
 
 To prove a store adapter (your own, or one of the built-in ones), subclass
 :class:`~velocity_domain.testing.contract.RepositoryContract` in a pytest
@@ -21,5 +27,14 @@ Every test of the suite then runs against that store. This module needs
 
 from velocity_domain.testing.contract import RepositoryContract
 from velocity_domain.testing.samples import SampleWorld
+from velocity_domain.testing.seeding import count, seed, seed_world, store_of, unit_of_work
 
-__all__ = ["RepositoryContract", "SampleWorld"]
+__all__ = [
+    "RepositoryContract",
+    "SampleWorld",
+    "count",
+    "seed",
+    "seed_world",
+    "store_of",
+    "unit_of_work",
+]

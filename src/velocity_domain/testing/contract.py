@@ -56,6 +56,7 @@ from velocity_domain.kernel.query import (
     desc,
 )
 from velocity_domain.testing.samples import SampleWorld
+from velocity_domain.testing.seeding import unit_of_work
 from velocity_domain.velocity import Velocity
 
 __all__ = ["RepositoryContract"]
@@ -69,7 +70,7 @@ def _later_than_now() -> datetime:
 
 
 def _commit(velocity: Velocity, *rows: Any) -> None:
-    with velocity.unit_of_work() as uow:
+    with unit_of_work(velocity) as uow:
         for row in rows:
             uow.table(type(row)).add(row)
         uow.commit()
@@ -92,11 +93,11 @@ class RepositoryContract:
 
     def test_every_table_stores_and_returns_its_rows(self, velocity: Velocity) -> None:
         world = SampleWorld.build()
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             for row in world.rows:
                 uow.table(type(row)).add(row)
             uow.commit()
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             for row in world.rows:
                 assert uow.table(type(row)).get(row.key) == row
 
@@ -104,7 +105,7 @@ class RepositoryContract:
 
     def test_get_missing_raises_not_found_and_find_gives_none(self, velocity: Velocity) -> None:
         missing = new_id()
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             with pytest.raises(NotFound) as err:
                 uow.crm.people.get(missing)
             assert (err.value.entity, err.value.key) == ("crm_people", missing)
@@ -113,7 +114,7 @@ class RepositoryContract:
     def test_get_many_returns_only_existing_rows(self, velocity: Velocity) -> None:
         a, b = Person(full_name="Asha Rao"), Person(full_name="Ravi Sen")
         _commit(velocity, a, b)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             found = uow.crm.people.get_many([b.key, new_id(), a.key, b.key])
         assert dict(found) == {b.key: b, a.key: a}
 
@@ -122,7 +123,7 @@ class RepositoryContract:
     ) -> None:
         person = Person(full_name="Asha Rao")
         _commit(velocity, person)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             with pytest.raises(AlreadyExists) as err:
                 uow.crm.people.add(person)
             assert err.value.constraint == "pk_crm_people"
@@ -131,7 +132,7 @@ class RepositoryContract:
                 uow.crm.people.count()
             with pytest.raises(UnitOfWorkError):
                 uow.commit()
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             assert uow.crm.people.count() == 1
 
     def test_source_keys_are_unique(self, velocity: Velocity) -> None:
@@ -139,7 +140,7 @@ class RepositoryContract:
         _commit(velocity, first)
         again = Person(full_name="Asha R.", source_system="legacy", source_ref="L-1")
         other = Person(full_name="Asha", source_system="legacy", source_ref="L-2")
-        with velocity.unit_of_work() as uow, pytest.raises(AlreadyExists) as err:
+        with unit_of_work(velocity) as uow, pytest.raises(AlreadyExists) as err:
             uow.crm.people.add(again)
         assert err.value.constraint == "uq_crm_people_source_system_source_ref"
         assert err.value.key == {"source_system": "legacy", "source_ref": "L-1"}
@@ -147,13 +148,13 @@ class RepositoryContract:
 
     def test_a_reference_to_a_missing_row_is_refused(self, velocity: Velocity) -> None:
         lead = Lead(person_id=new_id(), source_system="web")
-        with velocity.unit_of_work() as uow, pytest.raises(ConstraintViolation) as err:
+        with unit_of_work(velocity) as uow, pytest.raises(ConstraintViolation) as err:
             uow.crm.leads.add(lead)
         assert err.value.constraint == "fk_crm_leads_person_id"
         assert "names no row of crm_people" in err.value.reason
 
     def test_rows_of_the_wrong_class_are_refused(self, velocity: Velocity) -> None:
-        with velocity.unit_of_work() as uow, pytest.raises(ValidationFailed):
+        with unit_of_work(velocity) as uow, pytest.raises(ValidationFailed):
             uow.crm.people.add(Account(account_name="Not a person"))  # type: ignore[arg-type]
 
     # -- optimistic concurrency --------------------------------------------
@@ -164,7 +165,7 @@ class RepositoryContract:
         person = Person(full_name="Asha Rao", created_at=T0, updated_at=T0)
         _commit(velocity, person)
         later = clock.advance(minutes=5)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             stored = uow.crm.people.update(attrs.evolve(person, full_name="Asha Sen"))
             uow.commit()
         assert (stored.version, stored.full_name, stored.normalized_name) == (
@@ -174,7 +175,7 @@ class RepositoryContract:
         )
         assert stored.created_at == T0
         assert stored.updated_at == later
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             assert uow.crm.people.get(person.key) == stored
 
     def test_a_stale_update_names_both_versions_and_changes_nothing(
@@ -182,10 +183,10 @@ class RepositoryContract:
     ) -> None:
         person = Person(full_name="Asha Rao")
         _commit(velocity, person)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             uow.crm.people.update(attrs.evolve(person, full_name="First Writer"))
             uow.commit()
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             with pytest.raises(ConcurrencyConflict) as err:
                 uow.crm.people.update(attrs.evolve(person, full_name="Second Writer"))
             assert (err.value.expected_version, err.value.actual_version) == (1, 2)
@@ -195,14 +196,14 @@ class RepositoryContract:
     def test_expected_version_can_be_given_explicitly(self, velocity: Velocity) -> None:
         person = Person(full_name="Asha Rao")
         _commit(velocity, person)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             with pytest.raises(ConcurrencyConflict):
                 uow.crm.people.update(person, expected_version=7)
             stored = uow.crm.people.update(person, expected_version=1)
         assert stored.version == 2
 
     def test_updating_a_missing_row_raises_not_found(self, velocity: Velocity) -> None:
-        with velocity.unit_of_work() as uow, pytest.raises(NotFound):
+        with unit_of_work(velocity) as uow, pytest.raises(NotFound):
             uow.crm.people.update(Person(full_name="Nobody"))
 
     def test_concurrent_updates_from_two_threads_let_exactly_one_win(
@@ -216,7 +217,7 @@ class RepositoryContract:
         def writer(name: str) -> None:
             barrier.wait()
             try:
-                with velocity.unit_of_work() as uow:
+                with unit_of_work(velocity) as uow:
                     uow.crm.people.update(attrs.evolve(person, full_name=name))
                     uow.commit()
                 outcomes.append("won")
@@ -229,13 +230,13 @@ class RepositoryContract:
         for t in threads:
             t.join(timeout=30)
         assert sorted(outcomes) == ["conflict", "won"]
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             assert uow.crm.people.get(person.key).version == 2
 
     # -- append-only and deletion --------------------------------------------
 
     def test_evidence_tables_offer_no_update(self, velocity: Velocity) -> None:
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             person = uow.crm.people.add(Person(full_name="Asha Rao"))
             call = uow.intel.interactions.add(
                 Interaction(person_id=person.key, channel=Channel.CALL, happened_at=T0)
@@ -247,7 +248,7 @@ class RepositoryContract:
         a, b = Person(full_name="Asha Rao"), Person(full_name="Ravi Rao")
         link = Relationship(from_person_id=a.key, to_person_id=b.key, kind=RelationshipKind.SPOUSE)
         _commit(velocity, a, b, link)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             with pytest.raises(ConstraintViolation):
                 uow.crm.people.delete(a.key)
             with pytest.raises(ConcurrencyConflict):
@@ -256,7 +257,7 @@ class RepositoryContract:
             with pytest.raises(NotFound):
                 uow.crm.relationships.delete(link.key)
             uow.commit()
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             assert uow.crm.relationships.find(link.key) is None
             assert uow.crm.people.count() == 2
 
@@ -268,50 +269,50 @@ class RepositoryContract:
         a, b = Person(full_name="Asha Rao"), Person(full_name="Ravi Rao")
         link = Relationship(from_person_id=a.key, to_person_id=b.key, kind=RelationshipKind.SIBLING)
         _commit(velocity, a, b, link)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             uow.crm.people.add(Person(full_name="Temporary Person"))
             uow.crm.people.update(attrs.evolve(a, full_name="Changed Name"))
             uow.crm.relationships.delete(link.key)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             assert uow.crm.people.count() == 2
             assert uow.crm.people.get(a.key) == a
             assert uow.crm.relationships.get(link.key) == link
 
     def test_an_exception_in_the_block_rolls_back(self, velocity: Velocity) -> None:
-        with pytest.raises(RuntimeError), velocity.unit_of_work() as uow:
+        with pytest.raises(RuntimeError), unit_of_work(velocity) as uow:
             uow.crm.people.add(Person(full_name="Asha Rao"))
             raise RuntimeError("boom")
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             assert uow.crm.people.count() == 0
 
     def test_explicit_rollback_ends_the_unit_of_work(self, velocity: Velocity) -> None:
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             uow.crm.people.add(Person(full_name="Asha Rao"))
             uow.rollback()
             with pytest.raises(UnitOfWorkError, match="rolled back"):
                 uow.crm.people.count()
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             assert uow.crm.people.count() == 0
 
     def test_units_of_work_do_not_nest_and_are_used_once(self, velocity: Velocity) -> None:
-        uow = velocity.unit_of_work()
+        uow = unit_of_work(velocity)
         with pytest.raises(UnitOfWorkError, match="not open"):
             _ = uow.crm
         with uow:
-            with pytest.raises(UnitOfWorkError, match="do not nest"), velocity.unit_of_work():
+            with pytest.raises(UnitOfWorkError, match="do not nest"), unit_of_work(velocity):
                 pass
             uow.commit()
             with pytest.raises(UnitOfWorkError, match="committed"):
                 uow.commit()
         with pytest.raises(UnitOfWorkError), uow:
             pass
-        with velocity.unit_of_work() as fresh:
+        with unit_of_work(velocity) as fresh:
             assert fresh.crm.people.count() == 0
 
     def test_returned_documents_are_copies(self, velocity: Velocity) -> None:
         account = Account(account_name="Skyline", metadata_json={"tier": "gold"})
         _commit(velocity, account)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             uow.crm.accounts.get(account.key).metadata_json["tier"] = "changed"
             assert uow.crm.accounts.get(account.key).metadata_json == {"tier": "gold"}
 
@@ -331,7 +332,7 @@ class RepositoryContract:
         _commit(velocity, *people)
         seen: list[Person] = []
         cursor = None
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             while True:
                 page = uow.crm.people.list(
                     Query(order_by=(asc("normalized_name"),), limit=3, cursor=cursor)
@@ -351,7 +352,7 @@ class RepositoryContract:
             Interaction(person_id=person.key, channel=Channel.CALL, happened_at=m) for m in moments
         ]
         _commit(velocity, person, *calls)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             first = uow.intel.timeline(person.key, limit=6)
             assert first.next_cursor is None
             order = [(i.happened_at, i.key) for i in first]
@@ -364,7 +365,7 @@ class RepositoryContract:
 
     def test_a_cursor_only_continues_its_own_listing(self, velocity: Velocity) -> None:
         _commit(velocity, *(Person(full_name=f"Person {c}") for c in "ABCD"))
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             page = uow.crm.contact_list(limit=2)
             assert page.next_cursor is not None
             with pytest.raises(InvalidCursor):
@@ -377,7 +378,7 @@ class RepositoryContract:
     def test_text_sorts_by_code_point_in_every_store(self, velocity: Velocity) -> None:
         names = ["beta", "Zeta", "Émile", "alpha", "Alpha", "zeta"]
         _commit(velocity, *(Account(account_name=n) for n in names))
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             listed = [a.account_name for a in uow.crm.account_list(limit=10)]
         assert listed == sorted(names)
 
@@ -394,7 +395,7 @@ class RepositoryContract:
         _commit(velocity, a, b, c)
 
         def keys(*where: Any) -> set[Any]:
-            with velocity.unit_of_work() as uow:
+            with unit_of_work(velocity) as uow:
                 return {p.key for p in uow.crm.people.list(Query(where=where))}
 
         assert keys(Eq("full_name", "Ravi Sen")) == {b.key}
@@ -409,13 +410,13 @@ class RepositoryContract:
         assert keys(Contains(("full_name",), "émile")) == set()  # only ASCII case folds
         assert keys(Contains(("full_name", "primary_phone"), "9830")) == {c.key}
         assert keys(Eq("full_name", "Ravi Sen"), HasLabel("persona_labels", "investor")) == {b.key}
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             assert uow.crm.people.count(HasLabel("persona_labels", "buyer")) == 2
 
     def test_queries_naming_unknown_or_nullable_sort_fields_are_refused(
         self, velocity: Velocity
     ) -> None:
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             with pytest.raises(ValidationFailed) as err:
                 uow.crm.people.list(Query(where=(Eq("no_such_field", 1),)))
             assert err.value.field == "where"
@@ -430,7 +431,7 @@ class RepositoryContract:
         b = Person(full_name="Ravi Sen", primary_phone="9830012345", persona_labels=("investor",))
         c = Person(full_name="Kabir Roy", source_system="legacy", source_ref="7")
         _commit(velocity, a, b, c)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             crm = uow.crm
             assert [p.key for p in crm.contact_list(search="asha")] == [a.key]
             assert [p.key for p in crm.contact_list(search="ASHA RAO")] == [a.key]
@@ -455,7 +456,7 @@ class RepositoryContract:
             for i in range(4)
         ]
         _commit(velocity, *people)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             newest = uow.crm.contact_list(newest_first=True)
             ranged = uow.crm.contact_list(
                 created_from=T0 + timedelta(days=1), created_to=T0 + timedelta(days=3)
@@ -472,7 +473,7 @@ class RepositoryContract:
         )
         other = Account(account_name="Harbor Realty", account_type=AccountType.BROKERAGE)
         _commit(velocity, parent, child, other)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             crm = uow.crm
             assert [a.key for a in crm.account_list(search="skyline")] == [parent.key, child.key]
             assert [a.key for a in crm.account_list(account_type="developer")] == [child.key]
@@ -491,7 +492,7 @@ class RepositoryContract:
             Interaction(person_id=other.key, channel=Channel.CALL, happened_at=T0),
         ]
         _commit(velocity, person, other, *rows)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             intel = uow.intel
             assert [i.key for i in intel.timeline(person.key)] == [
                 rows[2].key,
@@ -517,7 +518,7 @@ class RepositoryContract:
             for d in (2, 0, 1)
         ]
         _commit(velocity, person, *points)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             history = uow.intel.qd_history(person.key)
         assert [p.value for p in history] == [Decimal(2), Decimal(1), Decimal(0)]
 
@@ -534,7 +535,7 @@ class RepositoryContract:
             updated_at=T0 + timedelta(hours=1),
         )
         _commit(velocity, person, other, active, closed, PropertyInterest(person_id=other.key))
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             crm = uow.crm
             assert [i.key for i in crm.property_interests_of(person.key)] == [
                 closed.key,
@@ -550,7 +551,7 @@ class RepositoryContract:
             person_id=person.key, value=Decimal("12500000.50"), probability=Decimal("0.35")
         )
         _commit(velocity, person, deal)
-        with velocity.unit_of_work() as uow:
+        with unit_of_work(velocity) as uow:
             stored = uow.crm.opportunities.get(deal.key)
         assert stored.value == Decimal("12500000.50")
         assert stored.probability == Decimal("0.35")

@@ -18,7 +18,7 @@ proposal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -30,24 +30,68 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.access.visibility import assigned_to
 from velocity_domain.crm.entities import Person
 from velocity_domain.errors import (
+    AlreadyExists,
     ConcurrencyConflict,
     DuplicateSuspected,
     NotFound,
+    PolicyDenied,
     ValidationFailed,
 )
+from velocity_domain.governance import engine
 from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.service import Service
 from velocity_domain.kernel.arguments import uuid_arg, version_arg
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Among, Eq, Query, Source
+from velocity_domain.kernel.query import Among, Eq, Filter, In, Query, Source
 from velocity_domain.uow import UnitOfWork
+from velocity_domain.workflow.entities import PolicyOutcome
 
-__all__ = ["ContactService"]
+__all__ = ["BulkCreate", "ContactService", "RowRefused"]
 
 GET = register("crm.contacts.get", "crm.contacts.read", "read one contact")
 LIST = register("crm.contacts.list", "crm.contacts.read", "list and search contacts")
 CREATE = register("crm.contacts.create", "crm.contacts.write", "create a contact")
 UPDATE = register("crm.contacts.update", "crm.contacts.write", "change a contact")
+CREATE_MANY = register(
+    "crm.contacts.create_many", "crm.contacts.write", "create many contacts in one call"
+)
+
+#: The most rows one ``create_many`` call takes (split larger loads into calls).
+MAX_BULK = 1000
+
+#: The keys a row of ``create_many`` may hold: the keyword arguments of ``create``.
+_ROW_FIELDS = frozenset(
+    {
+        "full_name",
+        "primary_email",
+        "primary_phone",
+        "linkedin_url",
+        "persona_labels",
+        "source_system",
+        "source_ref",
+    }
+)
+
+
+@attrs.frozen
+class RowRefused:
+    """One row of a bulk call that was not written: its position, the field and why."""
+
+    index: int
+    field: str
+    reason: str
+    code: str
+
+
+@attrs.frozen
+class BulkCreate:
+    """What ``create_many`` did with each row: created, sent to review, or refused."""
+
+    created: tuple[Person, ...]
+    #: ``(row index, writeback id)`` of the rows the policy sent to review.
+    proposed: tuple[tuple[int, UUID], ...]
+    refused: tuple[RowRefused, ...]
+
 
 #: The fields ``update`` may change (households are set by the relationships service).
 UPDATABLE = frozenset(
@@ -99,6 +143,14 @@ def _duplicates(uow: UnitOfWork, person: Person) -> tuple[str, list[UUID]] | Non
     return None
 
 
+def _new_person(fields: Mapping[str, Any], now: datetime) -> Person:
+    """A new person from ``create``'s keyword arguments (validated and normalised)."""
+    labels = fields.get("persona_labels", ())
+    if isinstance(labels, list | set | frozenset):
+        labels = tuple(labels)
+    return Person(**{**fields, "persona_labels": labels}, created_at=now, updated_at=now)
+
+
 def _contact_points_moved(current: Person, wanted: Person) -> bool:
     """Whether a change gives the person another email or phone (the duplicate keys)."""
     return (wanted.primary_email, wanted.primary_phone) != (
@@ -110,6 +162,87 @@ def _contact_points_moved(current: Person, wanted: Person) -> bool:
 def _carried(change: ProposedChange) -> tuple[Any, str | None]:
     """The ``allow_duplicate`` flag and the reason a proposal carries in its context."""
     return change.context.get("allow_duplicate", False), change.context.get("reason")
+
+
+def _rows_arg(rows: object) -> list[Any]:
+    """The rows of a bulk call as a list, refusing what is not a collection of rows."""
+    if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
+        raise ValidationFailed("rows", "must be a list of rows (mappings of field to value)")
+    batch = list(rows)
+    if len(batch) > MAX_BULK:
+        raise ValidationFailed("rows", f"at most {MAX_BULK} rows per call", value=len(batch))
+    return batch
+
+
+def _row_fields(row: object) -> dict[str, Any]:
+    """The fields of one bulk row; a row that is no mapping, or names another field, is refused."""
+    if not isinstance(row, Mapping):
+        raise ValidationFailed("row", "must be a mapping of field to value")
+    for name in row:
+        if name not in _ROW_FIELDS:
+            raise ValidationFailed(
+                str(name),
+                f"is not a field of a new contact; fields: {', '.join(sorted(_ROW_FIELDS))}",
+            )
+    if "full_name" not in row:
+        raise ValidationFailed("full_name", "is required")
+    return dict(row)
+
+
+def _existing(uow: UnitOfWork, *where: Filter) -> list[Person]:
+    """Every person matching ``where`` (a handful: the batch's own emails, phones or refs)."""
+    found: list[Person] = []
+    cursor: str | None = None
+    while True:
+        page = uow.crm.people.list(Query(where, limit=MAX_PAGE_SIZE, cursor=cursor))
+        found.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return found
+
+
+def _batch_clashes(
+    uow: UnitOfWork, people: list[tuple[int, Person]], allow_duplicate: bool
+) -> dict[int, RowRefused]:
+    """The rows that clash with stored people or with earlier rows, by row index.
+
+    A source reference already taken always clashes (it is a unique key); a
+    shared email or phone clashes unless ``allow_duplicate``. The reason
+    names the field, never the other record, which the caller may not see.
+    """
+    taken: dict[str, set[Any]] = {field: set() for field in _CONTACT_POINTS}
+    refs: set[tuple[str, str]] = set()
+    for field in _CONTACT_POINTS:
+        values = {getattr(p, field) for _, p in people} - {None}
+        if values and not allow_duplicate:
+            taken[field] = {getattr(p, field) for p in _existing(uow, In(field, tuple(values)))}
+    keyed = [p for _, p in people if p.source_system is not None and p.source_ref is not None]
+    for system in {str(p.source_system) for p in keyed}:
+        wanted = tuple({p.source_ref for p in keyed if p.source_system == system})
+        found = _existing(uow, Eq("source_system", system), In("source_ref", wanted))
+        refs |= {(system, str(p.source_ref)) for p in found}
+    clashes: dict[int, RowRefused] = {}
+    for index, person in people:
+        ref = (str(person.source_system), str(person.source_ref))
+        keyed_row = person.source_system is not None and person.source_ref is not None
+        if keyed_row and ref in refs:
+            why = "this source_system and source_ref already name a person"
+            clashes[index] = RowRefused(index, "source_ref", why, AlreadyExists.code)
+            continue
+        for field in _CONTACT_POINTS:
+            value = getattr(person, field)
+            if value is not None and value in taken[field]:
+                why = f"another person has this {field}; pass allow_duplicate=True to keep both"
+                clashes[index] = RowRefused(index, field, why, DuplicateSuspected.code)
+                break
+        if index in clashes:
+            continue
+        if keyed_row:
+            refs.add(ref)
+        for field in _CONTACT_POINTS:
+            if not allow_duplicate and getattr(person, field) is not None:
+                taken[field].add(getattr(person, field))
+    return clashes
 
 
 class ContactService(Service):
@@ -189,21 +322,17 @@ class ContactService(Service):
         """
         now = self.clock.now()
         with self._begin(principal, CREATE) as uow:
-            labels: Any = (
-                tuple(persona_labels)
-                if isinstance(persona_labels, list | tuple | set | frozenset)
-                else persona_labels
-            )
-            person = Person(
-                full_name=full_name,
-                primary_email=primary_email,
-                primary_phone=primary_phone,
-                linkedin_url=linkedin_url,
-                persona_labels=labels,
-                source_system=source_system,
-                source_ref=source_ref,
-                created_at=now,
-                updated_at=now,
+            person = _new_person(
+                {
+                    "full_name": full_name,
+                    "primary_email": primary_email,
+                    "primary_phone": primary_phone,
+                    "linkedin_url": linkedin_url,
+                    "persona_labels": persona_labels,
+                    "source_system": source_system,
+                    "source_ref": source_ref,
+                },
+                now,
             )
             details = self._duplicate_details(uow, person, allow_duplicate)
             context = {"allow_duplicate": allow_duplicate, "reason": reason}
@@ -211,6 +340,71 @@ class ContactService(Service):
             created = self._insert(uow, principal, person, details, reason)
             uow.commit()
         return created
+
+    def create_many(
+        self,
+        principal: Principal,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        allow_duplicate: bool = False,
+        reason: str | None = None,
+    ) -> BulkCreate:
+        """Create up to ``MAX_BULK`` contacts in one transaction; each row is judged on its own.
+
+        A row is a mapping of ``create``'s keyword arguments. A row with a bad
+        value, a duplicate email or phone (of an existing person or of an
+        earlier row; unless ``allow_duplicate``), a source reference already
+        taken, or a policy denial is refused with its reason and the others
+        are written; a row the policy sends to review is stored as a proposal.
+        Each created contact has its own audit event, as ``create`` writes.
+        The cost is a fixed handful of statements whatever the batch size.
+        """
+        batch = _rows_arg(rows)
+        if not isinstance(allow_duplicate, bool):
+            raise ValidationFailed("allow_duplicate", "must be True or False")
+        now = self.clock.now()
+        refused: list[RowRefused] = []
+        people: list[tuple[int, Person]] = []
+        for index, row in enumerate(batch):
+            try:
+                people.append((index, _new_person(_row_fields(row), now)))
+            except ValidationFailed as err:
+                refused.append(RowRefused(index, err.field, err.reason, err.code))
+        context = {"allow_duplicate": allow_duplicate, "reason": reason}
+        created: list[Person] = []
+        proposed: list[tuple[int, UUID]] = []
+        with self._begin(principal, CREATE_MANY) as uow:
+            clashes = _batch_clashes(uow, people, allow_duplicate)
+            for index, person in people:
+                if index in clashes:
+                    refused.append(clashes[index])
+                    continue
+                change = self._create_change(CREATE, person, context)
+                verdict = self.governance.verdict(change, principal)
+                if verdict.outcome is PolicyOutcome.AUTO_APPROVE:
+                    created.append(person)
+                elif verdict.outcome is PolicyOutcome.DENY:
+                    why = f"denied by policy rule {verdict.rule}: {verdict.reason}"
+                    refused.append(RowRefused(index, "row", why, PolicyDenied.code))
+                else:
+                    draft = engine.store(uow, self.clock, principal, change)
+                    engine.classify(uow, self.clock, principal, draft, verdict)
+                    proposed.append((index, draft.key))
+            uow.crm.people.add_many(created)
+            for person in created:
+                self._audit(
+                    uow,
+                    principal,
+                    CREATE.name,
+                    target_domain="crm",
+                    target_ref=person.key,
+                    after=person,
+                    reason=reason,
+                    details={"bulk": True},
+                )
+            uow.commit()
+        refused.sort(key=lambda r: r.index)
+        return BulkCreate(tuple(created), tuple(proposed), tuple(refused))
 
     def _apply_create(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
