@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.constraints import CompositeRef, Unique
 from velocity_domain.kernel.model import Entity, FieldSpec, VersionedEntity, field_spec
 
@@ -54,6 +55,19 @@ class TableInfo:
     def fk_name(self, field: str) -> str:
         """Return the schema's name of the foreign key on ``field``."""
         return f"fk_{self.name}_{field}"
+
+    def check_settable(self, values: Mapping[str, Any]) -> None:
+        """Refuse a compare-and-set (``update_if``) this table cannot take: the stores' one rule.
+
+        Only versioned tables without derived fields (a normalised name is
+        recomputed only by ``update``) take it, and never on the key, the
+        version or the creation time.
+        """
+        if not self.versioned or len(self.init_fields) != len(self.columns):
+            raise ValidationFailed("entity", f"{self.name} rows are changed with update()")
+        for name in values:
+            if name not in self.specs or name in (self.key_field, "version", "created_at"):
+                raise ValidationFailed(name, f"{self.name}.{name} cannot be set here")
 
 
 _CACHE: dict[type[Entity], TableInfo] = {}

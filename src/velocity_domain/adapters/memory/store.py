@@ -347,12 +347,7 @@ class MemoryTable(Generic[E]):
     ) -> E | None:
         """Set ``values`` on the row ``key`` if it matches every filter of ``where``."""
         info = self._info
-        if not info.versioned or len(info.init_fields) != len(info.columns):
-            # Derived fields (a normalised name) are recomputed only by update().
-            raise ValidationFailed("entity", f"{info.name} rows are changed with update()")
-        for name in values:
-            if name not in info.specs or name in (info.key_field, "version", "created_at"):
-                raise ValidationFailed(name, f"{info.name}.{name} cannot be set here")
+        info.check_settable(values)
         prepared = prepare(info.name, info.optional, info.key_field, Query(where=where))
         if any(isinstance(f, Among) for f in prepared.where):
             raise ValidationFailed("where", "update_if takes filters on the row itself")
