@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -36,8 +37,8 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service
-from velocity_domain.kernel.arguments import uuid_arg, version_arg
+from velocity_domain.governance.service import Service, serves
+from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Among, Eq, Query, Source
 from velocity_domain.uow import UnitOfWork
@@ -50,29 +51,16 @@ CREATE = register("crm.contacts.create", "crm.contacts.write", "create a contact
 UPDATE = register("crm.contacts.update", "crm.contacts.write", "change a contact")
 
 #: The fields ``update`` may change (households are set by the relationships service).
-UPDATABLE = frozenset(
-    {
-        "full_name",
-        "primary_email",
-        "primary_phone",
-        "linkedin_url",
-        "persona_labels",
-        "source_confidence",
-        "source_system",
-        "source_ref",
-    }
+UPDATABLE = (
+    "full_name",
+    "primary_email",
+    "primary_phone",
+    "linkedin_url",
+    "persona_labels",
+    "source_confidence",
+    "source_system",
+    "source_ref",
 )
-
-
-def check_changes(changes: dict[str, Any], allowed: frozenset[str]) -> None:
-    """Refuse an empty change set or a field that is not in ``allowed``."""
-    for name in changes:
-        if name not in allowed:
-            raise ValidationFailed(
-                name, f"cannot be changed here; changeable: {', '.join(sorted(allowed))}"
-            )
-    if not changes:
-        raise ValidationFailed("changes", "name at least one field to change")
 
 
 _CONTACT_POINTS = ("primary_email", "primary_phone")
@@ -115,9 +103,9 @@ def _carried(change: ProposedChange) -> tuple[Any, str | None]:
 class ContactService(Service):
     """People as the contacts route family shows them."""
 
+    @serves(GET)
     def get(self, principal: Principal, person_id: UUID) -> Person:
         """Read one contact; one the principal may not see is ``NotFound``."""
-        person_id = uuid_arg(person_id, "person_id")
         with self._reading(principal, GET) as uow:
             rule = self._visibility(uow, principal).rule()
             if rule is None:
@@ -128,6 +116,7 @@ class ContactService(Service):
                 raise NotFound("crm_people", person_id)
             return found.items[0]
 
+    @serves(LIST)
     def list(
         self,
         principal: Principal,
@@ -168,6 +157,7 @@ class ContactService(Service):
                 cursor=cursor,
             )
 
+    @serves(CREATE)
     def create(
         self,
         principal: Principal,
@@ -189,17 +179,12 @@ class ContactService(Service):
         """
         now = self.clock.now()
         with self._begin(principal, CREATE) as uow:
-            labels: Any = (
-                tuple(persona_labels)
-                if isinstance(persona_labels, list | tuple | set | frozenset)
-                else persona_labels
-            )
             person = Person(
                 full_name=full_name,
                 primary_email=primary_email,
                 primary_phone=primary_phone,
                 linkedin_url=linkedin_url,
-                persona_labels=labels,
+                persona_labels=tuple(persona_labels),
                 source_system=source_system,
                 source_ref=source_ref,
                 created_at=now,
@@ -234,39 +219,55 @@ class ContactService(Service):
         )
         return person
 
+    @serves(UPDATE)
     def update(
         self,
         principal: Principal,
         person_id: UUID,
         *,
-        expected_version: int,
+        expected_version: Version,
+        full_name: str | Unchanged = UNCHANGED,
+        primary_email: str | Unchanged | None = UNCHANGED,
+        primary_phone: str | Unchanged | None = UNCHANGED,
+        linkedin_url: str | Unchanged | None = UNCHANGED,
+        persona_labels: Iterable[str] | Unchanged = UNCHANGED,
+        source_confidence: Decimal | Unchanged | None = UNCHANGED,
+        source_system: str | Unchanged | None = UNCHANGED,
+        source_ref: str | Unchanged | None = UNCHANGED,
         allow_duplicate: bool = False,
         reason: str | None = None,
-        **changes: Any,
     ) -> Person:
-        """Change a contact's fields (see ``UPDATABLE``) if it is still at ``expected_version``.
+        """Change the named fields of a contact if it is still at ``expected_version``.
 
         A stale version is ``ConcurrencyConflict`` at once. The change passes
         the writeback policy first: an agent's change of contact details is
         stored for review and ``ApprovalRequired`` is raised.
         """
-        version = version_arg(expected_version)
-        check_changes(changes, UPDATABLE)
-        if isinstance(changes.get("persona_labels"), list | set | frozenset):
-            changes["persona_labels"] = tuple(changes["persona_labels"])
+        named = changes(
+            full_name=full_name,
+            primary_email=primary_email,
+            primary_phone=primary_phone,
+            linkedin_url=linkedin_url,
+            persona_labels=persona_labels,
+            source_confidence=source_confidence,
+            source_system=source_system,
+            source_ref=source_ref,
+        )
         with self._begin(principal, UPDATE) as uow:
             self._visibility(uow, principal).check("crm_people", person_id, person_id)
             current = uow.crm.people.get(person_id)
-            if current.version != version:
-                raise ConcurrencyConflict(Person.table_name, current.key, version, current.version)
-            wanted = attrs.evolve(current, **changes)  # validates and normalises the values
+            if current.version != expected_version:
+                raise ConcurrencyConflict(
+                    Person.table_name, current.key, expected_version, current.version
+                )
+            wanted = attrs.evolve(current, **named)  # validates and normalises the values
             if _contact_points_moved(current, wanted):
                 self._duplicate_details(uow, wanted, allow_duplicate)
             change = self._update_change(
                 UPDATE,
                 current,
-                {name: getattr(wanted, name) for name in changes},
-                version,
+                {name: getattr(wanted, name) for name in named},
+                expected_version,
                 context={"allow_duplicate": allow_duplicate, "reason": reason},
             )
             self._gate(uow, principal, change)
