@@ -73,8 +73,8 @@ def _structure_any(value: Any, _: type) -> Any:
 
 
 def _is_homogeneous_tuple(type_: Any) -> bool:
-    args = getattr(type_, "__args__", ())
-    return getattr(type_, "__origin__", None) is tuple and len(args) == 2 and args[1] is ...
+    args: tuple[Any, ...] = getattr(type_, "__args__", ())
+    return getattr(type_, "__origin__", None) is tuple and args[1:] == (...,)
 
 
 def _homogeneous_tuple(type_: Any, conv: cattrs.Converter) -> Any:
