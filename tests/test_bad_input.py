@@ -30,7 +30,7 @@ from velocity_domain.access.operations import OPERATIONS
 from velocity_domain.access.principal import Principal
 from velocity_domain.errors import AuthenticationFailed, ValidationFailed, VelocityError
 from velocity_domain.governance.service import OPERATION_METHODS, Service, argument_checks
-from velocity_domain.kernel.arguments import AtLeast, Unchanged
+from velocity_domain.kernel.arguments import UNCHANGED, AtLeast, Unchanged
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.ids import new_id
 
@@ -300,3 +300,23 @@ def test_the_public_methods_outside_the_registry_check_their_arguments_too(
         with pytest.raises(ValidationFailed) as err:
             velocity.users.principal_for(EVERYONE, "not-a-uuid")
         assert err.value.field == "user_id"
+
+
+@pytest.mark.postgres
+def test_a_governed_update_proposes_exactly_the_fields_its_method_takes(
+    stores: tuple[Velocity, Velocity],
+) -> None:
+    updates = (
+        "crm.contacts.update",
+        "crm.accounts.update",
+        "crm.opportunities.update",
+        "crm.interests.update",
+        "inventory.projects.update",
+        "inventory.units.update",
+    )
+    for operation in updates:
+        cls, name = OPERATION_METHODS[operation]
+        parameters = argument_checks(getattr(cls, name)).parameters.values()
+        takes = {p.name for p in parameters if p.default is UNCHANGED}
+        for velocity in stores:
+            assert velocity.governance.appliers.get(operation).fields == takes, operation

@@ -62,7 +62,7 @@ class HouseholdView:
     members: tuple[Person, ...]
 
 
-def _person(uow: UnitOfWork, visibility: Visibility, field: str, person_id: UUID) -> Person:
+def _person(uow: UnitOfWork, visibility: Visibility, person_id: UUID) -> Person:
     """Return a visible person; one the principal may not see is ``NotFound``."""
     visibility.check("crm_people", person_id, person_id)
     return uow.crm.people.get(person_id)
@@ -112,7 +112,7 @@ class RelationshipService(Service):
         """Put a person in a household; one already in another household must leave it first."""
         with self._begin(principal, ADD_MEMBER) as uow:
             household = _household(uow, household_id)
-            person = _person(uow, self._visibility(uow, principal), "person_id", person_id)
+            person = _person(uow, self._visibility(uow, principal), person_id)
             if person.household_id == household.key:
                 return person
             if person.household_id is not None:
@@ -139,7 +139,7 @@ class RelationshipService(Service):
         """Take a member out of a household (and out of its head, if they were)."""
         with self._begin(principal, REMOVE_MEMBER) as uow:
             household = _household(uow, household_id)
-            person = _person(uow, self._visibility(uow, principal), "person_id", person_id)
+            person = _person(uow, self._visibility(uow, principal), person_id)
             if person.household_id != household.key:
                 raise ValidationFailed(
                     "person_id", f"is not a member of household {household.key}", value=person_id
@@ -174,7 +174,7 @@ class RelationshipService(Service):
         """Name a member as the head of their household."""
         with self._begin(principal, SET_HEAD) as uow:
             household = _household(uow, household_id)
-            person = _person(uow, self._visibility(uow, principal), "person_id", person_id)
+            person = _person(uow, self._visibility(uow, principal), person_id)
             if person.household_id != household.key:
                 raise ValidationFailed(
                     "person_id", "the head must be a member of the household", value=person_id
@@ -223,8 +223,8 @@ class RelationshipService(Service):
                 updated_at=now,
             )
             visibility = self._visibility(uow, principal)
-            _person(uow, visibility, "from_person_id", from_person_id)
-            _person(uow, visibility, "to_person_id", to_person_id)
+            _person(uow, visibility, from_person_id)
+            _person(uow, visibility, to_person_id)
             for row in (forward, backward):
                 same = (
                     Eq("from_person_id", row.from_person_id),
@@ -291,7 +291,7 @@ class RelationshipService(Service):
         """A person's links, read from their side, to people the principal may see."""
         with self._begin(principal, LIST_RELATIONSHIPS) as uow:
             visibility = self._visibility(uow, principal)
-            _person(uow, visibility, "person_id", person_id)
+            _person(uow, visibility, person_id)
             query = Query(
                 (Eq("from_person_id", person_id),),
                 (asc("kind"), asc("created_at")),
