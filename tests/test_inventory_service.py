@@ -1012,7 +1012,7 @@ UNKNOWN: list[tuple[str, Call]] = [
     ("get project", lambda v, w, u: v.inventory.get_project(w.admin, uuid4())),
     (
         "update project",
-        lambda v, w, u: v.inventory.update_project(w.admin, uuid4(), expected_version=1),
+        lambda v, w, u: v.inventory.update_project(w.admin, uuid4(), expected_version=1, city="X"),
     ),
     ("add unit", lambda v, w, u: v.inventory.add_unit(w.admin, uuid4(), unit_label="Z")),
     ("get unit", lambda v, w, u: v.inventory.get_unit(w.admin, uuid4())),

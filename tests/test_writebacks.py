@@ -526,9 +526,10 @@ def test_a_batch_item_missing_its_arguments_is_reported_and_the_rest_land(
         w.admin, [{"target_table": "crm_opportunities"}, good, {**good, "bulk_size": 1}, 7, good]
     )
     assert [i for i, _ in batch.refused] == [0, 2, 3]
-    reasons = [e.reason for _, e in batch.refused]
-    assert "missing arguments: change_kind" in reasons[0]
-    assert "unknown arguments: bulk_size" in reasons[1]
+    fields = [getattr(e, "field", None) for _, e in batch.refused]
+    assert fields == ["change_kind", "bulk_size", "changes[3]"]
+    assert "is required" in str(batch.refused[0][1])
+    assert "is not an argument" in str(batch.refused[1][1])
     assert len(batch.proposed) == 2
 
 

@@ -30,12 +30,12 @@ from velocity_domain.errors import AlreadyExists, ApprovalRefused, ValidationFai
 from velocity_domain.governance import engine
 from velocity_domain.governance.approvals import APPROVE_PERMISSION
 from velocity_domain.governance.engine import Governance
-from velocity_domain.governance.service import Service
+from velocity_domain.governance.service import Service, serves
 from velocity_domain.governance.writebacks import (
     PROPOSE_PERMISSION,
     WritebackService,
 )
-from velocity_domain.kernel.arguments import enum_arg, uuid_arg, version_arg
+from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.model import VersionedEntity
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
@@ -101,12 +101,8 @@ class AgentRunView:
     actions: tuple[WorkflowAction, ...]
 
 
-def _document(value: object, field: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        raise ValidationFailed(field, "must be a mapping with text keys", value=value)
-    return dict(value)
+def _document(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {} if value is None else dict(value)
 
 
 def _every(
@@ -135,6 +131,7 @@ class AgentRunService(Service):
         # The release flow a step's change is proposed through (same store, policy, clock).
         self._writebacks = WritebackService(unit_of_work, clock, self.governance)
 
+    @serves(START)
     def start_run(
         self,
         principal: Principal,
@@ -148,7 +145,7 @@ class AgentRunService(Service):
         ``input`` is what the agent was given (a JSON document). The run is
         ``running`` until :meth:`finish_run`.
         """
-        document = _document(input, "input")
+        document = _document(input)
         with self._begin(principal, START) as uow:
             now = self.clock.now()
             run = AgentRun(
@@ -164,13 +161,14 @@ class AgentRunService(Service):
             uow.commit()
         return run
 
+    @serves(FINISH)
     def finish_run(
         self,
         principal: Principal,
         run_id: UUID,
         status: AgentRunStatus | str,
         *,
-        expected_version: int,
+        expected_version: Version,
         output: Mapping[str, Any] | None = None,
         error: str | None = None,
     ) -> AgentRun:
@@ -179,10 +177,10 @@ class AgentRunService(Service):
         ``output`` (a JSON document) replaces the run's output when given. A
         run that is no longer running raises ``InvalidTransition``.
         """
-        target = enum_arg(AgentRunStatus, status, "status")
-        key = uuid_arg(run_id, "run_id")
-        version = version_arg(expected_version)
-        document = None if output is None else _document(output, "output")
+        target = AgentRunStatus(status)
+        key = run_id
+        version = expected_version
+        document = None if output is None else _document(output)
         if target is AgentRunStatus.FAILED and error is None:
             raise ValidationFailed("error", "is required when a run fails: say what went wrong")
         if target is not AgentRunStatus.FAILED and error is not None:
@@ -211,6 +209,7 @@ class AgentRunService(Service):
             uow.commit()
         return after
 
+    @serves(ADD_BRANCH)
     def add_branch(
         self, principal: Principal, run_id: UUID, *, label: str, rationale: str | None = None
     ) -> Branch:
@@ -219,7 +218,7 @@ class AgentRunService(Service):
         Refused once a branch of the run has been chosen: the choice is made
         among the branches known when it was made.
         """
-        key = uuid_arg(run_id, "run_id")
+        key = run_id
         with self._begin(principal, ADD_BRANCH) as uow:
             self._running(uow, key)
             chosen = Eq("agent_run_id", key), Eq("status", BranchStatus.CHOSEN)
@@ -235,6 +234,7 @@ class AgentRunService(Service):
             uow.commit()
         return branch
 
+    @serves(PROPOSE_ACTION)
     def propose_action(
         self,
         principal: Principal,
@@ -254,9 +254,9 @@ class AgentRunService(Service):
         before the step is stored, and the step names the writeback. The
         proposal is judged by the policy like any other.
         """
-        key = uuid_arg(run_id, "run_id")
-        branch_key = None if branch_id is None else uuid_arg(branch_id, "branch_id")
-        document = _document(payload, "payload")
+        key = run_id
+        branch_key = branch_id
+        document = _document(payload)
         proposal = self._change_arg(change, key)
         with self._begin(principal, PROPOSE_ACTION) as uow:
             self._check_place(uow, key, branch_key)
@@ -280,11 +280,9 @@ class AgentRunService(Service):
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _change_arg(change: object, run_id: UUID) -> dict[str, Any] | None:
+    def _change_arg(change: Mapping[str, Any] | None, run_id: UUID) -> dict[str, Any] | None:
         if change is None:
             return None
-        if not isinstance(change, Mapping):
-            raise ValidationFailed("change", "must be a mapping of writeback proposal arguments")
         args = dict(change)
         if args.get("agent_run_id", run_id) != run_id:
             raise ValidationFailed("change", "a step's change is proposed for its own run")
@@ -339,6 +337,7 @@ class AgentRunService(Service):
                 value=branch_id,
             )
 
+    @serves(CHOOSE_BRANCH)
     def choose_branch(self, principal: Principal, branch_id: UUID) -> Branch:
         """Choose a branch: its siblings and their pending proposals are rejected.
 
@@ -350,7 +349,7 @@ class AgentRunService(Service):
         (``ApprovalRefused`` for an automated agent); a branch no longer open
         raises ``InvalidTransition``.
         """
-        key = uuid_arg(branch_id, "branch_id")
+        key = branch_id
         with self._begin(principal, CHOOSE_BRANCH) as uow:
             if principal.is_agent:
                 raise ApprovalRefused(key, principal, "an automated agent never chooses a branch")
@@ -460,9 +459,10 @@ class AgentRunService(Service):
                 details={"action_id": str(action.key)},
             )
 
+    @serves(GET)
     def get_run(self, principal: Principal, run_id: UUID) -> AgentRunView:
         """Read a run with its branches (oldest first) and its steps (in sequence)."""
-        key = uuid_arg(run_id, "run_id")
+        key = run_id
         with self._begin(principal, GET) as uow:
             run = uow.workflow.agent_runs.get(key)
             mine = (Eq("agent_run_id", key),)

@@ -22,7 +22,7 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance import engine
-from velocity_domain.governance.service import Service
+from velocity_domain.governance.service import Service, serves
 from velocity_domain.kernel.arguments import uuid_arg
 from velocity_domain.kernel.query import Eq
 from velocity_domain.uow import UnitOfWork
@@ -53,6 +53,7 @@ def _comment_arg(value: object, *, required: bool) -> str | None:
 class ApprovalMixin(Service):
     """Decisions on proposals; part of ``velocity.writebacks``."""
 
+    @serves(APPROVE)
     def approve(
         self, principal: Principal, writeback_id: UUID, *, comment: str | None = None
     ) -> Writeback:
@@ -96,6 +97,7 @@ class ApprovalMixin(Service):
             uow.commit()
         return after
 
+    @serves(REJECT)
     def reject(self, principal: Principal, writeback_id: UUID, *, comment: str) -> Writeback:
         """Reject a proposal with a comment saying why; nothing of it is ever applied.
 

@@ -1,7 +1,21 @@
-"""What every service shares: units of work, the clock, authorisation and auditing."""
+"""What every service shares: units of work, the clock, authorisation and auditing.
+
+Every public method of a :class:`Service` subclass is wrapped when the class
+is made: it names the registered operation it serves (``@serves(OPERATION)``,
+which also fills :data:`OPERATION_METHODS`), and each call's arguments are
+checked against the method's type hints before the body runs
+(:class:`~velocity_domain.kernel.arguments.ArgumentChecks`): a bad value is
+``ValidationFailed`` naming the argument, whichever store is behind. The
+checks read nothing from the store, so they reveal nothing to a caller
+without the permission, which the body checks first thing (``_begin``). A
+public method without ``@serves`` is a ``TypeError`` when its class is
+defined, so no service can skip the checks.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,19 +28,84 @@ from velocity_domain.access.visibility import Visibility
 from velocity_domain.errors import ConcurrencyConflict
 from velocity_domain.governance.change import ProposedChange, plain_values
 from velocity_domain.governance.engine import Governance
+from velocity_domain.kernel.arguments import ArgumentChecks
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import ChangeKind
 
-__all__ = ["Service"]
+__all__ = ["OPERATION_METHODS", "Service", "argument_checks", "serves"]
 
 E = TypeVar("E", bound=Entity)
 V = TypeVar("V", bound=VersionedEntity)
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SERVES = "__velocity_serves__"
+_CHECKS = "__velocity_checks__"
+
+#: The method serving each registered operation: operation name -> (service class, method name).
+OPERATION_METHODS: dict[str, tuple[type[Service], str]] = {}
+
+
+def serves(operation: Operation | None) -> Callable[[F], F]:
+    """Mark a public service method as the one serving ``operation``.
+
+    ``None`` marks a public method that is no registered operation (such as
+    ``sessions.authenticate``, which has no principal yet); its arguments are
+    still checked.
+    """
+
+    def mark(method: F) -> F:
+        setattr(method, _SERVES, operation)
+        return method
+
+    return mark
+
+
+def _checked(method: Callable[..., Any], operation: Operation | None) -> Callable[..., Any]:
+    """``method`` behind the checks of its arguments."""
+    checks = ArgumentChecks(method)
+
+    @functools.wraps(method)
+    def call(self: Service, *args: Any, **kwargs: Any) -> Any:
+        bound = checks.bind(args, kwargs)
+        checks.check(bound)
+        return method(self, *bound.args, **bound.kwargs)
+
+    setattr(call, _CHECKS, checks)
+    setattr(call, _SERVES, operation)
+    return call
+
+
+def argument_checks(method: Callable[..., Any]) -> ArgumentChecks:
+    """The argument checks of a public service method (as wrapped by :class:`Service`)."""
+    checks = getattr(method, _CHECKS, None)
+    if not isinstance(checks, ArgumentChecks):
+        raise TypeError(f"{method!r} is not a checked service method")
+    return checks
 
 
 class Service:
     """Base of the services: opens units of work and checks permissions first."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Wrap every public method of the new service class in its checks."""
+        super().__init_subclass__(**kwargs)
+        for name in dir(cls):
+            if name.startswith("_"):
+                continue
+            method = inspect.getattr_static(cls, name)
+            if not inspect.isfunction(method) or hasattr(method, _CHECKS):
+                continue
+            if not hasattr(method, _SERVES):
+                raise TypeError(
+                    f"{cls.__name__}.{name} is public: mark it @serves(<operation>) or make it"
+                    " private"
+                )
+            operation: Operation | None = getattr(method, _SERVES)
+            setattr(cls, name, _checked(method, operation))
+            if operation is not None:
+                OPERATION_METHODS.setdefault(operation.name, (cls, name))
 
     def __init__(
         self,

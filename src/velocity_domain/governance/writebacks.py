@@ -48,15 +48,14 @@ from velocity_domain.governance.approvals import APPROVE_PERMISSION, ApprovalMix
 from velocity_domain.governance.change import ProposedChange, entity_class
 from velocity_domain.governance.inbox import InboxItem, operator_inbox
 from velocity_domain.governance.proposing import (
-    PROPOSAL_ARGUMENTS,
     by_idempotency_key,
     describe,
     fields_arg,
     request_digest,
     route_for,
 )
-from velocity_domain.governance.service import Service
-from velocity_domain.kernel.arguments import enum_arg, uuid_arg
+from velocity_domain.governance.service import Service, argument_checks, serves
+from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, asc, desc
@@ -133,6 +132,7 @@ class WritebackReview:
 class WritebackService(ApprovalMixin, Service):
     """Proposals to change canonical data, their review and their one-time execution."""
 
+    @serves(PROPOSE)
     def propose(
         self,
         principal: Principal,
@@ -141,7 +141,7 @@ class WritebackService(ApprovalMixin, Service):
         change_kind: ChangeKind | str,
         fields: Mapping[str, Any] | None = None,
         target_ref: UUID | None = None,
-        base_version: int | None = None,
+        base_version: Version | None = None,
         context: Mapping[str, Any] | None = None,
         operation: str | None = None,
         agent_run_id: UUID | None = None,
@@ -177,40 +177,33 @@ class WritebackService(ApprovalMixin, Service):
             bulk_size=1,
         )
 
+    @serves(PROPOSE_MANY)
     def propose_many(
         self,
         principal: Principal,
-        changes: Sequence[Mapping[str, Any]],
+        changes: Sequence[object],
         *,
         agent_run_id: UUID | None = None,
     ) -> BatchProposal:
-        """Propose each change (the keyword arguments of :meth:`propose`) on its own.
+        """Propose each change (a mapping of the keyword arguments of :meth:`propose`) on its own.
 
-        A refused change is reported with its position and error; the others
+        Each change's arguments are checked as :meth:`propose` checks its own;
+        a refused change is reported with its position and error; the others
         are stored. Every change knows the batch's size, so the policy can
         send large batches to review.
         """
         authorize(principal, PROPOSE_MANY)
-        if isinstance(changes, str | bytes) or not isinstance(changes, Sequence):
-            raise ValidationFailed("changes", "must be a list of changes")
+        checks = argument_checks(WritebackService.propose)
         proposed: list[Writeback] = []
         refused: list[tuple[int, VelocityError]] = []
         for index, raw in enumerate(changes):
             try:
-                if not isinstance(raw, Mapping):
-                    raise ValidationFailed(f"changes[{index}]", "must be a mapping")
-                unknown = sorted(map(str, set(raw) - PROPOSAL_ARGUMENTS))
-                if unknown:
-                    raise ValidationFailed(
-                        f"changes[{index}]", f"unknown arguments: {', '.join(unknown)}"
-                    )
-                missing = sorted({"target_table", "change_kind"} - set(raw))
-                if missing:
-                    raise ValidationFailed(
-                        f"changes[{index}]", f"missing arguments: {', '.join(missing)}"
-                    )
-                args = dict(raw)
-                args.setdefault("agent_run_id", agent_run_id)
+                # Each item is checked exactly as the arguments of propose are.
+                if not isinstance(raw, Mapping) or not all(isinstance(k, str) for k in raw):
+                    raise ValidationFailed(f"changes[{index}]", "must be a mapping of arguments")
+                bound = checks.bind((principal,), {"agent_run_id": agent_run_id, **raw})
+                checks.check(bound)
+                args = {k: v for k, v in bound.arguments.items() if k != "principal"}
                 proposed.append(
                     self._propose(principal, PROPOSE_MANY, bulk_size=len(changes), **args)
                 )
@@ -235,11 +228,11 @@ class WritebackService(ApprovalMixin, Service):
         idempotency_key: str | None = None,
         bulk_size: int = 1,
     ) -> Writeback:
-        kind = enum_arg(ChangeKind, change_kind, "change_kind")
+        kind = ChangeKind(change_kind)
         cls = entity_class(target_table)
         values = fields_arg(fields)
         route = route_for(self.governance.appliers, target_table, kind, values, operation)
-        run_id = None if agent_run_id is None else uuid_arg(agent_run_id, "agent_run_id")
+        run_id = agent_run_id
         digest = request_digest(
             principal,
             {
@@ -298,6 +291,7 @@ class WritebackService(ApprovalMixin, Service):
             return _repeated(earlier, digest, idempotency_key)
         return after
 
+    @serves(EXECUTE)
     def execute(self, principal: Principal, writeback_id: UUID) -> Execution:
         """Apply an approved writeback exactly once.
 
@@ -307,7 +301,7 @@ class WritebackService(ApprovalMixin, Service):
         marks the writeback ``failed`` and raises ``WritebackFailed``; a
         writeback that is not approved raises ``InvalidTransition``.
         """
-        key = uuid_arg(writeback_id, "writeback_id")
+        key = writeback_id
         for _ in range(3):
             try:
                 return self._execute(principal, key)
@@ -406,13 +400,14 @@ class WritebackService(ApprovalMixin, Service):
             return reason
         return reason  # pragma: no cover - three moves of one writeback in a row
 
+    @serves(GET)
     def get(self, principal: Principal, writeback_id: UUID) -> WritebackReview:
         """A writeback with its policy decisions and approvals.
 
         A principal who sees only their own clients sees only their own
         proposals; any other is ``NotFound``.
         """
-        key = uuid_arg(writeback_id, "writeback_id")
+        key = writeback_id
         with self._begin(principal, GET) as uow:
             writeback = self._readable(uow, principal, key)
             mine = (Eq("writeback_id", key),)
@@ -424,6 +419,7 @@ class WritebackService(ApprovalMixin, Service):
             )
         return WritebackReview(writeback, tuple(decisions), tuple(approvals))
 
+    @serves(LIST)
     def list(
         self,
         principal: Principal,
@@ -441,13 +437,13 @@ class WritebackService(ApprovalMixin, Service):
         """
         where: builtins.list[Filter] = []
         if status is not None:
-            where.append(Eq("status", enum_arg(WritebackStatus, status, "status")))
+            where.append(Eq("status", WritebackStatus(status)))
         if target_table is not None:
             where.append(Eq("target_table", entity_class(target_table).table_name))
         if agent_run_id is not None:
-            where.append(Eq("agent_run_id", uuid_arg(agent_run_id, "agent_run_id")))
+            where.append(Eq("agent_run_id", agent_run_id))
         if proposer_user_id is not None:
-            where.append(Eq("proposer_user_id", uuid_arg(proposer_user_id, "proposer_user_id")))
+            where.append(Eq("proposer_user_id", proposer_user_id))
         with self._begin(principal, LIST) as uow:
             if not self._visibility(uow, principal).sees_everyone:
                 where.append(Eq("proposer_user_id", principal.user_id))
@@ -465,6 +461,7 @@ class WritebackService(ApprovalMixin, Service):
         if not mine and not self._visibility(uow, principal).sees_everyone:
             raise NotFound("workflow_writebacks", writeback.key)
 
+    @serves(INBOX)
     def inbox(
         self,
         principal: Principal,
@@ -485,7 +482,7 @@ class WritebackService(ApprovalMixin, Service):
         with self._begin(principal, INBOX) as uow:
             whose = principal.user_id
             if operator_id is not None:
-                whose = uow.identity.users.get(uuid_arg(operator_id, "operator_id")).key
+                whose = uow.identity.users.get(operator_id).key
                 if (
                     whose != principal.user_id
                     and not self._visibility(uow, principal).sees_everyone

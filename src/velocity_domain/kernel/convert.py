@@ -72,6 +72,23 @@ def _structure_any(value: Any, _: type) -> Any:
     return value
 
 
+def _is_homogeneous_tuple(type_: Any) -> bool:
+    args: tuple[Any, ...] = getattr(type_, "__args__", ())
+    return getattr(type_, "__origin__", None) is tuple and args[1:] == (...,)
+
+
+def _homogeneous_tuple(type_: Any, conv: cattrs.Converter) -> Any:
+    """``tuple[X, ...]`` from a list or tuple; text is refused, never split into letters."""
+    item = type_.__args__[0]
+
+    def structure(value: Any, _: type) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"must be a list of values, not {type(value).__name__}")
+        return tuple(conv.structure(element, item) for element in value)
+
+    return structure
+
+
 def _build() -> cattrs.Converter:
     conv = cattrs.Converter()
     conv.register_unstructure_hook(uuid.UUID, str)
@@ -84,6 +101,9 @@ def _build() -> cattrs.Converter:
     conv.register_structure_hook(Decimal, _structure_decimal)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(Any, _structure_any)
+    conv.register_structure_hook_factory(
+        _is_homogeneous_tuple, lambda t: _homogeneous_tuple(t, conv)
+    )
     conv.register_unstructure_hook_func(
         lambda t: t is tuple or getattr(t, "__origin__", None) is tuple, list
     )

@@ -213,10 +213,11 @@ def _text_check(max_length: int, multiline: bool) -> Check:
         if len(value) > max_length:
             raise invalid(instance, name, f"is longer than {max_length} characters", value)
         for ch in value:
-            if unicodedata.category(ch) == "Cc" and not (
-                multiline and ch in _ALLOWED_CONTROL_IN_LONG_TEXT
-            ):
+            category = unicodedata.category(ch)
+            if category == "Cc" and not (multiline and ch in _ALLOWED_CONTROL_IN_LONG_TEXT):
                 raise invalid(instance, name, f"contains the control character {ch!r}", value)
+            if category == "Cs":
+                raise invalid(instance, name, "contains a lone surrogate (not valid Unicode)")
 
     return check
 
@@ -404,6 +405,8 @@ def _decimal_check(
 def _to_decimal(value: Any, instance: object, field: attrs.Attribute[Any]) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return Decimal(value)
+    if isinstance(value, Decimal) and value.is_zero():
+        return value.copy_abs()  # -0 is 0: PostgreSQL's numeric has no negative zero
     if isinstance(value, float):
         raise invalid(
             instance, field.name, "must be a Decimal or an int (floats lose precision)", value
@@ -433,7 +436,11 @@ def _to_scaled(places: int, maximum: Decimal) -> Callable[[Any, Any, attrs.Attri
         if isinstance(value, Decimal) and value.is_finite() and 0 <= value <= maximum:
             exponent = value.as_tuple().exponent
             if isinstance(exponent, int) and exponent >= -places:
-                return value.quantize(quantum)
+                return (
+                    value.quantize(quantum).copy_abs()
+                    if value.is_zero()
+                    else value.quantize(quantum)
+                )
         return value
 
     return convert
@@ -514,7 +521,11 @@ def boolean(*, default: bool = False) -> Any:
 
 def _json_check(instance: object, name: str, value: Any) -> None:
     def walk(item: Any, path: str) -> None:
-        if item is None or isinstance(item, bool | int | str):
+        if isinstance(item, str):
+            if "\x00" in item or any(unicodedata.category(ch) == "Cs" for ch in item):
+                raise invalid(instance, name, f"holds a NUL or a lone surrogate at {path}")
+            return
+        if item is None or isinstance(item, bool | int):
             return
         if isinstance(item, float):
             if not math.isfinite(item):
@@ -528,6 +539,7 @@ def _json_check(instance: object, name: str, value: Any) -> None:
             for key, sub in item.items():
                 if not isinstance(key, str):
                     raise invalid(instance, name, f"has a non-string key at {path}", value)
+                walk(key, path)
                 walk(sub, f"{path}.{key}")
             return
         raise invalid(

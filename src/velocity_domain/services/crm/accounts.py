@@ -12,6 +12,7 @@ moved while a proposal waited.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -22,10 +23,9 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Account, AccountType
 from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service
-from velocity_domain.kernel.arguments import version_arg
+from velocity_domain.governance.service import Service, serves
+from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
-from velocity_domain.services.crm.contacts import check_changes
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["AccountService"]
@@ -36,17 +36,15 @@ GET = register("crm.accounts.get", "crm.accounts.read", "read one account")
 LIST = register("crm.accounts.list", "crm.accounts.read", "list and search accounts")
 
 #: The fields ``update`` may change.
-UPDATABLE = frozenset(
-    {
-        "account_name",
-        "account_type",
-        "parent_account_id",
-        "industry",
-        "location_ref",
-        "metadata_json",
-        "source_system",
-        "source_ref",
-    }
+UPDATABLE = (
+    "account_name",
+    "account_type",
+    "parent_account_id",
+    "industry",
+    "location_ref",
+    "metadata_json",
+    "source_system",
+    "source_ref",
 )
 
 
@@ -54,10 +52,6 @@ def _check_parent(uow: UnitOfWork, account_id: UUID, parent_id: UUID | None) -> 
     """Refuse an unknown parent, or one that would close a cycle through ``account_id``."""
     if parent_id is None:
         return
-    if not isinstance(parent_id, UUID):
-        raise ValidationFailed(
-            "parent_account_id", f"must be a UUID, not {type(parent_id).__name__}", value=parent_id
-        )
     seen: set[UUID] = set()
     step: UUID | None = parent_id
     while step is not None and step not in seen:
@@ -79,6 +73,7 @@ def _check_parent(uow: UnitOfWork, account_id: UUID, parent_id: UUID | None) -> 
 class AccountService(Service):
     """The accounts route family (``/api/crm/accounts``): accounts and their hierarchy."""
 
+    @serves(CREATE)
     def create(
         self,
         principal: Principal,
@@ -88,7 +83,7 @@ class AccountService(Service):
         parent_account_id: UUID | None = None,
         industry: str | None = None,
         location_ref: str | None = None,
-        metadata_json: dict[str, Any] | None = None,
+        metadata_json: Mapping[str, Any] | None = None,
         source_system: str | None = None,
         source_ref: str | None = None,
     ) -> Account:
@@ -98,15 +93,14 @@ class AccountService(Service):
         it asks for a review).
         """
         now = self.clock.now()
-        raw_type: Any = account_type  # the entity converts a string and names the field
         with self._begin(principal, CREATE) as uow:
             account = Account(
                 account_name=account_name,
-                account_type=raw_type,
+                account_type=AccountType(account_type),
                 parent_account_id=parent_account_id,
                 industry=industry,
                 location_ref=location_ref,
-                metadata_json={} if metadata_json is None else metadata_json,
+                metadata_json=dict(metadata_json or {}),
                 source_system=source_system,
                 source_ref=source_ref,
                 created_at=now,
@@ -128,27 +122,49 @@ class AccountService(Service):
         self._add_audited(uow, principal, CREATE.name, account, domain="crm")
         return account
 
+    @serves(UPDATE)
     def update(
-        self, principal: Principal, account_id: UUID, *, expected_version: int, **changes: Any
+        self,
+        principal: Principal,
+        account_id: UUID,
+        *,
+        expected_version: Version,
+        account_name: str | Unchanged = UNCHANGED,
+        account_type: AccountType | str | Unchanged = UNCHANGED,
+        parent_account_id: UUID | Unchanged | None = UNCHANGED,
+        industry: str | Unchanged | None = UNCHANGED,
+        location_ref: str | Unchanged | None = UNCHANGED,
+        metadata_json: Mapping[str, Any] | Unchanged | None = UNCHANGED,
+        source_system: str | Unchanged | None = UNCHANGED,
+        source_ref: str | Unchanged | None = UNCHANGED,
     ) -> Account:
-        """Change an account's fields (see ``UPDATABLE``) if it is still at ``expected_version``.
+        """Change the named fields of an account if it is still at ``expected_version``.
 
         A stale version is ``ConcurrencyConflict`` at once; the change passes
-        the writeback policy before it is written.
+        the writeback policy before it is written. ``metadata_json=None``
+        empties the metadata.
         """
-        version = version_arg(expected_version)
-        check_changes(changes, UPDATABLE)
+        named = changes(
+            account_name=account_name,
+            account_type=account_type,
+            parent_account_id=parent_account_id,
+            industry=industry,
+            location_ref=location_ref,
+            metadata_json={} if metadata_json is None else metadata_json,
+            source_system=source_system,
+            source_ref=source_ref,
+        )
         with self._begin(principal, UPDATE) as uow:
             current = uow.crm.accounts.get(account_id)
-            if current.version != version:
-                raise ConcurrencyConflict(Account.table_name, current.key, version, current.version)
-            if "metadata_json" in changes and changes["metadata_json"] is None:
-                changes["metadata_json"] = {}
-            wanted = attrs.evolve(current, **changes)  # validates the values
+            if current.version != expected_version:
+                raise ConcurrencyConflict(
+                    Account.table_name, current.key, expected_version, current.version
+                )
+            wanted = attrs.evolve(current, **named)  # validates the values
             if wanted.parent_account_id != current.parent_account_id:
                 _check_parent(uow, current.key, wanted.parent_account_id)
-            fields = {name: getattr(wanted, name) for name in changes}
-            change = self._update_change(UPDATE, current, fields, version)
+            fields = {name: getattr(wanted, name) for name in named}
+            change = self._update_change(UPDATE, current, fields, expected_version)
             self._gate(uow, principal, change)
             changed = self._apply_update(uow, principal, change)
             uow.commit()
@@ -162,11 +178,13 @@ class AccountService(Service):
             _check_parent(uow, current.key, wanted.parent_account_id)
         return self._write_update(uow, principal, change, current, wanted, domain="crm")
 
+    @serves(GET)
     def get(self, principal: Principal, account_id: UUID) -> Account:
         """Read one account."""
         with self._begin(principal, GET) as uow:
             return uow.crm.accounts.get(account_id)
 
+    @serves(LIST)
     def list(
         self,
         principal: Principal,
@@ -178,14 +196,6 @@ class AccountService(Service):
         cursor: str | None = None,
     ) -> Page[Account]:
         """List accounts by name, by text, type or parent."""
-        if account_type is not None:
-            try:
-                account_type = AccountType(account_type)
-            except (ValueError, TypeError):
-                allowed = ", ".join(t.value for t in AccountType)
-                raise ValidationFailed(
-                    "account_type", f"must be one of: {allowed}", value=account_type
-                ) from None
         with self._begin(principal, LIST) as uow:
             return uow.crm.account_list(
                 search=search,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -39,8 +40,8 @@ from velocity_domain.errors import (
 )
 from velocity_domain.governance import engine
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service
-from velocity_domain.kernel.arguments import uuid_arg, version_arg
+from velocity_domain.governance.service import Service, argument_checks, serves
+from velocity_domain.kernel.arguments import UNCHANGED, ArgumentChecks, Unchanged, Version, changes
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Among, Eq, Filter, In, Query, Source
 from velocity_domain.uow import UnitOfWork
@@ -94,29 +95,16 @@ class BulkCreate:
 
 
 #: The fields ``update`` may change (households are set by the relationships service).
-UPDATABLE = frozenset(
-    {
-        "full_name",
-        "primary_email",
-        "primary_phone",
-        "linkedin_url",
-        "persona_labels",
-        "source_confidence",
-        "source_system",
-        "source_ref",
-    }
+UPDATABLE = (
+    "full_name",
+    "primary_email",
+    "primary_phone",
+    "linkedin_url",
+    "persona_labels",
+    "source_confidence",
+    "source_system",
+    "source_ref",
 )
-
-
-def check_changes(changes: dict[str, Any], allowed: frozenset[str]) -> None:
-    """Refuse an empty change set or a field that is not in ``allowed``."""
-    for name in changes:
-        if name not in allowed:
-            raise ValidationFailed(
-                name, f"cannot be changed here; changeable: {', '.join(sorted(allowed))}"
-            )
-    if not changes:
-        raise ValidationFailed("changes", "name at least one field to change")
 
 
 _CONTACT_POINTS = ("primary_email", "primary_phone")
@@ -174,7 +162,7 @@ def _rows_arg(rows: object) -> list[Any]:
     return batch
 
 
-def _row_fields(row: object) -> dict[str, Any]:
+def _row_fields(row: object, checks: ArgumentChecks) -> dict[str, Any]:
     """The fields of one bulk row; a row that is no mapping, or names another field, is refused."""
     if not isinstance(row, Mapping):
         raise ValidationFailed("row", "must be a mapping of field to value")
@@ -186,7 +174,7 @@ def _row_fields(row: object) -> dict[str, Any]:
             )
     if "full_name" not in row:
         raise ValidationFailed("full_name", "is required")
-    return dict(row)
+    return {name: checks.check_value(name, value) for name, value in row.items()}
 
 
 def _existing(uow: UnitOfWork, *where: Filter) -> list[Person]:
@@ -248,9 +236,9 @@ def _batch_clashes(
 class ContactService(Service):
     """People as the contacts route family shows them."""
 
+    @serves(GET)
     def get(self, principal: Principal, person_id: UUID) -> Person:
         """Read one contact; one the principal may not see is ``NotFound``."""
-        person_id = uuid_arg(person_id, "person_id")
         with self._reading(principal, GET) as uow:
             rule = self._visibility(uow, principal).rule()
             if rule is None:
@@ -261,6 +249,7 @@ class ContactService(Service):
                 raise NotFound("crm_people", person_id)
             return found.items[0]
 
+    @serves(LIST)
     def list(
         self,
         principal: Principal,
@@ -301,6 +290,7 @@ class ContactService(Service):
                 cursor=cursor,
             )
 
+    @serves(CREATE)
     def create(
         self,
         principal: Principal,
@@ -341,17 +331,19 @@ class ContactService(Service):
             uow.commit()
         return created
 
+    @serves(CREATE_MANY)
     def create_many(
         self,
         principal: Principal,
-        rows: Iterable[Mapping[str, Any]],
+        rows: Iterable[Any],
         *,
         allow_duplicate: bool = False,
         reason: str | None = None,
     ) -> BulkCreate:
         """Create up to ``MAX_BULK`` contacts in one transaction; each row is judged on its own.
 
-        A row is a mapping of ``create``'s keyword arguments. A row with a bad
+        A row is a mapping of ``create``'s keyword arguments, each value checked
+        as ``create`` checks that argument. A row with a bad
         value, a duplicate email or phone (of an existing person or of an
         earlier row; unless ``allow_duplicate``), a source reference already
         taken, or a policy denial is refused with its reason and the others
@@ -360,6 +352,7 @@ class ContactService(Service):
         The cost is a fixed handful of statements whatever the batch size.
         """
         batch = _rows_arg(rows)
+        checks = argument_checks(type(self).create)
         if not isinstance(allow_duplicate, bool):
             raise ValidationFailed("allow_duplicate", "must be True or False")
         now = self.clock.now()
@@ -367,7 +360,7 @@ class ContactService(Service):
         people: list[tuple[int, Person]] = []
         for index, row in enumerate(batch):
             try:
-                people.append((index, _new_person(_row_fields(row), now)))
+                people.append((index, _new_person(_row_fields(row, checks), now)))
             except ValidationFailed as err:
                 refused.append(RowRefused(index, err.field, err.reason, err.code))
         context = {"allow_duplicate": allow_duplicate, "reason": reason}
@@ -428,39 +421,55 @@ class ContactService(Service):
         )
         return person
 
+    @serves(UPDATE)
     def update(
         self,
         principal: Principal,
         person_id: UUID,
         *,
-        expected_version: int,
+        expected_version: Version,
+        full_name: str | Unchanged = UNCHANGED,
+        primary_email: str | Unchanged | None = UNCHANGED,
+        primary_phone: str | Unchanged | None = UNCHANGED,
+        linkedin_url: str | Unchanged | None = UNCHANGED,
+        persona_labels: Iterable[str] | Unchanged = UNCHANGED,
+        source_confidence: Decimal | Unchanged | None = UNCHANGED,
+        source_system: str | Unchanged | None = UNCHANGED,
+        source_ref: str | Unchanged | None = UNCHANGED,
         allow_duplicate: bool = False,
         reason: str | None = None,
-        **changes: Any,
     ) -> Person:
-        """Change a contact's fields (see ``UPDATABLE``) if it is still at ``expected_version``.
+        """Change the named fields of a contact if it is still at ``expected_version``.
 
         A stale version is ``ConcurrencyConflict`` at once. The change passes
         the writeback policy first: an agent's change of contact details is
         stored for review and ``ApprovalRequired`` is raised.
         """
-        version = version_arg(expected_version)
-        check_changes(changes, UPDATABLE)
-        if isinstance(changes.get("persona_labels"), list | set | frozenset):
-            changes["persona_labels"] = tuple(changes["persona_labels"])
+        named = changes(
+            full_name=full_name,
+            primary_email=primary_email,
+            primary_phone=primary_phone,
+            linkedin_url=linkedin_url,
+            persona_labels=persona_labels,
+            source_confidence=source_confidence,
+            source_system=source_system,
+            source_ref=source_ref,
+        )
         with self._begin(principal, UPDATE) as uow:
             self._visibility(uow, principal).check("crm_people", person_id, person_id)
             current = uow.crm.people.get(person_id)
-            if current.version != version:
-                raise ConcurrencyConflict(Person.table_name, current.key, version, current.version)
-            wanted = attrs.evolve(current, **changes)  # validates and normalises the values
+            if current.version != expected_version:
+                raise ConcurrencyConflict(
+                    Person.table_name, current.key, expected_version, current.version
+                )
+            wanted = attrs.evolve(current, **named)  # validates and normalises the values
             if _contact_points_moved(current, wanted):
                 self._duplicate_details(uow, wanted, allow_duplicate)
             change = self._update_change(
                 UPDATE,
                 current,
-                {name: getattr(wanted, name) for name in changes},
-                version,
+                {name: getattr(wanted, name) for name in named},
+                expected_version,
                 context={"allow_duplicate": allow_duplicate, "reason": reason},
             )
             self._gate(uow, principal, change)

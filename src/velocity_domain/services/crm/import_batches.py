@@ -24,8 +24,8 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import ImportBatch, ImportBatchStatus
 from velocity_domain.crm.lifecycle import IMPORT_BATCH
 from velocity_domain.errors import ApprovalRefused, ValidationFailed
-from velocity_domain.governance.service import Service
-from velocity_domain.kernel.arguments import enum_arg, uuid_arg, version_arg
+from velocity_domain.governance.service import Service, serves
+from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, desc
 from velocity_domain.uow import UnitOfWork
@@ -51,14 +51,7 @@ _I = ImportBatchStatus
 ADVANCES = frozenset({_I.PARSED, _I.MAPPED, _I.PROPOSED, _I.APPROVED, _I.COMMITTED})
 
 
-def _document(value: object, field: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-        raise ValidationFailed(field, "must be a mapping with text keys", value=value)
-    return dict(value)
-
-
-def _target_arg(value: object) -> ImportBatchStatus:
-    target = enum_arg(ImportBatchStatus, value, "to_status")
+def _target_arg(target: ImportBatchStatus) -> ImportBatchStatus:
     if target is _I.FAILED:
         raise ValidationFailed("to_status", "a batch fails through fail(), with a reason")
     if target is _I.UPLOADED:
@@ -69,6 +62,7 @@ def _target_arg(value: object) -> ImportBatchStatus:
 class ImportBatchService(Service):
     """Import batches: submission, their lifecycle moves, failure and retry."""
 
+    @serves(SUBMIT)
     def submit(
         self,
         principal: Principal,
@@ -94,13 +88,14 @@ class ImportBatchService(Service):
             uow.commit()
         return batch
 
+    @serves(ADVANCE)
     def advance(
         self,
         principal: Principal,
         batch_id: UUID,
         to_status: ImportBatchStatus | str,
         *,
-        expected_version: int,
+        expected_version: Version,
         mapping: Mapping[str, Any] | None = None,
         stats: Mapping[str, Any] | None = None,
     ) -> ImportBatch:
@@ -112,25 +107,26 @@ class ImportBatchService(Service):
         A move the lifecycle lacks raises ``InvalidTransition`` and changes
         nothing.
         """
-        target = _target_arg(to_status)
-        key = uuid_arg(batch_id, "batch_id")
-        version = version_arg(expected_version)
+        target = _target_arg(ImportBatchStatus(to_status))
         changes: dict[str, Any] = {}
         if mapping is not None:
             if target is not _I.MAPPED:
                 raise ValidationFailed("mapping", "is given with the move to mapped")
-            changes["mapping_json"] = _document(mapping, "mapping")
+            changes["mapping_json"] = dict(mapping)
         if stats is not None:
-            changes["stats_json"] = _document(stats, "stats")
+            changes["stats_json"] = dict(stats)
         operation = APPROVE if target is _I.APPROVED else ADVANCE
-        return self._move(principal, operation, key, target, version=version, changes=changes)
+        return self._move(
+            principal, operation, batch_id, target, version=expected_version, changes=changes
+        )
 
+    @serves(APPROVE)
     def approve(
         self,
         principal: Principal,
         batch_id: UUID,
         *,
-        expected_version: int,
+        expected_version: Version,
         stats: Mapping[str, Any] | None = None,
     ) -> ImportBatch:
         """Approve a ``proposed`` batch: a reviewer's move, never the submitter's own.
@@ -142,30 +138,38 @@ class ImportBatchService(Service):
             principal, batch_id, _I.APPROVED, expected_version=expected_version, stats=stats
         )
 
+    @serves(FAIL)
     def fail(
-        self, principal: Principal, batch_id: UUID, *, reason: str, expected_version: int
+        self, principal: Principal, batch_id: UUID, *, reason: str, expected_version: Version
     ) -> ImportBatch:
         """Mark a batch ``failed`` with the ``reason`` (from any state but ``committed``)."""
-        key = uuid_arg(batch_id, "batch_id")
-        version = version_arg(expected_version)
-        if not isinstance(reason, str) or not reason.strip():
+        if not reason.strip():
             raise ValidationFailed("reason", "must say why the batch failed", value=reason)
         changes = {"failure_reason": reason}
         return self._move(
-            principal, FAIL, key, _I.FAILED, version=version, changes=changes, reason=reason
+            principal,
+            FAIL,
+            batch_id,
+            _I.FAILED,
+            version=expected_version,
+            changes=changes,
+            reason=reason,
         )
 
-    def retry(self, principal: Principal, batch_id: UUID, *, expected_version: int) -> ImportBatch:
+    @serves(RETRY)
+    def retry(
+        self, principal: Principal, batch_id: UUID, *, expected_version: Version
+    ) -> ImportBatch:
         """Start a ``failed`` batch again from ``uploaded``; its failure reason is cleared.
 
         A failed batch never reached ``committed``, so none of its rows were
         written to the canonical tables; its import rows keep their source
         fingerprints, by which the import gateway recognises rows it has seen.
         """
-        key = uuid_arg(batch_id, "batch_id")
-        version = version_arg(expected_version)
         changes = {"failure_reason": None}
-        return self._move(principal, RETRY, key, _I.UPLOADED, version=version, changes=changes)
+        return self._move(
+            principal, RETRY, batch_id, _I.UPLOADED, version=expected_version, changes=changes
+        )
 
     def _move(
         self,
@@ -221,12 +225,13 @@ class ImportBatchService(Service):
                 "four eyes: they prepared the batch (parsed, mapped or proposed)",
             )
 
+    @serves(GET)
     def get(self, principal: Principal, batch_id: UUID) -> ImportBatch:
         """Read one import batch."""
-        key = uuid_arg(batch_id, "batch_id")
         with self._begin(principal, GET) as uow:
-            return uow.crm.import_batches.get(key)
+            return uow.crm.import_batches.get(batch_id)
 
+    @serves(LIST)
     def list(
         self,
         principal: Principal,
@@ -238,7 +243,7 @@ class ImportBatchService(Service):
         """List import batches, newest first, optionally in one status."""
         where: builtins.list[Filter] = []
         if status is not None:
-            where.append(Eq("status", enum_arg(ImportBatchStatus, status, "status")))
+            where.append(Eq("status", ImportBatchStatus(status)))
         with self._begin(principal, LIST) as uow:
             order = (desc("created_at"), desc("import_batch_id"))
             return uow.crm.import_batches.list(Query(where, order, limit, cursor))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -22,8 +22,8 @@ from velocity_domain.crm.entities import Lead, LeadStatus, Opportunity, Opportun
 from velocity_domain.crm.lifecycle import LEAD_STATUS, Pipeline
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange, plain_values
-from velocity_domain.governance.service import Service
-from velocity_domain.kernel.arguments import uuid_arg, version_arg
+from velocity_domain.governance.service import Service, serves
+from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, desc
 from velocity_domain.services.crm.opportunities import (
@@ -42,14 +42,6 @@ CONVERT = register("crm.leads.convert", WRITE, "convert a lead into an opportuni
 GET = register("crm.leads.get", READ, "read one lead")
 LIST = register("crm.leads.list", READ, "list leads")
 _CLOSED = (OpportunityStage.WON, OpportunityStage.LOST)
-
-
-def _status_arg(value: Any) -> LeadStatus:
-    try:
-        return LeadStatus(value)
-    except ValueError:
-        allowed = ", ".join(s.value for s in LeadStatus)
-        raise ValidationFailed("status", f"must be one of: {allowed}", value=value) from None
 
 
 def _context_uuid(context: Mapping[str, Any], name: str) -> UUID | None:
@@ -77,12 +69,12 @@ def _context_value(context: Mapping[str, Any]) -> Decimal | None:
 class LeadService(Service):
     """Leads: creation, assignment and conversion into opportunities."""
 
-    def _visible(self, uow: UnitOfWork, principal: Principal, lead_id: object) -> Lead:
-        key = uuid_arg(lead_id, "lead_id")
-        lead = uow.crm.leads.get(key)
-        self._visibility(uow, principal).check("crm_leads", key, lead.person_id)
+    def _visible(self, uow: UnitOfWork, principal: Principal, lead_id: UUID) -> Lead:
+        lead = uow.crm.leads.get(lead_id)
+        self._visibility(uow, principal).check("crm_leads", lead_id, lead.person_id)
         return lead
 
+    @serves(CREATE)
     def create(
         self,
         principal: Principal,
@@ -104,7 +96,7 @@ class LeadService(Service):
                 source_system=source_system,
                 source_ref=source_ref,
                 budget_band=budget_band,
-                urgency=cast(Urgency | None, urgency),
+                urgency=None if urgency is None else Urgency(urgency),
                 assigned_user_id=default_assignee(principal, assigned_user_id),
                 created_at=now,
                 updated_at=now,
@@ -125,11 +117,13 @@ class LeadService(Service):
         self._add_audited(uow, principal, CREATE.name, lead, domain="crm")
         return lead
 
+    @serves(GET)
     def get(self, principal: Principal, lead_id: UUID) -> Lead:
         """Read one lead; a lead of a client the principal may not see is ``NotFound``."""
         with self._begin(principal, GET) as uow:
             return self._visible(uow, principal, lead_id)
 
+    @serves(LIST)
     def list(
         self,
         principal: Principal,
@@ -144,14 +138,12 @@ class LeadService(Service):
         """List the leads the principal may see, newest first."""
         where: list[Filter] = []
         if status is not None:
-            where.append(Eq("status", _status_arg(status)))
+            where.append(Eq("status", LeadStatus(status)))
         if assigned_user_id is not None:
-            where.append(Eq("assigned_user_id", uuid_arg(assigned_user_id, "assigned_user_id")))
+            where.append(Eq("assigned_user_id", assigned_user_id))
         if person_id is not None:
-            where.append(Eq("person_id", uuid_arg(person_id, "person_id")))
+            where.append(Eq("person_id", person_id))
         if source_system is not None:
-            if not isinstance(source_system, str):
-                raise ValidationFailed("source_system", "must be a string", value=source_system)
             where.append(Eq("source_system", source_system))
         with self._reading(principal, LIST) as uow:
             rule = self._visibility(uow, principal).rule()
@@ -160,8 +152,14 @@ class LeadService(Service):
             order = (desc("created_at"), desc("lead_id"))
             return uow.crm.leads.list(Query(where, order, limit, cursor))
 
+    @serves(ASSIGN)
     def assign(
-        self, principal: Principal, lead_id: UUID, user_id: UUID | None, *, expected_version: int
+        self,
+        principal: Principal,
+        lead_id: UUID,
+        user_id: UUID | None,
+        *,
+        expected_version: Version,
     ) -> Lead:
         """Give a lead to ``user_id`` (``None`` leaves it unassigned).
 
@@ -169,11 +167,11 @@ class LeadService(Service):
         is stored for approval and ``ApprovalRequired`` is raised.
         """
         with self._begin(principal, ASSIGN) as uow:
-            version = version_arg(expected_version)
             before = self._visible(uow, principal, lead_id)
-            new_holder = None if user_id is None else uuid_arg(user_id, "user_id")
-            check_references(uow, assigned_user_id=new_holder)
-            change = self._update_change(ASSIGN, before, {"assigned_user_id": new_holder}, version)
+            check_references(uow, assigned_user_id=user_id)
+            change = self._update_change(
+                ASSIGN, before, {"assigned_user_id": user_id}, expected_version
+            )
             self._gate(uow, principal, change)
             after = self._apply_assign(uow, principal, change)
             uow.commit()
@@ -184,12 +182,13 @@ class LeadService(Service):
         check_references(uow, assigned_user_id=candidate.assigned_user_id)
         return self._write_update(uow, principal, change, before, candidate, domain="crm")
 
+    @serves(CONVERT)
     def convert(
         self,
         principal: Principal,
         lead_id: UUID,
         *,
-        expected_version: int,
+        expected_version: Version,
         project_id: UUID | None = None,
         unit_id: UUID | None = None,
         value: Decimal | None = None,
@@ -202,7 +201,6 @@ class LeadService(Service):
         converted lead and the opportunity; all in one transaction.
         """
         with self._begin(principal, CONVERT) as uow:
-            version = version_arg(expected_version)
             before = self._visible(uow, principal, lead_id)
             LEAD_STATUS.transition(before.status, LeadStatus.CONVERTED)
             if into_opportunity_id is not None:
@@ -228,7 +226,7 @@ class LeadService(Service):
                 CONVERT,
                 before,
                 {"status": LeadStatus.CONVERTED},
-                version,
+                expected_version,
                 context=context,
                 check=False,
             )
@@ -301,8 +299,7 @@ class LeadService(Service):
         return after
 
     @staticmethod
-    def _existing(uow: UnitOfWork, lead: Lead, opportunity_id: object) -> Opportunity:
-        key = uuid_arg(opportunity_id, "into_opportunity_id")
+    def _existing(uow: UnitOfWork, lead: Lead, key: UUID) -> Opportunity:
         opportunity = uow.crm.opportunities.find(key)
         if opportunity is None or opportunity.person_id != lead.person_id:
             raise ValidationFailed(

@@ -13,7 +13,7 @@ import builtins
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from uuid import UUID
 
 import attrs
@@ -26,8 +26,8 @@ from velocity_domain.crm.lifecycle import DEFAULT_PIPELINE, Pipeline
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.engine import Governance
-from velocity_domain.governance.service import Service
-from velocity_domain.kernel.arguments import uuid_arg, version_arg
+from velocity_domain.governance.service import Service, serves
+from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes, enum_arg
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, asc, desc
@@ -59,14 +59,6 @@ DETAILS = (
     "next_action",
     "assigned_user_id",
 )
-
-
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
 
 
 class StageSpan(NamedTuple):
@@ -124,14 +116,6 @@ def record_entry(
     )
 
 
-def _stage_arg(field: str, value: Any) -> OpportunityStage:
-    try:
-        return OpportunityStage(value)
-    except ValueError:
-        allowed = ", ".join(s.value for s in OpportunityStage)
-        raise ValidationFailed(field, f"must be one of: {allowed}", value=value) from None
-
-
 class OpportunityService(Service):
     """The opportunities route family (``/api/crm/opportunities``): the deal pipeline."""
 
@@ -145,14 +129,14 @@ class OpportunityService(Service):
         #: The stage pipeline moves are checked against; a host may assign its own.
         self.pipeline: Pipeline = DEFAULT_PIPELINE
 
-    def _visible(
-        self, uow: UnitOfWork, principal: Principal, opportunity_id: object
-    ) -> Opportunity:
-        key = uuid_arg(opportunity_id, "opportunity_id")
-        opportunity = uow.crm.opportunities.get(key)
-        self._visibility(uow, principal).check("crm_opportunities", key, opportunity.person_id)
+    def _visible(self, uow: UnitOfWork, principal: Principal, opportunity_id: UUID) -> Opportunity:
+        opportunity = uow.crm.opportunities.get(opportunity_id)
+        self._visibility(uow, principal).check(
+            "crm_opportunities", opportunity_id, opportunity.person_id
+        )
         return opportunity
 
+    @serves(CREATE)
     def create(
         self,
         principal: Principal,
@@ -243,46 +227,44 @@ class OpportunityService(Service):
         )
         return opportunity
 
+    @serves(UPDATE)
     def update(
         self,
         principal: Principal,
         opportunity_id: UUID,
         *,
-        expected_version: int,
-        account_id: UUID | None = UNSET,
-        project_id: UUID | None = UNSET,
-        unit_id: UUID | None = UNSET,
-        value: Decimal | None = UNSET,
-        currency: str = UNSET,
-        probability: Decimal | None = UNSET,
-        expected_close_date: date | None = UNSET,
-        next_action: str | None = UNSET,
-        assigned_user_id: UUID | None = UNSET,
+        expected_version: Version,
+        account_id: UUID | Unchanged | None = UNCHANGED,
+        project_id: UUID | Unchanged | None = UNCHANGED,
+        unit_id: UUID | Unchanged | None = UNCHANGED,
+        value: Decimal | Unchanged | None = UNCHANGED,
+        currency: str | Unchanged = UNCHANGED,
+        probability: Decimal | Unchanged | None = UNCHANGED,
+        expected_close_date: date | Unchanged | None = UNCHANGED,
+        next_action: str | Unchanged | None = UNCHANGED,
+        assigned_user_id: UUID | Unchanged | None = UNCHANGED,
     ) -> Opportunity:
         """Change the details of a deal (not its stage: see :meth:`move_stage`).
 
-        Only the arguments given change; ``None`` clears an optional field.
-        A change of value or of assignee is high-risk by default: it is stored
-        for approval and ``ApprovalRequired`` is raised.
+        Only the fields named change; ``None`` clears an optional field, and
+        an update naming no field is refused. A change of value or of
+        assignee is high-risk by default: it is stored for approval and
+        ``ApprovalRequired`` is raised.
         """
-        given: dict[str, Any] = {
-            "account_id": account_id,
-            "project_id": project_id,
-            "unit_id": unit_id,
-            "value": value,
-            "currency": currency,
-            "probability": probability,
-            "expected_close_date": expected_close_date,
-            "next_action": next_action,
-            "assigned_user_id": assigned_user_id,
-        }
-        changes = {k: v for k, v in given.items() if v is not UNSET}
+        named = changes(
+            account_id=account_id,
+            project_id=project_id,
+            unit_id=unit_id,
+            value=value,
+            currency=currency,
+            probability=probability,
+            expected_close_date=expected_close_date,
+            next_action=next_action,
+            assigned_user_id=assigned_user_id,
+        )
         with self._begin(principal, UPDATE) as uow:
-            version = version_arg(expected_version)
             before = self._visible(uow, principal, opportunity_id)
-            if not changes:
-                return before
-            change = self._update_change(UPDATE, before, changes, version)
+            change = self._update_change(UPDATE, before, named, expected_version)
             self._gate(uow, principal, change)
             after = self._apply_update(uow, principal, change)
             uow.commit()
@@ -303,11 +285,13 @@ class OpportunityService(Service):
         )
         return self._write_update(uow, principal, change, before, candidate, domain="crm")
 
+    @serves(GET)
     def get(self, principal: Principal, opportunity_id: UUID) -> Opportunity:
         """Read one deal; one of a client the principal may not see is ``NotFound``."""
         with self._begin(principal, GET) as uow:
             return self._visible(uow, principal, opportunity_id)
 
+    @serves(LIST)
     def list(
         self,
         principal: Principal,
@@ -322,14 +306,14 @@ class OpportunityService(Service):
         """List the deals the principal may see, newest first, by stage/assignee/project/person."""
         where: list[Filter] = []
         if stage is not None:
-            where.append(Eq("stage", _stage_arg("stage", stage)))
+            where.append(Eq("stage", OpportunityStage(stage)))
         for field, ref in (
             ("assigned_user_id", assigned_user_id),
             ("project_id", project_id),
             ("person_id", person_id),
         ):
             if ref is not None:
-                where.append(Eq(field, uuid_arg(ref, field)))
+                where.append(Eq(field, ref))
         with self._reading(principal, LIST) as uow:
             rule = self._visibility(uow, principal).rule()
             if rule is not None:
@@ -337,13 +321,14 @@ class OpportunityService(Service):
             order = (desc("created_at"), desc("opportunity_id"))
             return uow.crm.opportunities.list(Query(where, order, limit, cursor))
 
+    @serves(MOVE_STAGE)
     def move_stage(
         self,
         principal: Principal,
         opportunity_id: UUID,
         to_stage: OpportunityStage | str,
         *,
-        expected_version: int,
+        expected_version: Version,
         reason: str | None = None,
         lost_reason: str | None = None,
     ) -> Opportunity:
@@ -354,16 +339,15 @@ class OpportunityService(Service):
         set ``closed_at``. Moves to ``won`` or ``lost`` are high-risk by
         default: they are stored for approval and ``ApprovalRequired`` is raised.
         """
-        target = _stage_arg("to_stage", to_stage)
+        target = OpportunityStage(to_stage)
         with self._begin(principal, MOVE_STAGE) as uow:
-            version = version_arg(expected_version)
             before = self._visible(uow, principal, opportunity_id)
             self._check_move(before, target, lost_reason)
             change = self._update_change(
                 MOVE_STAGE,
                 before,
                 {"stage": target, "lost_reason": lost_reason},
-                version,
+                expected_version,
                 context={"reason": reason},
             )
             self._gate(uow, principal, change)
@@ -385,7 +369,7 @@ class OpportunityService(Service):
     ) -> Opportunity:
         assert change.target_ref is not None
         before = uow.crm.opportunities.get(change.target_ref)
-        target = _stage_arg("stage", change.fields.get("stage"))
+        target = enum_arg(OpportunityStage, change.fields.get("stage"), "stage")
         lost_reason = change.fields.get("lost_reason")
         reason = change.context.get("reason")
         self._check_move(before, target, lost_reason)
@@ -398,6 +382,7 @@ class OpportunityService(Service):
         record_entry(uow, self.clock, principal, after, before.stage, reason=reason)
         return after
 
+    @serves(TIME_IN_STAGES)
     def time_in_stages(
         self, principal: Principal, opportunity_id: UUID
     ) -> builtins.list[StageSpan]:

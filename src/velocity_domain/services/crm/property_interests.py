@@ -13,7 +13,6 @@ when the interest is recorded goes straight on.
 
 from __future__ import annotations
 
-import enum
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -29,11 +28,11 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service
-from velocity_domain.kernel.arguments import uuid_arg, version_arg
+from velocity_domain.governance.service import Service, serves
+from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes
 from velocity_domain.uow import UnitOfWork
 
-__all__ = ["UNSET", "PropertyInterestService"]
+__all__ = ["PropertyInterestService"]
 
 RECORD = register("crm.interests.record", "crm.contacts.write", "record a client's interest")
 UPDATE = register("crm.interests.update", "crm.contacts.write", "change an active interest")
@@ -54,17 +53,10 @@ DETAILS = (
 )
 
 
-class _Unset(enum.Enum):
-    UNSET = "unset"
-
-
-#: Marks an argument of :meth:`PropertyInterestService.update` as "leave unchanged".
-UNSET = _Unset.UNSET
-
-
 class PropertyInterestService(Service):
     """Property interests: what a client is looking for."""
 
+    @serves(RECORD)
     def record(
         self,
         principal: Principal,
@@ -82,7 +74,6 @@ class PropertyInterestService(Service):
         """Record an active interest of a client one may see (after the writeback policy)."""
         now = self.clock.now()
         with self._begin(principal, RECORD) as uow:
-            person_id = uuid_arg(person_id, "person_id")
             self._visibility(uow, principal).check("crm_people", person_id, person_id)
             if uow.crm.people.find(person_id) is None:
                 raise NotFound("crm_people", person_id)
@@ -122,44 +113,43 @@ class PropertyInterestService(Service):
         self._add_audited(uow, principal, RECORD.name, interest, domain="crm")
         return interest
 
+    @serves(UPDATE)
     def update(
         self,
         principal: Principal,
         interest_id: UUID,
         *,
-        expected_version: int,
-        project_id: UUID | _Unset | None = UNSET,
-        unit_id: UUID | _Unset | None = UNSET,
-        configuration: str | _Unset | None = UNSET,
-        budget_min: Decimal | int | _Unset | None = UNSET,
-        budget_max: Decimal | int | _Unset | None = UNSET,
-        currency: str | _Unset = UNSET,
-        priority: Priority | str | _Unset = UNSET,
-        notes: str | _Unset | None = UNSET,
+        expected_version: Version,
+        project_id: UUID | Unchanged | None = UNCHANGED,
+        unit_id: UUID | Unchanged | None = UNCHANGED,
+        configuration: str | Unchanged | None = UNCHANGED,
+        budget_min: Decimal | int | Unchanged | None = UNCHANGED,
+        budget_max: Decimal | int | Unchanged | None = UNCHANGED,
+        currency: str | Unchanged = UNCHANGED,
+        priority: Priority | str | Unchanged = UNCHANGED,
+        notes: str | Unchanged | None = UNCHANGED,
     ) -> PropertyInterest:
-        """Change the given fields of an active interest (others stay as they are).
+        """Change the named fields of an active interest (others stay as they are).
 
         A stale version is ``ConcurrencyConflict`` at once. A change of budget
         is reviewed by default: it is stored and ``ApprovalRequired`` is raised.
         """
-        given: dict[str, Any] = {
-            "project_id": project_id,
-            "unit_id": unit_id,
-            "configuration": configuration,
-            "budget_min": budget_min,
-            "budget_max": budget_max,
-            "currency": currency,
-            "priority": priority,
-            "notes": notes,
-        }
-        changes = {k: v for k, v in given.items() if v is not UNSET}
+        named = changes(
+            project_id=project_id,
+            unit_id=unit_id,
+            configuration=configuration,
+            budget_min=budget_min,
+            budget_max=budget_max,
+            currency=currency,
+            priority=priority,
+            notes=notes,
+        )
         with self._begin(principal, UPDATE) as uow:
-            version = version_arg(expected_version)
             current = self._visible(uow, principal, interest_id)
             _check_active(current)
-            candidate = attrs.evolve(current, **changes)  # validates and converts the values
+            candidate = attrs.evolve(current, **named)  # validates and converts the values
             _check_places(uow, candidate.project_id, candidate.unit_id)
-            change = self._update_change(UPDATE, current, changes, version)
+            change = self._update_change(UPDATE, current, named, expected_version)
             self._gate(uow, principal, change)
             changed = self._apply_update(uow, principal, change)
             uow.commit()
@@ -175,24 +165,24 @@ class PropertyInterestService(Service):
         _check_places(uow, candidate.project_id, candidate.unit_id)
         return self._write_update(uow, principal, change, current, candidate, domain="crm")
 
+    @serves(CLOSE)
     def close(
         self,
         principal: Principal,
         interest_id: UUID,
         *,
-        expected_version: int,
+        expected_version: Version,
         reason: str | None = None,
     ) -> PropertyInterest:
         """Close an active interest now; ``reason`` goes to the audit trail."""
         with self._begin(principal, CLOSE) as uow:
-            version = version_arg(expected_version)
             current = self._visible(uow, principal, interest_id)
             _check_closable(current)
             change = self._update_change(
                 CLOSE,
                 current,
                 {"status": PropertyInterestStatus.CLOSED},
-                version,
+                expected_version,
                 context={"reason": reason},
             )
             self._gate(uow, principal, change)
@@ -216,6 +206,7 @@ class PropertyInterestService(Service):
             uow, principal, change, current, candidate, domain="crm", reason=reason
         )
 
+    @serves(OF_CLIENT)
     def of_client(
         self,
         principal: Principal,
@@ -224,24 +215,16 @@ class PropertyInterestService(Service):
     ) -> list[PropertyInterest]:
         """A client's interests, newest first, optionally of one status."""
         with self._begin(principal, OF_CLIENT) as uow:
-            person_id = uuid_arg(person_id, "person_id")
             self._visibility(uow, principal).check("crm_people", person_id, person_id)
             if uow.crm.people.find(person_id) is None:
                 raise NotFound("crm_people", person_id)
-            if status is not None:
-                try:
-                    status = PropertyInterestStatus(status)
-                except ValueError:
-                    allowed = ", ".join(s.value for s in PropertyInterestStatus)
-                    raise ValidationFailed(
-                        "status", f"must be one of: {allowed}", value=status
-                    ) from None
-            return uow.crm.property_interests_of(person_id, status=status)
+            wanted = None if status is None else PropertyInterestStatus(status)
+            return uow.crm.property_interests_of(person_id, status=wanted)
 
     def _visible(
         self, uow: UnitOfWork, principal: Principal, interest_id: UUID
     ) -> PropertyInterest:
-        interest = uow.crm.property_interests.get(uuid_arg(interest_id, "interest_id"))
+        interest = uow.crm.property_interests.get(interest_id)
         self._visibility(uow, principal).check(
             PropertyInterest.table_name, interest_id, interest.person_id
         )
@@ -262,15 +245,15 @@ def _check_closable(interest: PropertyInterest) -> None:
         raise InvalidTransition(_LIFECYCLE, interest.status, PropertyInterestStatus.CLOSED, [])
 
 
-def _check_places(uow: UnitOfWork, project_id: object, unit_id: object) -> None:
+def _check_places(uow: UnitOfWork, project_id: UUID | None, unit_id: UUID | None) -> None:
     """Refuse a project or unit that does not exist, or a unit of another project."""
     project = None
     if project_id is not None:
-        project = uow.inventory.projects.find(uuid_arg(project_id, "project_id"))
+        project = uow.inventory.projects.find(project_id)
         if project is None:
             raise ValidationFailed("project_id", "names no project", value=project_id)
     if unit_id is not None:
-        unit = uow.inventory.units.find(uuid_arg(unit_id, "unit_id"))
+        unit = uow.inventory.units.find(unit_id)
         if unit is None:
             raise ValidationFailed("unit_id", "names no unit", value=unit_id)
         if project is not None and unit.project_id != project.key:

@@ -12,7 +12,6 @@ already exists (same people, same kind) raises ``AlreadyExists``.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 from uuid import UUID
 
 import attrs
@@ -22,7 +21,7 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.access.visibility import Visibility
 from velocity_domain.crm.entities import Household, Person, Relationship, RelationshipKind
 from velocity_domain.errors import AlreadyExists, NotFound, ValidationFailed
-from velocity_domain.governance.service import Service
+from velocity_domain.governance.service import Service, serves
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, Query, asc
 from velocity_domain.uow import UnitOfWork
@@ -63,21 +62,13 @@ class HouseholdView:
     members: tuple[Person, ...]
 
 
-def _person(uow: UnitOfWork, visibility: Visibility, field: str, person_id: object) -> Person:
-    """Return a visible person; a bad id is ``ValidationFailed``, an unseen one ``NotFound``."""
-    if not isinstance(person_id, UUID):
-        raise ValidationFailed(
-            field, f"must be a UUID, not {type(person_id).__name__}", value=person_id
-        )
+def _person(uow: UnitOfWork, visibility: Visibility, person_id: UUID) -> Person:
+    """Return a visible person; one the principal may not see is ``NotFound``."""
     visibility.check("crm_people", person_id, person_id)
     return uow.crm.people.get(person_id)
 
 
-def _household(uow: UnitOfWork, household_id: object) -> Household:
-    if not isinstance(household_id, UUID):
-        raise ValidationFailed(
-            "household_id", f"must be a UUID, not {type(household_id).__name__}", value=household_id
-        )
+def _household(uow: UnitOfWork, household_id: UUID) -> Household:
     return uow.crm.households.get(household_id)
 
 
@@ -89,6 +80,7 @@ def _members(uow: UnitOfWork, household_id: UUID) -> list[Person]:
 class RelationshipService(Service):
     """Households and typed relationships between people."""
 
+    @serves(CREATE_HOUSEHOLD)
     def create_household(
         self, principal: Principal, *, household_name: str, notes: str | None = None
     ) -> Household:
@@ -102,6 +94,7 @@ class RelationshipService(Service):
             uow.commit()
         return household
 
+    @serves(GET_HOUSEHOLD)
     def get_household(self, principal: Principal, household_id: UUID) -> HouseholdView:
         """Read a household with its visible members; one with none visible is ``NotFound``."""
         with self._begin(principal, GET_HOUSEHOLD) as uow:
@@ -114,11 +107,12 @@ class RelationshipService(Service):
                 raise NotFound("crm_households", household_id)
             return HouseholdView(household, tuple(members))
 
+    @serves(ADD_MEMBER)
     def add_member(self, principal: Principal, household_id: UUID, person_id: UUID) -> Person:
         """Put a person in a household; one already in another household must leave it first."""
         with self._begin(principal, ADD_MEMBER) as uow:
             household = _household(uow, household_id)
-            person = _person(uow, self._visibility(uow, principal), "person_id", person_id)
+            person = _person(uow, self._visibility(uow, principal), person_id)
             if person.household_id == household.key:
                 return person
             if person.household_id is not None:
@@ -140,11 +134,12 @@ class RelationshipService(Service):
             uow.commit()
         return changed
 
+    @serves(REMOVE_MEMBER)
     def remove_member(self, principal: Principal, household_id: UUID, person_id: UUID) -> Person:
         """Take a member out of a household (and out of its head, if they were)."""
         with self._begin(principal, REMOVE_MEMBER) as uow:
             household = _household(uow, household_id)
-            person = _person(uow, self._visibility(uow, principal), "person_id", person_id)
+            person = _person(uow, self._visibility(uow, principal), person_id)
             if person.household_id != household.key:
                 raise ValidationFailed(
                     "person_id", f"is not a member of household {household.key}", value=person_id
@@ -174,11 +169,12 @@ class RelationshipService(Service):
             uow.commit()
         return changed
 
+    @serves(SET_HEAD)
     def set_head(self, principal: Principal, household_id: UUID, person_id: UUID) -> Household:
         """Name a member as the head of their household."""
         with self._begin(principal, SET_HEAD) as uow:
             household = _household(uow, household_id)
-            person = _person(uow, self._visibility(uow, principal), "person_id", person_id)
+            person = _person(uow, self._visibility(uow, principal), person_id)
             if person.household_id != household.key:
                 raise ValidationFailed(
                     "person_id", "the head must be a member of the household", value=person_id
@@ -198,6 +194,7 @@ class RelationshipService(Service):
             uow.commit()
         return changed
 
+    @serves(RELATE)
     def relate(
         self,
         principal: Principal,
@@ -208,12 +205,11 @@ class RelationshipService(Service):
     ) -> Relationship:
         """Link two people both ways ("from is KIND of to"); return the forward row."""
         now = self.clock.now()
-        raw_kind: Any = kind  # the entity converts a string and names the field if it cannot
         with self._begin(principal, RELATE) as uow:
             forward = Relationship(
                 from_person_id=from_person_id,
                 to_person_id=to_person_id,
-                kind=raw_kind,
+                kind=RelationshipKind(kind),
                 since=since,
                 created_at=now,
                 updated_at=now,
@@ -227,8 +223,8 @@ class RelationshipService(Service):
                 updated_at=now,
             )
             visibility = self._visibility(uow, principal)
-            _person(uow, visibility, "from_person_id", from_person_id)
-            _person(uow, visibility, "to_person_id", to_person_id)
+            _person(uow, visibility, from_person_id)
+            _person(uow, visibility, to_person_id)
             for row in (forward, backward):
                 same = (
                     Eq("from_person_id", row.from_person_id),
@@ -258,15 +254,10 @@ class RelationshipService(Service):
             uow.commit()
         return forward
 
+    @serves(UNRELATE)
     def unrelate(self, principal: Principal, relationship_id: UUID) -> None:
         """Remove a link and its inverse row."""
         with self._begin(principal, UNRELATE) as uow:
-            if not isinstance(relationship_id, UUID):
-                raise ValidationFailed(
-                    "relationship_id",
-                    f"must be a UUID, not {type(relationship_id).__name__}",
-                    value=relationship_id,
-                )
             row = uow.crm.relationships.get(relationship_id)
             ends = (row.from_person_id, row.to_person_id)
             if len(self._visibility(uow, principal).visible(ends)) < len(set(ends)):
@@ -295,11 +286,12 @@ class RelationshipService(Service):
             )
             uow.commit()
 
+    @serves(LIST_RELATIONSHIPS)
     def relationships_of(self, principal: Principal, person_id: UUID) -> list[Relationship]:
         """A person's links, read from their side, to people the principal may see."""
         with self._begin(principal, LIST_RELATIONSHIPS) as uow:
             visibility = self._visibility(uow, principal)
-            _person(uow, visibility, "person_id", person_id)
+            _person(uow, visibility, person_id)
             query = Query(
                 (Eq("from_person_id", person_id),),
                 (asc("kind"), asc("created_at")),

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
-from velocity_domain.governance.service import Service
+from velocity_domain.governance.service import Service, serves
 from velocity_domain.identity.entities import AuditEvent
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, Range, desc
@@ -20,12 +20,13 @@ LIST_EVENTS = register("audit.events.list", "audit.read", "list audit events")
 class AuditService(Service):
     """Query the append-only audit trail."""
 
+    @serves(LIST_EVENTS)
     def list(
         self,
         principal: Principal,
         *,
         target_domain: str | None = None,
-        target_ref: object | None = None,
+        target_ref: UUID | str | None = None,
         actor_user_id: UUID | None = None,
         action: str | None = None,
         since: datetime | None = None,

@@ -24,8 +24,9 @@ from velocity_domain.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from velocity_domain.governance.service import Service
+from velocity_domain.governance.service import Service, serves
 from velocity_domain.identity.entities import Session
+from velocity_domain.kernel.arguments import text_problem
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, IsNull, Query
 from velocity_domain.services.identity.users import MANAGE, resolve_principal
@@ -60,6 +61,7 @@ class IssuedSession:
 class SessionService(Service):
     """Issue, authenticate and revoke sessions."""
 
+    @serves(ISSUE)
     def issue(
         self,
         principal: Principal,
@@ -98,9 +100,15 @@ class SessionService(Service):
             uow.commit()
         return IssuedSession(session, token)
 
-    def authenticate(self, token: str) -> Principal:
-        """Return the Principal a token stands for, and note when it was last seen."""
-        if not isinstance(token, str) or not token:
+    @serves(None)
+    def authenticate(self, token: object) -> Principal:
+        """Return the Principal a token stands for, and note when it was last seen.
+
+        The token is attacker-controlled input: anything but a known, live
+        token (another type, empty or malformed text) is ``AuthenticationFailed``
+        and nothing more.
+        """
+        if not isinstance(token, str) or not token or text_problem(token) is not None:
             raise AuthenticationFailed
         digest = hash_token(token)
         now = self.clock.now()
@@ -121,6 +129,7 @@ class SessionService(Service):
             uow.commit()
         return principal
 
+    @serves(REVOKE)
     def revoke(
         self, principal: Principal, session_id: UUID, *, reason: str | None = None
     ) -> Session:
@@ -145,6 +154,7 @@ class SessionService(Service):
             uow.commit()
         return revoked
 
+    @serves(REVOKE_ALL)
     def revoke_all(self, principal: Principal, user_id: UUID, *, reason: str | None = None) -> int:
         """Revoke every session of a user not yet revoked; return how many were."""
         now = self.clock.now()

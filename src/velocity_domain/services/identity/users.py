@@ -17,7 +17,7 @@ from velocity_domain.access.catalogue import PERMISSION_NAMES
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal, PrincipalKind
 from velocity_domain.errors import NotFound, UnitOfWorkError, ValidationFailed
-from velocity_domain.governance.service import Service
+from velocity_domain.governance.service import Service, serves
 from velocity_domain.identity.entities import (
     Role,
     RoleAssignment,
@@ -86,6 +86,7 @@ def resolve_principal(uow: UnitOfWork, user_id: UUID, now: datetime) -> Principa
 class UserService(Service):
     """Create, read and deactivate users; assign and revoke their roles."""
 
+    @serves(None)
     def create_first_admin(self, *, email: str, display_name: str) -> tuple[User, Principal]:
         """Create the first user, with the ``admin`` role, on a store that has no users.
 
@@ -115,6 +116,7 @@ class UserService(Service):
             uow.commit()
         return user, principal
 
+    @serves(CREATE_USER)
     def create(
         self,
         principal: Principal,
@@ -130,7 +132,7 @@ class UserService(Service):
             user = User(
                 email=email,
                 display_name=display_name,
-                user_kind=UserKind(kind) if isinstance(kind, str) else kind,
+                user_kind=UserKind(kind),
                 created_at=now,
                 updated_at=now,
             )
@@ -149,11 +151,13 @@ class UserService(Service):
             uow.commit()
         return user
 
+    @serves(GET_USER)
     def get(self, principal: Principal, user_id: UUID) -> User:
         """Read one user."""
         with self._begin(principal, GET_USER) as uow:
             return uow.identity.users.get(user_id)
 
+    @serves(LIST_USERS)
     def list(
         self, principal: Principal, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
     ) -> Page[User]:
@@ -161,6 +165,7 @@ class UserService(Service):
         with self._begin(principal, LIST_USERS) as uow:
             return uow.identity.users.list(Query((), (asc("email"),), limit, cursor))
 
+    @serves(DEACTIVATE_USER)
     def deactivate(self, principal: Principal, user_id: UUID, *, reason: str | None = None) -> User:
         """Deactivate a user; their sessions stop working at once."""
         now = self.clock.now()
@@ -184,6 +189,7 @@ class UserService(Service):
             uow.commit()
         return changed
 
+    @serves(ASSIGN_ROLE)
     def assign_role(
         self,
         principal: Principal,
@@ -247,6 +253,7 @@ class UserService(Service):
         )
         return assignment
 
+    @serves(REVOKE_ROLE)
     def revoke_role(self, principal: Principal, assignment_id: UUID) -> RoleAssignment:
         """Take back a role assignment (it stays on record, marked revoked)."""
         now = self.clock.now()
@@ -269,6 +276,7 @@ class UserService(Service):
             uow.commit()
         return revoked
 
+    @serves(None)
     def principal_for(self, principal: Principal, user_id: UUID) -> Principal:
         """Return the Principal of an active user (for hosts with their own login)."""
         with self._begin(principal, GET_USER) as uow:
@@ -285,11 +293,13 @@ def _role_named(uow: UnitOfWork, role_name: str) -> Role:
 class RoleService(Service):
     """Read roles and change what they allow."""
 
+    @serves(LIST_ROLES)
     def list(self, principal: Principal) -> list[Role]:
         """List every role by name."""
         with self._begin(principal, LIST_ROLES) as uow:
             return list(uow.identity.roles.list(Query((), (asc("role_name"),), MAX_PAGE_SIZE)))
 
+    @serves(SET_ROLE_PERMISSIONS)
     def set_permissions(
         self, principal: Principal, role_name: str, permissions: Iterable[str]
     ) -> Role:

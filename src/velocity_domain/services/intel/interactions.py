@@ -18,7 +18,7 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.access.redaction import READ_SENSITIVE, ArtifactView, is_sensitive, view
 from velocity_domain.errors import NotFound, ValidationFailed
-from velocity_domain.governance.service import Service
+from velocity_domain.governance.service import Service, serves
 from velocity_domain.intel.entities import (
     Call,
     Channel,
@@ -63,6 +63,7 @@ class InteractionDetail:
 class InteractionService(Service):
     """Interactions as the interactions route family shows them."""
 
+    @serves(TIMELINE)
     def timeline(
         self,
         principal: Principal,
@@ -85,6 +86,7 @@ class InteractionService(Service):
                 uow.crm.people.get(person_id)  # an empty page of someone who does not exist
             return page
 
+    @serves(GET)
     def get(self, principal: Principal, interaction_id: UUID) -> InteractionDetail:
         """One interaction with its messages, call, recordings, transcripts or email."""
         with self._begin(principal, GET) as uow:
@@ -108,6 +110,7 @@ class InteractionService(Service):
                 uow.commit()
             return InteractionDetail(interaction, views)
 
+    @serves(LOG)
     def log(
         self,
         principal: Principal,

@@ -34,7 +34,7 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service
+from velocity_domain.governance.service import Service, serves
 from velocity_domain.intel.entities import Reminder, ReminderPriority, ReminderStatus, ReminderType
 from velocity_domain.kernel.arguments import uuid_arg, version_arg
 from velocity_domain.kernel.clock import ensure_utc
@@ -61,6 +61,7 @@ _LIFECYCLE = "task"
 class TaskService(Service):
     """Tasks: reminders and follow-ups, stored in ``intel_reminders``."""
 
+    @serves(CREATE)
     def create(
         self,
         principal: Principal,
@@ -127,6 +128,7 @@ class TaskService(Service):
         self._add_audited(uow, principal, CREATE.name, task, domain="intel")
         return task
 
+    @serves(ASSIGN)
     def assign(
         self, principal: Principal, task_id: UUID, user_id: UUID, *, expected_version: int
     ) -> Reminder:
@@ -159,6 +161,7 @@ class TaskService(Service):
         self._check_user(uow, fields["assigned_user_id"])
         return self._write(uow, principal, ASSIGN.name, current, change.base_version, **fields)
 
+    @serves(SNOOZE)
     def snooze(
         self, principal: Principal, task_id: UUID, until: datetime, *, expected_version: int
     ) -> Reminder:
@@ -183,6 +186,7 @@ class TaskService(Service):
                 snoozed_until=until,
             )
 
+    @serves(COMPLETE)
     def complete(self, principal: Principal, task_id: UUID, *, expected_version: int) -> Reminder:
         """Mark an open task completed now."""
         now = self.clock.now()
@@ -201,6 +205,7 @@ class TaskService(Service):
                 snoozed_until=None,
             )
 
+    @serves(REOPEN)
     def reopen(self, principal: Principal, task_id: UUID, *, expected_version: int) -> Reminder:
         """Open a completed or cancelled task again."""
         with self._begin(principal, REOPEN) as uow:
@@ -222,6 +227,7 @@ class TaskService(Service):
                 completed_at=None,
             )
 
+    @serves(MINE)
     def mine(
         self, principal: Principal, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
     ) -> Page[Reminder]:
@@ -229,6 +235,7 @@ class TaskService(Service):
         with self._begin(principal, MINE) as uow:
             return self._open(uow, [self._mine(principal)], limit, cursor)
 
+    @serves(OVERDUE)
     def overdue(
         self,
         principal: Principal,
@@ -247,6 +254,7 @@ class TaskService(Service):
                 where.append(Eq("assigned_user_id", assigned_user_id))
             return self._open(uow, where, limit, cursor)
 
+    @serves(DUE_TODAY)
     def due_today(
         self, principal: Principal, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
     ) -> Page[Reminder]:

@@ -18,6 +18,8 @@ status changes are not gated (see :mod:`velocity_domain.services.inventory.unit_
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
@@ -28,8 +30,9 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service
+from velocity_domain.governance.service import Service, serves
 from velocity_domain.inventory.entities import (
+    Facing,
     LocationIndex,
     Media,
     MediaType,
@@ -39,12 +42,12 @@ from velocity_domain.inventory.entities import (
     UnitStatus,
 )
 from velocity_domain.kernel.arguments import (
-    check_changes,
+    UNCHANGED,
+    Unchanged,
+    Version,
+    changes,
     coordinate_arg,
-    enum_arg,
     number_arg,
-    uuid_arg,
-    version_arg,
 )
 from velocity_domain.kernel.model import VersionedEntity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
@@ -118,15 +121,45 @@ class InventoryService(UnitStatusMixin, Service):
 
     # -- projects -------------------------------------------------------------------------
 
-    def create_project(self, principal: Principal, *, project_name: str, **fields: Any) -> Project:
-        """Create a project; ``fields`` are any other :class:`Project` fields.
-
-        The write passes the writeback policy first.
-        """
+    @serves(CREATE_PROJECT)
+    def create_project(
+        self,
+        principal: Principal,
+        *,
+        project_name: str,
+        developer_name: str | None = None,
+        developer_account_id: UUID | None = None,
+        city: str | None = None,
+        micro_market: str | None = None,
+        location_json: Mapping[str, Any] | None = None,
+        status: ProjectStatus | str = ProjectStatus.LAUNCHED,
+        rera_id: str | None = None,
+        launch_date: date | None = None,
+        possession_date: date | None = None,
+        description: str | None = None,
+        source_system: str | None = None,
+        source_ref: str | None = None,
+    ) -> Project:
+        """Create a project. The write passes the writeback policy first."""
         now = self.clock.now()
         with self._begin(principal, CREATE_PROJECT) as uow:
-            check_changes(fields, Project, _PROJECT_FIXED)
-            project = Project(project_name=project_name, created_at=now, updated_at=now, **fields)
+            project = Project(
+                project_name=project_name,
+                developer_name=developer_name,
+                developer_account_id=developer_account_id,
+                city=city,
+                micro_market=micro_market,
+                location_json=dict(location_json or {}),
+                status=ProjectStatus(status),
+                rera_id=rera_id,
+                launch_date=launch_date,
+                possession_date=possession_date,
+                description=description,
+                source_system=source_system,
+                source_ref=source_ref,
+                created_at=now,
+                updated_at=now,
+            )
             self._check_project_refs(uow, project, None)
             self._gate(uow, principal, self._create_change(CREATE_PROJECT, project))
             created = self._insert_project(uow, principal, project)
@@ -143,23 +176,53 @@ class InventoryService(UnitStatusMixin, Service):
         self._add_audited(uow, principal, CREATE_PROJECT.name, project, domain="inventory")
         return project
 
+    @serves(UPDATE_PROJECT)
     def update_project(
-        self, principal: Principal, project_id: UUID, /, *, expected_version: int, **changes: Any
+        self,
+        principal: Principal,
+        project_id: UUID,
+        /,
+        *,
+        expected_version: Version,
+        project_name: str | Unchanged = UNCHANGED,
+        developer_name: str | Unchanged | None = UNCHANGED,
+        developer_account_id: UUID | Unchanged | None = UNCHANGED,
+        city: str | Unchanged | None = UNCHANGED,
+        micro_market: str | Unchanged | None = UNCHANGED,
+        location_json: Mapping[str, Any] | Unchanged = UNCHANGED,
+        status: ProjectStatus | str | Unchanged = UNCHANGED,
+        rera_id: str | Unchanged | None = UNCHANGED,
+        launch_date: date | Unchanged | None = UNCHANGED,
+        possession_date: date | Unchanged | None = UNCHANGED,
+        description: str | Unchanged | None = UNCHANGED,
+        source_system: str | Unchanged | None = UNCHANGED,
+        source_ref: str | Unchanged | None = UNCHANGED,
     ) -> Project:
-        """Change a project's fields, if it is still at ``expected_version``.
+        """Change the named fields of a project, if it is still at ``expected_version``.
 
         The write passes the writeback policy first; a stale version is
         refused at once with ``ConcurrencyConflict``.
         """
+        named = changes(
+            project_name=project_name,
+            developer_name=developer_name,
+            developer_account_id=developer_account_id,
+            city=city,
+            micro_market=micro_market,
+            location_json=location_json,
+            status=status,
+            rera_id=rera_id,
+            launch_date=launch_date,
+            possession_date=possession_date,
+            description=description,
+            source_system=source_system,
+            source_ref=source_ref,
+        )
         with self._begin(principal, UPDATE_PROJECT) as uow:
-            version = version_arg(expected_version)
-            check_changes(changes, Project, _PROJECT_FIXED)
-            before = uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
-            if not changes:
-                return before
-            candidate = attrs.evolve(before, **changes)
+            before = uow.inventory.projects.get(project_id)
+            candidate = attrs.evolve(before, **named)
             self._check_project_refs(uow, candidate, before)
-            change = self._update_change(UPDATE_PROJECT, before, changes, version)
+            change = self._update_change(UPDATE_PROJECT, before, named, expected_version)
             self._gate(uow, principal, change)
             after = self._apply_update_project(uow, principal, change)
             uow.commit()
@@ -189,11 +252,13 @@ class InventoryService(UnitStatusMixin, Service):
             if uow.inventory.projects.count(*same):
                 raise ValidationFailed("source_ref", "another project has this source reference")
 
+    @serves(GET_PROJECT)
     def get_project(self, principal: Principal, project_id: UUID) -> Project:
         """Read one project."""
         with self._begin(principal, GET_PROJECT) as uow:
-            return uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
+            return uow.inventory.projects.get(project_id)
 
+    @serves(LIST_PROJECTS)
     def list_projects(
         self,
         principal: Principal,
@@ -212,33 +277,53 @@ class InventoryService(UnitStatusMixin, Service):
             if micro_market is not None:
                 where.append(Eq("micro_market", micro_market))
             if status is not None:
-                where.append(Eq("status", enum_arg(ProjectStatus, status, "status")))
+                where.append(Eq("status", ProjectStatus(status)))
             query = Query(where, (asc("project_name"),), limit, cursor)
             return uow.inventory.projects.list(query)
 
     # -- units ----------------------------------------------------------------------------
 
+    @serves(ADD_UNIT)
     def add_unit(
-        self, principal: Principal, project_id: UUID, /, *, unit_label: str, **fields: Any
+        self,
+        principal: Principal,
+        project_id: UUID,
+        /,
+        *,
+        unit_label: str,
+        tower: str | None = None,
+        configuration: str | None = None,
+        area_sqft: Decimal | None = None,
+        currency: str = "INR",
+        facing: Facing | str | None = None,
+        floor: int | None = None,
+        attributes_json: Mapping[str, Any] | None = None,
+        source_system: str | None = None,
+        source_ref: str | None = None,
     ) -> Unit:
-        """Add an available unit to a project; ``fields`` are its descriptive fields.
+        """Add an available unit to a project.
 
-        Its price is set with :meth:`change_price`, so it has a history from
-        the start. The write passes the writeback policy first.
+        Its status changes through hold, book and the like, and its price
+        through :meth:`change_price`, so it has a history from the start. The
+        write passes the writeback policy first.
         """
         now = self.clock.now()
         with self._begin(principal, ADD_UNIT) as uow:
-            for name, why in _UNIT_BY_ITS_OPERATION.items():
-                if name in fields and name != "currency":
-                    raise ValidationFailed(name, f"a new unit is available; its {name} {why}")
-            check_changes(fields, Unit, _UNIT_FIXED)
-            uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
+            uow.inventory.projects.get(project_id)
             unit = Unit(
                 project_id=project_id,
                 unit_label=unit_label,
+                tower=tower,
+                configuration=configuration,
+                area_sqft=area_sqft,
+                currency=currency,
+                facing=None if facing is None else Facing(facing),
+                floor=floor,
+                attributes_json=dict(attributes_json or {}),
+                source_system=source_system,
+                source_ref=source_ref,
                 created_at=now,
                 updated_at=now,
-                **fields,
             )
             self._check_unit_label(uow, unit, None)
             self._gate(uow, principal, self._create_change(ADD_UNIT, unit))
@@ -271,27 +356,47 @@ class InventoryService(UnitStatusMixin, Service):
         )
         return unit
 
+    @serves(UPDATE_UNIT)
     def update_unit(
-        self, principal: Principal, unit_id: UUID, /, *, expected_version: int, **changes: Any
+        self,
+        principal: Principal,
+        unit_id: UUID,
+        /,
+        *,
+        expected_version: Version,
+        unit_label: str | Unchanged = UNCHANGED,
+        tower: str | Unchanged | None = UNCHANGED,
+        configuration: str | Unchanged | None = UNCHANGED,
+        area_sqft: Decimal | Unchanged | None = UNCHANGED,
+        facing: Facing | str | Unchanged | None = UNCHANGED,
+        floor: int | Unchanged | None = UNCHANGED,
+        attributes_json: Mapping[str, Any] | Unchanged = UNCHANGED,
+        source_system: str | Unchanged | None = UNCHANGED,
+        source_ref: str | Unchanged | None = UNCHANGED,
     ) -> Unit:
-        """Change a unit's descriptive fields (not its status or price).
+        """Change the named descriptive fields of a unit (not its status or price).
 
-        The price changes only through :meth:`change_price`, where the policy
-        governs it as a money change. The write passes the writeback policy
-        first; a stale version is refused at once with ``ConcurrencyConflict``.
+        The status changes through hold, book and the like, and the price only
+        through :meth:`change_price`, where the policy governs it as a money
+        change. The write passes the writeback policy first; a stale version
+        is refused at once with ``ConcurrencyConflict``.
         """
+        named = changes(
+            unit_label=unit_label,
+            tower=tower,
+            configuration=configuration,
+            area_sqft=area_sqft,
+            facing=facing,
+            floor=floor,
+            attributes_json=attributes_json,
+            source_system=source_system,
+            source_ref=source_ref,
+        )
         with self._begin(principal, UPDATE_UNIT) as uow:
-            version = version_arg(expected_version)
-            for name, why in _UNIT_BY_ITS_OPERATION.items():
-                if name in changes:
-                    raise ValidationFailed(name, why)
-            check_changes(changes, Unit, _UNIT_FIXED)
-            before = uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
-            if not changes:
-                return before
-            candidate = attrs.evolve(before, **changes)
+            before = uow.inventory.units.get(unit_id)
+            candidate = attrs.evolve(before, **named)
             self._check_unit_label(uow, candidate, before)
-            change = self._update_change(UPDATE_UNIT, before, changes, version)
+            change = self._update_change(UPDATE_UNIT, before, named, expected_version)
             self._gate(uow, principal, change)
             after = self._apply_update_unit(uow, principal, change)
             uow.commit()
@@ -312,11 +417,13 @@ class InventoryService(UnitStatusMixin, Service):
         if uow.inventory.units.count(*same):
             raise ValidationFailed("unit_label", "another unit of this project has this label")
 
+    @serves(GET_UNIT)
     def get_unit(self, principal: Principal, unit_id: UUID) -> Unit:
         """Read one unit."""
         with self._begin(principal, GET_UNIT) as uow:
-            return uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
+            return uow.inventory.units.get(unit_id)
 
+    @serves(LIST_UNITS)
     def list_units(
         self,
         principal: Principal,
@@ -331,16 +438,17 @@ class InventoryService(UnitStatusMixin, Service):
         with self._begin(principal, LIST_UNITS) as uow:
             where: list[Filter] = []
             if project_id is not None:
-                uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
+                uow.inventory.projects.get(project_id)
                 where.append(Eq("project_id", project_id))
             if status is not None:
-                where.append(Eq("status", enum_arg(UnitStatus, status, "status")))
+                where.append(Eq("status", UnitStatus(status)))
             if configuration is not None:
                 where.append(Eq("configuration", configuration))
             return uow.inventory.units.list(Query(where, (asc("unit_label"),), limit, cursor))
 
     # -- holds, bookings and the other status changes ----------------------------------------
 
+    @serves(ADD_MEDIA)
     def add_media(
         self,
         principal: Principal,
@@ -360,7 +468,7 @@ class InventoryService(UnitStatusMixin, Service):
             media = Media(
                 project_id=project_id,
                 unit_id=unit_id,
-                media_type=enum_arg(MediaType, media_type, "media_type"),
+                media_type=MediaType(media_type),
                 storage_uri=storage_uri,
                 caption=caption,
                 blob_id=blob_id,
@@ -383,6 +491,7 @@ class InventoryService(UnitStatusMixin, Service):
             uow.commit()
         return media
 
+    @serves(LIST_MEDIA)
     def list_media(
         self,
         principal: Principal,
@@ -397,17 +506,18 @@ class InventoryService(UnitStatusMixin, Service):
         with self._begin(principal, LIST_MEDIA) as uow:
             where: list[Filter] = []
             if project_id is not None:
-                uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
+                uow.inventory.projects.get(project_id)
                 where.append(Eq("project_id", project_id))
             if unit_id is not None:
-                uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
+                uow.inventory.units.get(unit_id)
                 where.append(Eq("unit_id", unit_id))
             if media_type is not None:
-                where.append(Eq("media_type", enum_arg(MediaType, media_type, "media_type")))
+                where.append(Eq("media_type", MediaType(media_type)))
             return uow.inventory.media.list(Query(where, (asc("sort_order"),), limit, cursor))
 
     # -- locations ------------------------------------------------------------------------
 
+    @serves(SET_LOCATION)
     def set_location(
         self,
         principal: Principal,
@@ -423,7 +533,7 @@ class InventoryService(UnitStatusMixin, Service):
         with self._begin(principal, SET_LOCATION) as uow:
             lat = coordinate_arg(latitude, "latitude", 90)
             lon = coordinate_arg(longitude, "longitude", 180)
-            project = uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
+            project = uow.inventory.projects.get(project_id)
             values: dict[str, Any] = {
                 "latitude": lat,
                 "longitude": lon,
@@ -454,6 +564,7 @@ class InventoryService(UnitStatusMixin, Service):
             uow.commit()
         return after
 
+    @serves(IN_MICRO_MARKET)
     def projects_in_micro_market(
         self,
         principal: Principal,
@@ -464,7 +575,7 @@ class InventoryService(UnitStatusMixin, Service):
     ) -> Page[Project]:
         """The projects whose location lies in ``micro_market``, by project id."""
         with self._begin(principal, IN_MICRO_MARKET) as uow:
-            if not isinstance(micro_market, str) or not micro_market.strip():
+            if not micro_market.strip():
                 raise ValidationFailed("micro_market", "must be a non-empty string")
             query = Query((Eq("micro_market", micro_market),), (asc("project_id"),), limit, cursor)
             page = uow.inventory.locations.list(query)
@@ -472,6 +583,7 @@ class InventoryService(UnitStatusMixin, Service):
             items = tuple(projects[row.project_id] for row in page if row.project_id in projects)
             return Page(items, page.next_cursor)
 
+    @serves(NEAR)
     def projects_near(
         self,
         principal: Principal,
@@ -492,11 +604,7 @@ class InventoryService(UnitStatusMixin, Service):
             radius = number_arg(radius_km, "radius_km", 0, MAX_RADIUS_KM)
             if radius <= 0:
                 raise ValidationFailed("radius_km", "must be greater than 0")
-            if (
-                isinstance(limit, bool)
-                or not isinstance(limit, int)
-                or not 0 < limit <= MAX_PAGE_SIZE
-            ):
+            if not 0 < limit <= MAX_PAGE_SIZE:
                 raise ValidationFailed("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
             hits: list[tuple[float, LocationIndex]] = []
             for box in bounding_boxes(lat, lon, radius):

@@ -29,7 +29,7 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
 from velocity_domain.governance.change import ProposedChange, plain_values
-from velocity_domain.governance.service import Service
+from velocity_domain.governance.service import Service, serves
 from velocity_domain.inventory.entities import (
     Availability,
     PricingHistory,
@@ -80,6 +80,7 @@ def _moment(value: object) -> datetime:
 class UnitStatusMixin(Service):
     """The status and price operations of :class:`InventoryService`."""
 
+    @serves(HOLD)
     def hold(
         self,
         principal: Principal,
@@ -119,6 +120,7 @@ class UnitStatusMixin(Service):
                 valid_to=until,
             )
 
+    @serves(BOOK)
     def book(
         self,
         principal: Principal,
@@ -164,6 +166,7 @@ class UnitStatusMixin(Service):
                 reason=reason,
             )
 
+    @serves(RELEASE)
     def release(
         self,
         principal: Principal,
@@ -192,6 +195,7 @@ class UnitStatusMixin(Service):
                 reason=reason,
             )
 
+    @serves(MARK_SOLD)
     def mark_sold(
         self,
         principal: Principal,
@@ -222,6 +226,7 @@ class UnitStatusMixin(Service):
                 reason=reason,
             )
 
+    @serves(BLOCK)
     def block(
         self,
         principal: Principal,
@@ -251,6 +256,7 @@ class UnitStatusMixin(Service):
                 reason=reason,
             )
 
+    @serves(UNBLOCK)
     def unblock(
         self,
         principal: Principal,
@@ -277,6 +283,7 @@ class UnitStatusMixin(Service):
                 reason=reason,
             )
 
+    @serves(AVAILABILITY)
     def availability(
         self,
         principal: Principal,
@@ -372,6 +379,7 @@ class UnitStatusMixin(Service):
 
     # -- prices ---------------------------------------------------------------------------
 
+    @serves(CHANGE_PRICE)
     def change_price(
         self,
         principal: Principal,
@@ -473,6 +481,7 @@ class UnitStatusMixin(Service):
         )
         return entry
 
+    @serves(CURRENT_PRICE)
     def current_price(
         self, principal: Principal, unit_id: UUID, at: datetime | None = None
     ) -> PricingHistory | None:
