@@ -165,3 +165,20 @@ def test_bulk_needs_the_write_permission(vw: tuple[Velocity, AccessWorld]) -> No
     v, w = vw
     with pytest.raises(PermissionDenied):
         v.contacts.create_many(w.by_role["analyst"], [{"full_name": "Nobody"}])
+
+
+def test_row_values_get_the_checks_of_create(vw: tuple[Velocity, AccessWorld]) -> None:
+    v, w = vw
+    rows: list[Any] = [
+        {"full_name": "Labels As Text", "persona_labels": "buyer"},
+        {"full_name": "Lone \ud800 Surrogate"},
+        {"full_name": 42},
+        {"full_name": "Fine", "persona_labels": ["buyer"]},
+    ]
+    result = v.contacts.create_many(w.admin, rows)
+    assert [(p.full_name, p.persona_labels) for p in result.created] == [("Fine", ("buyer",))]
+    assert [(r.index, r.field) for r in result.refused] == [
+        (0, "persona_labels"),
+        (1, "full_name"),
+        (2, "full_name"),
+    ]
