@@ -71,7 +71,9 @@ def test_the_audit_query_filters_by_actor_and_needs_audit_read(
 
 
 @pytest.mark.postgres
-def test_postgres_refuses_to_change_delete_or_truncate_audit_rows(pg_url: URL, pg_engine: sa.Engine) -> None:
+def test_postgres_refuses_to_change_delete_or_truncate_audit_rows(
+    pg_url: URL, pg_engine: sa.Engine
+) -> None:
     empty_all_tables(pg_engine)
     with Velocity.from_url(pg_url.render_as_string(hide_password=False)) as velocity:
         build(velocity)
