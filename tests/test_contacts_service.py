@@ -223,7 +223,9 @@ def test_an_approved_create_of_a_duplicate_fails(
     assert failed.status is WritebackStatus.FAILED
     assert failed.failure_reason is not None
     assert failed.failure_reason.startswith("duplicate_suspected")
-    assert str(first.key) in failed.failure_reason
+    # The proposer reads the failure: it says what matched, and names no record.
+    assert "1 existing record(s) (same primary_email)" in failed.failure_reason
+    assert str(first.key) not in failed.failure_reason
     assert _people_with(v, "primary_email", "meera@example.com") == 1
     assert len(v.audit.list(w.admin, action="crm.contacts.create").items) == 1
 
