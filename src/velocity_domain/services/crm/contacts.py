@@ -337,7 +337,7 @@ class ContactService(Service):
     def _duplicate_details(
         uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
     ) -> dict[str, Any] | None:
-        """The audit details of an allowed duplicate; a refused one raises ``DuplicateSuspected``."""
+        """The audit details of an allowed duplicate; refuse others (``DuplicateSuspected``)."""
         if not isinstance(allow_duplicate, bool):
             raise ValidationFailed("allow_duplicate", "must be True or False")
         found = _duplicates(uow, person)
