@@ -235,9 +235,8 @@ class ContactService(Service):
                 created_at=now,
                 updated_at=now,
             )
-            suspected = self._suspected(uow, principal, person, allow_duplicate)
+            details, suspected = self._screen(uow, principal, person, allow_duplicate)
             if suspected is None:
-                details = self._duplicate_details(uow, principal, person, allow_duplicate)
                 context = {"allow_duplicate": allow_duplicate, "reason": reason}
                 self._gate(uow, principal, self._create_change(CREATE, person, context))
                 created = self._insert(uow, principal, person, details, reason)
@@ -294,7 +293,7 @@ class ContactService(Service):
             wanted = attrs.evolve(current, **changes)  # validates and normalises the values
             suspected = None
             if _contact_points_moved(current, wanted):
-                suspected = self._suspected(uow, principal, wanted, allow_duplicate)
+                _, suspected = self._screen(uow, principal, wanted, allow_duplicate)
             if suspected is None:
                 change = self._update_change(
                     UPDATE,
@@ -322,35 +321,37 @@ class ContactService(Service):
         )
 
     @staticmethod
-    def _suspected(
+    def _screen(
         uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
-    ) -> _Suspected | None:
-        """The duplicate ``person`` would be, unless none is found or it is allowed."""
-        if not isinstance(allow_duplicate, bool):
-            raise ValidationFailed("allow_duplicate", "must be True or False")
-        found = _duplicates(uow, person)
-        if found is None or allow_duplicate:
-            return None
-        return _suspicion(uow, principal, person, *found)
+    ) -> tuple[dict[str, Any] | None, _Suspected | None]:
+        """Look for people ``person`` duplicates (one query).
 
-    @staticmethod
-    def _duplicate_details(
-        uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
-    ) -> dict[str, Any] | None:
-        """The audit details of an allowed duplicate; refuse others (``DuplicateSuspected``)."""
+        Returns the audit details of an allowed duplicate, or the refusal of
+        one that is not allowed (or neither, when nobody matches).
+        """
         if not isinstance(allow_duplicate, bool):
             raise ValidationFailed("allow_duplicate", "must be True or False")
         found = _duplicates(uow, person)
         if found is None:
-            return None
+            return None, None
         matched_on, ids = found
         if not allow_duplicate:
-            raise _suspicion(uow, principal, person, matched_on, ids).error
-        return {
+            return None, _suspicion(uow, principal, person, matched_on, ids)
+        details = {
             "duplicate_allowed": True,
             "matched_on": matched_on,
             "existing_ids": [str(i) for i in ids],
         }
+        return details, None
+
+    def _duplicate_details(
+        self, uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
+    ) -> dict[str, Any] | None:
+        """The audit details of an allowed duplicate; refuse others (``DuplicateSuspected``)."""
+        details, suspected = self._screen(uow, principal, person, allow_duplicate)
+        if suspected is not None:
+            raise suspected.error
+        return details
 
     def _refused(
         self, principal: Principal, action: str, suspected: _Suspected
