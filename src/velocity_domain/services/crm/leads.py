@@ -78,10 +78,7 @@ class LeadService(Service):
     """Leads: creation, assignment and conversion into opportunities."""
 
     def _visible(self, uow: UnitOfWork, principal: Principal, lead_id: object) -> Lead:
-        key = uuid_arg(lead_id, "lead_id")
-        lead = uow.crm.leads.get(key)
-        self._visibility(uow, principal).check("crm_leads", key, lead.person_id)
-        return lead
+        return self._visibility(uow, principal).get(Lead, lead_id, "lead_id")
 
     def create(
         self,

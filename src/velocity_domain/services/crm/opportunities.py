@@ -148,10 +148,7 @@ class OpportunityService(Service):
     def _visible(
         self, uow: UnitOfWork, principal: Principal, opportunity_id: object
     ) -> Opportunity:
-        key = uuid_arg(opportunity_id, "opportunity_id")
-        opportunity = uow.crm.opportunities.get(key)
-        self._visibility(uow, principal).check("crm_opportunities", key, opportunity.person_id)
-        return opportunity
+        return self._visibility(uow, principal).get(Opportunity, opportunity_id, "opportunity_id")
 
     def create(
         self,
