@@ -10,6 +10,7 @@ from tests.access_world import AccessWorld, build
 from velocity_domain import Velocity
 from velocity_domain.errors import AuthenticationFailed, NotFound, ValidationFailed
 from velocity_domain.kernel.clock import FixedClock
+from velocity_domain.workflow.entities import WritebackStatus
 
 World = tuple[Velocity, FixedClock, AccessWorld]
 
@@ -71,6 +72,18 @@ def test_a_contact_created_by_someone_who_sees_everyone_has_no_owner(world: Worl
     assert v.contacts.get(w.agent_a, pooled.key).key == pooled.key
     with pytest.raises(ValidationFailed):
         v.leads.create(w.agent_b, person_id=pooled.key, source_system="walk-in")
+
+
+def test_a_contact_an_agent_proposes_is_theirs_once_applied(world: World) -> None:
+    v, _, w = world
+    operator = w.by_role["operator"]
+    proposal = v.writebacks.propose(
+        w.agent_a, target_table="crm_people", change_kind="create", fields={"full_name": "Ria Das"}
+    )
+    assert proposal.change_json["fields"]["owner_user_id"] == str(w.agent_a.user_id)
+    assert proposal.status is WritebackStatus.APPROVED  # a person's own change: no review
+    row = v.writebacks.execute(operator, proposal.key).row
+    assert v.contacts.get(w.agent_a, row.key).owner_user_id == w.agent_a.user_id
 
 
 # --- a principal is a snapshot ---------------------------------------------------------------

@@ -19,8 +19,12 @@ from uuid import UUID
 import attrs
 
 from velocity_domain.access.principal import Principal
-from velocity_domain.access.visibility import Visibility, check_person_for_new_record
-from velocity_domain.crm.entities import Lead, Opportunity
+from velocity_domain.access.visibility import (
+    Visibility,
+    check_person_for_new_record,
+    default_owner,
+)
+from velocity_domain.crm.entities import Lead, Opportunity, Person
 from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
 from velocity_domain.governance.appliers import Appliers, Route
 from velocity_domain.governance.change import ProposedChange, plain_values
@@ -130,6 +134,9 @@ def describe(
         if base_version is not None:
             raise ValidationFailed("base_version", "a create has no version", value=base_version)
         values.setdefault(cls.key_field, new_id())
+        if cls is Person:
+            # As contacts.create: an agent who sees only their own clients owns what they add.
+            values.setdefault("owner_user_id", default_owner(principal))
         change = ProposedChange(
             operation=route.operation,
             target_table=route.table,
