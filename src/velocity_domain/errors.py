@@ -253,21 +253,36 @@ class DuplicateSuspected(VelocityError):
 
     code = "duplicate_suspected"
 
-    def __init__(self, entity: str, existing_ids: Iterable[object], matched_on: str) -> None:
+    def __init__(
+        self,
+        entity: str,
+        existing_ids: Iterable[object],
+        matched_on: str,
+        *,
+        count: int | None = None,
+    ) -> None:
+        """``count`` records match; ``existing_ids`` are those the caller may see (maybe none).
+
+        The message names no record, so that it may be shown or stored where
+        others read it (a failed writeback's reason).
+        """
         ids = tuple(existing_ids)
+        total = len(ids) if count is None else count
         super().__init__(
-            f"{entity} looks like existing record(s) {', '.join(map(str, ids))}"
-            f" (same {matched_on}); pass allow_duplicate=True to create it anyway"
+            f"{entity} looks like {total} existing record(s) (same {matched_on});"
+            " pass allow_duplicate=True to create it anyway"
         )
         self.entity = entity
         self.existing_ids = ids
         self.matched_on = matched_on
+        self.count = total
 
     def details(self) -> dict[str, Any]:  # noqa: D102
         return {
             "entity": self.entity,
             "existing_ids": list(self.existing_ids),
             "matched_on": self.matched_on,
+            "count": self.count,
         }
 
 

@@ -59,7 +59,8 @@ ROWS: dict[str, Row] = {
     "crm.contacts.create": Row(
         WRITERS,
         lambda v, w, p: v.contacts.create(p, full_name=f"New Person {next(_serial)}"),
-        "duplicates by email or phone need allow_duplicate=True (audited)",
+        "the creator owns the contact unless they see everyone; a duplicate by email or phone"
+        " needs allow_duplicate=True (a refused one is audited for review)",
     ),
     "crm.contacts.create_many": Row(
         WRITERS,
@@ -98,7 +99,9 @@ ROWS: dict[str, Row] = {
     "crm.households.remove_member": Row(WRITERS, _remove),
     "crm.households.set_head": Row(WRITERS, _set_head, "the head must be a member"),
     "crm.households.get": Row(
-        ALL_ROLES, _get_household, "without read_all, only households with a visible member"
+        ALL_ROLES,
+        _get_household,
+        "without read_all, only households with a visible member, or with none",
     ),
     "crm.relationships.relate": Row(
         WRITERS,

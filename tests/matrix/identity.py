@@ -63,10 +63,13 @@ ROWS: dict[str, Row] = {
     "crm.contacts.get": Row(
         ALL_ROLES,
         lambda v, w, p: v.contacts.get(p, w.client_a.key),
-        "a sales_agent sees only their own clients (others are not found)",
+        "a sales_agent sees only their own clients: those they own (created) or hold a lead or"
+        " deal of (others are not found)",
     ),
     "crm.contacts.list": Row(
-        ALL_ROLES, lambda v, w, p: v.contacts.list(p), "a sales_agent lists only their own clients"
+        ALL_ROLES,
+        lambda v, w, p: v.contacts.list(p),
+        "a sales_agent lists only their own clients (owned or held)",
     ),
     "crm.interactions.timeline": Row(
         ALL_ROLES,

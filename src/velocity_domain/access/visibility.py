@@ -2,22 +2,35 @@
 
 One rule for every read path (lists, gets, timelines, artifacts, and later
 client 360 and imports): a principal holding ``crm.contacts.read_all`` sees
-everyone; anyone else sees only the people whose leads or opportunities are
-assigned to them. A record outside that set is reported as not found, so its
-existence does not leak.
+everyone; anyone else sees the people they own (``crm_people.owner_user_id``,
+set when they create a contact) and the people whose leads or opportunities
+are assigned to them. A record outside that set is reported as not found, so
+its existence does not leak.
 
-The rule is a filter (:func:`assigned_to`, a semi-join on the leads and
-opportunities a user holds), never a set of ids fetched into Python: a list
-adds it to its own query, a single record is checked with one indexed count.
+The rule is a filter (:func:`visible_to`, a semi-join on the people a user
+owns and the leads and opportunities they hold), never a set of ids fetched
+into Python: a list adds it to its own query, a single record is checked
+with one indexed read.
+
+Every id a caller passes that names another record goes through
+:meth:`Visibility.find` (or its two refusing forms, :meth:`Visibility.get`
+and :meth:`Visibility.referenced`), so a record the caller may not see fails
+exactly as an id that names nothing: same error, same field, same message.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from typing import TypeVar
 from uuid import UUID
 
 from velocity_domain.access.principal import Principal
+from velocity_domain.crm.entities import Household, Person, Relationship
 from velocity_domain.errors import NotFound, ValidationFailed
+from velocity_domain.intel.entities import Reminder
+from velocity_domain.kernel.arguments import uuid_arg
+from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Among, Eq, Filter, In, Query, Source
 from velocity_domain.uow import UnitOfWork
@@ -28,9 +41,13 @@ __all__ = [
     "assigned_to",
     "check_person_for_new_record",
     "default_assignee",
+    "default_owner",
+    "visible_to",
 ]
 
 READ_ALL = "crm.contacts.read_all"
+
+E = TypeVar("E", bound=Entity)
 
 
 def assigned_to(user_id: UUID | None, field: str = "person_id") -> Filter:
@@ -55,6 +72,28 @@ def assigned_to(user_id: UUID | None, field: str = "person_id") -> Filter:
     )
 
 
+def visible_to(user_id: UUID | None, field: str = "person_id") -> Filter:
+    """Keep the rows whose ``field`` names a person ``user_id`` owns or holds a lead or deal of.
+
+    ``None`` (a principal that is no user) keeps nothing.
+
+    >>> import uuid
+    >>> rule = visible_to(uuid.UUID(int=7))
+    >>> [s.table for s in rule.sources]
+    ['crm_leads', 'crm_opportunities', 'crm_people']
+    """
+    held = assigned_to(user_id, field)
+    if not isinstance(held, Among):
+        return held
+    owned = Source(Person.table_name, "person_id", (Eq("owner_user_id", user_id),))
+    return Among(field, (*held.sources, owned))
+
+
+def _noun(cls: type[Entity]) -> str:
+    """``PropertyInterest`` -> ``property interest``: how a refusal names a missing record."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", cls.__name__).lower()
+
+
 class Visibility:
     """What one principal may see inside one unit of work."""
 
@@ -72,7 +111,7 @@ class Visibility:
         """The filter that keeps the rows whose ``field`` person is visible (``None``: all are)."""
         if self.sees_everyone:
             return None
-        return assigned_to(self._principal.user_id, field)
+        return visible_to(self._principal.user_id, field)
 
     def visible(self, person_ids: Iterable[UUID]) -> frozenset[UUID]:
         """Return those of ``person_ids`` the principal may see, with at most one query."""
@@ -97,21 +136,84 @@ class Visibility:
         if not self.can_see(person_id):
             raise NotFound(entity, key)
 
+    def may_see(self, row: Entity) -> bool:
+        """Say whether the principal may see ``row``, which exists.
+
+        A person, or a row of a person (a lead, a deal, an interest, an
+        interaction), follows the person; a task is also its assignee's and
+        its creator's; a household is seen through a visible member (an empty
+        one holds no client, and is open to whoever may write contacts); a
+        relationship needs both its people. Rows of no client (accounts,
+        projects, units, users) are not restricted.
+        """
+        if self.sees_everyone:
+            return True
+        if isinstance(row, Person):
+            return self.can_see(row.key)
+        if isinstance(row, Relationship):
+            ends = (row.from_person_id, row.to_person_id)
+            return len(self.visible(ends)) == len(set(ends))
+        if isinstance(row, Household):
+            return self._household_visible(row.key)
+        user = self._principal.user_id
+        if isinstance(row, Reminder) and user in (row.assigned_user_id, row.created_by_user_id):
+            return True
+        person_id = getattr(row, "person_id", None)
+        return not isinstance(person_id, UUID) or self.can_see(person_id)
+
+    def _household_visible(self, household_id: UUID) -> bool:
+        members = Eq("household_id", household_id)
+        rule = self.rule()
+        assert rule is not None
+        if self._uow.crm.people.list(Query((members, rule), limit=1)).items:
+            return True
+        return self._uow.crm.people.count(members) == 0
+
+    def find(self, cls: type[E], key: object, field: str) -> E | None:
+        """Return the row ``key`` of ``cls`` if it exists and the principal may see it.
+
+        A key that is not a UUID is ``ValidationFailed`` naming ``field``; a
+        missing row and a hidden one are both ``None``.
+        """
+        row = self._uow.table(cls).find(uuid_arg(key, field))
+        return row if row is not None and self.may_see(row) else None
+
+    def get(self, cls: type[E], key: object, field: str) -> E:
+        """The row ``key`` the call is about, or ``NotFound`` (missing and hidden alike)."""
+        row = self.find(cls, key, field)
+        if row is None:
+            raise NotFound(cls.table_name, key)
+        return row
+
+    def referenced(self, cls: type[E], key: object, field: str) -> E:
+        """The row an argument ``field`` refers to, or ``ValidationFailed`` "names no ...".
+
+        Missing and hidden rows get the same error, which names only the
+        caller's own ``field`` (its ``value`` is the caller's own ``key``).
+        """
+        row = self.find(cls, key, field)
+        if row is None:
+            raise ValidationFailed(field, f"names no {_noun(cls)}", value=key)
+        return row
+
 
 def check_person_for_new_record(uow: UnitOfWork, principal: Principal, person_id: UUID) -> None:
     """Refuse a new lead or opportunity for an unknown person, or another agent's client.
 
     A principal without ``crm.contacts.read_all`` may open records for the
-    clients they see and for people nobody holds yet (a fresh contact);
-    another agent's client is reported exactly like an unknown person.
+    clients they see and for people nobody owns or holds yet (a contact
+    created by a manager or an import); another agent's client is reported
+    exactly like an unknown person.
     """
-    if uow.crm.people.find(person_id) is None:
-        raise ValidationFailed("person_id", "no such person", value=person_id)
-    if Visibility(uow, principal).can_see(person_id):
+    person = uow.crm.people.find(uuid_arg(person_id, "person_id"))
+    visibility = Visibility(uow, principal)
+    if person is not None and visibility.may_see(person):
         return
-    held = Eq("person_id", person_id)
-    if uow.crm.leads.count(held) or uow.crm.opportunities.count(held):
-        raise ValidationFailed("person_id", "no such person", value=person_id)
+    if person is not None and person.owner_user_id is None:
+        held = Eq("person_id", person_id)
+        if not uow.crm.leads.count(held) and not uow.crm.opportunities.count(held):
+            return
+    raise ValidationFailed("person_id", "no such person", value=person_id)
 
 
 def default_assignee(principal: Principal, assigned_user_id: UUID | None) -> UUID | None:
@@ -119,3 +221,8 @@ def default_assignee(principal: Principal, assigned_user_id: UUID | None) -> UUI
     if assigned_user_id is None and not principal.has(READ_ALL):
         return principal.user_id
     return assigned_user_id
+
+
+def default_owner(principal: Principal) -> UUID | None:
+    """The owner of a contact ``principal`` creates: themself, unless they see everyone."""
+    return default_assignee(principal, None)

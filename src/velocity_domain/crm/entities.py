@@ -193,6 +193,8 @@ class Person(VersionedEntity):
     household_id: UUID | None = ref("crm_households.household_id", optional=True)
     source_system: str | None = text(max_length=64, optional=True)
     source_ref: str | None = text(max_length=200, optional=True)
+    #: The user who owns the contact (its creator, when they see only their own clients).
+    owner_user_id: UUID | None = ref("core_users.user_id", optional=True)
 
     @normalized_name.default
     def _normalized_name(self) -> str:

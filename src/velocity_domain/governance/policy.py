@@ -9,9 +9,9 @@ the larger number of approvals). When no rule speaks, a human's or the host
 system's change is approved at once (low risk) and an agent's goes to review.
 
 The default rules (:data:`DEFAULT_RULES`) send to review: merges (two
-approvals), deletions, changes to money fields (prices, deal values), stage
-moves to ``won`` or ``lost``, a change of the assigned user of a row that has
-one, bulk proposals over
+approvals), deletions, changes to money fields (prices, deal values,
+budgets) or to their currency, stage moves to ``won`` or ``lost``, a change
+of the assigned user of a row that has one, bulk proposals over
 :data:`BULK_THRESHOLD` changes, and an agent's change to a person's contact
 details; an agent's change to identity tables is denied. A host adds, replaces
 or removes rules by name on ``velocity.governance.policy``.
@@ -60,6 +60,7 @@ CONTACT_DETAIL_FIELDS = frozenset(
     {"full_name", "primary_email", "primary_phone", "linkedin_url", "value", "normalized_value"}
 )
 _CONTACT_TABLES = frozenset({"crm_people", "crm_contact_points"})
+_MONEY_KINDS = frozenset({"money", "currency"})
 
 _OUTCOME_RANK = {
     PolicyOutcome.AUTO_APPROVE: 0,
@@ -137,7 +138,8 @@ def _money(change: ProposedChange, _: Principal) -> str | None:
     if change.change_kind is not ChangeKind.UPDATE:
         return None
     kinds = change.field_kinds()
-    touched = sorted(name for name in change.changed if kinds.get(name) == "money")
+    # A currency is half of an amount: 10 lakh INR becoming 10 lakh USD is a money change.
+    touched = sorted(name for name in change.changed if kinds.get(name) in _MONEY_KINDS)
     return f"changes money fields: {', '.join(touched)}" if touched else None
 
 

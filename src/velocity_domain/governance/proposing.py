@@ -19,7 +19,12 @@ from uuid import UUID
 import attrs
 
 from velocity_domain.access.principal import Principal
-from velocity_domain.access.visibility import Visibility, check_person_for_new_record
+from velocity_domain.access.visibility import (
+    Visibility,
+    check_person_for_new_record,
+    default_owner,
+)
+from velocity_domain.crm.entities import Lead, Opportunity, Person
 from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
 from velocity_domain.governance.appliers import Appliers, Route
 from velocity_domain.governance.change import ProposedChange, plain_values
@@ -28,7 +33,6 @@ from velocity_domain.kernel.convert import to_dict
 from velocity_domain.kernel.ids import new_id
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.query import Eq, Query
-from velocity_domain.kernel.repository import ReadTable
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import ChangeKind, Writeback
 
@@ -130,6 +134,9 @@ def describe(
         if base_version is not None:
             raise ValidationFailed("base_version", "a create has no version", value=base_version)
         values.setdefault(cls.key_field, new_id())
+        if cls is Person:
+            # As contacts.create: an agent who sees only their own clients owns what they add.
+            values.setdefault("owner_user_id", default_owner(principal))
         change = ProposedChange(
             operation=route.operation,
             target_table=route.table,
@@ -139,7 +146,7 @@ def describe(
             bulk_size=bulk_size,
         )
         built = change.build()
-        for person_id in _people_linked(uow, built):
+        for person_id in _people_linked(Visibility(uow, principal), built):
             check_person_for_new_record(uow, principal, person_id)
         # Keep the validated values (normalised emails, scaled money), as they will be written.
         typed = {name: getattr(built, name) for name in change.fields}
@@ -148,11 +155,7 @@ def describe(
     version = version_arg(base_version, "base_version")
     if not values and route.kind is ChangeKind.UPDATE:
         raise ValidationFailed("fields", "an update changes at least one field")
-    current = uow.table(cls).get(key)
-    owner = getattr(current, "person_id", None)
-    if current.table_name == "crm_people":
-        owner = current.key
-    Visibility(uow, principal).check(route.table, key, owner)
+    current = Visibility(uow, principal).get(cls, key, "target_ref")
     assert isinstance(current, VersionedEntity)
     if current.version != version:
         raise ConcurrencyConflict(route.table, key, version, current.version)
@@ -172,23 +175,24 @@ def describe(
     return attrs.evolve(change, fields=plain_values(change.typed_fields(current)))
 
 
-def _people_linked(uow: UnitOfWork, row: Entity) -> list[UUID]:
-    """The people a new row belongs to: named directly, or through its lead or opportunity."""
+def _people_linked(visibility: Visibility, row: Entity) -> list[UUID]:
+    """The people a new row belongs to: named directly, or through its lead or opportunity.
+
+    A lead or opportunity the proposer may not see is refused exactly as one
+    that does not exist.
+    """
     people: list[UUID] = []
     person_id = getattr(row, "person_id", None)
     if isinstance(person_id, UUID) and row.key_field != "person_id":
         people.append(person_id)
-    links: tuple[tuple[str, ReadTable[Any], str], ...] = (
-        ("lead_id", uow.crm.leads, "lead"),
-        ("opportunity_id", uow.crm.opportunities, "opportunity"),
+    links: tuple[tuple[str, type[Lead | Opportunity]], ...] = (
+        ("lead_id", Lead),
+        ("opportunity_id", Opportunity),
     )
-    for field, table, what in links:
+    for field, cls in links:
         ref = getattr(row, field, None)
         if isinstance(ref, UUID) and row.key_field != field:
-            linked = table.find(ref)
-            if linked is None:
-                raise ValidationFailed(field, f"no such {what}", value=ref)
-            people.append(linked.person_id)
+            people.append(visibility.referenced(cls, ref, field).person_id)
     return people
 
 

@@ -15,7 +15,7 @@ from velocity_domain.errors import SchemaNotReady, StorageUnavailable
 __all__ = ["SCHEMA_REVISION", "check_revision", "create_engine", "stored_revision"]
 
 #: The revision of the newest migration shipped with this version of the library.
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 
 
 def create_engine(

@@ -337,8 +337,12 @@ class PostgresTable(Generic[E]):
         return rows if len(rows) > prepared.limit else None
 
     def _through_others(self, item: Filter) -> bool:
-        """Whether ``item`` is a semi-join through other tables (not lookups of this one)."""
-        return isinstance(item, Among) and all(s.table != self._info.name for s in item.sources)
+        """Whether ``item`` is a semi-join through other tables (not only lookups of this one).
+
+        Visibility mixes both (the people a user owns, and their leads and
+        deals); tested row by row, each source is one indexed probe.
+        """
+        return isinstance(item, Among) and any(s.table != self._info.name for s in item.sources)
 
     def count(self, *where: Filter) -> int:
         """Return how many rows match every filter, with one query."""

@@ -1,10 +1,16 @@
 """The contacts route family (``/api/crm/contacts``): people, within visibility.
 
 Creating or changing a person whose normalised email or phone already
-belongs to someone else raises ``DuplicateSuspected`` naming the existing
-ids (the check spans every person, visible or not, so duplicates cannot hide
-behind visibility) unless the caller passes ``allow_duplicate=True``, which
-the audit event records.
+belongs to someone else raises ``DuplicateSuspected`` unless the caller
+passes ``allow_duplicate=True``, which the audit event records. The check
+spans every person, visible or not, so duplicates cannot hide behind
+visibility; the error says how many people match and on what, and names
+only those the caller may see. So that someone who sees everyone can review
+it, each refusal is recorded as a ``crm.contacts.duplicate_suspected`` audit
+event naming every match (read with ``velocity.audit.list``, ``audit.read``).
+
+A contact created by a principal who sees only their own clients is owned by
+them (``owner_user_id``), so they see it before any lead or deal names it.
 
 Both writes pass the writeback policy (spec section 9) before anything is
 written. By default a person's own change goes straight on, while an
@@ -28,7 +34,7 @@ import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
-from velocity_domain.access.visibility import assigned_to
+from velocity_domain.access.visibility import Visibility, assigned_to, default_owner
 from velocity_domain.crm.entities import Person
 from velocity_domain.errors import (
     AlreadyExists,
@@ -56,6 +62,9 @@ UPDATE = register("crm.contacts.update", "crm.contacts.write", "change a contact
 CREATE_MANY = register(
     "crm.contacts.create_many", "crm.contacts.write", "create many contacts in one call"
 )
+
+#: The audit action of a create or update refused as a suspected duplicate.
+DUPLICATE_SUSPECTED = "crm.contacts.duplicate_suspected"
 
 #: The most rows one ``create_many`` call takes (split larger loads into calls).
 MAX_BULK = 1000
@@ -145,6 +154,26 @@ def _contact_points_moved(current: Person, wanted: Person) -> bool:
         current.primary_email,
         current.primary_phone,
     )
+
+
+@attrs.frozen
+class _Suspected:
+    """A write refused as a suspected duplicate: every match, and the error the caller gets."""
+
+    person: Person
+    matched_on: str
+    existing_ids: tuple[UUID, ...]
+    error: DuplicateSuspected
+
+
+def _suspicion(
+    uow: UnitOfWork, principal: Principal, person: Person, matched_on: str, ids: list[UUID]
+) -> _Suspected:
+    """The refusal of ``person`` as a duplicate of ``ids``, naming only the visible ones."""
+    seen = Visibility(uow, principal).visible(ids)
+    shown = [i for i in ids if i in seen]
+    error = DuplicateSuspected(Person.table_name, shown, matched_on, count=len(ids))
+    return _Suspected(person, matched_on, tuple(ids), error)
 
 
 def _carried(change: ProposedChange) -> tuple[Any, str | None]:
@@ -321,15 +350,18 @@ class ContactService(Service):
                     "persona_labels": persona_labels,
                     "source_system": source_system,
                     "source_ref": source_ref,
+                    "owner_user_id": default_owner(principal),
                 },
                 now,
             )
-            details = self._duplicate_details(uow, person, allow_duplicate)
-            context = {"allow_duplicate": allow_duplicate, "reason": reason}
-            self._gate(uow, principal, self._create_change(CREATE, person, context))
-            created = self._insert(uow, principal, person, details, reason)
-            uow.commit()
-        return created
+            details, suspected = self._screen(uow, principal, person, allow_duplicate)
+            if suspected is None:
+                context = {"allow_duplicate": allow_duplicate, "reason": reason}
+                self._gate(uow, principal, self._create_change(CREATE, person, context))
+                created = self._insert(uow, principal, person, details, reason)
+                uow.commit()
+                return created
+        raise self._refused(principal, CREATE.name, suspected)
 
     @serves(CREATE_MANY)
     def create_many(
@@ -353,6 +385,7 @@ class ContactService(Service):
         """
         batch = _rows_arg(rows)
         checks = argument_checks(type(self).create)
+        owner = default_owner(principal)
         if not isinstance(allow_duplicate, bool):
             raise ValidationFailed("allow_duplicate", "must be True or False")
         now = self.clock.now()
@@ -360,7 +393,8 @@ class ContactService(Service):
         people: list[tuple[int, Person]] = []
         for index, row in enumerate(batch):
             try:
-                people.append((index, _new_person(_row_fields(row, checks), now)))
+                fields = {**_row_fields(row, checks), "owner_user_id": owner}
+                people.append((index, _new_person(fields, now)))
             except ValidationFailed as err:
                 refused.append(RowRefused(index, err.field, err.reason, err.code))
         context = {"allow_duplicate": allow_duplicate, "reason": reason}
@@ -405,7 +439,7 @@ class ContactService(Service):
         person = self._new_row(change, Person)
         allow_duplicate, reason = _carried(change)
         # Checked again: a duplicate may have appeared since the proposal was made.
-        details = self._duplicate_details(uow, person, allow_duplicate)
+        details = self._duplicate_details(uow, principal, person, allow_duplicate)
         return self._insert(uow, principal, person, details, reason)
 
     def _insert(
@@ -456,26 +490,28 @@ class ContactService(Service):
             source_ref=source_ref,
         )
         with self._begin(principal, UPDATE) as uow:
-            self._visibility(uow, principal).check("crm_people", person_id, person_id)
-            current = uow.crm.people.get(person_id)
+            current = self._visibility(uow, principal).get(Person, person_id, "person_id")
             if current.version != expected_version:
                 raise ConcurrencyConflict(
                     Person.table_name, current.key, expected_version, current.version
                 )
             wanted = attrs.evolve(current, **named)  # validates and normalises the values
+            suspected = None
             if _contact_points_moved(current, wanted):
-                self._duplicate_details(uow, wanted, allow_duplicate)
-            change = self._update_change(
-                UPDATE,
-                current,
-                {name: getattr(wanted, name) for name in named},
-                expected_version,
-                context={"allow_duplicate": allow_duplicate, "reason": reason},
-            )
-            self._gate(uow, principal, change)
-            changed = self._apply_update(uow, principal, change)
-            uow.commit()
-        return changed
+                _, suspected = self._screen(uow, principal, wanted, allow_duplicate)
+            if suspected is None:
+                change = self._update_change(
+                    UPDATE,
+                    current,
+                    {name: getattr(wanted, name) for name in named},
+                    expected_version,
+                    context={"allow_duplicate": allow_duplicate, "reason": reason},
+                )
+                self._gate(uow, principal, change)
+                changed = self._apply_update(uow, principal, change)
+                uow.commit()
+                return changed
+        raise self._refused(principal, UPDATE.name, suspected)
 
     def _apply_update(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
@@ -484,25 +520,66 @@ class ContactService(Service):
         allow_duplicate, reason = _carried(change)
         details = None
         if _contact_points_moved(current, wanted):
-            details = self._duplicate_details(uow, wanted, allow_duplicate)
+            details = self._duplicate_details(uow, principal, wanted, allow_duplicate)
         return self._write_update(
             uow, principal, change, current, wanted, domain="crm", reason=reason, details=details
         )
 
     @staticmethod
-    def _duplicate_details(
-        uow: UnitOfWork, person: Person, allow_duplicate: bool
-    ) -> dict[str, Any] | None:
+    def _screen(
+        uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
+    ) -> tuple[dict[str, Any] | None, _Suspected | None]:
+        """Look for people ``person`` duplicates (one query).
+
+        Returns the audit details of an allowed duplicate, or the refusal of
+        one that is not allowed (or neither, when nobody matches).
+        """
         if not isinstance(allow_duplicate, bool):
             raise ValidationFailed("allow_duplicate", "must be True or False")
         found = _duplicates(uow, person)
         if found is None:
-            return None
+            return None, None
         matched_on, ids = found
         if not allow_duplicate:
-            raise DuplicateSuspected("crm_people", ids, matched_on)
-        return {
+            return None, _suspicion(uow, principal, person, matched_on, ids)
+        details = {
             "duplicate_allowed": True,
             "matched_on": matched_on,
             "existing_ids": [str(i) for i in ids],
         }
+        return details, None
+
+    def _duplicate_details(
+        self, uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
+    ) -> dict[str, Any] | None:
+        """The audit details of an allowed duplicate; refuse others (``DuplicateSuspected``)."""
+        details, suspected = self._screen(uow, principal, person, allow_duplicate)
+        if suspected is not None:
+            raise suspected.error
+        return details
+
+    def _refused(
+        self, principal: Principal, action: str, suspected: _Suspected
+    ) -> DuplicateSuspected:
+        """Record a refused duplicate for review (every match); return the caller's error.
+
+        The event has its own unit of work, since the refused write leaves
+        nothing behind; its target is the first match, its details name all.
+        """
+        with self._unit_of_work() as uow:
+            self._audit(
+                uow,
+                principal,
+                DUPLICATE_SUSPECTED,
+                target_domain="crm",
+                target_ref=suspected.existing_ids[0],
+                details={
+                    "refused_action": action,
+                    "attempted_person_id": str(suspected.person.key),
+                    "matched_on": suspected.matched_on,
+                    "value": getattr(suspected.person, suspected.matched_on),
+                    "existing_ids": [str(i) for i in suspected.existing_ids],
+                },
+            )
+            uow.commit()
+        return suspected.error

@@ -69,10 +69,8 @@ def _context_value(context: Mapping[str, Any]) -> Decimal | None:
 class LeadService(Service):
     """Leads: creation, assignment and conversion into opportunities."""
 
-    def _visible(self, uow: UnitOfWork, principal: Principal, lead_id: UUID) -> Lead:
-        lead = uow.crm.leads.get(lead_id)
-        self._visibility(uow, principal).check("crm_leads", lead_id, lead.person_id)
-        return lead
+    def _visible(self, uow: UnitOfWork, principal: Principal, lead_id: object) -> Lead:
+        return self._visibility(uow, principal).get(Lead, lead_id, "lead_id")
 
     @serves(CREATE)
     def create(

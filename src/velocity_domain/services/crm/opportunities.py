@@ -129,12 +129,10 @@ class OpportunityService(Service):
         #: The stage pipeline moves are checked against; a host may assign its own.
         self.pipeline: Pipeline = DEFAULT_PIPELINE
 
-    def _visible(self, uow: UnitOfWork, principal: Principal, opportunity_id: UUID) -> Opportunity:
-        opportunity = uow.crm.opportunities.get(opportunity_id)
-        self._visibility(uow, principal).check(
-            "crm_opportunities", opportunity_id, opportunity.person_id
-        )
-        return opportunity
+    def _visible(
+        self, uow: UnitOfWork, principal: Principal, opportunity_id: object
+    ) -> Opportunity:
+        return self._visibility(uow, principal).get(Opportunity, opportunity_id, "opportunity_id")
 
     @serves(CREATE)
     def create(

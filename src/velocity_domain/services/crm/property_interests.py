@@ -21,10 +21,14 @@ import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
-from velocity_domain.crm.entities import Priority, PropertyInterest, PropertyInterestStatus
+from velocity_domain.crm.entities import (
+    Person,
+    Priority,
+    PropertyInterest,
+    PropertyInterestStatus,
+)
 from velocity_domain.errors import (
     InvalidTransition,
-    NotFound,
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
@@ -74,9 +78,7 @@ class PropertyInterestService(Service):
         """Record an active interest of a client one may see (after the writeback policy)."""
         now = self.clock.now()
         with self._begin(principal, RECORD) as uow:
-            self._visibility(uow, principal).check("crm_people", person_id, person_id)
-            if uow.crm.people.find(person_id) is None:
-                raise NotFound("crm_people", person_id)
+            self._visibility(uow, principal).get(Person, person_id, "person_id")
             _check_places(uow, project_id, unit_id)
             fields: dict[str, Any] = {
                 "person_id": person_id,
@@ -215,20 +217,14 @@ class PropertyInterestService(Service):
     ) -> list[PropertyInterest]:
         """A client's interests, newest first, optionally of one status."""
         with self._begin(principal, OF_CLIENT) as uow:
-            self._visibility(uow, principal).check("crm_people", person_id, person_id)
-            if uow.crm.people.find(person_id) is None:
-                raise NotFound("crm_people", person_id)
+            self._visibility(uow, principal).get(Person, person_id, "person_id")
             wanted = None if status is None else PropertyInterestStatus(status)
             return uow.crm.property_interests_of(person_id, status=wanted)
 
     def _visible(
         self, uow: UnitOfWork, principal: Principal, interest_id: UUID
     ) -> PropertyInterest:
-        interest = uow.crm.property_interests.get(interest_id)
-        self._visibility(uow, principal).check(
-            PropertyInterest.table_name, interest_id, interest.person_id
-        )
-        return interest
+        return self._visibility(uow, principal).get(PropertyInterest, interest_id, "interest_id")
 
 
 def _check_active(interest: PropertyInterest) -> None:

@@ -20,7 +20,7 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.access.visibility import Visibility
 from velocity_domain.crm.entities import Household, Person, Relationship, RelationshipKind
-from velocity_domain.errors import AlreadyExists, NotFound, ValidationFailed
+from velocity_domain.errors import AlreadyExists, ValidationFailed
 from velocity_domain.governance.service import Service, serves
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, Query, asc
@@ -62,14 +62,14 @@ class HouseholdView:
     members: tuple[Person, ...]
 
 
-def _person(uow: UnitOfWork, visibility: Visibility, person_id: UUID) -> Person:
-    """Return a visible person; one the principal may not see is ``NotFound``."""
-    visibility.check("crm_people", person_id, person_id)
-    return uow.crm.people.get(person_id)
+def _person(uow: UnitOfWork, visibility: Visibility, field: str, person_id: object) -> Person:
+    """Return a visible person; a bad id is ``ValidationFailed``, an unseen one ``NotFound``."""
+    return visibility.get(Person, person_id, field)
 
 
-def _household(uow: UnitOfWork, household_id: UUID) -> Household:
-    return uow.crm.households.get(household_id)
+def _household(visibility: Visibility, household_id: object) -> Household:
+    """Return a visible household (one with a visible member, or none); else ``NotFound``."""
+    return visibility.get(Household, household_id, "household_id")
 
 
 def _members(uow: UnitOfWork, household_id: UUID) -> list[Person]:
@@ -98,21 +98,20 @@ class RelationshipService(Service):
     def get_household(self, principal: Principal, household_id: UUID) -> HouseholdView:
         """Read a household with its visible members; one with none visible is ``NotFound``."""
         with self._begin(principal, GET_HOUSEHOLD) as uow:
-            household = _household(uow, household_id)
             visibility = self._visibility(uow, principal)
-            everyone = _members(uow, household_id)
+            household = _household(visibility, household_id)
+            everyone = _members(uow, household.key)
             seen = visibility.visible(m.key for m in everyone)
             members = [m for m in everyone if m.key in seen]
-            if not visibility.sees_everyone and not members:
-                raise NotFound("crm_households", household_id)
             return HouseholdView(household, tuple(members))
 
     @serves(ADD_MEMBER)
     def add_member(self, principal: Principal, household_id: UUID, person_id: UUID) -> Person:
         """Put a person in a household; one already in another household must leave it first."""
         with self._begin(principal, ADD_MEMBER) as uow:
-            household = _household(uow, household_id)
-            person = _person(uow, self._visibility(uow, principal), person_id)
+            visibility = self._visibility(uow, principal)
+            household = _household(visibility, household_id)
+            person = _person(uow, visibility, "person_id", person_id)
             if person.household_id == household.key:
                 return person
             if person.household_id is not None:
@@ -138,8 +137,9 @@ class RelationshipService(Service):
     def remove_member(self, principal: Principal, household_id: UUID, person_id: UUID) -> Person:
         """Take a member out of a household (and out of its head, if they were)."""
         with self._begin(principal, REMOVE_MEMBER) as uow:
-            household = _household(uow, household_id)
-            person = _person(uow, self._visibility(uow, principal), person_id)
+            visibility = self._visibility(uow, principal)
+            household = _household(visibility, household_id)
+            person = _person(uow, visibility, "person_id", person_id)
             if person.household_id != household.key:
                 raise ValidationFailed(
                     "person_id", f"is not a member of household {household.key}", value=person_id
@@ -173,8 +173,9 @@ class RelationshipService(Service):
     def set_head(self, principal: Principal, household_id: UUID, person_id: UUID) -> Household:
         """Name a member as the head of their household."""
         with self._begin(principal, SET_HEAD) as uow:
-            household = _household(uow, household_id)
-            person = _person(uow, self._visibility(uow, principal), person_id)
+            visibility = self._visibility(uow, principal)
+            household = _household(visibility, household_id)
+            person = _person(uow, visibility, "person_id", person_id)
             if person.household_id != household.key:
                 raise ValidationFailed(
                     "person_id", "the head must be a member of the household", value=person_id
@@ -223,8 +224,8 @@ class RelationshipService(Service):
                 updated_at=now,
             )
             visibility = self._visibility(uow, principal)
-            _person(uow, visibility, from_person_id)
-            _person(uow, visibility, to_person_id)
+            _person(uow, visibility, "from_person_id", from_person_id)
+            _person(uow, visibility, "to_person_id", to_person_id)
             for row in (forward, backward):
                 same = (
                     Eq("from_person_id", row.from_person_id),
@@ -258,10 +259,8 @@ class RelationshipService(Service):
     def unrelate(self, principal: Principal, relationship_id: UUID) -> None:
         """Remove a link and its inverse row."""
         with self._begin(principal, UNRELATE) as uow:
-            row = uow.crm.relationships.get(relationship_id)
-            ends = (row.from_person_id, row.to_person_id)
-            if len(self._visibility(uow, principal).visible(ends)) < len(set(ends)):
-                raise NotFound("crm_relationships", relationship_id)
+            visibility = self._visibility(uow, principal)
+            row = visibility.get(Relationship, relationship_id, "relationship_id")
             inverse = uow.crm.relationships.list(
                 Query(
                     (
@@ -291,7 +290,7 @@ class RelationshipService(Service):
         """A person's links, read from their side, to people the principal may see."""
         with self._begin(principal, LIST_RELATIONSHIPS) as uow:
             visibility = self._visibility(uow, principal)
-            _person(uow, visibility, person_id)
+            _person(uow, visibility, "person_id", person_id)
             query = Query(
                 (Eq("from_person_id", person_id),),
                 (asc("kind"), asc("created_at")),

@@ -17,7 +17,9 @@ import attrs
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.access.redaction import READ_SENSITIVE, ArtifactView, is_sensitive, view
-from velocity_domain.errors import NotFound, ValidationFailed
+from velocity_domain.access.visibility import Visibility
+from velocity_domain.crm.entities import Lead, Opportunity, Person
+from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.service import Service, serves
 from velocity_domain.intel.entities import (
     Call,
@@ -90,10 +92,8 @@ class InteractionService(Service):
     def get(self, principal: Principal, interaction_id: UUID) -> InteractionDetail:
         """One interaction with its messages, call, recordings, transcripts or email."""
         with self._begin(principal, GET) as uow:
-            interaction = uow.intel.interactions.get(interaction_id)
             visibility = self._visibility(uow, principal)
-            if not visibility.can_see(interaction.person_id):
-                raise NotFound("intel_interactions", interaction_id)
+            interaction = visibility.get(Interaction, interaction_id, "interaction_id")
             reveal = principal.has(READ_SENSITIVE)
             rows = _artifacts_of(uow, interaction_id)
             views = tuple(view(row, reveal=reveal) for row in rows)
@@ -140,10 +140,9 @@ class InteractionService(Service):
         with self._begin(principal, LOG) as uow:
             if not isinstance(person_id, UUID):
                 raise ValidationFailed("person_id", "must be a UUID", value=person_id)
-            self._visibility(uow, principal).check("crm_people", person_id, person_id)
-            if uow.crm.people.find(person_id) is None:
-                raise NotFound("crm_people", person_id)
-            _check_links(uow, person_id, lead_id, opportunity_id)
+            visibility = self._visibility(uow, principal)
+            visibility.get(Person, person_id, "person_id")
+            _check_links(visibility, person_id, lead_id, opportunity_id)
             fields: dict[str, Any] = {
                 "person_id": person_id,
                 "lead_id": lead_id,
@@ -320,18 +319,17 @@ def _detail(
 
 
 def _check_links(
-    uow: UnitOfWork, person_id: UUID, lead_id: UUID | None, opportunity_id: UUID | None
+    visibility: Visibility, person_id: UUID, lead_id: UUID | None, opportunity_id: UUID | None
 ) -> None:
-    """Refuse a lead or opportunity that does not exist or belongs to another person."""
-    for field, table in (("lead_id", uow.crm.leads), ("opportunity_id", uow.crm.opportunities)):
-        key = lead_id if field == "lead_id" else opportunity_id
+    """Refuse a lead or opportunity that does not exist (or is hidden) or is another person's."""
+    links: tuple[tuple[str, type[Lead | Opportunity], UUID | None], ...] = (
+        ("lead_id", Lead, lead_id),
+        ("opportunity_id", Opportunity, opportunity_id),
+    )
+    for field, cls, key in links:
         if key is None:
             continue
-        if not isinstance(key, UUID):
-            raise ValidationFailed(field, f"must be a UUID, not {type(key).__name__}", value=key)
-        row = table.find(key)
-        if row is None:
-            raise ValidationFailed(field, "names no row", value=key)
+        row = visibility.referenced(cls, key, field)
         if row.person_id != person_id:
             raise ValidationFailed(field, "belongs to another person", value=key)
 

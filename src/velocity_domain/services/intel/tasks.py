@@ -27,10 +27,10 @@ import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
+from velocity_domain.crm.entities import Lead, Opportunity, Person
 from velocity_domain.errors import (
     ConcurrencyConflict,
     InvalidTransition,
-    NotFound,
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
@@ -277,16 +277,7 @@ class TaskService(Service):
         return uow.intel.reminders.list(Query(where, order, limit, cursor))
 
     def _visible_task(self, uow: UnitOfWork, principal: Principal, task_id: UUID) -> Reminder:
-        task = uow.intel.reminders.get(uuid_arg(task_id, "task_id"))
-        visibility = self._visibility(uow, principal)
-        if visibility.sees_everyone or principal.user_id in (
-            task.assigned_user_id,
-            task.created_by_user_id,
-        ):
-            return task
-        if task.person_id is not None and visibility.can_see(task.person_id):
-            return task
-        raise NotFound(Reminder.table_name, task_id)
+        return self._visibility(uow, principal).get(Reminder, task_id, "task_id")
 
     def _change(
         self,
@@ -338,14 +329,21 @@ class TaskService(Service):
         lead_id: UUID | None,
         opportunity_id: UUID | None,
     ) -> UUID | None:
-        """Check the linked rows exist and agree on one visible person; return that person."""
-        first = _person_of_links(uow, person_id, lead_id, opportunity_id)
-        if first is None:
-            return None
-        self._visibility(uow, principal).check("crm_people", first, first)
-        if uow.crm.people.find(first) is None:
-            raise ValidationFailed("person_id", "names no person", value=first)
-        return first
+        """Check the linked rows exist, are visible and agree on one person; return that person.
+
+        A link to a row the principal may not see is refused exactly as a
+        link to nothing ("names no lead"), naming no other record.
+        """
+        visibility = self._visibility(uow, principal)
+        people: dict[str, UUID] = {}
+        if person_id is not None:
+            people["person_id"] = visibility.referenced(Person, person_id, "person_id").key
+        if lead_id is not None:
+            people["lead_id"] = visibility.referenced(Lead, lead_id, "lead_id").person_id
+        if opportunity_id is not None:
+            deal = visibility.referenced(Opportunity, opportunity_id, "opportunity_id")
+            people["opportunity_id"] = deal.person_id
+        return _one_person(people, {"lead_id": lead_id, "opportunity_id": opportunity_id})
 
 
 def _person_of_links(
@@ -372,10 +370,17 @@ def _person_of_links(
         if opp is None:
             raise ValidationFailed("opportunity_id", "names no opportunity", value=opportunity_id)
         people["opportunity_id"] = opp.person_id
+    return _one_person(people, {"lead_id": lead_id, "opportunity_id": opportunity_id})
+
+
+def _one_person(people: dict[str, UUID], given: dict[str, UUID | None]) -> UUID | None:
+    """The one person of a task's links (``None`` if none); a disagreement names the link."""
     if not people:
         return None
     first = next(iter(people.values()))
     for field, other in people.items():
         if other != first:
-            raise ValidationFailed(field, "belongs to another person than the task's", value=other)
+            raise ValidationFailed(
+                field, "belongs to another person than the task's", value=given.get(field, other)
+            )
     return first

@@ -27,6 +27,7 @@ import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
+from velocity_domain.crm.entities import Person
 from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
 from velocity_domain.governance.change import ProposedChange, plain_values
 from velocity_domain.governance.service import Service, serves
@@ -99,7 +100,7 @@ class UnitStatusMixin(Service):
             if until <= now:
                 raise ValidationFailed("until", f"must be in the future (now is {now.isoformat()})")
             unit = self._unit_at(uow, unit_id, expected_version)
-            self._check_person(uow, person_id)
+            self._check_person(uow, principal, person_id)
             if unit.status is not UnitStatus.AVAILABLE and not self._lapsed(unit, now):
                 raise ValidationFailed(
                     "unit_id",
@@ -138,7 +139,7 @@ class UnitStatusMixin(Service):
         now = self.clock.now()
         with self._begin(principal, BOOK) as uow:
             unit = self._unit_at(uow, unit_id, expected_version)
-            self._check_person(uow, person_id)
+            self._check_person(uow, principal, person_id)
             if unit.status in (UnitStatus.BOOKED, UnitStatus.SOLD):
                 raise ValidationFailed(
                     "unit_id", f"double-booking refused: the unit is already {unit.status}"
@@ -307,10 +308,9 @@ class UnitStatusMixin(Service):
         check_version(unit, version)
         return unit
 
-    @staticmethod
-    def _check_person(uow: UnitOfWork, person_id: UUID) -> None:
-        if uow.crm.people.find(uuid_arg(person_id, "person_id")) is None:
-            raise ValidationFailed("person_id", "no such person", value=person_id)
+    def _check_person(self, uow: UnitOfWork, principal: Principal, person_id: UUID) -> None:
+        """Refuse a person who does not exist or whom the principal may not see (alike)."""
+        self._visibility(uow, principal).referenced(Person, person_id, "person_id")
 
     @staticmethod
     def _lapsed(unit: Unit, now: datetime) -> bool:
@@ -321,8 +321,8 @@ class UnitStatusMixin(Service):
     def _describe(unit: Unit) -> str:
         if unit.status is not UnitStatus.HELD or unit.hold_expires_at is None:
             return str(unit.status)
-        whom = unit.held_for_person_id or "no named person"
-        return f"held for {whom} until {unit.hold_expires_at.isoformat()}"
+        # Whom it is held for is a client the caller may not see: not named.
+        return f"held until {unit.hold_expires_at.isoformat()}"
 
     def _change_status(
         self,

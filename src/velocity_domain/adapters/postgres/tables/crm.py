@@ -88,12 +88,14 @@ crm_people = sa.Table(
     ratio("source_confidence"),
     fk("household_id", "crm_households.household_id", ondelete="SET NULL"),
     *source_key(),
+    fk("owner_user_id", "core_users.user_id"),
     *versioned(),
     sa.Index(None, "primary_email"),
     sa.Index(None, "primary_phone"),
     sa.Index(None, "normalized_name", "person_id"),
     sa.Index(None, "household_id"),
     sa.Index(None, "created_at", "person_id"),
+    sa.Index(None, "owner_user_id", "person_id"),
     sa.Index("ix_crm_people_persona_labels", "persona_labels", postgresql_using="gin"),
 )
 for _searched in ("normalized_name", "primary_email", "primary_phone"):
