@@ -39,7 +39,7 @@ from velocity_domain.inventory.entities import (
     Unit,
     UnitStatus,
 )
-from velocity_domain.inventory.lifecycle import check_move
+from velocity_domain.inventory.lifecycle import MOVES, check_move
 from velocity_domain.kernel.arguments import (
     uuid_arg,
     version_arg,
@@ -50,7 +50,7 @@ from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Query, Range, desc
 from velocity_domain.uow import UnitOfWork
 
-__all__ = ["MOVES", "PRICE_FIELDS", "UnitStatusService", "check_version"]
+__all__ = ["MOVE_OF", "PRICE_FIELDS", "UnitStatusService", "check_version"]
 
 READ = "inventory.read"
 WRITE = "inventory.write"
@@ -64,14 +64,15 @@ AVAILABILITY = register("inventory.availability.list", READ, "a unit's status hi
 CHANGE_PRICE = register("inventory.prices.change", WRITE, "record a unit's price from a moment")
 CURRENT_PRICE = register("inventory.prices.current", READ, "a unit's price at a moment")
 
-#: The status each status operation moves a unit to.
-MOVES: dict[str, UnitStatus] = {
-    HOLD.name: UnitStatus.HELD,
-    BOOK.name: UnitStatus.BOOKED,
-    RELEASE.name: UnitStatus.AVAILABLE,
-    MARK_SOLD.name: UnitStatus.SOLD,
-    BLOCK.name: UnitStatus.BLOCKED,
-    UNBLOCK.name: UnitStatus.AVAILABLE,
+#: The row of the unit status table (:data:`~velocity_domain.inventory.lifecycle.MOVES`)
+#: each status operation follows.
+MOVE_OF: dict[str, str] = {
+    HOLD.name: "hold",
+    BOOK.name: "book",
+    RELEASE.name: "release",
+    MARK_SOLD.name: "mark_sold",
+    BLOCK.name: "block",
+    UNBLOCK.name: "unblock",
 }
 
 #: The unit fields a price change proposes (its moment and reason travel as context).
@@ -125,7 +126,8 @@ class UnitStatusService(Service):
         A hold or a booking is for ``person_id`` (a hold until ``until``);
         a move the lifecycle refuses raises ``InvalidTransition``.
         """
-        target = MOVES[operation.name]
+        move = MOVE_OF[operation.name]
+        target = MOVES[move].target
         now = self.clock.now()
         with self._begin(principal, operation) as uow:
             if target is UnitStatus.HELD:
@@ -133,7 +135,7 @@ class UnitStatusService(Service):
             unit = self._unit_at(uow, unit_id, expected_version)
             if target in (UnitStatus.HELD, UnitStatus.BOOKED):
                 self._check_person(uow, person_id)
-            check_move(unit, target, now, person_id)
+            check_move(unit, move, now, person_id)
             if target is UnitStatus.HELD:
                 changed = attrs.evolve(
                     unit, status=target, hold_expires_at=until, held_for_person_id=person_id
