@@ -38,7 +38,7 @@ from velocity_domain.errors import (
     NotFound,
     PermissionDenied,
     PolicyDenied,
-    StorageUnavailable,
+    SerializationFailure,
     ValidationFailed,
     VelocityError,
     WritebackFailed,
@@ -348,7 +348,7 @@ class WritebackService(Service):
             except _Conflict as conflict:
                 reason = self._fail(principal, key, conflict.error)
                 raise WritebackFailed(key, reason) from conflict.error
-        raise StorageUnavailable(f"writeback {key} kept changing while being executed; retry")
+        raise SerializationFailure(f"writeback {key} kept changing while being executed; retry")
 
     def _execute(self, principal: Principal, key: UUID) -> Execution:
         with self._begin(principal, EXECUTE) as uow:
