@@ -355,8 +355,6 @@ class WritebackService(Service):
             writeback = self._readable(uow, principal, key)
             if writeback.status is WritebackStatus.EXECUTED:
                 return Execution(writeback, applied=False)
-            if writeback.status is WritebackStatus.FAILED:  # another executor met the conflict
-                raise WritebackFailed(key, writeback.failure_reason or "failed")
             WRITEBACK.transition(writeback.status, WritebackStatus.EXECUTED)
             change = ProposedChange.of(writeback)
             route = self.governance.appliers.get(change.operation)
