@@ -10,14 +10,43 @@ from velocity_domain import errors
 from velocity_domain.errors import (
     AlreadyExists,
     ApprovalRequired,
+    ClientError,
     ConcurrencyConflict,
+    Conflict,
     IdempotencyConflict,
     InvalidTransition,
     NotFound,
     PermissionDenied,
+    Retryable,
+    SerializationFailure,
+    StorageUnavailable,
     ValidationFailed,
     VelocityError,
 )
+
+#: The family of every public error, written out here from the errors page.
+FAMILIES: dict[str, str] = {
+    "NotFound": "client",
+    "ValidationFailed": "client",
+    "InvalidCursor": "client",
+    "PermissionDenied": "client",
+    "AuthenticationFailed": "client",
+    "ApprovalRefused": "client",
+    "PolicyDenied": "client",
+    "IdempotencyConflict": "client",
+    "UnitOfWorkError": "client",
+    "ConcurrencyConflict": "conflict",
+    "ConstraintViolation": "conflict",
+    "AlreadyExists": "conflict",
+    "DuplicateSuspected": "conflict",
+    "InvalidTransition": "conflict",
+    "WritebackFailed": "conflict",
+    "SerializationFailure": "retryable",
+    "StorageUnavailable": "retryable",
+    "ApprovalRequired": "none",
+    "SchemaNotReady": "none",
+}
+_BASES = {"client": ClientError, "conflict": Conflict, "retryable": Retryable}
 
 
 def test_every_public_error_is_a_velocity_error_with_its_own_code() -> None:
@@ -74,3 +103,42 @@ def test_validation_failed_lists_several_problems() -> None:
     err = ValidationFailed("a", "bad", problems=[("a", "bad"), ("b", "worse")])
     assert err.problems == (("a", "bad"), ("b", "worse"))
     assert err.to_dict()["problems"][1] == {"field": "b", "reason": "worse"}
+
+
+def test_every_error_belongs_to_its_one_family() -> None:
+    bases = {"VelocityError", *(b.__name__ for b in _BASES.values())}
+    assert set(FAMILIES) == set(errors.__all__) - bases
+    for name, family in FAMILIES.items():
+        cls = getattr(errors, name)
+        found = [f for f, base in _BASES.items() if issubclass(cls, base)]
+        assert found == ([] if family == "none" else [family]), name
+
+
+def test_a_host_catches_a_family_in_one_clause() -> None:
+    def outcome(error: VelocityError) -> str:
+        try:
+            raise error
+        except ClientError:
+            return "fix the input"
+        except Conflict:
+            return "reload and decide again"
+        except Retryable:
+            return "retry the call"
+
+    assert outcome(NotFound("crm_people", 1)) == "fix the input"
+    assert outcome(AlreadyExists("crm_people", "pk", {"person_id": 1})) == "reload and decide again"
+    assert (
+        outcome(InvalidTransition("unit status", "sold", "held", [])) == "reload and decide again"
+    )
+    assert outcome(SerializationFailure("deadlock")) == "retry the call"
+    assert outcome(StorageUnavailable("gone")) == "retry the call"
+
+
+def test_an_invalid_transition_may_say_why() -> None:
+    err = InvalidTransition(
+        "unit status", "held", "booked", ["available"], reason="held for another"
+    )
+    assert str(err) == (
+        "unit status: cannot move from held to booked (held for another); allowed: available"
+    )
+    assert err.to_dict()["reason"] == "held for another"

@@ -188,10 +188,12 @@ def test_a_host_adds_and_removes_rules(world: tuple[Velocity, AccessWorld, Fixed
     assert proposal.status is S.REJECTED
     assert proposal.rejection_reason is not None
     assert "tasks_by_hand" in proposal.rejection_reason
-    with pytest.raises(ValueError, match="already has a rule"):
+    with pytest.raises(ValidationFailed, match="already has a rule") as err:
         policy.add(FieldRule("tasks_by_hand", lambda c, p: None))
-    with pytest.raises(KeyError):
+    assert err.value.field == "rule"
+    with pytest.raises(ValidationFailed) as err:
         policy.remove("no_such_rule")
+    assert err.value.field == "name"
 
 
 def test_bulk_proposals_over_the_threshold_go_to_review_and_bad_rows_are_reported(

@@ -272,6 +272,7 @@ def render_access_tables() -> str:
 def render_lifecycles() -> str:
     """Return each lifecycle's transition table, read from the objects the code checks with."""
     from velocity_domain.crm.lifecycle import DEFAULT_PIPELINE, IMPORT_BATCH, LEAD_STATUS  # noqa: PLC0415
+    from velocity_domain.inventory.lifecycle import UNIT_STATUS  # noqa: PLC0415
     from velocity_domain.workflow import lifecycle as workflow  # noqa: PLC0415
 
     lifecycles = [
@@ -279,6 +280,7 @@ def render_lifecycles() -> str:
         workflow.WRITEBACK,
         DEFAULT_PIPELINE.lifecycle,
         LEAD_STATUS,
+        UNIT_STATUS,
         workflow.AGENT_RUN,
         workflow.ACTION,
         workflow.BRANCH,

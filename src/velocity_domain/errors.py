@@ -10,6 +10,28 @@ and :meth:`VelocityError.to_dict` gives those facts as JSON-safe data.
 ... except VelocityError as err:
 ...     (err.field, err.reason, err.code)
 ('primary_email', 'is not an email address', 'validation_failed')
+
+The errors come in three families a host can catch, each saying what to do:
+
+* :class:`ClientError` -- the call itself is wrong (a bad value, an unknown
+  or invisible record, a missing permission or credential): fix the input;
+  the same call fails the same way every time.
+* :class:`Conflict` -- the call is well formed but collides with the stored
+  state (a stale version, a duplicate, a move the lifecycle does not allow):
+  reload what changed and decide again.
+* :class:`Retryable` -- the store failed for a passing reason: retry the
+  same call. :class:`SerializationFailure` (a concurrent transaction won, a
+  deadlock) and :class:`StorageUnavailable` (the connection was lost or could
+  not be had) are its two members.
+
+Two errors belong to none: :class:`ApprovalRequired` (the write was stored
+as a proposal for review; nothing is wrong) and :class:`SchemaNotReady` (the
+database must be migrated; an operator's task, not the caller's).
+
+>>> isinstance(NotFound("crm_people", 1), ClientError)
+True
+>>> issubclass(InvalidTransition, Conflict), issubclass(StorageUnavailable, Retryable)
+(True, True)
 """
 
 from __future__ import annotations
@@ -22,7 +44,9 @@ __all__ = [
     "ApprovalRefused",
     "ApprovalRequired",
     "AuthenticationFailed",
+    "ClientError",
     "ConcurrencyConflict",
+    "Conflict",
     "ConstraintViolation",
     "DuplicateSuspected",
     "IdempotencyConflict",
@@ -31,7 +55,9 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "PolicyDenied",
+    "Retryable",
     "SchemaNotReady",
+    "SerializationFailure",
     "StorageUnavailable",
     "UnitOfWorkError",
     "ValidationFailed",
@@ -78,7 +104,39 @@ class VelocityError(Exception):
         return body
 
 
-class NotFound(VelocityError):
+class ClientError(VelocityError):
+    """The call is wrong: a bad value, an unknown record, missing rights or credentials.
+
+    Retrying the same call fails the same way; the caller must change it
+    (HTTP 4xx: 400, 401, 403, 404, 422).
+    """
+
+    code = "client_error"
+
+
+class Conflict(VelocityError):
+    """The call collides with the stored state: a stale version, a duplicate, an illegal move.
+
+    Reload the record (or read what changed), decide again and send a new
+    call based on what is stored now (HTTP 409).
+    """
+
+    code = "conflict"
+
+
+class Retryable(VelocityError):
+    """The store failed for a passing reason; the same call may succeed when retried.
+
+    The unit of work was rolled back, so retrying the whole call (with a
+    short, growing pause) is safe, except when the connection was lost while
+    committing: the commit may then have happened, which the message says
+    (HTTP 503).
+    """
+
+    code = "retryable"
+
+
+class NotFound(ClientError):
     """The record does not exist, or the caller may not know that it exists."""
 
     code = "not_found"
@@ -92,7 +150,7 @@ class NotFound(VelocityError):
         return {"entity": self.entity, "key": self.key}
 
 
-class ValidationFailed(VelocityError):
+class ValidationFailed(ClientError):
     """A value was refused; ``field`` names where and ``reason`` why.
 
     ``problems`` lists every ``(field, reason)`` found when several fields were
@@ -136,23 +194,38 @@ class InvalidCursor(ValidationFailed):
         super().__init__("cursor", reason)
 
 
-class InvalidTransition(VelocityError):
-    """A lifecycle was asked to move along an edge its transition table lacks."""
+class InvalidTransition(Conflict):
+    """A lifecycle was asked to move along an edge its transition table lacks.
+
+    ``allowed`` lists the moves open from ``current`` now; ``reason`` says,
+    when the table alone does not, why this move is not one of them (a unit
+    held for another buyer).
+    """
 
     code = "invalid_transition"
 
     def __init__(
-        self, lifecycle: str, current: object, target: object, allowed: Iterable[object]
+        self,
+        lifecycle: str,
+        current: object,
+        target: object,
+        allowed: Iterable[object],
+        *,
+        reason: str | None = None,
     ) -> None:
         allowed_values = sorted(str(getattr(a, "value", a)) for a in allowed)
         cur = getattr(current, "value", current)
         tgt = getattr(target, "value", target)
         options = ", ".join(allowed_values) if allowed_values else "none (terminal state)"
-        super().__init__(f"{lifecycle}: cannot move from {cur!s} to {tgt!s}; allowed: {options}")
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"{lifecycle}: cannot move from {cur!s} to {tgt!s}{why}; allowed: {options}"
+        )
         self.lifecycle = lifecycle
         self.current = current
         self.target = target
         self.allowed: tuple[str, ...] = tuple(allowed_values)
+        self.reason = reason
 
     def details(self) -> dict[str, Any]:  # noqa: D102
         return {
@@ -160,10 +233,11 @@ class InvalidTransition(VelocityError):
             "current": self.current,
             "target": self.target,
             "allowed": list(self.allowed),
+            "reason": self.reason,
         }
 
 
-class PermissionDenied(VelocityError):
+class PermissionDenied(ClientError):
     """The principal lacks the permission the operation needs."""
 
     code = "permission_denied"
@@ -183,7 +257,7 @@ class PermissionDenied(VelocityError):
         }
 
 
-class AuthenticationFailed(VelocityError):
+class AuthenticationFailed(ClientError):
     """A token or credential was unknown, expired or revoked (deliberately not said which)."""
 
     code = "authentication_failed"
@@ -192,7 +266,7 @@ class AuthenticationFailed(VelocityError):
         super().__init__("authentication failed")
 
 
-class ConcurrencyConflict(VelocityError):
+class ConcurrencyConflict(Conflict):
     """An update was based on a version of the row that is no longer current."""
 
     code = "concurrency_conflict"
@@ -219,7 +293,7 @@ class ConcurrencyConflict(VelocityError):
         }
 
 
-class ConstraintViolation(VelocityError):
+class ConstraintViolation(Conflict):
     """A write broke a storage rule (a reference to a missing row, a check)."""
 
     code = "constraint_violation"
@@ -248,7 +322,7 @@ class AlreadyExists(ConstraintViolation):
         return {**super().details(), "key": self.key}
 
 
-class DuplicateSuspected(VelocityError):
+class DuplicateSuspected(Conflict):
     """A new record looks like existing ones; ``existing_ids`` says which."""
 
     code = "duplicate_suspected"
@@ -301,7 +375,7 @@ class ApprovalRequired(VelocityError):
         return {"proposal_id": self.proposal_id, "reason": self.reason, "rule": self.rule}
 
 
-class PolicyDenied(VelocityError):
+class PolicyDenied(ClientError):
     """The writeback policy refuses the change outright (no approval can allow it)."""
 
     code = "policy_denied"
@@ -316,7 +390,7 @@ class PolicyDenied(VelocityError):
         return {"rule": self.rule, "reason": self.reason, "proposal_id": self.proposal_id}
 
 
-class ApprovalRefused(VelocityError):
+class ApprovalRefused(ClientError):
     """This principal may not decide this proposal (four-eyes, agents, a second vote)."""
 
     code = "approval_refused"
@@ -331,7 +405,7 @@ class ApprovalRefused(VelocityError):
         return {"proposal_id": self.proposal_id, "principal": self.principal, "reason": self.reason}
 
 
-class WritebackFailed(VelocityError):
+class WritebackFailed(Conflict):
     """An approved writeback met a conflict when executed; it is now ``failed``, nothing applied."""
 
     code = "writeback_failed"
@@ -345,7 +419,7 @@ class WritebackFailed(VelocityError):
         return {"proposal_id": self.proposal_id, "reason": self.reason}
 
 
-class IdempotencyConflict(VelocityError):
+class IdempotencyConflict(ClientError):
     """An idempotency key was reused for a request that differs from the first one."""
 
     code = "idempotency_conflict"
@@ -359,7 +433,7 @@ class IdempotencyConflict(VelocityError):
         return {"key": self.key, "reason": self.reason}
 
 
-class UnitOfWorkError(VelocityError):
+class UnitOfWorkError(ClientError):
     """A unit of work was misused: nested, reused after exit, or committed twice.
 
     Also raised for any use of a unit of work after one of its writes broke a
@@ -393,7 +467,25 @@ class SchemaNotReady(VelocityError):
         return {"reason": self.reason}
 
 
-class StorageUnavailable(VelocityError):
-    """The store could not be reached, or the transaction was lost; retrying may succeed."""
+class StorageUnavailable(Retryable):
+    """The connection to the store was lost, or none could be had in time; retry the call.
+
+    Raised when the server cannot be reached, closes the connection (a
+    restart, an administrator ending the session) or the connection pool
+    has none free within its timeout. Retry after a pause; a connection
+    lost while committing leaves the commit's outcome unknown, and the
+    message says so.
+    """
 
     code = "storage_unavailable"
+
+
+class SerializationFailure(Retryable):
+    """A concurrent transaction won (a serialization failure or a deadlock); retry the call.
+
+    The store rolled this transaction back so that the other could go on;
+    nothing of it was committed. Running the whole call again reads the
+    data as it is now and usually succeeds.
+    """
+
+    code = "serialization_failure"

@@ -29,7 +29,7 @@ import attrs
 
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.convert import converter, from_dict, to_dict
-from velocity_domain.kernel.model import Entity, field_spec
+from velocity_domain.kernel.model import Entity, choice, count, field_spec
 from velocity_domain.uow import ENTITY_CLASSES
 from velocity_domain.workflow.entities import ChangeKind, TargetDomain, Writeback
 
@@ -60,8 +60,27 @@ def plain_values(values: Mapping[str, Any]) -> dict[str, Any]:
     return {str(name): converter.unstructure(value) for name, value in values.items()}
 
 
-def _mapping(value: Any) -> dict[str, Any]:
+def _mapping(field: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationFailed(field, "must be a mapping of names to values")
     return dict(value)
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    return _mapping("fields", value)
+
+
+def _current(value: Any) -> dict[str, Any]:
+    return _mapping("current", value)
+
+
+def _context(value: Any) -> dict[str, Any]:
+    return _mapping("context", value)
+
+
+def _name(instance: object, field: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValidationFailed(field.name, "must be a non-empty string", value=value)
 
 
 @attrs.frozen(kw_only=True)
@@ -75,21 +94,26 @@ class ProposedChange:
     ``request_digest`` recognises the request again under its idempotency key.
     """
 
-    operation: str
-    target_table: str
-    change_kind: ChangeKind = attrs.field(converter=ChangeKind)
+    operation: str = attrs.field(validator=_name)
+    target_table: str = attrs.field(validator=_name)
+    change_kind: ChangeKind = choice(ChangeKind)
     target_ref: UUID | None = None
-    base_version: int | None = None
-    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_mapping)
-    current: Mapping[str, Any] = attrs.field(factory=dict, converter=_mapping)
-    context: Mapping[str, Any] = attrs.field(factory=dict, converter=_mapping)
-    bulk_size: int = 1
+    base_version: int | None = count(minimum=1, optional=True)
+    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_fields)
+    current: Mapping[str, Any] = attrs.field(factory=dict, converter=_current)
+    context: Mapping[str, Any] = attrs.field(factory=dict, converter=_context)
+    bulk_size: int = count(minimum=1, default=1)
     request_digest: str | None = None
 
     @property
     def target_domain(self) -> TargetDomain:
         """The canonical domain of the target table (``core_*`` is identity)."""
-        return _DOMAIN_OF_PREFIX[self.target_table.split("_", 1)[0]]
+        domain = _DOMAIN_OF_PREFIX.get(self.target_table.split("_", 1)[0])
+        if domain is None:
+            raise ValidationFailed(
+                "target_table", "is not a canonical table", value=self.target_table
+            )
+        return domain
 
     @property
     def changed(self) -> frozenset[str]:

@@ -40,7 +40,9 @@ from typing import Protocol
 import attrs
 
 from velocity_domain.access.principal import Principal, PrincipalKind
+from velocity_domain.errors import ValidationFailed, VelocityError
 from velocity_domain.governance.change import ProposedChange
+from velocity_domain.kernel.arguments import enum_arg
 from velocity_domain.workflow.entities import ChangeKind, PolicyOutcome, RiskLevel, TargetDomain
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "Policy",
     "Rule",
     "Verdict",
+    "bulk_rule",
 ]
 
 #: More changes than this proposed together go to review.
@@ -70,15 +73,45 @@ _OUTCOME_RANK = {
 _RISK_RANK = {RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2}
 
 
+def _check_name(field: str, value: object) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationFailed(field, "must be a non-empty string", value=value)
+
+
+def _check_callable(field: str, value: object) -> None:
+    if not callable(value):
+        raise ValidationFailed(field, f"must be callable, not {type(value).__name__}")
+
+
+def _outcome(value: object) -> PolicyOutcome:
+    return enum_arg(PolicyOutcome, value, "outcome")
+
+
+def _risk(value: object) -> RiskLevel:
+    return enum_arg(RiskLevel, value, "risk")
+
+
+def _check_approvals(_: object, __: object, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationFailed(
+            "required_approvals", "must be a whole number of at least 1", value=value
+        )
+
+
 @attrs.frozen
 class Verdict:
-    """A rule's judgement of one change."""
+    """A rule's judgement of one change; checked when built (``ValidationFailed`` naming the field).
 
-    outcome: PolicyOutcome
-    risk: RiskLevel
-    rule: str
-    reason: str
-    required_approvals: int = 1
+    ``outcome`` and ``risk`` take members or their values, ``rule`` and
+    ``reason`` are single-line texts as a policy decision stores them, and
+    ``required_approvals`` is at least 1.
+    """
+
+    outcome: PolicyOutcome = attrs.field(converter=_outcome)
+    risk: RiskLevel = attrs.field(converter=_risk)
+    rule: str = attrs.field(validator=lambda _, __, rule: _check_name("rule", rule))
+    reason: str = attrs.field(validator=lambda _, __, reason: _check_name("reason", reason))
+    required_approvals: int = attrs.field(default=1, validator=_check_approvals)
 
     def graver_than(self, other: Verdict) -> bool:
         """Order verdicts: outcome first, then risk, then approvals needed."""
@@ -112,11 +145,11 @@ class FieldRule:
     'no_vip_edits'
     """
 
-    name: str
-    test: Judge
-    outcome: PolicyOutcome = PolicyOutcome.REVIEW_REQUIRED
-    risk: RiskLevel = RiskLevel.HIGH
-    required_approvals: int = 1
+    name: str = attrs.field(validator=lambda _, __, name: _check_name("name", name))
+    test: Judge = attrs.field(validator=lambda _, __, test: _check_callable("test", test))
+    outcome: PolicyOutcome = attrs.field(default=PolicyOutcome.REVIEW_REQUIRED, converter=_outcome)
+    risk: RiskLevel = attrs.field(default=RiskLevel.HIGH, converter=_risk)
+    required_approvals: int = attrs.field(default=1, validator=_check_approvals)
 
     def __call__(self, change: ProposedChange, proposer: Principal) -> Verdict | None:
         """Return the verdict when the test gives a reason, else ``None``."""
@@ -145,7 +178,7 @@ def _money(change: ProposedChange, _: Principal) -> str | None:
 
 def _closing_stage(change: ProposedChange, _: Principal) -> str | None:
     stage = change.fields.get("stage")
-    if change.target_table == "crm_opportunities" and stage in {"won", "lost"}:
+    if change.target_table == "crm_opportunities" and stage in ("won", "lost"):
         return f"moves the deal to {stage}"
     return None
 
@@ -158,10 +191,21 @@ def _reassignment(change: ProposedChange, _: Principal) -> str | None:
     return None
 
 
-def _bulk(change: ProposedChange, _: Principal) -> str | None:
-    if change.bulk_size > BULK_THRESHOLD:
-        return f"one of {change.bulk_size} changes proposed together (over {BULK_THRESHOLD})"
-    return None
+def bulk_rule(threshold: int = BULK_THRESHOLD, *, risk: RiskLevel = RiskLevel.MEDIUM) -> FieldRule:
+    """The rule sending to review each of more than ``threshold`` changes proposed together.
+
+    A host changes the threshold with ``policy.replace(bulk_rule(100))``; a
+    threshold that is not a whole number of at least 1 is ``ValidationFailed``.
+    """
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
+        raise ValidationFailed("threshold", "must be a whole number of at least 1", value=threshold)
+
+    def judge(change: ProposedChange, _: Principal) -> str | None:
+        if change.bulk_size > threshold:
+            return f"one of {change.bulk_size} changes proposed together (over {threshold})"
+        return None
+
+    return FieldRule("bulk", judge, risk=risk)
 
 
 def _agent_contact_details(change: ProposedChange, proposer: Principal) -> str | None:
@@ -184,7 +228,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     FieldRule("price_or_value", _money),
     FieldRule("closing_stage", _closing_stage),
     FieldRule("reassignment", _reassignment, risk=RiskLevel.MEDIUM),
-    FieldRule("bulk", _bulk, risk=RiskLevel.MEDIUM),
+    bulk_rule(),
     FieldRule("agent_contact_details", _agent_contact_details),
     FieldRule("agent_identity", _agent_identity, outcome=PolicyOutcome.DENY),
 )
@@ -195,6 +239,8 @@ class Policy:
 
     def __init__(self, rules: Iterable[Rule] = DEFAULT_RULES) -> None:
         self._rules: dict[str, Rule] = {}
+        if isinstance(rules, str | bytes) or not isinstance(rules, Iterable):
+            raise ValidationFailed("rules", "must be a collection of rules")
         for rule in rules:
             self.add(rule)
 
@@ -204,28 +250,44 @@ class Policy:
         return tuple(self._rules.values())
 
     def add(self, rule: Rule) -> None:
-        """Add a rule; its name must be new (use :meth:`replace` to change one)."""
-        if rule.name in self._rules:
-            raise ValueError(f"the policy already has a rule named {rule.name!r}")
-        self._rules[rule.name] = rule
+        """Add a rule; its name must be new (use :meth:`replace` to change one).
+
+        A rule without a name, one that cannot be called, or a name already
+        taken is ``ValidationFailed`` on ``rule``.
+        """
+        name = _rule_name(rule)
+        if name in self._rules:
+            raise ValidationFailed("rule", f"the policy already has a rule named {name!r}")
+        self._rules[name] = rule
 
     def replace(self, rule: Rule) -> None:
-        """Put ``rule`` in place of the rule of the same name."""
-        if rule.name not in self._rules:
-            raise KeyError(f"the policy has no rule named {rule.name!r}")
-        self._rules[rule.name] = rule
+        """Put ``rule`` in place of the rule of the same name (``ValidationFailed`` if none)."""
+        name = _rule_name(rule)
+        if name not in self._rules:
+            raise ValidationFailed("rule", f"the policy has no rule named {name!r}")
+        self._rules[name] = rule
 
     def remove(self, name: str) -> None:
-        """Drop the rule called ``name``."""
-        if name not in self._rules:
-            raise KeyError(f"the policy has no rule named {name!r}")
+        """Drop the rule called ``name`` (``ValidationFailed`` on ``name`` if there is none)."""
+        if not isinstance(name, str) or name not in self._rules:
+            raise ValidationFailed("name", f"the policy has no rule named {name!r}", value=name)
         del self._rules[name]
 
     def classify(self, change: ProposedChange, proposer: Principal) -> Verdict:
-        """Return the gravest verdict of the rules, or the default when none applies."""
+        """Return the gravest verdict of the rules, or the default when none applies.
+
+        Never a ``KeyError`` or ``ValueError``: a rule that cannot judge the
+        change (a field it needs is missing or of another type) or that
+        returns something other than a :class:`Verdict` is ``ValidationFailed``
+        naming the field (the missing one, else ``change``) and the rule.
+        """
+        if not isinstance(change, ProposedChange):
+            raise ValidationFailed("change", "must be a ProposedChange")
+        if not isinstance(proposer, Principal):
+            raise ValidationFailed("proposer", "must be a Principal")
         chosen: Verdict | None = None
         for rule in self._rules.values():
-            verdict = rule(change, proposer)
+            verdict = _judge(rule, change, proposer)
             if verdict is not None and (chosen is None or verdict.graver_than(chosen)):
                 chosen = verdict
         if chosen is not None:
@@ -243,3 +305,30 @@ class Policy:
             "default",
             "no rule marks this change as risky",
         )
+
+
+def _rule_name(rule: object) -> str:
+    """The name of a rule about to join a policy, checked with the rule."""
+    name = getattr(rule, "name", None)
+    _check_name("rule", name)
+    _check_callable("rule", rule)
+    return str(name)
+
+
+def _judge(rule: Rule, change: ProposedChange, proposer: Principal) -> Verdict | None:
+    """Ask one rule, turning a rule that cannot judge ``change`` into ``ValidationFailed``."""
+    try:
+        verdict = rule(change, proposer)
+    except VelocityError:
+        raise
+    except (LookupError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
+        key = exc.args[0] if isinstance(exc, KeyError) and exc.args else None
+        raise ValidationFailed(
+            key if isinstance(key, str) else "change",
+            f"policy rule {rule.name!r} could not judge the change ({type(exc).__name__}: {exc})",
+        ) from exc
+    if verdict is not None and not isinstance(verdict, Verdict):
+        raise ValidationFailed(
+            "rule", f"policy rule {rule.name!r} returned a {type(verdict).__name__}, not a Verdict"
+        )
+    return verdict

@@ -38,13 +38,13 @@ from velocity_domain.errors import (
     NotFound,
     PermissionDenied,
     PolicyDenied,
-    StorageUnavailable,
+    SerializationFailure,
     ValidationFailed,
     VelocityError,
     WritebackFailed,
 )
-from velocity_domain.governance import engine
-from velocity_domain.governance.approvals import APPROVE_PERMISSION, ApprovalMixin
+from velocity_domain.governance import approvals, engine
+from velocity_domain.governance.approvals import APPROVE, APPROVE_PERMISSION, REJECT
 from velocity_domain.governance.change import ProposedChange, entity_class
 from velocity_domain.governance.inbox import InboxItem, operator_inbox
 from velocity_domain.governance.proposing import (
@@ -129,7 +129,7 @@ class WritebackReview:
     approvals: tuple[Approval, ...]
 
 
-class WritebackService(ApprovalMixin, Service):
+class WritebackService(Service):
     """Proposals to change canonical data, their review and their one-time execution."""
 
     @serves(PROPOSE)
@@ -291,6 +291,33 @@ class WritebackService(ApprovalMixin, Service):
             return _repeated(earlier, digest, idempotency_key)
         return after
 
+    @serves(APPROVE)
+    def approve(
+        self, principal: Principal, writeback_id: UUID, *, comment: str | None = None
+    ) -> Writeback:
+        """Record ``principal``'s approval; with enough approvals the writeback is ``approved``.
+
+        Refused with ``ApprovalRefused`` for the proposer (four eyes), for the
+        person who started the proposing agent run, for any automated agent,
+        and for a second vote by the same approver.
+        """
+        with self._begin(principal, APPROVE) as uow:
+            after = approvals.approve(uow, self.clock, principal, writeback_id, comment)
+            uow.commit()
+        return after
+
+    @serves(REJECT)
+    def reject(self, principal: Principal, writeback_id: UUID, *, comment: str) -> Writeback:
+        """Reject a proposal with a comment saying why; nothing of it is ever applied.
+
+        An approved writeback not yet executed is withdrawn; once executed or
+        failed it raises ``InvalidTransition``.
+        """
+        with self._begin(principal, REJECT) as uow:
+            after = approvals.reject(uow, self.clock, principal, writeback_id, comment)
+            uow.commit()
+        return after
+
     @serves(EXECUTE)
     def execute(self, principal: Principal, writeback_id: UUID) -> Execution:
         """Apply an approved writeback exactly once.
@@ -317,7 +344,7 @@ class WritebackService(ApprovalMixin, Service):
             except _Conflict as conflict:
                 reason = self._fail(principal, key, conflict.error)
                 raise WritebackFailed(key, reason) from conflict.error
-        raise StorageUnavailable(f"writeback {key} kept changing while being executed; retry")
+        raise SerializationFailure(f"writeback {key} kept changing while being executed; retry")
 
     def _execute(self, principal: Principal, key: UUID) -> Execution:
         with self._begin(principal, EXECUTE) as uow:

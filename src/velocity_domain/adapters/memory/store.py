@@ -31,6 +31,7 @@ from velocity_domain.errors import (
     ConcurrencyConflict,
     ConstraintViolation,
     NotFound,
+    StorageUnavailable,
     UnitOfWorkError,
     ValidationFailed,
     VelocityError,
@@ -97,9 +98,14 @@ class MemoryStore:
         *,
         clock: Clock | None = None,
         cursor_codec: CursorCodec | None = None,
+        wait_timeout: float = 30.0,
     ) -> None:
         self._data = _Data(entity_classes)
         self._lock = threading.Lock()
+        #: Seconds a new transaction waits for the one running in another thread
+        #: (as a PostgreSQL pool waits for a free connection) before
+        #: ``StorageUnavailable`` is raised.
+        self.wait_timeout = wait_timeout
         self._owner: int | None = None
         self.clock = clock or SystemClock()
         self.codec = cursor_codec or CursorCodec()
@@ -110,14 +116,20 @@ class MemoryStore:
     def begin(self, *, read_only: bool = False) -> MemoryTransaction:
         """Open a transaction, waiting for any other thread's transaction to end.
 
-        A ``read_only`` one refuses every write.
+        A ``read_only`` one refuses every write. Waiting longer than
+        ``wait_timeout`` raises ``StorageUnavailable``, as a PostgreSQL pool
+        with no free connection does.
         """
         if self._owner == threading.get_ident():
             raise UnitOfWorkError(
                 "this thread already has an open transaction on this store;"
                 " finish it before starting another"
             )
-        self._lock.acquire()
+        if not self._lock.acquire(timeout=self.wait_timeout):
+            raise StorageUnavailable(
+                f"the in-memory store stayed busy with another thread's transaction for"
+                f" {self.wait_timeout:g} s; retry later"
+            )
         self._owner = threading.get_ident()
         return MemoryTransaction(self, read_only=read_only)
 

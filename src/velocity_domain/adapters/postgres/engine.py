@@ -10,7 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from velocity_domain.adapters.postgres.connect import check_schema_name, engine_url
-from velocity_domain.errors import SchemaNotReady, StorageUnavailable
+from velocity_domain.adapters.postgres.store import translate
+from velocity_domain.errors import SchemaNotReady
 
 __all__ = ["SCHEMA_REVISION", "check_revision", "create_engine", "stored_revision"]
 
@@ -64,8 +65,8 @@ def check_revision(engine: sa.Engine, url: str | sa.URL, schema: str | None) -> 
     try:
         with engine.connect() as conn:
             current = stored_revision(conn, schema)
-    except sa.exc.OperationalError as exc:
-        raise StorageUnavailable(f"cannot reach PostgreSQL at {shown}: {exc.orig}") from exc
+    except sa.exc.SQLAlchemyError as exc:
+        raise translate(exc, context=f"connect to {shown}") from exc
     if current is None:
         raise SchemaNotReady(f"the database at {shown} has no velocity_domain schema", shown)
     if current != SCHEMA_REVISION:

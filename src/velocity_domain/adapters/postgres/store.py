@@ -25,6 +25,7 @@ from velocity_domain.errors import (
     ConcurrencyConflict,
     ConstraintViolation,
     NotFound,
+    SerializationFailure,
     StorageUnavailable,
     UnitOfWorkError,
     ValidationFailed,
@@ -52,7 +53,10 @@ E = TypeVar("E", bound=Entity)
 V = TypeVar("V", bound=VersionedEntity)
 
 _UNIQUE, _FOREIGN_KEY, _CHECK, _NOT_NULL = "23505", "23503", "23514", "23502"
-_RETRYABLE = {"40001", "40P01"}
+#: serialization_failure and deadlock_detected: another transaction won; run this one again.
+_SERIALIZATION = {"40001": "serialization failure", "40P01": "deadlock"}
+#: The server ended the session: admin_shutdown, crash_shutdown, cannot_connect_now.
+_SESSION_ENDED = {"57P01", "57P02", "57P03"}
 
 #: How many rows per row of a page a substring search tests in order before it
 #: asks the trigram index instead (see ``PostgresTable._walk_first``).
@@ -60,43 +64,93 @@ WALK = 100
 
 
 def translate(
-    exc: sa.exc.DBAPIError, info: TableInfo, row: Mapping[str, Any] | None
+    exc: sa.exc.SQLAlchemyError,
+    info: TableInfo | None = None,
+    row: Mapping[str, Any] | None = None,
+    *,
+    context: str | None = None,
 ) -> VelocityError:
-    """Turn a driver error into the library error the in-memory store raises for the same case."""
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None)
+    """Turn a driver error into the library error the in-memory store raises for the same case.
+
+    This is the adapter's one translation place. A serialization failure or
+    a deadlock becomes :class:`~velocity_domain.errors.SerializationFailure`;
+    a connection that was lost, refused or not had from the pool in time
+    becomes :class:`~velocity_domain.errors.StorageUnavailable`; a unique,
+    foreign-key or check violation ``AlreadyExists`` or ``ConstraintViolation``;
+    a value the server refuses (SQLSTATE class 22) ``ValidationFailed``.
+    ``info`` and ``row`` are the table and values written, when known;
+    ``context`` says what was being done (``"commit"``, ``"connect ..."``).
+    """
+    orig = getattr(exc, "orig", None)
+    sqlstate = str(getattr(orig, "sqlstate", None) or "")
+    detail = str(orig or exc).strip().splitlines()[0] if str(orig or exc).strip() else repr(exc)
     diag = getattr(orig, "diag", None)
+    entity = info.name if info is not None else str(getattr(diag, "table_name", None) or "")
+    where = f"{entity or 'PostgreSQL'}{f' ({context})' if context else ''}"
+    if sqlstate in _SERIALIZATION:
+        return SerializationFailure(
+            f"{where}: {_SERIALIZATION[sqlstate]} ({sqlstate}): a concurrent transaction won"
+            " and this one was rolled back; run it again"
+        )
+    if isinstance(exc, sa.exc.TimeoutError):  # the pool's timeout
+        return StorageUnavailable(
+            f"{where}: no pooled connection came free in time ({detail}); retry later"
+        )
+    if _connection_lost(exc, sqlstate):
+        if context is not None and context.startswith("connect"):
+            return StorageUnavailable(f"cannot reach PostgreSQL ({context}): {detail}")
+        unknown = "; the commit may or may not have happened" if context == "commit" else ""
+        return StorageUnavailable(f"{where}: lost the connection to PostgreSQL ({detail}){unknown}")
     constraint = str(getattr(diag, "constraint_name", None) or "unknown")
     if sqlstate == _UNIQUE:
-        if constraint == f"pk_{info.name}":
-            fields: tuple[str, ...] = (info.key_field,)
-        else:
-            fields = next(
-                (u.fields for u in info.uniques if u.name_for(info.name) == constraint), ()
-            )
-        key = {f: (row or {}).get(f) for f in fields}
-        return AlreadyExists(info.name, constraint, key)
+        return AlreadyExists(entity or "unknown", constraint, _unique_key(info, constraint, row))
     if sqlstate == _FOREIGN_KEY:
+        return ConstraintViolation(
+            entity or "unknown", constraint, _missing_reference(info, constraint, row)
+        )
+    if sqlstate in (_CHECK, _NOT_NULL):
+        return ConstraintViolation(entity or "unknown", constraint, detail)
+    if sqlstate.startswith("22"):  # data exception: a value the server cannot take
+        column = str(getattr(diag, "column_name", None) or "value")
+        return ValidationFailed(column, f"refused by PostgreSQL: {detail}", entity=entity or None)
+    return StorageUnavailable(f"{where}: {detail}")
+
+
+def _connection_lost(exc: sa.exc.SQLAlchemyError, sqlstate: str) -> bool:
+    """Whether ``exc`` says the connection is gone (or could not be made)."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if sqlstate.startswith("08") or sqlstate in _SESSION_ENDED:
+        return True
+    # psycopg reports a closed socket as an OperationalError without a SQLSTATE.
+    return not sqlstate and isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+
+
+def _unique_key(
+    info: TableInfo | None, constraint: str, row: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The values of the unique key ``constraint`` in the row written."""
+    if info is None:
+        return {}
+    if constraint == f"pk_{info.name}":
+        fields: tuple[str, ...] = (info.key_field,)
+    else:
+        fields = next((u.fields for u in info.uniques if u.name_for(info.name) == constraint), ())
+    return {f: (row or {}).get(f) for f in fields}
+
+
+def _missing_reference(
+    info: TableInfo | None, constraint: str, row: Mapping[str, Any] | None
+) -> str:
+    """Say which reference of the row written names no row."""
+    if info is not None:
         for ref in info.references:
             if info.fk_name(ref.field) == constraint and row is not None:
-                return ConstraintViolation(
-                    info.name,
-                    constraint,
-                    f"{ref.field} {row.get(ref.field)} names no row of {ref.table}",
-                )
+                return f"{ref.field} {row.get(ref.field)} names no row of {ref.table}"
         for cref in info.composite_refs:
             if cref.name_for(info.name) == constraint:
-                return ConstraintViolation(
-                    info.name,
-                    constraint,
-                    f"({', '.join(cref.fields)}) names no row of {cref.table}",
-                )
-        return ConstraintViolation(info.name, constraint, "a referenced row is missing or in use")
-    if sqlstate in (_CHECK, _NOT_NULL):
-        return ConstraintViolation(info.name, constraint, str(orig).splitlines()[0])
-    if sqlstate in _RETRYABLE:
-        return StorageUnavailable(f"{info.name}: transaction conflict ({sqlstate}); retry it")
-    return StorageUnavailable(f"{info.name}: {str(orig).splitlines()[0] if orig else exc}")
+                return f"({', '.join(cref.fields)}) names no row of {cref.table}"
+    return "a referenced row is missing or in use"
 
 
 class PostgresStore:
@@ -132,8 +186,8 @@ class PostgresStore:
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             else:
                 connection.begin()
-        except sa.exc.OperationalError as exc:
-            raise StorageUnavailable(f"cannot reach PostgreSQL: {exc.orig}") from exc
+        except sa.exc.SQLAlchemyError as exc:
+            raise translate(exc, context="connect") from exc
         return PostgresTransaction(self, connection, read_only=read_only)
 
     def close(self) -> None:
@@ -191,8 +245,8 @@ class PostgresTransaction:
             return
         try:
             connection.commit()
-        except sa.exc.DBAPIError as exc:
-            raise StorageUnavailable(f"commit failed: {exc.orig}") from exc
+        except sa.exc.SQLAlchemyError as exc:
+            raise translate(exc, context="commit") from exc
         finally:
             self._close()
 
@@ -430,7 +484,8 @@ class PostgresTable(Generic[E]):
 
     def _raise_missing_or_stale(self, key: UUID, expected: int) -> None:
         assert self._queries.version_of is not None
-        current = self._tx.connection.execute(self._queries.version_of, {KEY: key}).scalar()
+        with self._errors():
+            current = self._tx.connection.execute(self._queries.version_of, {KEY: key}).scalar()
         if current is None:
             raise NotFound(self._info.name, key)
         raise ConcurrencyConflict(self._info.name, key, expected, int(current))

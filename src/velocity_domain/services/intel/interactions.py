@@ -21,6 +21,7 @@ from velocity_domain.access.visibility import Visibility
 from velocity_domain.crm.entities import Lead, Opportunity, Person
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.service import Service, serves
+from velocity_domain.intel.channels import check_details, visit_type
 from velocity_domain.intel.entities import (
     Call,
     Channel,
@@ -32,7 +33,6 @@ from velocity_domain.intel.entities import (
     Transcript,
     Visit,
     VisitStatus,
-    VisitType,
 )
 from velocity_domain.kernel.arguments import uuid_arg
 from velocity_domain.kernel.model import Entity
@@ -163,14 +163,7 @@ class InteractionService(Service):
                 "email": email,
                 "visit": visit,
             }
-            for name, detail in given.items():
-                if detail is not None and interaction.channel not in _DETAIL_CHANNELS[name]:
-                    fits = ", ".join(sorted(c.value for c in _DETAIL_CHANNELS[name]))
-                    raise ValidationFailed(
-                        name, f"does not fit channel {interaction.channel.value}; it fits {fits}"
-                    )
-            if transcript is not None and call is None:
-                raise ValidationFailed("transcript", "needs the call detail it transcribes")
+            check_details(interaction.channel, (k for k, v in given.items() if v is not None))
             at = interaction.happened_at
             rows: list[Entity] = []
             if message is not None:
@@ -216,9 +209,7 @@ class InteractionService(Service):
                             "opportunity_id": opportunity_id,
                             "visited_at": at,
                             "status": VisitStatus.DONE,
-                            "visit_type": VisitType.MEETING
-                            if interaction.channel is Channel.MEETING
-                            else VisitType.SITE_VISIT,
+                            "visit_type": visit_type(interaction.channel),
                             "created_at": now,
                             "updated_at": now,
                         },
@@ -262,14 +253,6 @@ class InteractionService(Service):
             uow.intel.visits.add(row)
 
 
-#: Which channels each detail fits.
-_DETAIL_CHANNELS: dict[str, frozenset[Channel]] = {
-    "message": frozenset({Channel.MESSAGE, Channel.WHATSAPP}),
-    "call": frozenset({Channel.CALL}),
-    "transcript": frozenset({Channel.CALL}),
-    "email": frozenset({Channel.EMAIL}),
-    "visit": frozenset({Channel.VISIT, Channel.MEETING}),
-}
 #: The fields a caller may give in each detail; keys and links are the service's.
 _DETAIL_FIELDS: dict[str, frozenset[str]] = {
     "message": frozenset(

@@ -18,8 +18,8 @@ status changes are not gated (see :mod:`velocity_domain.services.inventory.unit_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
@@ -30,12 +30,15 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange
+from velocity_domain.governance.engine import Governance
 from velocity_domain.governance.service import Service, serves
 from velocity_domain.inventory.entities import (
+    Availability,
     Facing,
     LocationIndex,
     Media,
     MediaType,
+    PricingHistory,
     Project,
     ProjectStatus,
     Unit,
@@ -46,20 +49,35 @@ from velocity_domain.kernel.arguments import (
     Unchanged,
     Version,
     changes,
-    coordinate_arg,
-    number_arg,
 )
+from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.model import VersionedEntity
-from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, asc
 from velocity_domain.services.inventory.geo import (
     EARTH_RADIUS_KM,
-    MAX_RADIUS_KM,
-    bounding_boxes,
     geohash,
     haversine_km,
 )
-from velocity_domain.services.inventory.unit_status import UnitStatusMixin
+from velocity_domain.services.inventory.locations import (
+    IN_MICRO_MARKET,
+    NEAR,
+    SET_LOCATION,
+    LocationService,
+    NearbyProject,
+)
+from velocity_domain.services.inventory.unit_status import (
+    AVAILABILITY,
+    BLOCK,
+    BOOK,
+    CHANGE_PRICE,
+    CURRENT_PRICE,
+    HOLD,
+    MARK_SOLD,
+    RELEASE,
+    UNBLOCK,
+    UnitStatusService,
+)
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["EARTH_RADIUS_KM", "InventoryService", "NearbyProject", "geohash", "haversine_km"]
@@ -76,11 +94,6 @@ GET_UNIT = register("inventory.units.get", READ, "read one unit")
 LIST_UNITS = register("inventory.units.list", READ, "list units by project, status, configuration")
 ADD_MEDIA = register("inventory.media.add", WRITE, "add a picture, plan or brochure")
 LIST_MEDIA = register("inventory.media.list", READ, "list a project's or unit's media")
-SET_LOCATION = register("inventory.locations.set", WRITE, "set a project's map pin")
-IN_MICRO_MARKET = register(
-    "inventory.locations.in_micro_market", READ, "projects located in a micro-market"
-)
-NEAR = register("inventory.locations.near", READ, "projects within a radius, nearest first")
 
 _FIXED = frozenset({"version", "created_at", "updated_at"})
 _PROJECT_FIXED = _FIXED | {"project_id"}
@@ -107,17 +120,24 @@ UNIT_DETAILS = tuple(
 V = TypeVar("V", bound=VersionedEntity)
 
 
-@attrs.frozen
-class NearbyProject:
-    """A project found by :meth:`InventoryService.projects_near`, with its distance."""
+class InventoryService(Service):
+    """Projects, units, holds, prices, availability, media and locations.
 
-    project: Project
-    location: LocationIndex
-    distance_km: float
+    The status moves and prices of a unit are carried out by a
+    :class:`~velocity_domain.services.inventory.unit_status.UnitStatusService`
+    (one routine along the unit lifecycle, the availability ledger, the price
+    history); the methods below that name them hand over to it.
+    """
 
-
-class InventoryService(UnitStatusMixin, Service):
-    """Projects, units, holds, prices, availability, media and locations."""
+    def __init__(
+        self,
+        unit_of_work: Callable[..., UnitOfWork],
+        clock: Clock,
+        governance: Governance | None = None,
+    ) -> None:
+        super().__init__(unit_of_work, clock, governance)
+        self._units = UnitStatusService(unit_of_work, clock, self.governance)
+        self._locations = LocationService(unit_of_work, clock, self.governance)
 
     # -- projects -------------------------------------------------------------------------
 
@@ -345,7 +365,7 @@ class InventoryService(UnitStatusMixin, Service):
             raise ValidationFailed("project_id", "no such project", value=unit.project_id)
         self._check_unit_label(uow, unit, None)
         uow.inventory.units.add(unit)
-        self._append_availability(uow, principal, unit, reason="added", person_id=None)
+        self._units.record_availability(uow, principal, unit, reason="added", person_id=None)
         self._audit(
             uow,
             principal,
@@ -448,6 +468,140 @@ class InventoryService(UnitStatusMixin, Service):
 
     # -- holds, bookings and the other status changes ----------------------------------------
 
+    @serves(HOLD)
+    def hold(
+        self,
+        principal: Principal,
+        unit_id: UUID,
+        *,
+        person_id: UUID,
+        until: datetime,
+        expected_version: int,
+        reason: str | None = None,
+    ) -> Unit:
+        """Hold an available unit (or one whose hold has lapsed) for a person until ``until``."""
+        return self._units.move(
+            principal,
+            HOLD,
+            unit_id,
+            expected_version,
+            person_id=person_id,
+            until=until,
+            reason=reason,
+        )
+
+    @serves(BOOK)
+    def book(
+        self,
+        principal: Principal,
+        unit_id: UUID,
+        *,
+        person_id: UUID,
+        expected_version: int,
+        reason: str | None = None,
+    ) -> Unit:
+        """Book a unit for a person; double-booking is refused.
+
+        A unit already booked or sold, blocked, or under a live hold for
+        someone else is refused with ``InvalidTransition``.
+        """
+        return self._units.move(
+            principal, BOOK, unit_id, expected_version, person_id=person_id, reason=reason
+        )
+
+    @serves(RELEASE)
+    def release(
+        self,
+        principal: Principal,
+        unit_id: UUID,
+        *,
+        expected_version: int,
+        reason: str | None = None,
+    ) -> Unit:
+        """Make a held or booked unit available again."""
+        return self._units.move(principal, RELEASE, unit_id, expected_version, reason=reason)
+
+    @serves(MARK_SOLD)
+    def mark_sold(
+        self,
+        principal: Principal,
+        unit_id: UUID,
+        *,
+        expected_version: int,
+        reason: str | None = None,
+    ) -> Unit:
+        """Mark a booked unit sold, to the person it was booked for."""
+        return self._units.move(principal, MARK_SOLD, unit_id, expected_version, reason=reason)
+
+    @serves(BLOCK)
+    def block(
+        self,
+        principal: Principal,
+        unit_id: UUID,
+        *,
+        expected_version: int,
+        reason: str | None = None,
+    ) -> Unit:
+        """Take an available unit (or one whose hold has lapsed) off sale."""
+        return self._units.move(principal, BLOCK, unit_id, expected_version, reason=reason)
+
+    @serves(UNBLOCK)
+    def unblock(
+        self,
+        principal: Principal,
+        unit_id: UUID,
+        *,
+        expected_version: int,
+        reason: str | None = None,
+    ) -> Unit:
+        """Put a blocked unit back on sale."""
+        return self._units.move(principal, UNBLOCK, unit_id, expected_version, reason=reason)
+
+    @serves(AVAILABILITY)
+    def availability(
+        self,
+        principal: Principal,
+        unit_id: UUID,
+        *,
+        limit: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Page[Availability]:
+        """A unit's status history, newest first."""
+        return self._units.availability(principal, unit_id, limit=limit, cursor=cursor)
+
+    @serves(CHANGE_PRICE)
+    def change_price(
+        self,
+        principal: Principal,
+        unit_id: UUID,
+        *,
+        price: Decimal,
+        effective_from: datetime,
+        reason: str | None = None,
+    ) -> PricingHistory:
+        """Record a unit's price from ``effective_from``; a new price is reviewed first.
+
+        See :meth:`UnitStatusService.change_price
+        <velocity_domain.services.inventory.unit_status.UnitStatusService.change_price>`.
+        """
+        return self._units.change_price(
+            principal, unit_id, price=price, effective_from=effective_from, reason=reason
+        )
+
+    def _apply_price(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> PricingHistory:
+        return self._units.apply_price(uow, principal, change)
+
+    @serves(CURRENT_PRICE)
+    def current_price(
+        self, principal: Principal, unit_id: UUID, at: datetime | None = None
+    ) -> PricingHistory | None:
+        """The price entry in force at ``at`` (default now), or ``None`` if it had no price."""
+        return self._units.current_price(principal, unit_id, at)
+
+    # -- media ----------------------------------------------------------------------------
+
     @serves(ADD_MEDIA)
     def add_media(
         self,
@@ -530,39 +684,15 @@ class InventoryService(UnitStatusMixin, Service):
         locality: str | None = None,
     ) -> LocationIndex:
         """Set a project's map pin (one row per project); place names default to the project's."""
-        with self._begin(principal, SET_LOCATION) as uow:
-            lat = coordinate_arg(latitude, "latitude", 90)
-            lon = coordinate_arg(longitude, "longitude", 180)
-            project = uow.inventory.projects.get(project_id)
-            values: dict[str, Any] = {
-                "latitude": lat,
-                "longitude": lon,
-                "geohash": geohash(float(lat), float(lon)),
-                "city": city if city is not None else project.city,
-                "micro_market": micro_market if micro_market is not None else project.micro_market,
-                "locality": locality,
-            }
-            found = uow.inventory.locations.list(Query((Eq("project_id", project.key),), limit=1))
-            before = found.items[0] if found.items else None
-            if before is None:
-                now = self.clock.now()
-                after = LocationIndex(
-                    project_id=project.key, created_at=now, updated_at=now, **values
-                )
-                uow.inventory.locations.add(after)
-            else:
-                after = uow.inventory.locations.update(attrs.evolve(before, **values))
-            self._audit(
-                uow,
-                principal,
-                SET_LOCATION.name,
-                target_domain="inventory",
-                target_ref=project.key,
-                before=before,
-                after=after,
-            )
-            uow.commit()
-        return after
+        return self._locations.set_location(
+            principal,
+            project_id,
+            latitude=latitude,
+            longitude=longitude,
+            city=city,
+            micro_market=micro_market,
+            locality=locality,
+        )
 
     @serves(IN_MICRO_MARKET)
     def projects_in_micro_market(
@@ -574,14 +704,7 @@ class InventoryService(UnitStatusMixin, Service):
         cursor: str | None = None,
     ) -> Page[Project]:
         """The projects whose location lies in ``micro_market``, by project id."""
-        with self._begin(principal, IN_MICRO_MARKET) as uow:
-            if not micro_market.strip():
-                raise ValidationFailed("micro_market", "must be a non-empty string")
-            query = Query((Eq("micro_market", micro_market),), (asc("project_id"),), limit, cursor)
-            page = uow.inventory.locations.list(query)
-            projects = uow.inventory.projects.get_many(row.project_id for row in page)
-            items = tuple(projects[row.project_id] for row in page if row.project_id in projects)
-            return Page(items, page.next_cursor)
+        return self._locations.in_micro_market(principal, micro_market, limit=limit, cursor=cursor)
 
     @serves(NEAR)
     def projects_near(
@@ -593,36 +716,5 @@ class InventoryService(UnitStatusMixin, Service):
         *,
         limit: int = DEFAULT_PAGE_SIZE,
     ) -> list[NearbyProject]:
-        """Projects within ``radius_km`` of a point, nearest first (haversine distance).
-
-        A bounding box on latitude and longitude narrows the rows first, so
-        PostgreSQL can use its (latitude, longitude) index.
-        """
-        with self._begin(principal, NEAR) as uow:
-            lat = number_arg(latitude, "latitude", -90, 90)
-            lon = number_arg(longitude, "longitude", -180, 180)
-            radius = number_arg(radius_km, "radius_km", 0, MAX_RADIUS_KM)
-            if radius <= 0:
-                raise ValidationFailed("radius_km", "must be greater than 0")
-            if not 0 < limit <= MAX_PAGE_SIZE:
-                raise ValidationFailed("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
-            hits: list[tuple[float, LocationIndex]] = []
-            for box in bounding_boxes(lat, lon, radius):
-                cursor: str | None = None
-                while True:
-                    page = uow.inventory.locations.list(Query(box, (), MAX_PAGE_SIZE, cursor))
-                    for row in page:
-                        km = haversine_km(lat, lon, float(row.latitude), float(row.longitude))
-                        if km <= radius:
-                            hits.append((km, row))
-                    cursor = page.next_cursor
-                    if cursor is None:
-                        break
-            hits.sort(key=lambda hit: (hit[0], hit[1].project_id))
-            hits = hits[:limit]
-            projects = uow.inventory.projects.get_many(row.project_id for _, row in hits)
-            return [
-                NearbyProject(projects[row.project_id], row, km)
-                for km, row in hits
-                if row.project_id in projects
-            ]
+        """Projects within ``radius_km`` of a point, nearest first (haversine distance)."""
+        return self._locations.near(principal, latitude, longitude, radius_km, limit=limit)

@@ -1,7 +1,10 @@
 """Unit status changes and prices: holds, bookings, releases, sales, blocks, price history.
 
-Every status change is guarded by the caller's ``expected_version`` and
-appends an ``inventory_availability`` row in the same transaction, so two
+:class:`UnitStatusService` carries out the status methods of
+``velocity.inventory``: each is one move along the unit status lifecycle
+(:mod:`velocity_domain.inventory.lifecycle`, which refuses an illegal move
+with ``InvalidTransition``), guarded by the caller's ``expected_version``,
+and appends an ``inventory_availability`` row in the same transaction, so two
 bookings of one unit based on the same version cannot both succeed.
 
 A price change passes the writeback policy: a new price is a change of the
@@ -25,7 +28,7 @@ from uuid import UUID
 
 import attrs
 
-from velocity_domain.access.operations import register
+from velocity_domain.access.operations import Operation, register
 from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Person
 from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
@@ -37,6 +40,7 @@ from velocity_domain.inventory.entities import (
     Unit,
     UnitStatus,
 )
+from velocity_domain.inventory.lifecycle import MOVES, check_move
 from velocity_domain.kernel.arguments import (
     uuid_arg,
     version_arg,
@@ -47,7 +51,7 @@ from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Query, Range, desc
 from velocity_domain.uow import UnitOfWork
 
-__all__ = ["PRICE_FIELDS", "UnitStatusMixin", "check_version"]
+__all__ = ["MOVE_OF", "PRICE_FIELDS", "UnitStatusService", "check_version"]
 
 READ = "inventory.read"
 WRITE = "inventory.write"
@@ -61,6 +65,17 @@ AVAILABILITY = register("inventory.availability.list", READ, "a unit's status hi
 CHANGE_PRICE = register("inventory.prices.change", WRITE, "record a unit's price from a moment")
 CURRENT_PRICE = register("inventory.prices.current", READ, "a unit's price at a moment")
 
+#: The row of the unit status table (:data:`~velocity_domain.inventory.lifecycle.MOVES`)
+#: each status operation follows.
+MOVE_OF: dict[str, str] = {
+    HOLD.name: "hold",
+    BOOK.name: "book",
+    RELEASE.name: "release",
+    MARK_SOLD.name: "mark_sold",
+    BLOCK.name: "block",
+    UNBLOCK.name: "unblock",
+}
+
 #: The unit fields a price change proposes (its moment and reason travel as context).
 PRICE_FIELDS = ("price_current",)
 
@@ -71,6 +86,15 @@ def check_version(row: VersionedEntity, version: int) -> None:
         raise ConcurrencyConflict(row.table_name, row.key, version, row.version)
 
 
+def _future(until: object, now: datetime) -> datetime:
+    """``until`` checked to be a timezone-aware datetime after ``now``."""
+    if not isinstance(until, datetime) or until.tzinfo is None:
+        raise ValidationFailed("until", "must be a timezone-aware datetime")
+    if until <= now:
+        raise ValidationFailed("until", f"must be in the future (now is {now.isoformat()})")
+    return until
+
+
 def _moment(value: object) -> datetime:
     try:
         return converter.structure(value, datetime)
@@ -78,213 +102,99 @@ def _moment(value: object) -> datetime:
         raise ValidationFailed("effective_from", "must be an ISO 8601 time", value=value) from None
 
 
-class UnitStatusMixin(Service):
-    """The status and price operations of :class:`InventoryService`."""
+class UnitStatusService(Service):
+    """A unit's status moves and prices, behind the status methods of ``velocity.inventory``.
 
-    @serves(HOLD)
-    def hold(
+    Every status operation (hold, book, release, sale, block, unblock) is one
+    :meth:`move` along the unit status lifecycle
+    (:mod:`velocity_domain.inventory.lifecycle`); this object owns the
+    availability ledger those moves append to and the unit's price history.
+    """
+
+    @serves(None)
+    def move(
         self,
         principal: Principal,
+        operation: Operation,
         unit_id: UUID,
-        *,
-        person_id: UUID,
-        until: datetime,
         expected_version: int,
+        *,
+        person_id: UUID | None = None,
+        until: datetime | None = None,
         reason: str | None = None,
     ) -> Unit:
-        """Hold an available unit (or one whose hold has lapsed) for a person until ``until``."""
-        now = self.clock.now()
-        with self._begin(principal, HOLD) as uow:
-            if not isinstance(until, datetime) or until.tzinfo is None:
-                raise ValidationFailed("until", "must be a timezone-aware datetime")
-            if until <= now:
-                raise ValidationFailed("until", f"must be in the future (now is {now.isoformat()})")
-            unit = self._unit_at(uow, unit_id, expected_version)
-            self._check_person(uow, principal, person_id)
-            if unit.status is not UnitStatus.AVAILABLE and not self._lapsed(unit, now):
-                raise ValidationFailed(
-                    "unit_id",
-                    f"is {self._describe(unit)}; only an available unit, or one whose hold"
-                    " has lapsed, can be held",
-                )
-            changed = attrs.evolve(
-                unit, status=UnitStatus.HELD, hold_expires_at=until, held_for_person_id=person_id
-            )
-            return self._change_status(
-                uow,
-                principal,
-                HOLD.name,
-                unit=unit,
-                changed=changed,
-                person_id=person_id,
-                reason=reason,
-                valid_to=until,
-            )
+        """Move a unit to the status of ``operation``, with its availability row and audit event.
 
-    @serves(BOOK)
-    def book(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        person_id: UUID,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Book a unit for a person; double-booking is refused.
-
-        A unit already booked or sold, blocked, or under a live hold for
-        someone else is refused with ``ValidationFailed`` on ``unit_id``.
+        A hold or a booking is for ``person_id`` (a hold until ``until``);
+        a move the lifecycle refuses raises ``InvalidTransition``.
         """
+        move = MOVE_OF[operation.name]
+        target = MOVES[move].target
         now = self.clock.now()
-        with self._begin(principal, BOOK) as uow:
+        with self._begin(principal, operation) as uow:
+            if target is UnitStatus.HELD:
+                until = _future(until, now)
             unit = self._unit_at(uow, unit_id, expected_version)
-            self._check_person(uow, principal, person_id)
-            if unit.status in (UnitStatus.BOOKED, UnitStatus.SOLD):
-                raise ValidationFailed(
-                    "unit_id", f"double-booking refused: the unit is already {unit.status}"
+            if target in (UnitStatus.HELD, UnitStatus.BOOKED):
+                self._check_person(uow, principal, person_id)
+            check_move(unit, move, now, person_id)
+            if target is UnitStatus.HELD:
+                changed = attrs.evolve(
+                    unit, status=target, hold_expires_at=until, held_for_person_id=person_id
                 )
-            if unit.status is UnitStatus.BLOCKED:
-                raise ValidationFailed("unit_id", "is blocked; unblock it before booking")
-            if (
-                unit.status is UnitStatus.HELD
-                and unit.held_for_person_id != person_id
-                and not self._lapsed(unit, now)
-            ):
-                raise ValidationFailed(
-                    "unit_id", f"double-booking refused: the unit is {self._describe(unit)}"
+            else:
+                changed = attrs.evolve(
+                    unit, status=target, hold_expires_at=None, held_for_person_id=None
                 )
-            changed = attrs.evolve(
-                unit, status=UnitStatus.BOOKED, hold_expires_at=None, held_for_person_id=None
+                until = None
+            if target is UnitStatus.SOLD:
+                person_id = self._booked_for(uow, unit)
+            elif target not in (UnitStatus.HELD, UnitStatus.BOOKED):
+                person_id = None
+            stored = uow.inventory.units.update(changed, expected_version=unit.version)
+            self.record_availability(
+                uow, principal, stored, reason=reason, person_id=person_id, valid_to=until
             )
-            return self._change_status(
+            self._audit(
                 uow,
                 principal,
-                BOOK.name,
-                unit=unit,
-                changed=changed,
+                operation.name,
+                target_domain="inventory",
+                target_ref=unit.key,
+                before=unit,
+                after=stored,
+                reason=reason,
+            )
+            uow.commit()
+        return stored
+
+    @serves(None)
+    def record_availability(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        unit: Unit,
+        *,
+        reason: str | None,
+        person_id: UUID | None,
+        valid_to: datetime | None = None,
+    ) -> None:
+        """Append the unit's status, as it now is, to its availability history."""
+        now = self.clock.now()
+        uow.inventory.availability.add(
+            Availability(
+                unit_id=unit.key,
+                status=unit.status,
+                valid_from=now,
+                valid_to=valid_to,
+                reason=reason,
                 person_id=person_id,
-                reason=reason,
+                recorded_by_user_id=principal.user_id,
+                recorded_at=now,
             )
+        )
 
-    @serves(RELEASE)
-    def release(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Make a held or booked unit available again."""
-        with self._begin(principal, RELEASE) as uow:
-            unit = self._unit_at(uow, unit_id, expected_version)
-            if unit.status not in (UnitStatus.HELD, UnitStatus.BOOKED):
-                raise ValidationFailed(
-                    "unit_id", f"is {unit.status}; only a held or booked unit can be released"
-                )
-            changed = attrs.evolve(
-                unit, status=UnitStatus.AVAILABLE, hold_expires_at=None, held_for_person_id=None
-            )
-            return self._change_status(
-                uow,
-                principal,
-                RELEASE.name,
-                unit=unit,
-                changed=changed,
-                person_id=None,
-                reason=reason,
-            )
-
-    @serves(MARK_SOLD)
-    def mark_sold(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Mark a booked unit sold, to the person it was booked for."""
-        with self._begin(principal, MARK_SOLD) as uow:
-            unit = self._unit_at(uow, unit_id, expected_version)
-            if unit.status is not UnitStatus.BOOKED:
-                raise ValidationFailed(
-                    "unit_id", f"is {unit.status}; only a booked unit can be marked sold"
-                )
-            last = uow.inventory.availability.list(
-                Query((Eq("unit_id", unit.key),), (desc("valid_from"), desc("recorded_at")), 1)
-            ).items
-            buyer = last[0].person_id if last and last[0].status is UnitStatus.BOOKED else None
-            changed = attrs.evolve(unit, status=UnitStatus.SOLD)
-            return self._change_status(
-                uow,
-                principal,
-                MARK_SOLD.name,
-                unit=unit,
-                changed=changed,
-                person_id=buyer,
-                reason=reason,
-            )
-
-    @serves(BLOCK)
-    def block(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Take an available unit (or one whose hold has lapsed) off sale."""
-        now = self.clock.now()
-        with self._begin(principal, BLOCK) as uow:
-            unit = self._unit_at(uow, unit_id, expected_version)
-            if unit.status is not UnitStatus.AVAILABLE and not self._lapsed(unit, now):
-                raise ValidationFailed(
-                    "unit_id", f"is {self._describe(unit)}; only an available unit can be blocked"
-                )
-            changed = attrs.evolve(
-                unit, status=UnitStatus.BLOCKED, hold_expires_at=None, held_for_person_id=None
-            )
-            return self._change_status(
-                uow,
-                principal,
-                BLOCK.name,
-                unit=unit,
-                changed=changed,
-                person_id=None,
-                reason=reason,
-            )
-
-    @serves(UNBLOCK)
-    def unblock(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Put a blocked unit back on sale."""
-        with self._begin(principal, UNBLOCK) as uow:
-            unit = self._unit_at(uow, unit_id, expected_version)
-            if unit.status is not UnitStatus.BLOCKED:
-                raise ValidationFailed(
-                    "unit_id", f"is {unit.status}; only a blocked unit can be unblocked"
-                )
-            changed = attrs.evolve(unit, status=UnitStatus.AVAILABLE)
-            return self._change_status(
-                uow,
-                principal,
-                UNBLOCK.name,
-                unit=unit,
-                changed=changed,
-                person_id=None,
-                reason=reason,
-            )
-
-    @serves(AVAILABILITY)
+    @serves(None)
     def availability(
         self,
         principal: Principal,
@@ -308,78 +218,23 @@ class UnitStatusMixin(Service):
         check_version(unit, version)
         return unit
 
-    def _check_person(self, uow: UnitOfWork, principal: Principal, person_id: UUID) -> None:
+    def _check_person(self, uow: UnitOfWork, principal: Principal, person_id: UUID | None) -> None:
         """Refuse a person who does not exist or whom the principal may not see (alike)."""
+        if person_id is None:
+            raise ValidationFailed("person_id", "is required for this move")
         self._visibility(uow, principal).referenced(Person, person_id, "person_id")
 
     @staticmethod
-    def _lapsed(unit: Unit, now: datetime) -> bool:
-        expires = unit.hold_expires_at
-        return unit.status is UnitStatus.HELD and expires is not None and expires <= now
-
-    @staticmethod
-    def _describe(unit: Unit) -> str:
-        if unit.status is not UnitStatus.HELD or unit.hold_expires_at is None:
-            return str(unit.status)
-        # Whom it is held for is a client the caller may not see: not named.
-        return f"held until {unit.hold_expires_at.isoformat()}"
-
-    def _change_status(
-        self,
-        uow: UnitOfWork,
-        principal: Principal,
-        action: str,
-        *,
-        unit: Unit,
-        changed: Unit,
-        person_id: UUID | None,
-        reason: str | None,
-        valid_to: datetime | None = None,
-    ) -> Unit:
-        stored = uow.inventory.units.update(changed, expected_version=unit.version)
-        self._append_availability(
-            uow, principal, stored, reason=reason, person_id=person_id, valid_to=valid_to
-        )
-        self._audit(
-            uow,
-            principal,
-            action,
-            target_domain="inventory",
-            target_ref=unit.key,
-            before=unit,
-            after=stored,
-            reason=reason,
-        )
-        uow.commit()
-        return stored
-
-    def _append_availability(
-        self,
-        uow: UnitOfWork,
-        principal: Principal,
-        unit: Unit,
-        *,
-        reason: str | None,
-        person_id: UUID | None,
-        valid_to: datetime | None = None,
-    ) -> None:
-        now = self.clock.now()
-        uow.inventory.availability.add(
-            Availability(
-                unit_id=unit.key,
-                status=unit.status,
-                valid_from=now,
-                valid_to=valid_to,
-                reason=reason,
-                person_id=person_id,
-                recorded_by_user_id=principal.user_id,
-                recorded_at=now,
-            )
-        )
+    def _booked_for(uow: UnitOfWork, unit: Unit) -> UUID | None:
+        """The person the unit's latest availability row booked it for (its buyer)."""
+        last = uow.inventory.availability.list(
+            Query((Eq("unit_id", unit.key),), (desc("valid_from"), desc("recorded_at")), 1)
+        ).items
+        return last[0].person_id if last and last[0].status is UnitStatus.BOOKED else None
 
     # -- prices ---------------------------------------------------------------------------
 
-    @serves(CHANGE_PRICE)
+    @serves(None)
     def change_price(
         self,
         principal: Principal,
@@ -423,11 +278,12 @@ class UnitStatusMixin(Service):
                 context=plain_values({"effective_from": entry.effective_from, "reason": reason}),
             )
             self._gate(uow, principal, change)
-            written = self._apply_price(uow, principal, change)
+            written = self.apply_price(uow, principal, change)
             uow.commit()
         return written
 
-    def _apply_price(
+    @serves(None)
+    def apply_price(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> PricingHistory:
         """Write the price entry (and ``price_current``) of an approved price change.
@@ -481,7 +337,7 @@ class UnitStatusMixin(Service):
         )
         return entry
 
-    @serves(CURRENT_PRICE)
+    @serves(None)
     def current_price(
         self, principal: Principal, unit_id: UUID, at: datetime | None = None
     ) -> PricingHistory | None:
@@ -498,5 +354,3 @@ class UnitStatusMixin(Service):
         where = (Eq("unit_id", unit_id), Range("effective_from", lte=at))
         found = uow.inventory.pricing_history.list(Query(where, order, 1)).items
         return found[0] if found else None
-
-    # -- media ----------------------------------------------------------------------------
