@@ -243,8 +243,9 @@ def test_a_stale_writeback_fails_and_never_overwrites(
     assert "concurrency_conflict" in stored.failure_reason
     assert stored.executed_at is None
     assert deal_of_client_b(velocity, w) == moved_on
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(WritebackFailed) as again:  # executing it again tells the same outcome
         velocity.writebacks.execute(w.by_role["operator"], key)
+    assert again.value.reason == failed.value.reason
     assert audit_count(velocity, w, "workflow.writebacks.failed", key) == 1
 
 

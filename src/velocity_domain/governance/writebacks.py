@@ -325,7 +325,8 @@ class WritebackService(Service):
         The first caller applies the change, marks the writeback executed and
         writes the audit events in one transaction; every other caller, at
         the same time or later, gets ``Execution(applied=False)``. A conflict
-        marks the writeback ``failed`` and raises ``WritebackFailed``; a
+        marks the writeback ``failed`` and raises ``WritebackFailed``, and so
+        does every later execution of it (with the recorded reason); a
         writeback that is not approved raises ``InvalidTransition``.
         """
         key = writeback_id
@@ -351,6 +352,9 @@ class WritebackService(Service):
             writeback = self._readable(uow, principal, key)
             if writeback.status is WritebackStatus.EXECUTED:
                 return Execution(writeback, applied=False)
+            if writeback.status is WritebackStatus.FAILED:
+                # Every caller learns the one outcome, whether it raced or came later.
+                raise WritebackFailed(key, writeback.failure_reason or "failed")
             WRITEBACK.transition(writeback.status, WritebackStatus.EXECUTED)
             change = ProposedChange.of(writeback)
             route = self.governance.appliers.get(change.operation)
