@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from tests.pg_harness import NoServerError, PostgresServer
+from tests.support.pg_harness import NoServerError, PostgresServer
+from tests.support.world import World, build
 from velocity_domain import Velocity
 from velocity_domain.adapters.postgres import migrate
 from velocity_domain.kernel.clock import FixedClock
@@ -79,9 +80,16 @@ def any_velocity(request: pytest.FixtureRequest) -> Iterator[tuple[Velocity, Fix
         with Velocity.in_memory(clock=clock) as velocity:
             yield velocity, clock
         return
-    from tests.test_contract_postgres import empty_all_tables  # noqa: PLC0415
+    from tests.support.pg_harness import empty_all_tables  # noqa: PLC0415
 
     url: URL = request.getfixturevalue("pg_url")
     empty_all_tables(request.getfixturevalue("pg_engine"))
     with Velocity.from_url(url.render_as_string(hide_password=False), clock=clock) as velocity:
         yield velocity, clock
+
+
+@pytest.fixture
+def world(any_velocity: tuple[Velocity, FixedClock]) -> World:
+    """The shared world (users of every role, two agents with clients) on each store in turn."""
+    velocity, _ = any_velocity
+    return build(velocity)

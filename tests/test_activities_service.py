@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.access_world import AccessWorld, build
-from tests.governance_help import release, reviewed
+from tests.support.governance import release, reviewed
+from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.crm.entities import PropertyInterestStatus
 from velocity_domain.errors import (
@@ -31,16 +31,8 @@ from velocity_domain.kernel.query import Eq, Query
 from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import WritebackStatus
 
-World = tuple[Velocity, FixedClock, AccessWorld]
 
-
-@pytest.fixture
-def world(any_velocity: tuple[Velocity, FixedClock]) -> World:
-    velocity, clock = any_velocity
-    return velocity, clock, build(velocity)
-
-
-def _actions(velocity: Velocity, w: AccessWorld, action: str) -> int:
+def _actions(velocity: Velocity, w: World, action: str) -> int:
     return len(velocity.audit.list(w.admin, action=action).items)
 
 
@@ -48,7 +40,7 @@ def _actions(velocity: Velocity, w: AccessWorld, action: str) -> int:
 
 
 def test_a_task_is_created_for_the_caller_and_listed_as_theirs(world: World) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     now = clock.now()
     task = velocity.tasks.create(
         w.agent_a, title="Call Asha back", due_at=now + timedelta(hours=1), person_id=w.client_a.key
@@ -62,7 +54,7 @@ def test_a_task_is_created_for_the_caller_and_listed_as_theirs(world: World) -> 
 
 
 def test_a_lead_fills_in_the_person_of_a_task(world: World) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     with unit_of_work(velocity) as uow:
         lead = uow.crm.leads.list(Query((Eq("person_id", w.client_a.key),))).items[0]
     task = velocity.tasks.create(
@@ -81,7 +73,7 @@ def test_a_lead_fills_in_the_person_of_a_task(world: World) -> None:
 
 
 def test_snooze_complete_reopen_and_assign(world: World) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     now = clock.now()
     task = velocity.tasks.create(w.agent_a, title="Send brochure", due_at=now + timedelta(hours=1))
     later = now + timedelta(days=2)
@@ -110,7 +102,7 @@ def test_snooze_complete_reopen_and_assign(world: World) -> None:
 
 
 def test_snoozing_into_the_past_is_refused(world: World) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     task = velocity.tasks.create(w.agent_a, title="Ring", due_at=clock.now())
     for until in (clock.now(), clock.now() - timedelta(minutes=1)):
         with pytest.raises(ValidationFailed) as err:
@@ -119,7 +111,7 @@ def test_snoozing_into_the_past_is_refused(world: World) -> None:
 
 
 def test_overdue_and_due_today(world: World) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     now = clock.set(clock.now().replace(hour=12, minute=0, second=0))
     agent = w.agent_a
     late = velocity.tasks.create(agent, title="Late", due_at=now - timedelta(days=2))
@@ -142,7 +134,7 @@ def test_overdue_and_due_today(world: World) -> None:
 
 
 def test_a_stale_version_conflicts(world: World) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     task = velocity.tasks.create(w.agent_a, title="Ring", due_at=clock.now())
     velocity.tasks.complete(w.agent_a, task.key, expected_version=task.version)
     with pytest.raises(ConcurrencyConflict):
@@ -150,7 +142,7 @@ def test_a_stale_version_conflicts(world: World) -> None:
 
 
 def test_tasks_of_another_agents_client_are_not_found(world: World) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     with pytest.raises(ValidationFailed) as err:  # as for a person who does not exist
         velocity.tasks.create(
             w.agent_a, title="Poach", due_at=clock.now(), person_id=w.client_b.key
@@ -169,7 +161,7 @@ def _task_row(velocity: Velocity, task_id: uuid.UUID) -> Reminder:
         return uow.intel.reminders.get(task_id)
 
 
-def _assign_events(velocity: Velocity, w: AccessWorld, task_id: uuid.UUID) -> list[Any]:
+def _assign_events(velocity: Velocity, w: World, task_id: uuid.UUID) -> list[Any]:
     events = velocity.audit.list(w.admin, action="crm.tasks.assign").items
     return [e for e in events if e.target_ref == str(task_id)]
 
@@ -177,7 +169,7 @@ def _assign_events(velocity: Velocity, w: AccessWorld, task_id: uuid.UUID) -> li
 def test_a_reassignment_waits_for_approval_then_writes_what_a_direct_write_would(
     world: World,
 ) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     operator = w.by_role["operator"]
     due = clock.now() + timedelta(days=1)
     task, twin = (
@@ -221,7 +213,7 @@ def test_a_reassignment_waits_for_approval_then_writes_what_a_direct_write_would
 
 
 def test_a_stale_reassignment_is_refused_before_it_is_proposed(world: World) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     task = velocity.tasks.create(w.agent_a, title="Ring", due_at=clock.now())
     velocity.tasks.snooze(w.agent_a, task.key, clock.now() + timedelta(hours=1), expected_version=1)
     with pytest.raises(ConcurrencyConflict):
@@ -230,7 +222,7 @@ def test_a_stale_reassignment_is_refused_before_it_is_proposed(world: World) -> 
 
 
 def test_keeping_the_assignee_and_creating_for_another_user_go_straight_on(world: World) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     task = velocity.tasks.create(
         w.agent_a, title="Brief B", due_at=clock.now(), assigned_user_id=w.agent_b.user_id
     )
@@ -244,7 +236,7 @@ def test_keeping_the_assignee_and_creating_for_another_user_go_straight_on(world
 
 
 def test_a_call_is_logged_with_its_call_and_transcript(world: World) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     at = clock.now() - timedelta(hours=1)
     logged = velocity.interactions.log(
         w.agent_a,
@@ -271,7 +263,7 @@ def test_a_call_is_logged_with_its_call_and_transcript(world: World) -> None:
 
 
 def test_message_email_and_visit_details(world: World) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     at = clock.now()
     chat = velocity.interactions.log(
         w.agent_a,
@@ -312,7 +304,7 @@ def test_message_email_and_visit_details(world: World) -> None:
 
 
 def test_a_bad_detail_writes_nothing(world: World) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     before = velocity.interactions.timeline(w.admin, w.client_a.key).items
     with pytest.raises(ValidationFailed) as err:
         velocity.interactions.log(
@@ -330,7 +322,7 @@ def test_a_bad_detail_writes_nothing(world: World) -> None:
 
 
 def test_logging_for_another_agents_client_is_not_found(world: World) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     with pytest.raises(NotFound):
         velocity.interactions.log(
             w.agent_a, person_id=w.client_b.key, channel="other", happened_at=clock.now()
@@ -349,7 +341,7 @@ def _project_and_unit(velocity: Velocity) -> tuple[Project, Unit]:
 
 
 def test_record_update_close_and_list_interests(world: World) -> None:
-    velocity, _, w = world
+    velocity, w = world.velocity, world
     project, unit = _project_and_unit(velocity)
     interest = velocity.property_interests.record(
         w.agent_a,
@@ -400,7 +392,7 @@ def test_record_update_close_and_list_interests(world: World) -> None:
 
 
 def test_interests_of_another_agents_client_are_not_found(world: World) -> None:
-    velocity, _, w = world
+    velocity, w = world.velocity, world
     theirs = velocity.property_interests.record(w.agent_b, person_id=w.client_b.key)
     with pytest.raises(NotFound):
         velocity.property_interests.of_client(w.agent_a, w.client_b.key)
@@ -411,7 +403,7 @@ def test_interests_of_another_agents_client_are_not_found(world: World) -> None:
 
 
 def test_a_budget_change_is_reviewed_and_other_changes_are_not(world: World) -> None:
-    velocity, _, w = world
+    velocity, w = world.velocity, world
     operator = w.by_role["operator"]
     interest = velocity.property_interests.record(
         w.agent_a, person_id=w.client_a.key, budget_max=Decimal("9000000")
@@ -442,13 +434,13 @@ def test_a_budget_change_is_reviewed_and_other_changes_are_not(world: World) -> 
 
 # --- bad input tables ------------------------------------------------------------------
 
-Call = Callable[[Velocity, FixedClock, AccessWorld], Any]
+Call = Callable[[Velocity, FixedClock, World], Any]
 LONG = "x" * 10_001
 UNKNOWN = uuid.UUID("00000000-0000-7000-8000-000000000001")
 
 
 def _task_args(**over: Any) -> Call:
-    def call(v: Velocity, c: FixedClock, w: AccessWorld) -> Any:
+    def call(v: Velocity, c: FixedClock, w: World) -> Any:
         args: dict[str, Any] = {"title": "Call back", "due_at": c.now()}
         args.update(over)
         return v.tasks.create(w.admin, **args)
@@ -457,7 +449,7 @@ def _task_args(**over: Any) -> Call:
 
 
 def _snooze(until: Any) -> Call:
-    def call(v: Velocity, c: FixedClock, w: AccessWorld) -> Any:
+    def call(v: Velocity, c: FixedClock, w: World) -> Any:
         task = v.tasks.create(w.admin, title="t", due_at=c.now())
         return v.tasks.snooze(w.admin, task.key, until, expected_version=1)
 
@@ -483,14 +475,14 @@ TASK_BAD: list[tuple[str, Call, str]] = [
 
 @pytest.mark.parametrize(("call", "field"), [t[1:] for t in TASK_BAD], ids=[t[0] for t in TASK_BAD])
 def test_bad_task_input(world: World, call: Call, field: str) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     with pytest.raises(ValidationFailed) as err:
         call(velocity, clock, w)
     assert err.value.field == field
 
 
 def _log(**over: Any) -> Call:
-    def call(v: Velocity, c: FixedClock, w: AccessWorld) -> Any:
+    def call(v: Velocity, c: FixedClock, w: World) -> Any:
         args: dict[str, Any] = {
             "person_id": w.client_a.key,
             "channel": "call",
@@ -541,14 +533,14 @@ LOG_BAD: list[tuple[str, Call, str]] = [
 
 @pytest.mark.parametrize(("call", "field"), [t[1:] for t in LOG_BAD], ids=[t[0] for t in LOG_BAD])
 def test_bad_log_input(world: World, call: Call, field: str) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     with pytest.raises(ValidationFailed) as err:
         call(velocity, clock, w)
     assert err.value.field == field
 
 
 def _record(**over: Any) -> Call:
-    def call(v: Velocity, c: FixedClock, w: AccessWorld) -> Any:
+    def call(v: Velocity, c: FixedClock, w: World) -> Any:
         args: dict[str, Any] = {"person_id": w.client_a.key}
         args.update(over)
         return v.property_interests.record(w.admin, **args)
@@ -557,7 +549,7 @@ def _record(**over: Any) -> Call:
 
 
 def _update(**over: Any) -> Call:
-    def call(v: Velocity, c: FixedClock, w: AccessWorld) -> Any:
+    def call(v: Velocity, c: FixedClock, w: World) -> Any:
         interest = v.property_interests.record(w.admin, person_id=w.client_a.key)
         return v.property_interests.update(w.admin, interest.key, expected_version=1, **over)
 
@@ -587,7 +579,7 @@ INTEREST_BAD: list[tuple[str, Call, str]] = [
     ("call", "field"), [t[1:] for t in INTEREST_BAD], ids=[t[0] for t in INTEREST_BAD]
 )
 def test_bad_interest_input(world: World, call: Call, field: str) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     with pytest.raises(ValidationFailed) as err:
         call(velocity, clock, w)
     assert err.value.field == field
@@ -606,6 +598,6 @@ def test_bad_interest_input(world: World, call: Call, field: str) -> None:
     ids=["task", "interest", "interests of client", "log for person"],
 )
 def test_unknown_records_are_not_found(world: World, call: Call) -> None:
-    velocity, clock, w = world
+    velocity, clock, w = world.velocity, world.clock, world
     with pytest.raises(NotFound):
         call(velocity, clock, w)

@@ -8,7 +8,7 @@ from uuid import UUID
 import attrs
 import pytest
 
-from tests.access_world import AccessWorld, build
+from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.access import Principal
 from velocity_domain.crm.entities import Person
@@ -21,7 +21,6 @@ from velocity_domain.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.ids import new_id
 from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import (
@@ -36,12 +35,6 @@ from velocity_domain.workflow.entities import (
 APPROVE = "workflow.writebacks.approve"
 
 
-@pytest.fixture
-def world(any_velocity: tuple[Velocity, FixedClock]) -> tuple[Velocity, AccessWorld]:
-    velocity, _ = any_velocity
-    return velocity, build(velocity)
-
-
 def _email_change(person: Person, email: str) -> dict[str, Any]:
     """A proposal to change a contact's email: an agent's is sent to review by default."""
     return {
@@ -53,7 +46,7 @@ def _email_change(person: Person, email: str) -> dict[str, Any]:
     }
 
 
-def _actions(velocity: Velocity, w: AccessWorld, action: str) -> list[str | None]:
+def _actions(velocity: Velocity, w: World, action: str) -> list[str | None]:
     return [e.target_ref for e in velocity.audit.list(w.admin, action=action, limit=500).items]
 
 
@@ -66,9 +59,9 @@ def _action(velocity: Velocity, key: UUID) -> WorkflowAction:
 
 
 def test_a_run_starts_running_and_names_who_started_it(
-    world: tuple[Velocity, AccessWorld],
+    world: World,
 ) -> None:
-    velocity, w = world
+    velocity, w = world.velocity, world
     agent = w.by_role["oracle_agent"]
     run = velocity.agents.start_run(
         agent, agent_name="oracle", agent_version="2.1", input={"ask": "follow up Asha"}
@@ -80,9 +73,9 @@ def test_a_run_starts_running_and_names_who_started_it(
 
 
 def test_a_run_finishes_once_and_a_failed_run_says_why(
-    world: tuple[Velocity, AccessWorld],
+    world: World,
 ) -> None:
-    velocity, w = world
+    velocity, w = world.velocity, world
     agent = w.by_role["oracle_agent"]
     run = velocity.agents.start_run(agent, agent_name="oracle")
     done = velocity.agents.finish_run(
@@ -125,8 +118,8 @@ def test_a_run_finishes_once_and_a_failed_run_says_why(
     }
 
 
-def test_bad_run_arguments_name_their_field(world: tuple[Velocity, AccessWorld]) -> None:
-    velocity, w = world
+def test_bad_run_arguments_name_their_field(world: World) -> None:
+    velocity, w = world.velocity, world
     agent = w.by_role["oracle_agent"]
     with pytest.raises(ValidationFailed) as caught:
         velocity.agents.start_run(agent, agent_name="oracle", input=["not", "a", "mapping"])  # type: ignore[arg-type]
@@ -147,9 +140,9 @@ def test_bad_run_arguments_name_their_field(world: tuple[Velocity, AccessWorld])
 
 
 def test_steps_follow_each_other_on_open_branches_of_their_own_run(
-    world: tuple[Velocity, AccessWorld],
+    world: World,
 ) -> None:
-    velocity, w = world
+    velocity, w = world.velocity, world
     agent = w.by_role["oracle_agent"]
     run = velocity.agents.start_run(agent, agent_name="oracle")
     other_run = velocity.agents.start_run(agent, agent_name="oracle")
@@ -191,9 +184,9 @@ def test_steps_follow_each_other_on_open_branches_of_their_own_run(
 
 
 def test_a_step_with_a_change_proposes_a_writeback_of_its_run(
-    world: tuple[Velocity, AccessWorld],
+    world: World,
 ) -> None:
-    velocity, w = world
+    velocity, w = world.velocity, world
     operator = w.by_role["operator"]
     agent = w.by_role["oracle_agent"]
     run = velocity.agents.start_run(agent, agent_name="oracle")
@@ -251,7 +244,7 @@ class Fork:
     main_line: WorkflowAction
 
 
-def _fork(velocity: Velocity, w: AccessWorld) -> Fork:
+def _fork(velocity: Velocity, w: World) -> Fork:
     """An agent's run with three branches; two carry proposals to change a contact."""
     agent = w.by_role["oracle_agent"]
     run = velocity.agents.start_run(agent, agent_name="oracle")
@@ -285,9 +278,9 @@ def _fork(velocity: Velocity, w: AccessWorld) -> Fork:
 
 
 def test_choosing_a_branch_rejects_its_siblings_and_their_pending_proposals(
-    world: tuple[Velocity, AccessWorld],
+    world: World,
 ) -> None:
-    velocity, w = world
+    velocity, w = world.velocity, world
     operator = w.by_role["operator"]
     fork = _fork(velocity, w)
 
@@ -338,9 +331,9 @@ def test_choosing_a_branch_rejects_its_siblings_and_their_pending_proposals(
 
 
 def test_a_branch_is_chosen_once_and_then_the_run_takes_no_new_branch(
-    world: tuple[Velocity, AccessWorld],
+    world: World,
 ) -> None:
-    velocity, w = world
+    velocity, w = world.velocity, world
     operator = w.by_role["operator"]
     fork = _fork(velocity, w)
     velocity.agents.choose_branch(operator, fork.chosen)
@@ -364,9 +357,9 @@ def test_a_branch_is_chosen_once_and_then_the_run_takes_no_new_branch(
 
 
 def test_only_a_named_person_with_approval_rights_chooses(
-    world: tuple[Velocity, AccessWorld],
+    world: World,
 ) -> None:
-    velocity, w = world
+    velocity, w = world.velocity, world
     fork = _fork(velocity, w)
     agent = w.by_role["oracle_agent"]
     empowered: Principal = attrs.evolve(agent, permissions=agent.permissions | {APPROVE})
@@ -384,8 +377,8 @@ def test_only_a_named_person_with_approval_rights_chooses(
     assert velocity.agents.get_run(w.by_role["operator"], fork.run.key) == before
 
 
-def test_choosing_is_all_or_nothing(world: tuple[Velocity, AccessWorld]) -> None:
-    velocity, w = world
+def test_choosing_is_all_or_nothing(world: World) -> None:
+    velocity, w = world.velocity, world
     operator = w.by_role["operator"]
     fork = _fork(velocity, w)
     # A sibling's step already executed cannot be rejected: the whole choice is refused.

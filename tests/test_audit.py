@@ -6,12 +6,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from tests.access_world import build
-from tests.test_contract_postgres import empty_all_tables
+from tests.support.pg_harness import empty_all_tables
+from tests.support.world import World, build
 from velocity_domain import Velocity
 from velocity_domain.errors import AlreadyExists, PermissionDenied, ValidationFailed
 from velocity_domain.identity.entities import AuditEvent
-from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.query import Query
 from velocity_domain.testing import unit_of_work
 
@@ -22,10 +21,10 @@ def _count(velocity: Velocity) -> int:
 
 
 def test_committed_writes_are_audited_with_changed_fields_only(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+    velocity = world.velocity
+    w = world
     user = velocity.users.create(w.admin, email="new@velocity.example", display_name="New")
     before = _count(velocity)
     velocity.users.deactivate(w.admin.with_correlation("req-42"), user.key, reason="left")
@@ -39,10 +38,10 @@ def test_committed_writes_are_audited_with_changed_fields_only(
 
 
 def test_failed_writes_leave_no_event_and_no_change(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+    velocity = world.velocity
+    w = world
     before = _count(velocity)
     with pytest.raises(ValidationFailed):
         velocity.users.create(
@@ -60,10 +59,10 @@ def test_failed_writes_leave_no_event_and_no_change(
 
 
 def test_the_audit_query_filters_by_actor_and_needs_audit_read(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+    velocity = world.velocity
+    w = world
     mine = velocity.audit.list(w.admin, actor_user_id=w.admin.user_id, limit=500)
     assert mine.items
     assert all(e.actor_user_id == w.admin.user_id for e in mine)

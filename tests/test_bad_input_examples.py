@@ -15,18 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.access_world import AccessWorld, build
+from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.errors import AuthenticationFailed, ValidationFailed
-from velocity_domain.kernel.clock import FixedClock
-
-World = tuple[Velocity, AccessWorld]
-
-
-@pytest.fixture
-def world(any_velocity: tuple[Velocity, FixedClock]) -> World:
-    velocity, _ = any_velocity
-    return velocity, build(velocity)
 
 
 def _refused(call: Callable[[], Any], field: str) -> ValidationFailed:
@@ -37,7 +28,7 @@ def _refused(call: Callable[[], Any], field: str) -> ValidationFailed:
 
 
 def test_an_id_that_is_not_a_uuid_is_refused_not_missing(world: World) -> None:
-    v, w = world
+    v, w = world.velocity, world
     _refused(lambda: v.contacts.get(w.admin, "not-a-uuid"), "person_id")
     _refused(lambda: v.accounts.get(w.admin, "not-a-uuid"), "account_id")
     _refused(lambda: v.users.get(w.admin, str(w.admin.user_id)), "user_id")
@@ -45,24 +36,24 @@ def test_an_id_that_is_not_a_uuid_is_refused_not_missing(world: World) -> None:
 
 
 def test_a_search_that_is_not_text_is_refused(world: World) -> None:
-    v, w = world
+    v, w = world.velocity, world
     _refused(lambda: v.contacts.list(w.admin, search=123), "search")
 
 
 def test_a_naive_or_textual_created_from_is_refused(world: World) -> None:
-    v, w = world
+    v, w = world.velocity, world
     naive = datetime(2026, 1, 1)
     _refused(lambda: v.contacts.list(w.admin, created_from=naive), "created_from")
     _refused(lambda: v.contacts.list(w.admin, created_from="2026-01-01"), "created_from")
 
 
 def test_an_audit_since_that_is_not_a_time_is_refused(world: World) -> None:
-    v, w = world
+    v, w = world.velocity, world
     _refused(lambda: v.audit.list(w.admin, since="yesterday"), "since")
 
 
 def test_an_unknown_user_kind_is_refused_naming_the_allowed_ones(world: World) -> None:
-    v, w = world
+    v, w = world.velocity, world
     err = _refused(
         lambda: v.users.create(w.admin, email="r@x.example", display_name="R", kind="robot"),
         "kind",
@@ -71,7 +62,7 @@ def test_an_unknown_user_kind_is_refused_naming_the_allowed_ones(world: World) -
 
 
 def test_roles_given_as_one_string_are_refused_not_spelled_out(world: World) -> None:
-    v, w = world
+    v, w = world.velocity, world
     before = len(v.users.list(w.admin).items)
     _refused(
         lambda: v.users.create(w.admin, email="r@x.example", display_name="R", roles="admin"),
@@ -81,12 +72,12 @@ def test_roles_given_as_one_string_are_refused_not_spelled_out(world: World) -> 
 
 
 def test_a_session_ttl_in_seconds_is_refused(world: World) -> None:
-    v, w = world
+    v, w = world.velocity, world
     _refused(lambda: v.sessions.issue(w.admin, w.admin.user_id, ttl=3600), "ttl")
 
 
 def test_a_lone_surrogate_in_a_name_or_a_filter_is_refused(world: World) -> None:
-    v, w = world
+    v, w = world.velocity, world
     _refused(lambda: v.contacts.create(w.admin, full_name="Asha \ud800"), "full_name")
     _refused(lambda: v.contacts.list(w.admin, search="\ud800"), "search")
     _refused(lambda: v.contacts.list(w.admin, persona_label="\ud800"), "persona_label")
@@ -94,13 +85,13 @@ def test_a_lone_surrogate_in_a_name_or_a_filter_is_refused(world: World) -> None
 
 
 def test_a_token_with_a_lone_surrogate_fails_authentication(world: World) -> None:
-    v, _ = world
+    v = world.velocity
     with pytest.raises(AuthenticationFailed):
         v.sessions.authenticate("\ud800")
 
 
 def test_a_proposal_refuses_text_for_a_list_field_as_the_direct_path_does(world: World) -> None:
-    v, w = world
+    v, w = world.velocity, world
     person = v.contacts.get(w.admin, w.client_a.key)
     _refused(
         lambda: v.contacts.update(
@@ -124,7 +115,7 @@ def test_a_proposal_refuses_text_for_a_list_field_as_the_direct_path_does(world:
 
 
 def test_negative_zero_money_reads_back_as_zero(world: World) -> None:
-    v, w = world
+    v, w = world.velocity, world
     deal = v.opportunities.create(w.admin, person_id=w.client_a.key, value=Decimal("-0"))
     stored = v.opportunities.get(w.admin, deal.key).value
     assert stored is not None
@@ -134,7 +125,7 @@ def test_negative_zero_money_reads_back_as_zero(world: World) -> None:
 # -- one update convention: an update naming no field is refused everywhere ---------------------
 
 
-def _updates(v: Velocity, w: AccessWorld) -> dict[str, Callable[[], Any]]:
+def _updates(v: Velocity, w: World) -> dict[str, Callable[[], Any]]:
     """Every update-like call, naming nothing to change."""
     admin = w.admin
     account = v.accounts.create(admin, account_name="Acme")
@@ -153,7 +144,7 @@ def _updates(v: Velocity, w: AccessWorld) -> dict[str, Callable[[], Any]]:
 
 
 def test_an_update_naming_no_field_is_refused_and_writes_nothing(world: World) -> None:
-    v, w = world
+    v, w = world.velocity, world
     calls = _updates(v, w)
     events = len(v.audit.list(w.admin, limit=500).items)
     outcomes: dict[str, str] = {}
@@ -168,7 +159,7 @@ def test_an_update_naming_no_field_is_refused_and_writes_nothing(world: World) -
 
 
 def test_a_field_an_update_does_not_take_is_refused_by_name(world: World) -> None:
-    v, w = world
+    v, w = world.velocity, world
     project = v.inventory.create_project(w.admin, project_name="Skyline")
     unit = v.inventory.add_unit(w.admin, project.key, unit_label="A-1")
     for field in ("status", "price_current", "hold_expires_at", "currency"):
@@ -187,7 +178,7 @@ def test_a_field_an_update_does_not_take_is_refused_by_name(world: World) -> Non
 def test_an_update_leaves_the_fields_it_does_not_name_and_clears_with_none(
     world: World,
 ) -> None:
-    v, w = world
+    v, w = world.velocity, world
     deal = v.opportunities.create(
         w.admin, person_id=w.client_a.key, next_action="Call", expected_close_date=None
     )

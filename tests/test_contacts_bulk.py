@@ -6,31 +6,24 @@ from typing import Any
 
 import pytest
 
-from tests.access_world import AccessWorld, build
+from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.crm.entities import Person
 from velocity_domain.errors import PermissionDenied, ValidationFailed
 from velocity_domain.governance.policy import FieldRule
 from velocity_domain.identity.entities import AuditEvent
-from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.query import Eq
 from velocity_domain.services.crm.contacts import MAX_BULK
 from velocity_domain.testing import count, seed
 from velocity_domain.workflow.entities import PolicyOutcome, Writeback, WritebackStatus
 
 
-@pytest.fixture
-def vw(any_velocity: tuple[Velocity, FixedClock]) -> tuple[Velocity, AccessWorld]:
-    velocity, _ = any_velocity
-    return velocity, build(velocity)
-
-
 def _created_events(v: Velocity) -> int:
     return count(v, AuditEvent, Eq("action", "crm.contacts.create"))
 
 
-def test_good_rows_land_and_each_is_audited(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_good_rows_land_and_each_is_audited(world: World) -> None:
+    v, w = world.velocity, world
     before_people, before_events = count(v, Person), _created_events(v)
     rows = [
         {"full_name": f"Bulk Person {i}", "primary_phone": f"98300 1{i:04d}"} for i in range(120)
@@ -47,9 +40,9 @@ def test_good_rows_land_and_each_is_audited(vw: tuple[Velocity, AccessWorld]) ->
 
 
 def test_each_bad_row_is_refused_with_its_field_and_the_rest_land(
-    vw: tuple[Velocity, AccessWorld],
+    world: World,
 ) -> None:
-    v, w = vw
+    v, w = world.velocity, world
     seed(v, Person(full_name="Stored", primary_email="taken@example.com"))
     seed(v, Person(full_name="Imported", source_system="hubspot", source_ref="hs-1"))
     rows: list[Any] = [
@@ -90,8 +83,8 @@ def test_each_bad_row_is_refused_with_its_field_and_the_rest_land(
     assert not any(stored[0] in r.reason for r in result.refused)
 
 
-def test_allow_duplicate_keeps_shared_contact_points(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_allow_duplicate_keeps_shared_contact_points(world: World) -> None:
+    v, w = world.velocity, world
     seed(v, Person(full_name="Family Phone", primary_phone="9830099999"))
     rows = [
         {"full_name": "Son", "primary_phone": "9830099999"},
@@ -102,8 +95,8 @@ def test_allow_duplicate_keeps_shared_contact_points(vw: tuple[Velocity, AccessW
     assert [p.full_name for p in kept.created] == ["Son", "Daughter"]
 
 
-def test_rows_the_policy_reviews_become_proposals(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_rows_the_policy_reviews_become_proposals(world: World) -> None:
+    v, w = world.velocity, world
     v.governance.policy.add(
         FieldRule(
             "vip_by_hand",
@@ -125,8 +118,8 @@ def test_rows_the_policy_reviews_become_proposals(vw: tuple[Velocity, AccessWorl
     assert count(v, Person, Eq("full_name", "Needs Review")) == 0
 
 
-def test_rows_the_policy_denies_are_refused_alone(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_rows_the_policy_denies_are_refused_alone(world: World) -> None:
+    v, w = world.velocity, world
     v.governance.policy.add(
         FieldRule(
             "no_test_people",
@@ -150,10 +143,8 @@ def test_rows_the_policy_denies_are_refused_alone(vw: tuple[Velocity, AccessWorl
         ([{"full_name": f"P{i}"} for i in range(MAX_BULK + 1)], "rows"),
     ],
 )
-def test_a_batch_that_is_no_list_of_rows_is_refused(
-    vw: tuple[Velocity, AccessWorld], rows: Any, field: str
-) -> None:
-    v, w = vw
+def test_a_batch_that_is_no_list_of_rows_is_refused(world: World, rows: Any, field: str) -> None:
+    v, w = world.velocity, world
     before = count(v, Person)
     with pytest.raises(ValidationFailed) as err:
         v.contacts.create_many(w.admin, rows)
@@ -161,14 +152,14 @@ def test_a_batch_that_is_no_list_of_rows_is_refused(
     assert count(v, Person) == before
 
 
-def test_bulk_needs_the_write_permission(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_bulk_needs_the_write_permission(world: World) -> None:
+    v, w = world.velocity, world
     with pytest.raises(PermissionDenied):
         v.contacts.create_many(w.by_role["analyst"], [{"full_name": "Nobody"}])
 
 
-def test_row_values_get_the_checks_of_create(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_row_values_get_the_checks_of_create(world: World) -> None:
+    v, w = world.velocity, world
     rows: list[Any] = [
         {"full_name": "Labels As Text", "persona_labels": "buyer"},
         {"full_name": "Lone \ud800 Surrogate"},

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.access_world import AccessWorld, build
+from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.crm.entities import Lead, Person
 from velocity_domain.errors import (
@@ -19,18 +19,11 @@ from velocity_domain.errors import (
     ValidationFailed,
     WritebackFailed,
 )
-from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.query import Eq
 from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import Writeback, WritebackStatus
 
-Call = Callable[[Velocity, AccessWorld], Any]
-
-
-@pytest.fixture
-def vw(any_velocity: tuple[Velocity, FixedClock]) -> tuple[Velocity, AccessWorld]:
-    velocity, _ = any_velocity
-    return velocity, build(velocity)
+Call = Callable[[Velocity, World], Any]
 
 
 def _assigned(v: Velocity, user_id: uuid.UUID | None, name: str) -> Person:
@@ -45,8 +38,8 @@ def _assigned(v: Velocity, user_id: uuid.UUID | None, name: str) -> Person:
 # --- contacts ---------------------------------------------------------------------------
 
 
-def test_create_normalises_and_audits(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_create_normalises_and_audits(world: World) -> None:
+    v, w = world.velocity, world
     person = v.contacts.create(
         w.agent_a,
         full_name="Smt. Meera  Iyer",
@@ -64,8 +57,8 @@ def test_create_normalises_and_audits(vw: tuple[Velocity, AccessWorld]) -> None:
     assert events[0].actor_user_id == w.agent_a.user_id
 
 
-def test_duplicate_email_or_phone_is_suspected(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_duplicate_email_or_phone_is_suspected(world: World) -> None:
+    v, w = world.velocity, world
     first = v.contacts.create(w.admin, full_name="Meera Iyer", primary_email="meera@example.com")
     with pytest.raises(DuplicateSuspected) as err:
         v.contacts.create(w.admin, full_name="M Iyer", primary_email="MEERA@example.com")
@@ -78,8 +71,8 @@ def test_duplicate_email_or_phone_is_suspected(vw: tuple[Velocity, AccessWorld])
     assert len(v.audit.list(w.admin, action="crm.contacts.create").items) == 1
 
 
-def test_allowed_duplicate_is_created_and_audited(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_allowed_duplicate_is_created_and_audited(world: World) -> None:
+    v, w = world.velocity, world
     twin = v.contacts.create(
         w.admin,
         full_name="Asha R",
@@ -95,8 +88,8 @@ def test_allowed_duplicate_is_created_and_audited(vw: tuple[Velocity, AccessWorl
     assert event.details_json["existing_ids"] == [str(w.client_a.key)]
 
 
-def test_update_changes_fields_within_visibility(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_update_changes_fields_within_visibility(world: World) -> None:
+    v, w = world.velocity, world
     changed = v.contacts.update(
         w.agent_a, w.client_a.key, expected_version=1, full_name="Asha  Rao-Menon"
     )
@@ -113,8 +106,8 @@ def test_update_changes_fields_within_visibility(vw: tuple[Velocity, AccessWorld
     assert v.contacts.get(w.admin, w.client_a.key).version == 2
 
 
-def test_update_checks_duplicates(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_update_checks_duplicates(world: World) -> None:
+    v, w = world.velocity, world
     with pytest.raises(DuplicateSuspected) as err:
         v.contacts.update(
             w.admin, w.client_b.key, expected_version=1, primary_phone="+919830012345"
@@ -140,7 +133,7 @@ def test_update_checks_duplicates(vw: tuple[Velocity, AccessWorld]) -> None:
 # --- contacts through the writeback policy ----------------------------------------------
 
 
-def _released_by_operator(v: Velocity, w: AccessWorld, proposal: Writeback) -> Any:
+def _released_by_operator(v: Velocity, w: World, proposal: Writeback) -> Any:
     """Approve and execute an agent's proposal as the operator; return the execution."""
     operator = w.by_role["operator"]
     assert proposal.status is WritebackStatus.REVIEW_REQUIRED
@@ -154,9 +147,9 @@ def _people_with(v: Velocity, field: str, value: str) -> int:
 
 
 def test_an_agents_email_change_is_reviewed_then_normalised_like_an_update(
-    vw: tuple[Velocity, AccessWorld],
+    world: World,
 ) -> None:
-    v, w = vw
+    v, w = world.velocity, world
     agent, operator = w.by_role["oracle_agent"], w.by_role["operator"]
     raw = "  Ravi.Sen@Example.COM "
     before = v.contacts.get(w.admin, w.client_b.key)
@@ -191,10 +184,8 @@ def test_an_agents_email_change_is_reviewed_then_normalised_like_an_update(
 
 
 @pytest.mark.parametrize("duplicate_appears", ["before the proposal", "while it waits"])
-def test_an_approved_create_of_a_duplicate_fails(
-    vw: tuple[Velocity, AccessWorld], duplicate_appears: str
-) -> None:
-    v, w = vw
+def test_an_approved_create_of_a_duplicate_fails(world: World, duplicate_appears: str) -> None:
+    v, w = world.velocity, world
     agent, operator = w.by_role["oracle_agent"], w.by_role["operator"]
 
     def existing() -> Person:
@@ -232,9 +223,9 @@ def test_an_approved_create_of_a_duplicate_fails(
 
 
 def test_an_approved_create_that_allows_its_duplicate_is_applied(
-    vw: tuple[Velocity, AccessWorld],
+    world: World,
 ) -> None:
-    v, w = vw
+    v, w = world.velocity, world
     proposal = v.writebacks.propose(
         w.by_role["oracle_agent"],
         target_table="crm_people",
@@ -337,15 +328,15 @@ CONTACT_BAD: list[tuple[str, Call, str]] = [
 @pytest.mark.parametrize(
     ("call", "field"), [c[1:] for c in CONTACT_BAD], ids=[c[0] for c in CONTACT_BAD]
 )
-def test_contact_bad_input(vw: tuple[Velocity, AccessWorld], call: Call, field: str) -> None:
-    v, w = vw
+def test_contact_bad_input(world: World, call: Call, field: str) -> None:
+    v, w = world.velocity, world
     with pytest.raises(ValidationFailed) as err:
         call(v, w)
     assert err.value.field == field
 
 
-def test_contact_update_of_unknown_person_is_not_found(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_contact_update_of_unknown_person_is_not_found(world: World) -> None:
+    v, w = world.velocity, world
     with pytest.raises(NotFound):
         v.contacts.update(w.admin, uuid.uuid4(), expected_version=1, full_name="X Y")
 
@@ -353,8 +344,8 @@ def test_contact_update_of_unknown_person_is_not_found(vw: tuple[Velocity, Acces
 # --- accounts ---------------------------------------------------------------------------
 
 
-def test_account_create_get_list_and_audit(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_account_create_get_list_and_audit(world: World) -> None:
+    v, w = world.velocity, world
     group = v.accounts.create(w.agent_a, account_name="Skyline Group", account_type="developer")
     arm = v.accounts.create(
         w.agent_a,
@@ -374,8 +365,8 @@ def test_account_create_get_list_and_audit(vw: tuple[Velocity, AccessWorld]) -> 
     assert {e.target_ref for e in events} == {str(group.key), str(arm.key)} | {events[0].target_ref}
 
 
-def test_account_hierarchy_refuses_cycles(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_account_hierarchy_refuses_cycles(world: World) -> None:
+    v, w = world.velocity, world
     a = v.accounts.create(w.admin, account_name="A")
     b = v.accounts.create(w.admin, account_name="B", parent_account_id=a.key)
     c = v.accounts.create(w.admin, account_name="C", parent_account_id=b.key)
@@ -394,8 +385,8 @@ def test_account_hierarchy_refuses_cycles(vw: tuple[Velocity, AccessWorld]) -> N
         v.accounts.update(w.admin, c.key, expected_version=2, industry="x")
 
 
-def test_an_approved_parent_that_closes_a_cycle_fails(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_an_approved_parent_that_closes_a_cycle_fails(world: World) -> None:
+    v, w = world.velocity, world
     top = v.accounts.create(w.admin, account_name="Skyline Group")
     arm = v.accounts.create(w.admin, account_name="Skyline Homes", parent_account_id=top.key)
     cycle = {
@@ -432,7 +423,7 @@ def test_an_approved_parent_that_closes_a_cycle_fails(vw: tuple[Velocity, Access
     assert [e.target_ref for e in updates] == [str(right.key)]
 
 
-def _own_parent(v: Velocity, w: AccessWorld) -> Any:
+def _own_parent(v: Velocity, w: World) -> Any:
     account = v.accounts.create(w.admin, account_name="A")
     return v.accounts.update(
         w.admin, account.key, expected_version=1, parent_account_id=account.key
@@ -507,15 +498,15 @@ ACCOUNT_BAD: list[tuple[str, Call, str]] = [
 @pytest.mark.parametrize(
     ("call", "field"), [c[1:] for c in ACCOUNT_BAD], ids=[c[0] for c in ACCOUNT_BAD]
 )
-def test_account_bad_input(vw: tuple[Velocity, AccessWorld], call: Call, field: str) -> None:
-    v, w = vw
+def test_account_bad_input(world: World, call: Call, field: str) -> None:
+    v, w = world.velocity, world
     with pytest.raises(ValidationFailed) as err:
         call(v, w)
     assert err.value.field == field
 
 
-def test_unknown_account_is_not_found(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_unknown_account_is_not_found(world: World) -> None:
+    v, w = world.velocity, world
     with pytest.raises(NotFound):
         v.accounts.get(w.admin, uuid.uuid4())
     with pytest.raises(NotFound):
@@ -525,8 +516,8 @@ def test_unknown_account_is_not_found(vw: tuple[Velocity, AccessWorld]) -> None:
 # --- households -------------------------------------------------------------------------
 
 
-def test_household_members_and_head(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_household_members_and_head(world: World) -> None:
+    v, w = world.velocity, world
     rel = v.relationships
     home = rel.create_household(w.agent_a, household_name="Rao family", notes="joint family")
     spouse = _assigned(v, w.agent_a.user_id, "Vikram Rao")
@@ -560,8 +551,8 @@ def test_household_members_and_head(vw: tuple[Velocity, AccessWorld]) -> None:
     assert len(v.audit.list(w.admin, action="crm.households.create").items) == 1
 
 
-def test_a_member_of_another_household_must_leave_first(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_a_member_of_another_household_must_leave_first(world: World) -> None:
+    v, w = world.velocity, world
     one = v.relationships.create_household(w.admin, household_name="One")
     two = v.relationships.create_household(w.admin, household_name="Two")
     v.relationships.add_member(w.admin, one.key, w.client_b.key)
@@ -576,8 +567,8 @@ def test_a_member_of_another_household_must_leave_first(vw: tuple[Velocity, Acce
 # --- relationships ----------------------------------------------------------------------
 
 
-def test_relate_writes_both_directions(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_relate_writes_both_directions(world: World) -> None:
+    v, w = world.velocity, world
     rel = v.relationships
     child = _assigned(v, w.agent_a.user_id, "Kiran Rao")
     link = rel.relate(w.agent_a, w.client_a.key, child.key, "parent")
@@ -603,8 +594,8 @@ def test_relate_writes_both_directions(vw: tuple[Velocity, AccessWorld]) -> None
         rel.unrelate(w.admin, link.key)
 
 
-def test_relationships_respect_visibility(vw: tuple[Velocity, AccessWorld]) -> None:
-    v, w = vw
+def test_relationships_respect_visibility(world: World) -> None:
+    v, w = world.velocity, world
     rel = v.relationships
     with pytest.raises(NotFound):
         rel.relate(w.agent_b, w.client_b.key, w.client_a.key, "sibling")
@@ -617,7 +608,7 @@ def test_relationships_respect_visibility(vw: tuple[Velocity, AccessWorld]) -> N
         rel.unrelate(w.agent_b, link.key)
 
 
-def _two(v: Velocity, w: AccessWorld) -> tuple[uuid.UUID, uuid.UUID]:
+def _two(v: Velocity, w: World) -> tuple[uuid.UUID, uuid.UUID]:
     return w.client_a.key, w.client_b.key
 
 
@@ -685,8 +676,8 @@ RELATIONSHIP_BAD: list[tuple[str, Call, str]] = [
 @pytest.mark.parametrize(
     ("call", "field"), [c[1:] for c in RELATIONSHIP_BAD], ids=[c[0] for c in RELATIONSHIP_BAD]
 )
-def test_relationship_bad_input(vw: tuple[Velocity, AccessWorld], call: Call, field: str) -> None:
-    v, w = vw
+def test_relationship_bad_input(world: World, call: Call, field: str) -> None:
+    v, w = world.velocity, world
     with pytest.raises(ValidationFailed) as err:
         call(v, w)
     assert err.value.field == field
@@ -712,7 +703,7 @@ UNKNOWN: list[tuple[str, Call]] = [
 
 
 @pytest.mark.parametrize("call", [c[1] for c in UNKNOWN], ids=[c[0] for c in UNKNOWN])
-def test_unknown_ids_are_not_found(vw: tuple[Velocity, AccessWorld], call: Call) -> None:
-    v, w = vw
+def test_unknown_ids_are_not_found(world: World, call: Call) -> None:
+    v, w = world.velocity, world
     with pytest.raises(NotFound):
         call(v, w)

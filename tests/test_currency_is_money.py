@@ -6,28 +6,19 @@ from decimal import Decimal
 
 import pytest
 
-from tests.access_world import AccessWorld, build
-from tests.governance_help import release, reviewed
+from tests.support.governance import release, reviewed
+from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.errors import ValidationFailed
-from velocity_domain.kernel.clock import FixedClock
-
-VW = tuple[Velocity, AccessWorld]
 
 
-@pytest.fixture
-def vw(any_velocity: tuple[Velocity, FixedClock]) -> VW:
-    velocity, _ = any_velocity
-    return velocity, build(velocity)
-
-
-def _rules(v: Velocity, w: AccessWorld, proposal: object) -> list[str]:
+def _rules(v: Velocity, w: World, proposal: object) -> list[str]:
     review = v.writebacks.get(w.by_role["operator"], proposal)  # type: ignore[arg-type]
     return [d.rule_name for d in review.decisions]
 
 
-def test_a_deals_currency_change_is_reviewed_like_its_value(vw: VW) -> None:
-    v, w = vw
+def test_a_deals_currency_change_is_reviewed_like_its_value(world: World) -> None:
+    v, w = world.velocity, world
     deal = v.opportunities.create(
         w.agent_a, person_id=w.client_a.key, value=Decimal("12000000"), currency="INR"
     )
@@ -49,8 +40,8 @@ def test_a_deals_currency_change_is_reviewed_like_its_value(vw: VW) -> None:
     assert (changed.currency, changed.value) == ("USD", Decimal("12000000.00"))
 
 
-def test_an_interests_budget_currency_change_is_reviewed(vw: VW) -> None:
-    v, w = vw
+def test_an_interests_budget_currency_change_is_reviewed(world: World) -> None:
+    v, w = world.velocity, world
     interest = v.property_interests.record(
         w.agent_a, person_id=w.client_a.key, budget_max=Decimal("9000000")
     )
@@ -64,8 +55,8 @@ def test_an_interests_budget_currency_change_is_reviewed(vw: VW) -> None:
     assert unchanged.currency == "INR"
 
 
-def test_a_units_currency_changes_by_no_direct_update(vw: VW) -> None:
-    v, w = vw
+def test_a_units_currency_changes_by_no_direct_update(world: World) -> None:
+    v, w = world.velocity, world
     project = v.inventory.create_project(w.admin, project_name="Skyline Towers", city="Pune")
     unit = v.inventory.add_unit(w.admin, project.key, unit_label="A-1", area_sqft=1250)
     with pytest.raises(ValidationFailed) as err:

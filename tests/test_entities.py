@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.model_catalog import SPEC_TABLES, entity_classes, entity_strategy
+from tests.support.model_catalog import SPEC_TABLES, entity_classes, entity_strategy
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.convert import from_dict, to_dict
 from velocity_domain.kernel.model import Entity, field_spec

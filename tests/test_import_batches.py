@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.access_world import AccessWorld, build
+from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.access import Principal
 from velocity_domain.crm.entities import ImportBatch, ImportBatchStatus
@@ -22,18 +22,11 @@ from velocity_domain.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.ids import new_id
 
 B = ImportBatchStatus
 FORWARD = [B.PARSED, B.MAPPED, B.PROPOSED, B.APPROVED, B.COMMITTED]
 SHA = "ab" * 32
-
-
-@pytest.fixture
-def world(any_velocity: tuple[Velocity, FixedClock]) -> tuple[Velocity, AccessWorld, FixedClock]:
-    velocity, clock = any_velocity
-    return velocity, build(velocity), clock
 
 
 def _submit(velocity: Velocity, who: Principal) -> ImportBatch:
@@ -55,9 +48,9 @@ def _to(
 
 
 def test_a_submitted_batch_is_uploaded_by_its_submitter(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     manager = w.by_role["sales_manager"]
     batch = _submit(velocity, manager)
     assert (batch.status, batch.submitted_by_user_id) == (B.UPLOADED, manager.user_id)
@@ -69,9 +62,9 @@ def test_a_submitted_batch_is_uploaded_by_its_submitter(
 
 
 def test_a_batch_goes_the_whole_way_each_move_audited(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, clock = world
+    velocity, w, clock = world.velocity, world, world.clock
     manager, operator = w.by_role["sales_manager"], w.by_role["operator"]
     batch = _submit(velocity, manager)
     parsed = velocity.imports.advance(
@@ -124,9 +117,9 @@ def test_a_batch_goes_the_whole_way_each_move_audited(
 
 
 def test_a_reviewer_may_send_a_proposed_batch_back_to_mapping(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     operator = w.by_role["operator"]
     proposed = _to(velocity, operator, _submit(velocity, operator), B.PROPOSED)
     back = velocity.imports.advance(
@@ -140,9 +133,9 @@ def test_a_reviewer_may_send_a_proposed_batch_back_to_mapping(
 
 
 def test_approving_takes_a_reviewer_who_did_not_submit(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     operator, manager = w.by_role["operator"], w.by_role["sales_manager"]
     agent = w.by_role["oracle_agent"]
     mine = _to(velocity, operator, _submit(velocity, operator), B.PROPOSED)
@@ -164,9 +157,9 @@ def test_approving_takes_a_reviewer_who_did_not_submit(
 
 
 def test_whoever_prepared_a_batch_may_not_approve_it(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     operator, manager = w.by_role["operator"], w.by_role["sales_manager"]
     theirs = _submit(velocity, manager)
     prepared = _to(velocity, operator, theirs, B.PROPOSED)
@@ -179,9 +172,9 @@ def test_whoever_prepared_a_batch_may_not_approve_it(
 
 
 def test_a_failed_batch_says_why_and_may_be_retried(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     operator = w.by_role["operator"]
     mapped = _to(velocity, operator, _submit(velocity, operator), B.MAPPED)
     for reason in ("", "   ", None):
@@ -213,9 +206,9 @@ def test_a_failed_batch_says_why_and_may_be_retried(
 
 
 def test_bad_arguments_and_stale_versions_change_nothing(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     operator = w.by_role["operator"]
     batch = _submit(velocity, operator)
     v = batch.version
@@ -279,9 +272,9 @@ def test_bad_arguments_and_stale_versions_change_nothing(
 
 
 def test_batches_are_listed_newest_first_by_status(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, clock = world
+    velocity, w, clock = world.velocity, world, world.clock
     operator = w.by_role["operator"]
     batches = []
     for _ in range(5):
@@ -331,10 +324,8 @@ def _make(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())
-def test_exactly_the_lifecycle_moves_succeed(
-    world: tuple[Velocity, AccessWorld, FixedClock], data: st.DataObject
-) -> None:
-    velocity, w, _ = world
+def test_exactly_the_lifecycle_moves_succeed(world: World, data: st.DataObject) -> None:
+    velocity, w = world.velocity, world
     operator = w.by_role["operator"]
     manager = w.by_role["sales_manager"]
     batch = _submit(velocity, manager)

@@ -12,8 +12,8 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from tests.access_world import AccessWorld, build
-from tests.governance_help import release, reviewed
+from tests.support.governance import release, reviewed
+from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.errors import (
     ApprovalRequired,
@@ -27,35 +27,26 @@ from velocity_domain.errors import (
 )
 from velocity_domain.governance.policy import FieldRule
 from velocity_domain.inventory.entities import PricingHistory, ProjectStatus, Unit, UnitStatus
-from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.query import Eq
 from velocity_domain.services.inventory.catalogue import haversine_km
 from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import WritebackStatus
 
-Env = tuple[Velocity, FixedClock, AccessWorld]
 
-
-@pytest.fixture
-def env(any_velocity: tuple[Velocity, FixedClock]) -> Env:
-    velocity, clock = any_velocity
-    return velocity, clock, build(velocity)
-
-
-def _unit(v: Velocity, w: AccessWorld, label: str = "A-1203") -> Unit:
+def _unit(v: Velocity, w: World, label: str = "A-1203") -> Unit:
     project = v.inventory.create_project(w.admin, project_name="Skyline Towers", city="Pune")
     return v.inventory.add_unit(
         w.admin, project.key, unit_label=label, configuration="3BHK", area_sqft=1250
     )
 
 
-def _actions(v: Velocity, w: AccessWorld, action: str) -> int:
+def _actions(v: Velocity, w: World, action: str) -> int:
     return len(v.audit.list(w.admin, action=action).items)
 
 
 def _price(
     v: Velocity,
-    w: AccessWorld,
+    w: World,
     unit: Unit,
     price: int,
     effective_from: datetime,
@@ -81,8 +72,8 @@ def _price_rows(v: Velocity, unit: Unit) -> int:
 # -- projects and units -----------------------------------------------------------------------
 
 
-def test_projects_are_created_read_listed_and_updated(env: Env) -> None:
-    v, _, w = env
+def test_projects_are_created_read_listed_and_updated(world: World) -> None:
+    v, w = world.velocity, world
     pune = v.inventory.create_project(
         w.admin, project_name="Skyline", city="Pune", micro_market="Baner"
     )
@@ -103,8 +94,8 @@ def test_projects_are_created_read_listed_and_updated(env: Env) -> None:
     assert event.after_json == {"status": "under_construction"}
 
 
-def test_units_are_added_updated_and_listed(env: Env) -> None:
-    v, _, w = env
+def test_units_are_added_updated_and_listed(world: World) -> None:
+    v, w = world.velocity, world
     unit = _unit(v, w)
     other = v.inventory.add_unit(
         w.admin, unit.project_id, unit_label="A-1204", configuration="2BHK"
@@ -128,8 +119,8 @@ def test_units_are_added_updated_and_listed(env: Env) -> None:
     assert _actions(v, w, "inventory.units.update") == 1
 
 
-def test_inventory_has_no_record_visibility_and_agents_cannot_write(env: Env) -> None:
-    v, _, w = env
+def test_inventory_has_no_record_visibility_and_agents_cannot_write(world: World) -> None:
+    v, w = world.velocity, world
     unit = _unit(v, w)
     held = v.inventory.hold(
         w.admin,
@@ -149,8 +140,8 @@ def test_inventory_has_no_record_visibility_and_agents_cannot_write(env: Env) ->
 # -- holds, bookings and availability -----------------------------------------------------------
 
 
-def test_a_hold_blocks_other_buyers_until_it_lapses(env: Env) -> None:
-    v, clock, w = env
+def test_a_hold_blocks_other_buyers_until_it_lapses(world: World) -> None:
+    v, clock, w = world.velocity, world.clock, world
     unit = _unit(v, w)
     until = clock.now() + timedelta(hours=2)
     held = v.inventory.hold(
@@ -192,8 +183,8 @@ def test_a_hold_blocks_other_buyers_until_it_lapses(env: Env) -> None:
     )
 
 
-def test_a_booked_or_sold_unit_is_never_booked_again(env: Env) -> None:
-    v, _, w = env
+def test_a_booked_or_sold_unit_is_never_booked_again(world: World) -> None:
+    v, w = world.velocity, world
     unit = _unit(v, w)
     booked = v.inventory.book(w.admin, unit.key, person_id=w.client_a.key, expected_version=1)
     with pytest.raises(InvalidTransition) as err:
@@ -210,8 +201,8 @@ def test_a_booked_or_sold_unit_is_never_booked_again(env: Env) -> None:
     assert err.value.allowed == ()
 
 
-def test_every_status_change_appends_availability_and_audit(env: Env) -> None:
-    v, clock, w = env
+def test_every_status_change_appends_availability_and_audit(world: World) -> None:
+    v, clock, w = world.velocity, world.clock, world
     unit = _unit(v, w)
     op = w.by_role["operator"]
     v.inventory.hold(
@@ -250,8 +241,8 @@ def test_every_status_change_appends_availability_and_audit(env: Env) -> None:
     assert v.inventory.get_unit(w.admin, unit.key).version == 7
 
 
-def test_two_bookings_on_the_same_version_one_wins(env: Env) -> None:
-    v, _, w = env
+def test_two_bookings_on_the_same_version_one_wins(world: World) -> None:
+    v, w = world.velocity, world
     unit = _unit(v, w)
     v.inventory.book(w.admin, unit.key, person_id=w.client_a.key, expected_version=1)
     with pytest.raises(ConcurrencyConflict):
@@ -259,8 +250,8 @@ def test_two_bookings_on_the_same_version_one_wins(env: Env) -> None:
     assert len(v.inventory.availability(w.admin, unit.key)) == 2
 
 
-def test_concurrent_bookings_in_threads_one_wins(env: Env) -> None:
-    v, _, w = env
+def test_concurrent_bookings_in_threads_one_wins(world: World) -> None:
+    v, w = world.velocity, world
     unit = _unit(v, w)
     start = threading.Barrier(2)
     outcomes: list[str] = []
@@ -287,8 +278,8 @@ def test_concurrent_bookings_in_threads_one_wins(env: Env) -> None:
 # -- prices ------------------------------------------------------------------------------------
 
 
-def test_the_current_price_is_the_latest_effective_one(env: Env) -> None:
-    v, clock, w = env
+def test_the_current_price_is_the_latest_effective_one(world: World) -> None:
+    v, clock, w = world.velocity, world.clock, world
     unit = _unit(v, w)
     now = clock.now()
     assert v.inventory.current_price(w.admin, unit.key) is None
@@ -319,8 +310,8 @@ def test_the_current_price_is_the_latest_effective_one(env: Env) -> None:
     assert _actions(v, w, "inventory.prices.change") == 4
 
 
-def test_a_price_change_waits_for_approval(env: Env) -> None:
-    v, clock, w = env
+def test_a_price_change_waits_for_approval(world: World) -> None:
+    v, clock, w = world.velocity, world.clock, world
     operator = w.by_role["operator"]
     unit = _unit(v, w)
     with pytest.raises(ApprovalRequired) as caught:
@@ -362,8 +353,8 @@ def test_a_price_change_waits_for_approval(env: Env) -> None:
     assert _price_rows(v, unit) == 2
 
 
-def test_executing_a_price_change_twice_applies_it_once(env: Env) -> None:
-    v, clock, w = env
+def test_executing_a_price_change_twice_applies_it_once(world: World) -> None:
+    v, clock, w = world.velocity, world.clock, world
     operator = w.by_role["operator"]
     unit = _unit(v, w)
     proposal_id = reviewed(
@@ -383,9 +374,9 @@ def test_executing_a_price_change_twice_applies_it_once(env: Env) -> None:
 
 
 @pytest.mark.parametrize("days_ahead", [0, 30])
-def test_a_price_change_fails_when_the_unit_moved_on(env: Env, days_ahead: int) -> None:
+def test_a_price_change_fails_when_the_unit_moved_on(world: World, days_ahead: int) -> None:
     """A unit changed after the proposal makes it fail, whether or not the price is in force."""
-    v, clock, w = env
+    v, clock, w = world.velocity, world.clock, world
     operator = w.by_role["operator"]
     unit = _unit(v, w)
     proposal_id = reviewed(
@@ -411,8 +402,8 @@ def test_a_price_change_fails_when_the_unit_moved_on(env: Env, days_ahead: int) 
     assert _actions(v, w, "inventory.prices.change") == 0
 
 
-def test_a_rejected_price_change_leaves_the_unit_untouched(env: Env) -> None:
-    v, clock, w = env
+def test_a_rejected_price_change_leaves_the_unit_untouched(world: World) -> None:
+    v, clock, w = world.velocity, world.clock, world
     operator = w.by_role["operator"]
     unit = _unit(v, w)
     proposal_id = reviewed(
@@ -430,9 +421,9 @@ def test_a_rejected_price_change_leaves_the_unit_untouched(env: Env) -> None:
     assert _actions(v, w, "inventory.prices.change") == 0
 
 
-def test_a_proposed_price_is_applied_by_the_price_operation(env: Env) -> None:
+def test_a_proposed_price_is_applied_by_the_price_operation(world: World) -> None:
     """A generic proposal of ``price_current`` writes a price entry, effective when executed."""
-    v, clock, w = env
+    v, clock, w = world.velocity, world.clock, world
     operator = w.by_role["operator"]
     unit = _unit(v, w)
     proposal = v.writebacks.propose(
@@ -458,8 +449,8 @@ def test_a_proposed_price_is_applied_by_the_price_operation(env: Env) -> None:
     assert v.inventory.get_unit(w.admin, unit.key).price_current == Decimal(7_200_000)
 
 
-def test_proposals_cannot_bypass_a_units_own_operations(env: Env) -> None:
-    v, _, w = env
+def test_proposals_cannot_bypass_a_units_own_operations(world: World) -> None:
+    v, w = world.velocity, world
     unit = _unit(v, w)
     bypasses: list[tuple[dict[str, Any], str]] = [
         ({"change_kind": "update", "target_ref": unit.key, "base_version": 1}, "fields"),
@@ -492,9 +483,9 @@ def test_proposals_cannot_bypass_a_units_own_operations(env: Env) -> None:
     assert v.inventory.get_unit(w.admin, unit.key) == unit
 
 
-def test_reviewed_project_and_unit_writes_are_applied_when_executed(env: Env) -> None:
+def test_reviewed_project_and_unit_writes_are_applied_when_executed(world: World) -> None:
     """With a host rule reviewing every project and unit write, each goes through a proposal."""
-    v, _, w = env
+    v, w = world.velocity, world
     operator = w.by_role["operator"]
     v.governance.policy.add(
         FieldRule(
@@ -537,8 +528,8 @@ def test_reviewed_project_and_unit_writes_are_applied_when_executed(env: Env) ->
 # -- media and locations ----------------------------------------------------------------------
 
 
-def test_media_belong_to_projects_and_units(env: Env) -> None:
-    v, _, w = env
+def test_media_belong_to_projects_and_units(world: World) -> None:
+    v, w = world.velocity, world
     unit = _unit(v, w)
     plan = v.inventory.add_media(
         w.admin,
@@ -569,8 +560,8 @@ def test_media_belong_to_projects_and_units(env: Env) -> None:
     assert _actions(v, w, "inventory.media.add") == 2
 
 
-def test_locations_are_one_row_per_project_and_searchable(env: Env) -> None:
-    v, _, w = env
+def test_locations_are_one_row_per_project_and_searchable(world: World) -> None:
+    v, w = world.velocity, world
     places = {
         "Baner Heights": (Decimal("18.5590"), Decimal("73.7868"), "Baner"),
         "Kothrud Greens": (Decimal("18.5074"), Decimal("73.8077"), "Kothrud"),
@@ -603,8 +594,8 @@ def test_locations_are_one_row_per_project_and_searchable(env: Env) -> None:
     assert len(v.inventory.projects_near(w.admin, 18.5308, 73.8475, 200, limit=2)) == 2
 
 
-def test_near_search_wraps_the_antimeridian(env: Env) -> None:
-    v, _, w = env
+def test_near_search_wraps_the_antimeridian(world: World) -> None:
+    v, w = world.velocity, world
     fiji = v.inventory.create_project(w.admin, project_name="Fiji")
     v.inventory.set_location(w.admin, fiji.key, latitude=Decimal(-17), longitude=Decimal("179.9"))
     near = v.inventory.projects_near(w.admin, -17.0, -179.9, 50)
@@ -612,9 +603,9 @@ def test_near_search_wraps_the_antimeridian(env: Env) -> None:
     assert near[0].distance_km == pytest.approx(21.3, abs=0.1)
 
 
-def test_near_search_matches_a_brute_force_scan(env: Env) -> None:
+def test_near_search_matches_a_brute_force_scan(world: World) -> None:
     """The bounding-box prefilter never loses a project, at the poles and the date line too."""
-    v, _, w = env
+    v, w = world.velocity, world
     rng = random.Random(6)
     pins: dict[UUID, tuple[float, float]] = {}
     for i in range(40):
@@ -645,7 +636,7 @@ def test_near_search_matches_a_brute_force_scan(env: Env) -> None:
 # -- bad input --------------------------------------------------------------------------------
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-Call = Callable[[Velocity, AccessWorld, Unit], Any]
+Call = Callable[[Velocity, World, Unit], Any]
 
 BAD_INPUT: list[tuple[str, Call, str]] = [
     (
@@ -977,9 +968,9 @@ def _area(case: str) -> str:
 
 
 @pytest.mark.parametrize("area", sorted(_AREAS))
-def test_bad_input_names_the_field(env: Env, area: str) -> None:
+def test_bad_input_names_the_field(world: World, area: str) -> None:
     """Each row of BAD_INPUT (one store and world per area, to keep the run short)."""
-    v, clock, w = env
+    v, clock, w = world.velocity, world.clock, world
     clock.set(datetime(2029, 12, 31, tzinfo=UTC))
     unit = _unit(v, w)
     cases = [(case, call, field) for case, call, field in BAD_INPUT if _area(case) == area]
@@ -1031,8 +1022,8 @@ UNKNOWN: list[tuple[str, Call]] = [
 ]
 
 
-def test_unknown_ids_are_not_found(env: Env) -> None:
-    v, _, w = env
+def test_unknown_ids_are_not_found(world: World) -> None:
+    v, w = world.velocity, world
     unit = _unit(v, w)
     wrong: list[str] = []
     for case, call in UNKNOWN:
@@ -1044,8 +1035,8 @@ def test_unknown_ids_are_not_found(env: Env) -> None:
     assert wrong == []
 
 
-def test_refused_writes_leave_no_trace(env: Env) -> None:
-    v, _, w = env
+def test_refused_writes_leave_no_trace(world: World) -> None:
+    v, w = world.velocity, world
     unit = _unit(v, w)
     with pytest.raises(VelocityError):
         v.inventory.hold(w.admin, unit.key, person_id=uuid4(), until=NOW, expected_version=1)

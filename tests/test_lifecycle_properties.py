@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.access_world import AccessWorld, build
+from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.crm.entities import (
     ImportBatchStatus,
@@ -254,14 +254,7 @@ SLOW = settings(
 )
 
 
-@pytest.fixture
-def world(any_velocity: tuple[Velocity, FixedClock]) -> AccessWorld:
-    """The access world, built once per test function (hypothesis examples share it)."""
-    velocity, _ = any_velocity
-    return build(velocity)
-
-
-def _the_opportunity(velocity: Velocity, w: AccessWorld) -> Opportunity:
+def _the_opportunity(velocity: Velocity, w: World) -> Opportunity:
     page = velocity.opportunities.list(w.admin, person_id=w.client_b.key)
     assert len(page.items) == 1
     return page.items[0]
@@ -291,7 +284,7 @@ class Proposal:
     creates: bool
 
 
-def _propose(velocity: Velocity, w: AccessWorld, kind: str) -> Proposal:
+def _propose(velocity: Velocity, w: World, kind: str) -> Proposal:
     opportunity = _the_opportunity(velocity, w)
     n = next(_counter)
     if kind == "create by admin":
@@ -396,7 +389,7 @@ def _expect(model: Proposal, action: str) -> Expected:
     raise AssertionError(f"unknown action {action}")
 
 
-def _act(velocity: Velocity, w: AccessWorld, action: str, writeback_id: UUID) -> Any:
+def _act(velocity: Velocity, w: World, action: str, writeback_id: UUID) -> Any:
     if action.startswith("approve by "):
         who = action.removeprefix("approve by ")
         approver = w.admin if who == "admin" else w.by_role[who]
@@ -433,7 +426,7 @@ def _canonical(velocity: Velocity, model: Proposal) -> Any:
     actions=["approve by operator", "reject by operator", "execute"],
 )
 def test_the_writeback_lifecycle_through_the_service(
-    any_velocity: tuple[Velocity, FixedClock], world: AccessWorld, kind: str, actions: list[str]
+    any_velocity: tuple[Velocity, FixedClock], world: World, kind: str, actions: list[str]
 ) -> None:
     velocity, clock = any_velocity
     model = _propose(velocity, world, kind)
@@ -514,7 +507,7 @@ def _stages(script: list[tuple[str, int]]) -> Iterator[OpportunityStage]:
 @example(script=[("forward", 0)] * 7)  # all the way to won, then one refused move
 @example(script=[("forward", 0), ("forward", 0), ("any", 1), ("any", 7), ("any", 0)])
 def test_stage_moves_pass_exactly_the_pipeline_and_closing_moves_need_an_approval(
-    any_velocity: tuple[Velocity, FixedClock], world: AccessWorld, script: list[tuple[str, int]]
+    any_velocity: tuple[Velocity, FixedClock], world: World, script: list[tuple[str, int]]
 ) -> None:
     velocity, clock = any_velocity
     mover = world.by_role["sales_manager"]

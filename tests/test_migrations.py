@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL
 
-from tests.model_catalog import SPEC_TABLES
-from tests.pg_harness import PostgresServer
+from tests.support.model_catalog import SPEC_TABLES
+from tests.support.pg_harness import PostgresServer
 from velocity_domain import cli
 from velocity_domain.adapters.postgres import migrate
 from velocity_domain.adapters.postgres.engine import SCHEMA_REVISION, stored_revision

@@ -19,8 +19,8 @@ from typing import Any
 import attrs
 import pytest
 
-from tests.access_world import AccessWorld, build
-from tests.governance_help import reviewed
+from tests.support.governance import reviewed
+from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.errors import DuplicateSuspected, PermissionDenied, VelocityError
 from velocity_domain.kernel.clock import FixedClock
@@ -44,13 +44,13 @@ class Hidden:
     writeback: uuid.UUID
 
 
-World = tuple[Velocity, FixedClock, AccessWorld, Hidden]
+Leaky = tuple[Velocity, FixedClock, World, Hidden]
 
 
 @pytest.fixture
-def world(any_velocity: tuple[Velocity, FixedClock]) -> World:
-    v, clock = any_velocity
-    w = build(v)
+def leaky(world: World) -> Leaky:
+    """The shared world where agent B also holds records of every kind agent A may not see."""
+    v, clock, w = world.velocity, world.clock, world
     b = w.agent_b
     sister = v.contacts.create(b, full_name="Mira Sen", primary_email="mira@example.com")
     deal = v.opportunities.create(b, person_id=w.client_b.key, value=Decimal("5000000"))
@@ -75,7 +75,7 @@ def world(any_velocity: tuple[Velocity, FixedClock]) -> World:
     return v, clock, w, hidden
 
 
-Call = Callable[[Velocity, FixedClock, AccessWorld, uuid.UUID], Any]
+Call = Callable[[Velocity, FixedClock, World, uuid.UUID], Any]
 
 # (case, which of agent B's ids stands for "a record one may not see", the call as agent A)
 CASES: list[tuple[str, str, Call]] = [
@@ -259,8 +259,8 @@ def _ids_named(err: VelocityError) -> set[str]:
 
 
 @pytest.mark.parametrize(("which", "call"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_a_hidden_id_fails_exactly_as_a_random_one(world: World, which: str, call: Call) -> None:
-    v, clock, w, hidden = world
+def test_a_hidden_id_fails_exactly_as_a_random_one(leaky: Leaky, which: str, call: Call) -> None:
+    v, clock, w, hidden = leaky
     secret: uuid.UUID = getattr(hidden, which)
     nothing = uuid.uuid4()
     seen = _failure(lambda: call(v, clock, w, secret))
@@ -270,8 +270,8 @@ def test_a_hidden_id_fails_exactly_as_a_random_one(world: World, which: str, cal
     assert _ids_named(unknown) <= {str(nothing)}
 
 
-def test_every_hidden_record_is_still_there_for_its_agent(world: World) -> None:
-    v, _, w, hidden = world
+def test_every_hidden_record_is_still_there_for_its_agent(leaky: Leaky) -> None:
+    v, _, w, hidden = leaky
     assert v.contacts.get(w.agent_b, hidden.other_person).owner_user_id == w.agent_b.user_id
     assert v.leads.get(w.agent_b, hidden.lead).person_id == hidden.person
     assert v.interactions.get(w.agent_b, hidden.interaction).interaction.key == hidden.interaction
@@ -283,8 +283,8 @@ def test_every_hidden_record_is_still_there_for_its_agent(world: World) -> None:
 # --- suspected duplicates ------------------------------------------------------------------
 
 
-def test_a_duplicate_of_a_hidden_person_is_counted_not_named(world: World) -> None:
-    v, _, w, hidden = world
+def test_a_duplicate_of_a_hidden_person_is_counted_not_named(leaky: Leaky) -> None:
+    v, _, w, hidden = leaky
     with pytest.raises(DuplicateSuspected) as caught:
         v.contacts.create(w.agent_a, full_name="M Sen", primary_email="MIRA@example.com")
     err = caught.value
@@ -302,8 +302,8 @@ def test_a_duplicate_of_a_hidden_person_is_counted_not_named(world: World) -> No
         v.audit.list(w.agent_a, action="crm.contacts.duplicate_suspected")
 
 
-def test_a_duplicate_names_the_visible_matches_only(world: World) -> None:
-    v, _, w, hidden = world
+def test_a_duplicate_names_the_visible_matches_only(leaky: Leaky) -> None:
+    v, _, w, hidden = leaky
     mine = v.contacts.create(
         w.agent_a, full_name="Mira S", primary_email="mira@example.com", allow_duplicate=True
     )

@@ -6,19 +6,10 @@ import uuid
 
 import pytest
 
-from tests.access_world import AccessWorld, build
+from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.errors import AuthenticationFailed, NotFound, ValidationFailed
-from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.workflow.entities import WritebackStatus
-
-World = tuple[Velocity, FixedClock, AccessWorld]
-
-
-@pytest.fixture
-def world(any_velocity: tuple[Velocity, FixedClock]) -> World:
-    velocity, clock = any_velocity
-    return velocity, clock, build(velocity)
 
 
 def _names(v: Velocity, principal: object) -> list[str]:
@@ -26,7 +17,7 @@ def _names(v: Velocity, principal: object) -> list[str]:
 
 
 def test_an_agent_reads_back_the_contact_they_create(world: World) -> None:
-    v, clock, w = world
+    v, clock, w = world.velocity, world.clock, world
     mine = v.contacts.create(w.agent_a, full_name="Nisha Kapoor")
     assert mine.owner_user_id == w.agent_a.user_id
     assert v.contacts.get(w.agent_a, mine.key) == mine
@@ -51,7 +42,7 @@ def test_an_agent_reads_back_the_contact_they_create(world: World) -> None:
 
 
 def test_the_owner_keeps_the_contact_when_a_deal_goes_to_someone_else(world: World) -> None:
-    v, _, w = world
+    v, w = world.velocity, world
     mine = v.contacts.create(w.agent_a, full_name="Omar Sheikh")
     v.opportunities.create(w.admin, person_id=mine.key, assigned_user_id=w.agent_b.user_id)
     assert v.contacts.get(w.agent_a, mine.key).key == mine.key  # the record owner
@@ -62,7 +53,7 @@ def test_the_owner_keeps_the_contact_when_a_deal_goes_to_someone_else(world: Wor
 
 
 def test_a_contact_created_by_someone_who_sees_everyone_has_no_owner(world: World) -> None:
-    v, _, w = world
+    v, w = world.velocity, world
     pooled = v.contacts.create(w.admin, full_name="Priya Nair")
     assert pooled.owner_user_id is None
     with pytest.raises(NotFound):
@@ -75,7 +66,7 @@ def test_a_contact_created_by_someone_who_sees_everyone_has_no_owner(world: Worl
 
 
 def test_a_contact_an_agent_proposes_is_theirs_once_applied(world: World) -> None:
-    v, _, w = world
+    v, w = world.velocity, world
     operator = w.by_role["operator"]
     proposal = v.writebacks.propose(
         w.agent_a, target_table="crm_people", change_kind="create", fields={"full_name": "Ria Das"}
@@ -92,7 +83,7 @@ def test_a_contact_an_agent_proposes_is_theirs_once_applied(world: World) -> Non
 def test_a_deactivated_users_token_stops_at_once_but_a_held_principal_does_not(
     world: World,
 ) -> None:
-    v, _, w = world
+    v, w = world.velocity, world
     assert w.agent_a.user_id is not None
     issued = v.sessions.issue(w.admin, w.agent_a.user_id)
     held = v.sessions.authenticate(issued.token)

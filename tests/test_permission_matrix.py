@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from tests.access_world import build
-from tests.matrix import MATRIX, ROWS
-from velocity_domain import Velocity
+from tests.support.matrix import MATRIX, ROWS
+from tests.support.world import World
 from velocity_domain.access.operations import OPERATIONS
 from velocity_domain.errors import PermissionDenied
-from velocity_domain.kernel.clock import FixedClock
 
 
 def test_the_matrix_covers_every_registered_operation() -> None:
     assert set(MATRIX) == set(OPERATIONS)
 
 
-def test_every_cell_of_the_matrix_holds(any_velocity: tuple[Velocity, FixedClock]) -> None:
-    velocity, _ = any_velocity
-    world = build(velocity)
+def test_every_cell_of_the_matrix_holds(world: World) -> None:
+    velocity = world.velocity
     wrong: list[str] = []
     for operation, row in sorted(ROWS.items()):
         for role, principal in sorted(world.by_role.items()):

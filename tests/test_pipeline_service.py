@@ -11,8 +11,8 @@ from uuid import UUID
 
 import pytest
 
-from tests.access_world import AccessWorld, build
-from tests.governance_help import release
+from tests.support.governance import release
+from tests.support.world import World, build
 from velocity_domain import Velocity
 from velocity_domain.crm.entities import (
     Lead,
@@ -74,7 +74,7 @@ def _history(velocity: Velocity, opportunity_id: UUID) -> list[StageHistory]:
         return list(uow.crm.stage_history.list(query))
 
 
-def _actions(velocity: Velocity, w: AccessWorld, action: str) -> list[str | None]:
+def _actions(velocity: Velocity, w: World, action: str) -> list[str | None]:
     return [e.target_ref for e in velocity.audit.list(w.admin, action=action)]
 
 
@@ -130,10 +130,10 @@ def test_a_host_pipeline_may_skip_stages() -> None:
 
 
 def test_an_agent_creates_a_lead_they_hold_and_only_they_see(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, clock = any_velocity
-    w = build(velocity)
+    velocity, clock = world.velocity, world.clock
+    w = world
     person = _person(velocity)
     lead = velocity.leads.create(
         w.agent_a, person_id=person.key, source_system="whatsapp", urgency="high"
@@ -156,10 +156,10 @@ def test_an_agent_creates_a_lead_they_hold_and_only_they_see(
 
 
 def test_an_agent_cannot_open_a_lead_on_another_agents_client(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+    velocity = world.velocity
+    w = world
     with pytest.raises(ValidationFailed) as err:
         velocity.leads.create(w.agent_a, person_id=w.client_b.key, source_system="web")
     assert err.value.field == "person_id"
@@ -168,10 +168,10 @@ def test_an_agent_cannot_open_a_lead_on_another_agents_client(
 
 
 def test_assigning_a_lead_honours_its_version(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+    velocity = world.velocity
+    w = world
     assert w.agent_b.user_id is not None
     lead = velocity.leads.list(w.agent_a).items[0]
     moved = release(
@@ -195,10 +195,10 @@ def test_assigning_a_lead_honours_its_version(
 
 
 def test_converting_a_lead_opens_an_opportunity_with_its_first_stage(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, clock = any_velocity
-    w = build(velocity)
+    velocity, clock = world.velocity, world.clock
+    w = world
     project, unit = _project(velocity)
     lead = velocity.leads.list(w.agent_a).items[0]
     converted, opp = velocity.leads.convert(
@@ -227,10 +227,10 @@ def test_converting_a_lead_opens_an_opportunity_with_its_first_stage(
 
 
 def test_a_lead_can_join_an_open_opportunity_of_its_person(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+    velocity = world.velocity
+    w = world
     existing = velocity.opportunities.create(w.agent_a, person_id=w.client_a.key)
     lead = velocity.leads.create(w.agent_a, person_id=w.client_a.key, source_system="call")
     converted, opp = velocity.leads.convert(
@@ -243,10 +243,10 @@ def test_a_lead_can_join_an_open_opportunity_of_its_person(
 
 
 def test_a_lead_cannot_join_a_closed_or_foreign_opportunity(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+    velocity = world.velocity
+    w = world
     opened = velocity.opportunities.create(w.admin, person_id=w.client_a.key)
     closed = release(
         velocity,
@@ -267,9 +267,9 @@ def test_a_lead_cannot_join_a_closed_or_foreign_opportunity(
     assert velocity.leads.get(w.agent_a, lead.key).status is LeadStatus.OPEN
 
 
-def test_a_stale_conversion_changes_nothing(any_velocity: tuple[Velocity, FixedClock]) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+def test_a_stale_conversion_changes_nothing(world: World) -> None:
+    velocity = world.velocity
+    w = world
     lead = velocity.leads.list(w.agent_a).items[0]
     before = velocity.opportunities.list(w.admin).items
     with pytest.raises(ConcurrencyConflict):
@@ -285,10 +285,10 @@ def test_a_stale_conversion_changes_nothing(any_velocity: tuple[Velocity, FixedC
 
 
 def test_a_deal_moves_to_won_with_history_and_time_in_stages(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, clock = any_velocity
-    w = build(velocity)
+    velocity, clock = world.velocity, world.clock
+    w = world
     opp = velocity.opportunities.create(w.agent_a, person_id=w.client_a.key)
     assert (opp.stage, opp.assigned_user_id) == (S.NEW, w.agent_a.user_id)
     start = clock.now()
@@ -326,9 +326,9 @@ def test_a_deal_moves_to_won_with_history_and_time_in_stages(
         velocity.opportunities.time_in_stages(w.agent_b, opp.key)
 
 
-def test_the_current_open_stage_runs_to_now(any_velocity: tuple[Velocity, FixedClock]) -> None:
-    velocity, clock = any_velocity
-    w = build(velocity)
+def test_the_current_open_stage_runs_to_now(world: World) -> None:
+    velocity, clock = world.velocity, world.clock
+    w = world
     opp = velocity.opportunities.create(w.admin, person_id=w.client_a.key)
     clock.advance(timedelta(minutes=30))
     [span] = velocity.opportunities.time_in_stages(w.admin, opp.key)
@@ -336,10 +336,10 @@ def test_the_current_open_stage_runs_to_now(any_velocity: tuple[Velocity, FixedC
 
 
 def test_lost_needs_a_reason_and_moves_follow_the_pipeline(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, clock = any_velocity
-    w = build(velocity)
+    velocity, clock = world.velocity, world.clock
+    w = world
     opp = velocity.opportunities.create(w.agent_a, person_id=w.client_a.key)
     with pytest.raises(InvalidTransition) as err:
         velocity.opportunities.move_stage(w.agent_a, opp.key, S.BOOKING, expected_version=1)
@@ -386,9 +386,9 @@ def test_lost_needs_a_reason_and_moves_follow_the_pipeline(
         )
 
 
-def test_a_host_replaces_the_pipeline(any_velocity: tuple[Velocity, FixedClock]) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+def test_a_host_replaces_the_pipeline(world: World) -> None:
+    velocity = world.velocity
+    w = world
     velocity.opportunities.pipeline = Pipeline(
         {"new": ["booking", "lost"], "booking": ["won", "lost"]}, name="quick sale"
     )
@@ -402,9 +402,9 @@ def test_a_host_replaces_the_pipeline(any_velocity: tuple[Velocity, FixedClock])
     assert err.value.lifecycle == "quick sale"
 
 
-def test_updating_details_lists_and_visibility(any_velocity: tuple[Velocity, FixedClock]) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+def test_updating_details_lists_and_visibility(world: World) -> None:
+    velocity = world.velocity
+    w = world
     project, unit = _project(velocity)
     opp = velocity.opportunities.create(w.agent_a, person_id=w.client_a.key)
     changed = velocity.opportunities.update(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tests.pg_harness import PostgresServer
+from tests.support.pg_harness import PostgresServer
 
 
 def test_a_table_round_trips_on_the_real_server(pg_engine: sa.Engine) -> None:

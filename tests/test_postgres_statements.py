@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from tests.test_contract_postgres import empty_all_tables
+from tests.support.pg_harness import empty_all_tables
 from velocity_domain import Velocity
 from velocity_domain.access.principal import Principal, PrincipalKind
 from velocity_domain.adapters.postgres.store import PostgresStore
@@ -218,8 +218,8 @@ def test_service_writes_cost_a_fixed_handful_of_statements(velocity: Velocity) -
 
 
 def test_a_writeback_executes_in_five_statements(velocity: Velocity) -> None:
-    from tests.access_world import build  # noqa: PLC0415
-    from tests.writeback_world import agent_proposes_next_action  # noqa: PLC0415
+    from tests.support.world import build  # noqa: PLC0415
+    from tests.support.writebacks import agent_proposes_next_action  # noqa: PLC0415
 
     w = build(velocity)
     key = agent_proposes_next_action(velocity, w, "call on Monday")

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from tests.test_contract_postgres import empty_all_tables
+from tests.support.pg_harness import empty_all_tables
 from velocity_domain import Velocity
 from velocity_domain.adapters.postgres.store import PostgresStore
 from velocity_domain.testing import store_of
@@ -68,7 +68,7 @@ FROM (SELECT person_id, row_number() OVER (ORDER BY person_id) AS g FROM crm_peo
 
 
 @pytest.fixture(scope="module")
-def world(pg_url: URL, pg_engine: sa.Engine) -> Iterator[tuple[Velocity, dict[str, Any]]]:
+def populated(pg_url: URL, pg_engine: sa.Engine) -> Iterator[tuple[Velocity, dict[str, Any]]]:
     empty_all_tables(pg_engine)
     with Velocity.from_url(pg_url.render_as_string(hide_password=False)) as velocity:
         _, admin = velocity.users.create_first_admin(
@@ -155,9 +155,9 @@ def _seq_scans(plan: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("call", list(CALLS))
 def test_each_query_is_served_by_an_index(
-    world: tuple[Velocity, dict[str, Any]], call: str
+    populated: tuple[Velocity, dict[str, Any]], call: str
 ) -> None:
-    velocity, w = world
+    velocity, w = populated
     store = store_of(velocity)
     assert isinstance(store, PostgresStore)
     captured: list[tuple[str, Any]] = []
@@ -187,8 +187,10 @@ def test_each_query_is_served_by_an_index(
         raw.close()
 
 
-def test_the_check_finds_a_query_no_index_serves(world: tuple[Velocity, dict[str, Any]]) -> None:
-    velocity, _ = world
+def test_the_check_finds_a_query_no_index_serves(
+    populated: tuple[Velocity, dict[str, Any]],
+) -> None:
+    velocity, _ = populated
     store = store_of(velocity)
     assert isinstance(store, PostgresStore)
     raw = store.engine.raw_connection()

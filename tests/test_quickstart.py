@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from tests.pg_harness import PostgresServer
+from tests.support.pg_harness import PostgresServer
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "quickstart.py"
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tests.access_world import build
+from tests.support.world import World
 from velocity_domain import Velocity
-from velocity_domain.kernel.clock import FixedClock
 
 SENSITIVE_READ = "intel.artifacts.read_sensitive"
 
@@ -15,10 +14,10 @@ def _reads(velocity: Velocity, w: object) -> list[str]:
 
 
 def test_analysts_get_metadata_without_content_and_leave_no_read_event(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+    velocity = world.velocity
+    w = world
     detail = velocity.interactions.get(w.by_role["analyst"], w.chat.key)
     (message,) = detail.artifacts
     assert message.table == "intel_messages"
@@ -33,10 +32,10 @@ def test_analysts_get_metadata_without_content_and_leave_no_read_event(
 
 
 def test_permitted_readers_see_content_and_each_read_is_audited(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+    velocity = world.velocity
+    w = world
     manager = w.by_role["sales_manager"]
     detail = velocity.interactions.get(manager, w.chat.key)
     (message,) = detail.artifacts

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
 
-from tests.model_catalog import SPEC_TABLES, entity_classes
+from tests.support.model_catalog import SPEC_TABLES, entity_classes
 from velocity_domain.adapters.postgres.tables import DOMAIN_MODULES, metadata
 from velocity_domain.kernel.model import Entity, FieldSpec, VersionedEntity, field_spec
 from velocity_domain.kernel.tableinfo import table_info

@@ -6,20 +6,18 @@ from datetime import timedelta
 
 import pytest
 
-from tests.access_world import build
-from velocity_domain import Velocity
+from tests.support.world import World
 from velocity_domain.errors import AuthenticationFailed, PermissionDenied, ValidationFailed
 from velocity_domain.identity.entities import Session
-from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.services.identity.sessions import hash_token
 from velocity_domain.testing import unit_of_work
 
 
 def test_a_token_authenticates_into_its_users_principal(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, clock = any_velocity
-    w = build(velocity)
+    velocity, clock = world.velocity, world.clock
+    w = world
     issued = velocity.sessions.issue(w.admin, w.agent_a.user_id)  # type: ignore[arg-type]
     clock.advance(minutes=3)
     principal = velocity.sessions.authenticate(issued.token)
@@ -34,10 +32,10 @@ def test_a_token_authenticates_into_its_users_principal(
 
 
 def test_unknown_expired_revoked_and_deactivated_all_fail_alike(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, clock = any_velocity
-    w = build(velocity)
+    velocity, clock = world.velocity, world.clock
+    w = world
     a, b = w.agent_a.user_id, w.agent_b.user_id
     assert a is not None
     assert b is not None
@@ -63,9 +61,9 @@ def test_unknown_expired_revoked_and_deactivated_all_fail_alike(
         velocity.sessions.authenticate(other.token)
 
 
-def test_only_the_owner_or_a_manager_revokes(any_velocity: tuple[Velocity, FixedClock]) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+def test_only_the_owner_or_a_manager_revokes(world: World) -> None:
+    velocity = world.velocity
+    w = world
     assert w.agent_a.user_id is not None
     issued = velocity.sessions.issue(w.admin, w.agent_a.user_id)
     with pytest.raises(PermissionDenied):
@@ -77,9 +75,9 @@ def test_only_the_owner_or_a_manager_revokes(any_velocity: tuple[Velocity, Fixed
     velocity.sessions.revoke(w.admin, issued.session.key)
 
 
-def test_expired_role_assignments_stop_granting(any_velocity: tuple[Velocity, FixedClock]) -> None:
-    velocity, clock = any_velocity
-    w = build(velocity)
+def test_expired_role_assignments_stop_granting(world: World) -> None:
+    velocity, clock = world.velocity, world.clock
+    w = world
     user = velocity.users.create(w.admin, email="temp@velocity.example", display_name="Temp")
     velocity.users.assign_role(
         w.admin, user.key, "analyst", expires_at=clock.now() + timedelta(hours=1)

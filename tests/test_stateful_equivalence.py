@@ -30,7 +30,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy.engine import URL
 
-from tests.test_contract_postgres import empty_all_tables
+from tests.support.pg_harness import empty_all_tables
 from velocity_domain import Velocity
 from velocity_domain.crm.entities import Person, Relationship, RelationshipKind
 from velocity_domain.errors import VelocityError

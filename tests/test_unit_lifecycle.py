@@ -19,12 +19,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.access_world import AccessWorld, build
+from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.errors import Conflict, InvalidTransition
 from velocity_domain.inventory.entities import Unit, UnitStatus
 from velocity_domain.inventory.lifecycle import MOVES, UNIT_STATUS, allowed_now, check_move
-from velocity_domain.kernel.clock import FixedClock
 
 # --- 1. the table -----------------------------------------------------------------------------
 
@@ -107,18 +106,11 @@ def test_check_move_follows_the_table_and_the_hold(
 
 # --- 3. the service, every operation from every status, on both stores --------------------------
 
-Env = tuple[Velocity, FixedClock, AccessWorld]
-Op = Callable[[Velocity, AccessWorld, Unit], Unit]
-
-
-@pytest.fixture
-def env(any_velocity: tuple[Velocity, FixedClock]) -> Env:
-    velocity, clock = any_velocity
-    return velocity, clock, build(velocity)
+Op = Callable[[Velocity, World, Unit], Unit]
 
 
 def _hold(who: str) -> Op:
-    def run(v: Velocity, w: AccessWorld, u: Unit) -> Unit:
+    def run(v: Velocity, w: World, u: Unit) -> Unit:
         person = w.client_a if who == "a" else w.client_b
         until = v.clock.now() + timedelta(hours=1)
         return v.inventory.hold(
@@ -129,7 +121,7 @@ def _hold(who: str) -> Op:
 
 
 def _book(who: str) -> Op:
-    def run(v: Velocity, w: AccessWorld, u: Unit) -> Unit:
+    def run(v: Velocity, w: World, u: Unit) -> Unit:
         person = w.client_a if who == "a" else w.client_b
         return v.inventory.book(w.admin, u.key, person_id=person.key, expected_version=u.version)
 
@@ -170,15 +162,15 @@ OUTCOMES: dict[str, dict[str, str]] = {
 }
 
 
-def _histories(v: Velocity, w: AccessWorld, unit: Unit) -> tuple[int, int]:
+def _histories(v: Velocity, w: World, unit: Unit) -> tuple[int, int]:
     rows = len(v.inventory.availability(w.admin, unit.key, limit=200))
     events = len(v.audit.list(w.admin, target_ref=unit.key, limit=200).items)
     return rows, events
 
 
 @pytest.mark.parametrize("start", sorted(SETUP))
-def test_every_status_operation_from_every_status(env: Env, start: str) -> None:
-    v, clock, w = env
+def test_every_status_operation_from_every_status(world: World, start: str) -> None:
+    v, clock, w = world.velocity, world.clock, world
     project = v.inventory.create_project(w.admin, project_name="Skyline")
     wrong: list[str] = []
     for index, (name, op) in enumerate(sorted(OPS.items())):

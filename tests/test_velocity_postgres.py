@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from tests.pg_harness import PostgresServer
+from tests.support.pg_harness import PostgresServer
 from velocity_domain import Velocity
 from velocity_domain.adapters.postgres import migrate
 from velocity_domain.crm.entities import Person

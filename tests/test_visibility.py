@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.access_world import build
+from tests.support.world import World, build
 from velocity_domain import Velocity
 from velocity_domain.errors import NotFound
 from velocity_domain.kernel.clock import FixedClock
 
 
 def test_an_agent_cannot_see_another_agents_client_by_any_path(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+    velocity = world.velocity
+    w = world
     a, b = w.agent_a, w.agent_b
     assert [p.key for p in velocity.contacts.list(a)] == [w.client_a.key]
     assert [p.key for p in velocity.contacts.list(b)] == [w.client_b.key]
@@ -31,10 +31,10 @@ def test_an_agent_cannot_see_another_agents_client_by_any_path(
 
 
 def test_hidden_and_missing_records_look_the_same(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+    velocity = world.velocity
+    w = world
     with pytest.raises(NotFound) as hidden:
         velocity.contacts.get(w.agent_b, w.client_a.key)
     assert hidden.value.to_dict()["entity"] == "crm_people"
@@ -53,10 +53,10 @@ def test_read_all_roles_see_every_client(
 
 
 def test_contacts_filter_by_assignee_within_visibility(
-    any_velocity: tuple[Velocity, FixedClock],
+    world: World,
 ) -> None:
-    velocity, _ = any_velocity
-    w = build(velocity)
+    velocity = world.velocity
+    w = world
     manager = w.by_role["sales_manager"]
     by_a = velocity.contacts.list(manager, assigned_user_id=w.agent_a.user_id)
     by_b = velocity.contacts.list(manager, assigned_user_id=w.agent_b.user_id)

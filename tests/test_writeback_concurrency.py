@@ -20,8 +20,8 @@ from uuid import UUID
 import pytest
 import sqlalchemy as sa
 
-from tests.access_world import AccessWorld, build
-from tests.test_contract_postgres import empty_all_tables
+from tests.support.pg_harness import empty_all_tables
+from tests.support.world import World, build
 from velocity_domain import Velocity
 from velocity_domain.access import Principal
 from velocity_domain.crm.entities import Opportunity
@@ -43,7 +43,7 @@ def velocity(pg_url: sa.URL, pg_engine: sa.Engine) -> Iterator[Velocity]:
         yield v
 
 
-def _approved_writebacks(velocity: Velocity, w: AccessWorld, tag: str) -> dict[UUID, UUID]:
+def _approved_writebacks(velocity: Velocity, w: World, tag: str) -> dict[UUID, UUID]:
     """``ROUNDS`` approved agent proposals, each changing its own deal: writeback -> deal."""
     deals = [Opportunity(person_id=w.client_a.key) for _ in range(ROUNDS)]
     with unit_of_work(velocity) as uow:

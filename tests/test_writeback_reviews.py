@@ -9,10 +9,9 @@ from uuid import UUID
 import attrs
 import pytest
 
-from tests.access_world import AccessWorld, build
-from tests.governance_help import reviewed
-from tests.writeback_world import agent_proposes_next_action, audit_count, deal_of_client_b
-from velocity_domain import Velocity
+from tests.support.governance import reviewed
+from tests.support.world import World
+from tests.support.writebacks import agent_proposes_next_action, audit_count, deal_of_client_b
 from velocity_domain.access.catalogue import PERMISSION_NAMES
 from velocity_domain.access.principal import PrincipalKind
 from velocity_domain.crm.lifecycle import Pipeline
@@ -25,7 +24,6 @@ from velocity_domain.errors import (
     WritebackFailed,
 )
 from velocity_domain.governance.policy import FieldRule
-from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.query import Eq
 from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import (
@@ -38,16 +36,10 @@ from velocity_domain.workflow.entities import (
 S = WritebackStatus
 
 
-@pytest.fixture
-def world(any_velocity: tuple[Velocity, FixedClock]) -> tuple[Velocity, AccessWorld, FixedClock]:
-    velocity, clock = any_velocity
-    return velocity, build(velocity), clock
-
-
 def test_an_approved_proposal_may_be_withdrawn_until_executed(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     deal = deal_of_client_b(velocity, w)
     key = agent_proposes_next_action(velocity, w, "Visit on Sunday")
     velocity.writebacks.approve(w.by_role["operator"], key)
@@ -63,9 +55,9 @@ def test_an_approved_proposal_may_be_withdrawn_until_executed(
 
 
 def test_four_eyes_the_proposer_never_approves_their_own(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     operator = w.by_role["operator"]
     deal = deal_of_client_b(velocity, w)
     proposal = velocity.writebacks.propose(
@@ -92,9 +84,9 @@ def test_four_eyes_the_proposer_never_approves_their_own(
 
 
 def test_an_agent_never_approves_even_with_the_permission(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     key = agent_proposes_next_action(velocity, w, "Call")
     with pytest.raises(PermissionDenied):
         velocity.writebacks.approve(w.by_role["oracle_agent"], key)
@@ -113,9 +105,9 @@ def test_an_agent_never_approves_even_with_the_permission(
 
 
 def test_whoever_started_the_proposing_run_cannot_approve_it(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, clock = world
+    velocity, w, clock = world.velocity, world, world.clock
     operator = w.by_role["operator"]
     run = AgentRun(
         agent_name="oracle",
@@ -142,9 +134,9 @@ def test_whoever_started_the_proposing_run_cannot_approve_it(
 
 
 def test_a_rule_asking_for_two_approvals_needs_two_different_approvers(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     velocity.governance.policy.add(
         FieldRule(
             "big_deals",
@@ -177,9 +169,9 @@ def test_a_rule_asking_for_two_approvals_needs_two_different_approvers(
 
 
 def test_a_rejected_proposal_leaves_canonical_data_untouched(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     deal = deal_of_client_b(velocity, w)
     key = reviewed(
         lambda: velocity.opportunities.move_stage(
@@ -207,9 +199,9 @@ def test_a_rejected_proposal_leaves_canonical_data_untouched(
 
 
 def test_executing_twice_applies_once_with_one_audit_event(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     deal = deal_of_client_b(velocity, w)
     key = agent_proposes_next_action(velocity, w, "Share the payment plan")
     velocity.writebacks.approve(w.by_role["operator"], key)
@@ -225,9 +217,9 @@ def test_executing_twice_applies_once_with_one_audit_event(
 
 
 def test_a_stale_writeback_fails_and_never_overwrites(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     key = agent_proposes_next_action(velocity, w, "Old plan")
     velocity.writebacks.approve(w.by_role["operator"], key)
     deal = deal_of_client_b(velocity, w)
@@ -250,9 +242,9 @@ def test_a_stale_writeback_fails_and_never_overwrites(
 
 
 def test_an_approved_stage_move_the_pipeline_now_refuses_fails(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     deal = deal_of_client_b(velocity, w)
     key = reviewed(
         lambda: velocity.opportunities.move_stage(
@@ -272,9 +264,9 @@ def test_an_approved_stage_move_the_pipeline_now_refuses_fails(
 
 
 def test_execution_reports_unapproved_and_unknown_writebacks_clearly(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     key = agent_proposes_next_action(velocity, w, "Call")
     with pytest.raises(InvalidTransition) as err:
         velocity.writebacks.execute(w.admin, key)
@@ -287,9 +279,9 @@ def test_execution_reports_unapproved_and_unknown_writebacks_clearly(
 
 
 def test_the_inbox_merges_proposals_and_due_reminders_oldest_first_and_pages(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, clock = world
+    velocity, w, clock = world.velocity, world, world.clock
     operator = w.by_role["operator"]
     assert operator.user_id is not None
     expected: list[UUID] = []
@@ -350,8 +342,8 @@ def test_the_inbox_merges_proposals_and_due_reminders_oldest_first_and_pages(
     assert others.value.permission == "crm.contacts.read_all"
 
 
-def test_the_writeback_list_filters(world: tuple[Velocity, AccessWorld, FixedClock]) -> None:
-    velocity, w, _ = world
+def test_the_writeback_list_filters(world: World) -> None:
+    velocity, w = world.velocity, world
     pending = agent_proposes_next_action(velocity, w, "Call")
     created = velocity.writebacks.propose(
         w.admin,
@@ -372,9 +364,9 @@ def test_the_writeback_list_filters(world: tuple[Velocity, AccessWorld, FixedClo
 
 
 def test_a_withdrawal_is_recorded_as_the_approvers_rejection(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     operator = w.by_role["operator"]
     key = agent_proposes_next_action(velocity, w, "Call")
     velocity.writebacks.approve(operator, key, comment="fine")
@@ -387,9 +379,9 @@ def test_a_withdrawal_is_recorded_as_the_approvers_rejection(
 
 
 def test_the_inbox_keeps_the_moment_of_its_first_page(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, clock = world
+    velocity, w, clock = world.velocity, world, world.clock
     operator = w.by_role["operator"]
     first_three = [agent_proposes_next_action(velocity, w, f"Step {n}") for n in range(3)]
     page = velocity.writebacks.inbox(operator, limit=2)

@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.access_world import AccessWorld, build
-from tests.governance_help import reviewed
-from tests.writeback_world import agent_proposes_next_action, audit_count, deal_of_client_b
-from velocity_domain import Velocity
+from tests.support.governance import reviewed
+from tests.support.world import World
+from tests.support.writebacks import agent_proposes_next_action, audit_count, deal_of_client_b
 from velocity_domain.access import Principal
 from velocity_domain.crm.entities import Opportunity, OpportunityStage
 from velocity_domain.errors import (
@@ -23,7 +22,6 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance.policy import BULK_THRESHOLD, FieldRule
-from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import (
     AgentRun,
@@ -35,16 +33,10 @@ from velocity_domain.workflow.entities import (
 S = WritebackStatus
 
 
-@pytest.fixture
-def world(any_velocity: tuple[Velocity, FixedClock]) -> tuple[Velocity, AccessWorld, FixedClock]:
-    velocity, clock = any_velocity
-    return velocity, build(velocity), clock
-
-
 def test_an_agent_proposal_is_stored_classified_and_waits(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     deal = deal_of_client_b(velocity, w)
     key = agent_proposes_next_action(velocity, w, "Send the floor plan")
     review = velocity.writebacks.get(w.admin, key)
@@ -66,9 +58,9 @@ def test_an_agent_proposal_is_stored_classified_and_waits(
 
 
 def test_a_humans_low_risk_proposal_is_approved_at_once_and_recorded(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     proposal = velocity.writebacks.propose(
         w.by_role["sales_manager"],
         target_table="crm_opportunities",
@@ -105,12 +97,12 @@ def test_a_humans_low_risk_proposal_is_approved_at_once_and_recorded(
     ],
 )
 def test_the_default_rules_classify_human_changes(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
     fields: dict[str, Any],
     rule: str,
     risk: RiskLevel,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     deal = deal_of_client_b(velocity, w)
     proposal = velocity.writebacks.propose(
         w.admin,
@@ -127,9 +119,9 @@ def test_the_default_rules_classify_human_changes(
 
 
 def test_a_reassignment_is_reviewed_but_a_first_assignment_is_not(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     assert w.agent_a.user_id is not None
     assert w.agent_b.user_id is not None
     deal = deal_of_client_b(velocity, w)
@@ -148,8 +140,8 @@ def test_a_reassignment_is_reviewed_but_a_first_assignment_is_not(
     assert given.assigned_user_id == w.agent_a.user_id
 
 
-def test_a_host_adds_and_removes_rules(world: tuple[Velocity, AccessWorld, FixedClock]) -> None:
-    velocity, w, _ = world
+def test_a_host_adds_and_removes_rules(world: World) -> None:
+    velocity, w = world.velocity, world
     policy = velocity.governance.policy
     policy.remove("closing_stage")
     opp = velocity.opportunities.create(w.admin, person_id=w.client_a.key)
@@ -197,9 +189,9 @@ def test_a_host_adds_and_removes_rules(world: tuple[Velocity, AccessWorld, Fixed
 
 
 def test_bulk_proposals_over_the_threshold_go_to_review_and_bad_rows_are_reported(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     good = {
         "target_table": "crm_opportunities",
         "change_kind": "create",
@@ -222,9 +214,9 @@ def test_bulk_proposals_over_the_threshold_go_to_review_and_bad_rows_are_reporte
 
 
 def test_the_same_idempotency_key_returns_the_first_proposal(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     deal = deal_of_client_b(velocity, w)
     args: dict[str, Any] = {
         "target_table": "crm_opportunities",
@@ -246,9 +238,9 @@ def test_the_same_idempotency_key_returns_the_first_proposal(
 
 
 def test_a_system_principal_is_recorded_as_an_agent_run(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     importer = Principal.system("nightly-import")
     proposal = velocity.writebacks.propose(
         importer,
@@ -302,10 +294,8 @@ def test_a_system_principal_is_recorded_as_an_agent_run(
         ),
     ],
 )
-def test_bad_proposals_name_the_field(
-    world: tuple[Velocity, AccessWorld, FixedClock], args: dict[str, Any], field: str
-) -> None:
-    velocity, w, _ = world
+def test_bad_proposals_name_the_field(world: World, args: dict[str, Any], field: str) -> None:
+    velocity, w = world.velocity, world
     with pytest.raises(ValidationFailed) as err:
         velocity.writebacks.propose(w.admin, **args)
     assert err.value.field == field
@@ -313,9 +303,9 @@ def test_bad_proposals_name_the_field(
 
 
 def test_a_stale_proposal_is_refused_when_made(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     deal = deal_of_client_b(velocity, w)
     with pytest.raises(ConcurrencyConflict):
         velocity.writebacks.propose(
@@ -330,9 +320,9 @@ def test_a_stale_proposal_is_refused_when_made(
 
 
 def test_an_agent_cannot_propose_about_a_client_it_cannot_see(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     deal = deal_of_client_b(velocity, w)
     with pytest.raises(NotFound):
         velocity.writebacks.propose(
@@ -346,9 +336,9 @@ def test_an_agent_cannot_propose_about_a_client_it_cannot_see(
 
 
 def test_a_sales_agent_sees_only_their_own_proposals(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     others = agent_proposes_next_action(velocity, w, "Call")
     lead = velocity.leads.list(w.agent_a).items[0]
     mine = velocity.writebacks.propose(
@@ -371,9 +361,9 @@ def test_a_sales_agent_sees_only_their_own_proposals(
 
 
 def test_a_proposer_without_the_permission_is_never_approved_at_once(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     operator = w.by_role["operator"]
     with pytest.raises(PermissionDenied):
         velocity.opportunities.create(operator, person_id=w.client_a.key)
@@ -390,9 +380,9 @@ def test_a_proposer_without_the_permission_is_never_approved_at_once(
 
 
 def test_a_proposal_is_tried_against_the_domain_when_made(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     deal = deal_of_client_b(velocity, w)
     with pytest.raises(InvalidTransition) as skipped:
         velocity.writebacks.propose(
@@ -456,9 +446,9 @@ def test_a_proposal_is_tried_against_the_domain_when_made(
     ],
 )
 def test_a_create_proposal_takes_only_well_typed_known_fields(
-    world: tuple[Velocity, AccessWorld, FixedClock], fields: dict[str, Any], field: str
+    world: World, fields: dict[str, Any], field: str
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     with pytest.raises(ValidationFailed) as err:
         velocity.writebacks.propose(
             w.admin, target_table="crm_people", change_kind="create", fields=fields
@@ -472,9 +462,9 @@ def test_a_create_proposal_takes_only_well_typed_known_fields(
     [("abc", "not a number"), (True, "not bool"), ([1], "not list"), (0.5, "not floats")],
 )
 def test_money_in_a_proposal_is_a_number_written_as_text(
-    world: tuple[Velocity, AccessWorld, FixedClock], value: object, reason: str
+    world: World, value: object, reason: str
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     deal = deal_of_client_b(velocity, w)
     with pytest.raises(ValidationFailed) as err:
         velocity.writebacks.propose(
@@ -490,9 +480,9 @@ def test_money_in_a_proposal_is_a_number_written_as_text(
 
 
 def test_an_idempotent_retry_returns_the_first_proposal_after_the_target_moved_on(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     deal = deal_of_client_b(velocity, w)
     args: dict[str, Any] = {
         "target_table": "crm_opportunities",
@@ -516,9 +506,9 @@ def test_an_idempotent_retry_returns_the_first_proposal_after_the_target_moved_o
 
 
 def test_a_batch_item_missing_its_arguments_is_reported_and_the_rest_land(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, _ = world
+    velocity, w = world.velocity, world
     good = {
         "target_table": "crm_opportunities",
         "change_kind": "create",
@@ -536,9 +526,9 @@ def test_a_batch_item_missing_its_arguments_is_reported_and_the_rest_land(
 
 
 def test_a_task_proposal_cannot_reach_another_agents_client_through_a_link(
-    world: tuple[Velocity, AccessWorld, FixedClock],
+    world: World,
 ) -> None:
-    velocity, w, clock = world
+    velocity, w, clock = world.velocity, world, world.clock
     deal = deal_of_client_b(velocity, w)  # client B's deal, held by agent B
     # Each link is refused as naming nothing, on its own field (no other id is named).
     refusals = [

@@ -239,7 +239,7 @@ def _domain_of(table: str) -> str:
 
 def render_access_tables() -> str:
     """Return the permission catalogue, the default roles and the permission matrix as tables."""
-    from tests.matrix import MATRIX, NOTES  # noqa: PLC0415 - the matrix lives with its test
+    from tests.support.matrix import MATRIX, NOTES  # noqa: PLC0415 - the matrix lives with its test
 
     from velocity_domain.access.catalogue import DEFAULT_ROLES, PERMISSIONS  # noqa: PLC0415
     from velocity_domain.access.operations import OPERATIONS  # noqa: PLC0415

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tests.governance_help import reviewed
-from tests.matrix import ALL_ROLES, Row
+from tests.support.governance import reviewed
+from tests.support.matrix import ALL_ROLES, Row
 
 SALES = frozenset({"admin", "sales_manager", "sales_agent"})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.matrix import ALL_ROLES, Row
+from tests.support.matrix import ALL_ROLES, Row
 from velocity_domain.crm.entities import Lead, Opportunity, Person
 from velocity_domain.testing import unit_of_work
 

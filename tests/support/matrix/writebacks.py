@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from tests.matrix import Row
+from tests.support.matrix import Row
 from velocity_domain.crm.entities import Person
 from velocity_domain.testing import unit_of_work
 

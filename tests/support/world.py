@@ -1,4 +1,8 @@
-"""A small staffed world for access tests: one user per default role, two agents with clients."""
+"""The world most tests start from: a store, one user per default role, two agents with clients.
+
+Tests take it as the ``world`` fixture (``tests/conftest.py``), built on each
+store in turn; ``build(velocity)`` makes one on a store a test set up itself.
+"""
 
 from __future__ import annotations
 
@@ -21,13 +25,23 @@ from velocity_domain.intel.entities import (
     SenderRole,
     Transcript,
 )
+from velocity_domain.kernel.clock import Clock
 from velocity_domain.testing import unit_of_work
 
 T0 = datetime(2026, 5, 4, 11, 0, tzinfo=UTC)
 
 
 @attrs.frozen
-class AccessWorld:
+class World:
+    """A staffed store: its ``velocity`` and ``clock``, who works in it, and their first clients.
+
+    ``agent_a`` holds a lead of ``client_a`` (with a WhatsApp ``chat`` and a
+    ``call``), ``agent_b`` a deal of ``client_b``; ``by_role`` has one
+    principal per default role (``by_role["sales_agent"]`` is ``agent_a``).
+    """
+
+    velocity: Velocity
+    clock: Clock
     admin: Principal
     by_role: dict[str, Principal]
     agent_a: Principal
@@ -38,7 +52,8 @@ class AccessWorld:
     call: Interaction
 
 
-def build(velocity: Velocity) -> AccessWorld:
+def build(velocity: Velocity) -> World:
+    """Staff ``velocity`` (a fresh store) and give two agents a client each."""
     _, admin = velocity.users.create_first_admin(
         email="admin@velocity.example", display_name="Admin"
     )
@@ -91,4 +106,6 @@ def build(velocity: Velocity) -> AccessWorld:
             )
         )
         uow.commit()
-    return AccessWorld(admin, by_role, agent_a, agent_b, client_a, client_b, chat, call)
+    return World(
+        velocity, velocity.clock, admin, by_role, agent_a, agent_b, client_a, client_b, chat, call
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from tests.matrix import ADMIN_ONLY, ALL_ROLES, Row
+from tests.support.matrix import ADMIN_ONLY, ALL_ROLES, Row
 
 _serial = itertools.count()
 

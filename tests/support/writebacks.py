@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from tests.access_world import AccessWorld
+from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.crm.entities import Opportunity
 from velocity_domain.workflow.entities import WritebackStatus
 
 
-def deal_of_client_b(velocity: Velocity, w: AccessWorld) -> Opportunity:
+def deal_of_client_b(velocity: Velocity, w: World) -> Opportunity:
     """Client B's open deal, held by agent B."""
     deal: Opportunity = velocity.opportunities.list(w.admin, person_id=w.client_b.key).items[0]
     return deal
 
 
-def agent_proposes_next_action(velocity: Velocity, w: AccessWorld, text: str) -> UUID:
+def agent_proposes_next_action(velocity: Velocity, w: World, text: str) -> UUID:
     """The Oracle agent proposes a next action for client B's deal; it waits for review."""
     deal = deal_of_client_b(velocity, w)
     proposal = velocity.writebacks.propose(
@@ -32,6 +32,6 @@ def agent_proposes_next_action(velocity: Velocity, w: AccessWorld, text: str) ->
     return key
 
 
-def audit_count(velocity: Velocity, w: AccessWorld, action: str, ref: object) -> int:
+def audit_count(velocity: Velocity, w: World, action: str, ref: object) -> int:
     """How many audit events of ``action`` name ``ref``."""
     return len(velocity.audit.list(w.admin, action=action, target_ref=ref).items)

@@ -19,6 +19,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
+from velocity_domain.access.catalogue import seed_rows
+from velocity_domain.adapters.postgres.tables import metadata
+from velocity_domain.identity.entities import Permission, Role
+from velocity_domain.kernel.tableinfo import row_values, table_info
+
 ENV_VAR = "VELOCITY_TEST_DATABASE_URL"
 
 HOW_TO = (
@@ -123,3 +128,17 @@ class PostgresServer:
         finally:
             self._engine.dispose()
             self._stop()
+
+
+def empty_all_tables(engine: sa.Engine) -> None:
+    """Bring the database back to a fresh migration: no rows but the seeded catalogue."""
+    names = ", ".join(t.name for t in metadata.sorted_tables)
+    rows = seed_rows()
+    with engine.begin() as conn:
+        # The audit trail refuses TRUNCATE (revision 0006); a test harness turns triggers off.
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        conn.execute(sa.text(f"TRUNCATE {names}"))
+        for cls in (Permission, Role):
+            info = table_info(cls)
+            values = [row_values(r, info) for r in rows if isinstance(r, cls)]
+            conn.execute(sa.insert(metadata.tables[info.name]), values)

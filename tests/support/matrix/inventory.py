@@ -7,8 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from tests.governance_help import reviewed
-from tests.matrix import ALL_ROLES, Row
+from tests.support.governance import reviewed
+from tests.support.matrix import ALL_ROLES, Row
 
 WRITERS = frozenset({"admin", "operator"})
 _serial = itertools.count()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.matrix import Row
+from tests.support.matrix import Row
 from velocity_domain.crm.entities import ImportBatch, ImportBatchStatus
 from velocity_domain.workflow.entities import AgentRun, Branch
 
