@@ -8,7 +8,7 @@ from sqlalchemy.engine import URL
 
 from tests.support.pg_harness import empty_all_tables
 from tests.support.world import World, build
-from velocity_domain import Velocity
+from velocity_domain import Principal, Velocity
 from velocity_domain.errors import AlreadyExists, PermissionDenied, ValidationFailed
 from velocity_domain.identity.entities import AuditEvent
 from velocity_domain.kernel.query import Query
@@ -89,3 +89,15 @@ def test_postgres_refuses_to_change_delete_or_truncate_audit_rows(
         assert conn.execute(sa.text("SELECT count(*) FROM core_audit_events")).scalar_one() > 0
         reasons = conn.execute(sa.text("SELECT DISTINCT reason FROM core_audit_events")).scalars()
         assert "x" not in set(reasons)
+
+
+def test_a_system_principal_is_checked_and_audited_by_name(world: World) -> None:
+    velocity = world.velocity
+    nightly = Principal.system("nightly-sync", ["crm.contacts.write"])
+    person = velocity.contacts.create(nightly, full_name="Synced Person")
+    (event,) = velocity.audit.list(world.admin, target_ref=person.key, action="crm.contacts.create")
+    assert event.actor_user_id is None
+    assert event.actor_kind.value == "system"
+    assert event.details_json["system_actor"] == "nightly-sync"
+    with pytest.raises(PermissionDenied):  # held to its permissions like anyone
+        velocity.contacts.list(nightly)
