@@ -10,14 +10,21 @@ checks read nothing from the store, so they reveal nothing to a caller
 without the permission, which the body checks first thing (``_begin``). A
 public method without ``@serves`` is a ``TypeError`` when its class is
 defined, so no service can skip the checks.
+
+Every governed write goes through one of two helpers,
+:meth:`Service._governed_create` and :meth:`Service._governed_update`, which
+run the sequence begin → load (visible) → check the version → check the
+change → describe it → policy gate → apply (with its audit event) → commit;
+a service method passes only what is its own: the checks and the applier.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
+from uuid import UUID
 
 import attrs
 
@@ -39,6 +46,10 @@ __all__ = ["OPERATION_METHODS", "Service", "argument_checks", "serves"]
 E = TypeVar("E", bound=Entity)
 V = TypeVar("V", bound=VersionedEntity)
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
+
+#: The applier of a governed operation: writes an approved (or let-through) change.
+Apply = Callable[[UnitOfWork, Principal, ProposedChange], R]
 
 _SERVES = "__velocity_serves__"
 _CHECKS = "__velocity_checks__"
@@ -118,13 +129,120 @@ class Service:
         #: The writeback policy and appliers (shared by every service of one Velocity).
         self.governance = governance if governance is not None else Governance()
 
+    def _governed_create(
+        self,
+        principal: Principal,
+        operation: Operation,
+        build: Callable[[UnitOfWork], E],
+        *,
+        insert: Callable[[UnitOfWork, Principal, E], R],
+        context: Mapping[str, Any] | None = None,
+    ) -> R:
+        """Create the row ``build`` makes, if the writeback policy lets it through.
+
+        The sequence of every governed create: authorise ``principal`` and
+        open a unit of work; ``build(uow)`` checks the caller's references and
+        returns the new row (its errors reach the caller, nothing written);
+        the row is described as a change (with ``context``, which travels with
+        a proposal) and put to the policy; ``insert(uow, principal, row)``
+        writes it with its audit event; the unit of work commits.
+
+        The helper owns the unit of work. When the policy wants a review, the
+        gate stores the proposal, commits it (the only write the unit of work
+        holds, since ``build`` only reads) and raises ``ApprovalRequired``;
+        a refusal is ``PolicyDenied`` with nothing written.
+        """
+        with self._begin(principal, operation) as uow:
+            row = build(uow)
+            self._gate(uow, principal, self._create_change(operation, row, context))
+            created = insert(uow, principal, row)
+            uow.commit()
+        return created
+
+    def _governed_update(
+        self,
+        principal: Principal,
+        operation: Operation,
+        cls: type[V],
+        key: UUID,
+        *,
+        expected_version: int | None,
+        changes: Mapping[str, Any] | Callable[[V], Mapping[str, Any]],
+        apply: Apply[R],
+        check: Callable[[UnitOfWork, V, V], None] | None = None,
+        context: Mapping[str, Any] | None = None,
+        validate: bool = True,
+    ) -> R:
+        """Change the row ``key`` of ``cls`` as ``changes`` says, if the policy lets it through.
+
+        The sequence of every governed update: authorise ``principal`` and
+        open a unit of work; read the row, which must exist and be visible to
+        ``principal`` (``NotFound`` alike otherwise); refuse a stale
+        ``expected_version`` with ``ConcurrencyConflict`` (``None`` bases the
+        change on the version read, for a write that carries none); lay the
+        named values over the row, which validates them (unless ``validate``
+        is false, for a change whose other fields only its applier sets);
+        ``check(uow, before, candidate)`` refuses what is specific to the
+        operation (``candidate`` is ``before`` itself when not validated); the
+        change is described (with ``context``, which travels with a proposal)
+        and put to the policy; ``apply(uow, principal, change)`` writes it
+        with its audit event (the same applier an approved writeback runs);
+        the unit of work commits. ``changes`` may be a
+        function of the row read, for values that depend on it.
+
+        The helper owns the unit of work. When the policy wants a review, the
+        gate stores the proposal, commits it (the only write the unit of work
+        holds: everything before the gate only reads) and raises
+        ``ApprovalRequired``; a refusal is ``PolicyDenied`` with nothing
+        written. Returns what ``apply`` returns.
+        """
+        with self._begin(principal, operation) as uow:
+            before = self._visibility(uow, principal).get(cls, key, cls.key_field)
+            version = before.version if expected_version is None else expected_version
+            if before.version != version:
+                raise ConcurrencyConflict(cls.table_name, before.key, version, before.version)
+            named = dict(changes(before) if callable(changes) else changes)
+            candidate = before
+            if validate:
+                # Validated values, so that 5 and 5.00 are the same price to the policy.
+                candidate = attrs.evolve(before, **named)
+                named = {name: getattr(candidate, name) for name in named}
+            if check is not None:
+                check(uow, before, candidate)
+            change = self._update_change(operation, before, named, version, context, check=False)
+            self._gate(uow, principal, change)
+            changed = apply(uow, principal, change)
+            uow.commit()
+        return changed
+
+    def _write_proposed(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        change: ProposedChange,
+        cls: type[V],
+        *,
+        domain: str,
+        check: Callable[[UnitOfWork, V, V], None] | None = None,
+    ) -> V:
+        """Apply an update ``change`` of a ``cls`` row: its fields laid over the row as it is now.
+
+        ``check(uow, before, candidate)`` runs again here, since the world may
+        have moved while a proposal waited; the row is written at the
+        proposal's version with its audit event.
+        """
+        before, candidate = self._proposed_over(uow, change, cls)
+        if check is not None:
+            check(uow, before, candidate)
+        return self._write_update(uow, principal, change, before, candidate, domain=domain)
+
     @staticmethod
     def _update_change(
         operation: Operation,
         before: VersionedEntity,
         changes: dict[str, Any],
         base_version: int,
-        context: dict[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
         *,
         check: bool = True,
     ) -> ProposedChange:
@@ -148,12 +266,12 @@ class Service:
             base_version=base_version,
             fields=plain_values(changes),
             current=plain_values({name: getattr(before, name) for name in changes}),
-            context=context or {},
+            context=dict(context or {}),
         )
 
     @staticmethod
     def _create_change(
-        operation: Operation, entity: Entity, context: dict[str, Any] | None = None
+        operation: Operation, entity: Entity, context: Mapping[str, Any] | None = None
     ) -> ProposedChange:
         """Describe the creation of ``entity`` as a change the policy can judge."""
         skip = {"created_at", "updated_at", "version"}
@@ -167,7 +285,7 @@ class Service:
             target_table=entity.table_name,
             change_kind=ChangeKind.CREATE,
             fields=plain_values(values),
-            context=context or {},
+            context=dict(context or {}),
         )
 
     def _new_row(self, change: ProposedChange, cls: type[V]) -> V:

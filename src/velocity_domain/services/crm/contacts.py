@@ -38,7 +38,6 @@ from velocity_domain.access.visibility import Visibility, assigned_to, default_o
 from velocity_domain.crm.entities import Person
 from velocity_domain.errors import (
     AlreadyExists,
-    ConcurrencyConflict,
     DuplicateSuspected,
     NotFound,
     PolicyDenied,
@@ -164,6 +163,14 @@ class _Suspected:
     matched_on: str
     existing_ids: tuple[UUID, ...]
     error: DuplicateSuspected
+
+
+class _Refusal(Exception):
+    """Carries a suspected duplicate out of a governed write's unit of work (never escapes)."""
+
+    def __init__(self, suspected: _Suspected) -> None:
+        super().__init__(suspected.error)
+        self.suspected = suspected
 
 
 def _suspicion(
@@ -340,7 +347,10 @@ class ContactService(Service):
         it asks for a review).
         """
         now = self.clock.now()
-        with self._begin(principal, CREATE) as uow:
+        details: dict[str, Any] | None = None
+
+        def screened(uow: UnitOfWork) -> Person:
+            nonlocal details
             person = _new_person(
                 {
                     "full_name": full_name,
@@ -354,14 +364,19 @@ class ContactService(Service):
                 },
                 now,
             )
-            details, suspected = self._screen(uow, principal, person, allow_duplicate)
-            if suspected is None:
-                context = {"allow_duplicate": allow_duplicate, "reason": reason}
-                self._gate(uow, principal, self._create_change(CREATE, person, context))
-                created = self._insert(uow, principal, person, details, reason)
-                uow.commit()
-                return created
-        raise self._refused(principal, CREATE.name, suspected)
+            details = self._unsuspected(uow, principal, person, allow_duplicate)
+            return person
+
+        try:
+            return self._governed_create(
+                principal,
+                CREATE,
+                screened,
+                context={"allow_duplicate": allow_duplicate, "reason": reason},
+                insert=lambda uow, who, row: self._insert(uow, who, row, details, reason),
+            )
+        except _Refusal as refusal:
+            raise self._refused(principal, CREATE.name, refusal.suspected) from None
 
     @serves(CREATE_MANY)
     def create_many(
@@ -489,29 +504,25 @@ class ContactService(Service):
             source_system=source_system,
             source_ref=source_ref,
         )
-        with self._begin(principal, UPDATE) as uow:
-            current = self._visibility(uow, principal).get(Person, person_id, "person_id")
-            if current.version != expected_version:
-                raise ConcurrencyConflict(
-                    Person.table_name, current.key, expected_version, current.version
-                )
-            wanted = attrs.evolve(current, **named)  # validates and normalises the values
-            suspected = None
+
+        def screened(uow: UnitOfWork, current: Person, wanted: Person) -> None:
             if _contact_points_moved(current, wanted):
-                _, suspected = self._screen(uow, principal, wanted, allow_duplicate)
-            if suspected is None:
-                change = self._update_change(
-                    UPDATE,
-                    current,
-                    {name: getattr(wanted, name) for name in named},
-                    expected_version,
-                    context={"allow_duplicate": allow_duplicate, "reason": reason},
-                )
-                self._gate(uow, principal, change)
-                changed = self._apply_update(uow, principal, change)
-                uow.commit()
-                return changed
-        raise self._refused(principal, UPDATE.name, suspected)
+                self._unsuspected(uow, principal, wanted, allow_duplicate)
+
+        try:
+            return self._governed_update(
+                principal,
+                UPDATE,
+                Person,
+                person_id,
+                expected_version=expected_version,
+                changes=named,
+                context={"allow_duplicate": allow_duplicate, "reason": reason},
+                check=screened,
+                apply=self._apply_update,
+            )
+        except _Refusal as refusal:
+            raise self._refused(principal, UPDATE.name, refusal.suspected) from None
 
     def _apply_update(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
@@ -548,6 +559,19 @@ class ContactService(Service):
             "existing_ids": [str(i) for i in ids],
         }
         return details, None
+
+    def _unsuspected(
+        self, uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
+    ) -> dict[str, Any] | None:
+        """The audit details of an allowed duplicate; raise :class:`_Refusal` for others.
+
+        The caller lets the unit of work roll back before it records the
+        refusal (:meth:`_refused`), so the refused write leaves nothing behind.
+        """
+        details, suspected = self._screen(uow, principal, person, allow_duplicate)
+        if suspected is not None:
+            raise _Refusal(suspected)
+        return details
 
     def _duplicate_details(
         self, uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool

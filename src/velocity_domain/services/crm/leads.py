@@ -66,6 +66,11 @@ def _context_value(context: Mapping[str, Any]) -> Decimal | None:
         raise ValidationFailed("value", "is not a number", value=raw) from None
 
 
+def _check_assignee(uow: UnitOfWork, _before: Lead, wanted: Lead) -> None:
+    """Refuse an assignee who is no user."""
+    check_references(uow, assigned_user_id=wanted.assigned_user_id)
+
+
 class LeadService(Service):
     """Leads: creation, assignment and conversion into opportunities."""
 
@@ -87,7 +92,8 @@ class LeadService(Service):
     ) -> Lead:
         """Open a lead for a person; an agent who names no assignee holds it themself."""
         now = self.clock.now()
-        with self._begin(principal, CREATE) as uow:
+
+        def build(uow: UnitOfWork) -> Lead:
             lead = Lead(
                 person_id=person_id,
                 account_id=account_id,
@@ -100,10 +106,9 @@ class LeadService(Service):
                 updated_at=now,
             )
             check_person_for_new_record(uow, principal, lead.person_id)
-            self._gate(uow, principal, self._create_change(CREATE, lead))
-            created = self._insert(uow, principal, lead)
-            uow.commit()
-        return created
+            return lead
+
+        return self._governed_create(principal, CREATE, build, insert=self._insert)
 
     def _apply_create(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
         return self._insert(uow, principal, self._new_row(change, Lead))
@@ -112,8 +117,7 @@ class LeadService(Service):
         if uow.crm.people.find(lead.person_id) is None:
             raise ValidationFailed("person_id", "no such person", value=lead.person_id)
         check_references(uow, account_id=lead.account_id, assigned_user_id=lead.assigned_user_id)
-        self._add_audited(uow, principal, CREATE.name, lead, domain="crm")
-        return lead
+        return self._add_audited(uow, principal, CREATE.name, lead, domain="crm")
 
     @serves(GET)
     def get(self, principal: Principal, lead_id: UUID) -> Lead:
@@ -164,21 +168,21 @@ class LeadService(Service):
         Taking a lead from the user who holds it is high-risk by default: it
         is stored for approval and ``ApprovalRequired`` is raised.
         """
-        with self._begin(principal, ASSIGN) as uow:
-            before = self._visible(uow, principal, lead_id)
-            check_references(uow, assigned_user_id=user_id)
-            change = self._update_change(
-                ASSIGN, before, {"assigned_user_id": user_id}, expected_version
-            )
-            self._gate(uow, principal, change)
-            after = self._apply_assign(uow, principal, change)
-            uow.commit()
-        return after
+        return self._governed_update(
+            principal,
+            ASSIGN,
+            Lead,
+            lead_id,
+            expected_version=expected_version,
+            changes={"assigned_user_id": user_id},
+            check=_check_assignee,
+            apply=self._apply_assign,
+        )
 
     def _apply_assign(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
-        before, candidate = self._proposed_over(uow, change, Lead)
-        check_references(uow, assigned_user_id=candidate.assigned_user_id)
-        return self._write_update(uow, principal, change, before, candidate, domain="crm")
+        return self._write_proposed(
+            uow, principal, change, Lead, domain="crm", check=_check_assignee
+        )
 
     @serves(CONVERT)
     def convert(
@@ -198,8 +202,8 @@ class LeadService(Service):
         row) for the lead's person, account and assignee. Returns the
         converted lead and the opportunity; all in one transaction.
         """
-        with self._begin(principal, CONVERT) as uow:
-            before = self._visible(uow, principal, lead_id)
+
+        def check(uow: UnitOfWork, before: Lead, _same: Lead) -> None:
             LEAD_STATUS.transition(before.status, LeadStatus.CONVERTED)
             if into_opportunity_id is not None:
                 self._existing(uow, before, into_opportunity_id)
@@ -212,28 +216,33 @@ class LeadService(Service):
                 principal.require(OPPORTUNITIES_WRITE, CONVERT.name)
                 Opportunity(person_id=before.person_id, value=value)  # refuse a bad value now
                 check_references(uow, project_id=project_id, unit_id=unit_id)
-            context = plain_values(
-                {
-                    "project_id": project_id,
-                    "unit_id": unit_id,
-                    "value": value,
-                    "into_opportunity_id": into_opportunity_id,
-                }
-            )
-            change = self._update_change(
-                CONVERT,
-                before,
-                {"status": LeadStatus.CONVERTED},
-                expected_version,
-                context=context,
-                check=False,
-            )
-            self._gate(uow, principal, change)
-            after = self._apply_convert(uow, principal, change)
-            assert after.converted_opportunity_id is not None
-            opportunity = uow.crm.opportunities.get(after.converted_opportunity_id)
-            uow.commit()
-        return after, opportunity
+
+        context = {
+            "project_id": project_id,
+            "unit_id": unit_id,
+            "value": value,
+            "into_opportunity_id": into_opportunity_id,
+        }
+        return self._governed_update(
+            principal,
+            CONVERT,
+            Lead,
+            lead_id,
+            expected_version=expected_version,
+            changes={"status": LeadStatus.CONVERTED},
+            context=plain_values(context),
+            validate=False,
+            check=check,
+            apply=self._convert_and_read,
+        )
+
+    def _convert_and_read(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> tuple[Lead, Opportunity]:
+        """Apply a conversion; return the converted lead and its opportunity."""
+        after = self._apply_convert(uow, principal, change)
+        assert after.converted_opportunity_id is not None
+        return after, uow.crm.opportunities.get(after.converted_opportunity_id)
 
     def _apply_convert(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
         assert change.target_ref is not None

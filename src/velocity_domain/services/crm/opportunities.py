@@ -159,7 +159,8 @@ class OpportunityService(Service):
         they name one. The write passes the writeback policy first.
         """
         now = self.clock.now()
-        with self._begin(principal, CREATE) as uow:
+
+        def build(uow: UnitOfWork) -> Opportunity:
             opportunity = Opportunity(
                 person_id=person_id,
                 lead_id=lead_id,
@@ -179,10 +180,9 @@ class OpportunityService(Service):
                 updated_at=now,
             )
             check_person_for_new_record(uow, principal, opportunity.person_id)
-            self._gate(uow, principal, self._create_change(CREATE, opportunity))
-            created = self._insert(uow, principal, opportunity)
-            uow.commit()
-        return created
+            return opportunity
+
+        return self._governed_create(principal, CREATE, build, insert=self._insert)
 
     def _apply_create(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
@@ -260,28 +260,32 @@ class OpportunityService(Service):
             next_action=next_action,
             assigned_user_id=assigned_user_id,
         )
-        with self._begin(principal, UPDATE) as uow:
-            before = self._visible(uow, principal, opportunity_id)
-            change = self._update_change(UPDATE, before, named, expected_version)
-            self._gate(uow, principal, change)
-            after = self._apply_update(uow, principal, change)
-            uow.commit()
-        return after
+        return self._governed_update(
+            principal,
+            UPDATE,
+            Opportunity,
+            opportunity_id,
+            expected_version=expected_version,
+            changes=named,
+            apply=self._apply_update,
+        )
 
     def _apply_update(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Opportunity:
-        before, candidate = self._proposed_over(uow, change, Opportunity)
         changed = set(change.fields)
         placed = bool(changed & {"project_id", "unit_id"})
-        check_references(
-            uow,
-            account_id=candidate.account_id if "account_id" in changed else None,
-            project_id=candidate.project_id if placed else None,
-            unit_id=candidate.unit_id if placed else None,
-            assigned_user_id=candidate.assigned_user_id if "assigned_user_id" in changed else None,
-        )
-        return self._write_update(uow, principal, change, before, candidate, domain="crm")
+
+        def check(uow: UnitOfWork, _before: Opportunity, wanted: Opportunity) -> None:
+            check_references(
+                uow,
+                account_id=wanted.account_id if "account_id" in changed else None,
+                project_id=wanted.project_id if placed else None,
+                unit_id=wanted.unit_id if placed else None,
+                assigned_user_id=wanted.assigned_user_id if "assigned_user_id" in changed else None,
+            )
+
+        return self._write_proposed(uow, principal, change, Opportunity, domain="crm", check=check)
 
     @serves(GET)
     def get(self, principal: Principal, opportunity_id: UUID) -> Opportunity:
@@ -338,20 +342,17 @@ class OpportunityService(Service):
         default: they are stored for approval and ``ApprovalRequired`` is raised.
         """
         target = OpportunityStage(to_stage)
-        with self._begin(principal, MOVE_STAGE) as uow:
-            before = self._visible(uow, principal, opportunity_id)
-            self._check_move(before, target, lost_reason)
-            change = self._update_change(
-                MOVE_STAGE,
-                before,
-                {"stage": target, "lost_reason": lost_reason},
-                expected_version,
-                context={"reason": reason},
-            )
-            self._gate(uow, principal, change)
-            after = self._apply_move(uow, principal, change)
-            uow.commit()
-        return after
+        return self._governed_update(
+            principal,
+            MOVE_STAGE,
+            Opportunity,
+            opportunity_id,
+            expected_version=expected_version,
+            changes={"stage": target, "lost_reason": lost_reason},
+            context={"reason": reason},
+            check=lambda _uow, before, _moved: self._check_move(before, target, lost_reason),
+            apply=self._apply_move,
+        )
 
     def _check_move(
         self, before: Opportunity, target: OpportunityStage, lost_reason: str | None

@@ -14,7 +14,6 @@ when the interest is recorded goes straight on.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 import attrs
@@ -77,27 +76,25 @@ class PropertyInterestService(Service):
     ) -> PropertyInterest:
         """Record an active interest of a client one may see (after the writeback policy)."""
         now = self.clock.now()
-        with self._begin(principal, RECORD) as uow:
+
+        def build(uow: UnitOfWork) -> PropertyInterest:
             self._visibility(uow, principal).get(Person, person_id, "person_id")
             _check_places(uow, project_id, unit_id)
-            fields: dict[str, Any] = {
-                "person_id": person_id,
-                "project_id": project_id,
-                "unit_id": unit_id,
-                "configuration": configuration,
-                "budget_min": budget_min,
-                "budget_max": budget_max,
-                "currency": currency,
-                "priority": priority,
-                "notes": notes,
-                "created_at": now,
-                "updated_at": now,
-            }
-            interest = PropertyInterest(**fields)
-            self._gate(uow, principal, self._create_change(RECORD, interest))
-            recorded = self._insert(uow, principal, interest)
-            uow.commit()
-        return recorded
+            return PropertyInterest(
+                person_id=person_id,
+                project_id=project_id,
+                unit_id=unit_id,
+                configuration=configuration,
+                budget_min=budget_min,
+                budget_max=budget_max,
+                currency=currency,
+                priority=priority,
+                notes=notes,
+                created_at=now,
+                updated_at=now,
+            )
+
+        return self._governed_create(principal, RECORD, build, insert=self._insert)
 
     def _apply_record(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
@@ -112,8 +109,7 @@ class PropertyInterestService(Service):
         if uow.crm.people.find(interest.person_id) is None:
             raise ValidationFailed("person_id", "names no person", value=interest.person_id)
         _check_places(uow, interest.project_id, interest.unit_id)
-        self._add_audited(uow, principal, RECORD.name, interest, domain="crm")
-        return interest
+        return self._add_audited(uow, principal, RECORD.name, interest, domain="crm")
 
     @serves(UPDATE)
     def update(
@@ -146,26 +142,23 @@ class PropertyInterestService(Service):
             priority=priority,
             notes=notes,
         )
-        with self._begin(principal, UPDATE) as uow:
-            current = self._visible(uow, principal, interest_id)
-            _check_active(current)
-            candidate = attrs.evolve(current, **named)  # validates and converts the values
-            _check_places(uow, candidate.project_id, candidate.unit_id)
-            change = self._update_change(UPDATE, current, named, expected_version)
-            self._gate(uow, principal, change)
-            changed = self._apply_update(uow, principal, change)
-            uow.commit()
-        return changed
+        return self._governed_update(
+            principal,
+            UPDATE,
+            PropertyInterest,
+            interest_id,
+            expected_version=expected_version,
+            changes=named,
+            check=_check_details,
+            apply=self._apply_update,
+        )
 
     def _apply_update(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> PropertyInterest:
-        assert change.target_ref is not None
-        current = uow.crm.property_interests.get(change.target_ref)
-        _check_active(current)
-        candidate = attrs.evolve(current, **change.typed_fields(current))
-        _check_places(uow, candidate.project_id, candidate.unit_id)
-        return self._write_update(uow, principal, change, current, candidate, domain="crm")
+        return self._write_proposed(
+            uow, principal, change, PropertyInterest, domain="crm", check=_check_details
+        )
 
     @serves(CLOSE)
     def close(
@@ -177,20 +170,17 @@ class PropertyInterestService(Service):
         reason: str | None = None,
     ) -> PropertyInterest:
         """Close an active interest now; ``reason`` goes to the audit trail."""
-        with self._begin(principal, CLOSE) as uow:
-            current = self._visible(uow, principal, interest_id)
-            _check_closable(current)
-            change = self._update_change(
-                CLOSE,
-                current,
-                {"status": PropertyInterestStatus.CLOSED},
-                expected_version,
-                context={"reason": reason},
-            )
-            self._gate(uow, principal, change)
-            closed = self._apply_close(uow, principal, change)
-            uow.commit()
-        return closed
+        return self._governed_update(
+            principal,
+            CLOSE,
+            PropertyInterest,
+            interest_id,
+            expected_version=expected_version,
+            changes={"status": PropertyInterestStatus.CLOSED},
+            context={"reason": reason},
+            check=lambda _uow, current, _closed: _check_closable(current),
+            apply=self._apply_close,
+        )
 
     def _apply_close(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
@@ -221,11 +211,6 @@ class PropertyInterestService(Service):
             wanted = None if status is None else PropertyInterestStatus(status)
             return uow.crm.property_interests_of(person_id, status=wanted)
 
-    def _visible(
-        self, uow: UnitOfWork, principal: Principal, interest_id: UUID
-    ) -> PropertyInterest:
-        return self._visibility(uow, principal).get(PropertyInterest, interest_id, "interest_id")
-
 
 def _check_active(interest: PropertyInterest) -> None:
     """Refuse to change the details of an interest that is no longer active."""
@@ -239,6 +224,12 @@ def _check_closable(interest: PropertyInterest) -> None:
     """Refuse to close an interest that is not active (``InvalidTransition``)."""
     if interest.status is not PropertyInterestStatus.ACTIVE:
         raise InvalidTransition(_LIFECYCLE, interest.status, PropertyInterestStatus.CLOSED, [])
+
+
+def _check_details(uow: UnitOfWork, current: PropertyInterest, wanted: PropertyInterest) -> None:
+    """Refuse a change of an interest that is no longer active, or to unknown places."""
+    _check_active(current)
+    _check_places(uow, wanted.project_id, wanted.unit_id)
 
 
 def _check_places(uow: UnitOfWork, project_id: UUID | None, unit_id: UUID | None) -> None:
