@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
 import attrs
@@ -41,12 +41,13 @@ from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import ChangeKind
 
-__all__ = ["OPERATION_METHODS", "Service", "argument_checks", "serves"]
+__all__ = ["OPERATION_METHODS", "Service", "argument_checks", "delegated", "serves"]
 
 E = TypeVar("E", bound=Entity)
 V = TypeVar("V", bound=VersionedEntity)
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
+P = ParamSpec("P")
 
 #: The applier of a governed operation: writes an approved (or let-through) change.
 Apply = Callable[[UnitOfWork, Principal, ProposedChange], R]
@@ -84,6 +85,27 @@ def _checked(method: Callable[..., Any], operation: Operation | None) -> Callabl
         return method(self, *bound.args, **bound.kwargs)
 
     setattr(call, _CHECKS, checks)
+    setattr(call, _SERVES, operation)
+    return call
+
+
+def delegated(
+    operation: Operation, helper: str, method: Callable[Concatenate[Any, P], R]
+) -> Callable[Concatenate[Any, P], R]:
+    """A public method serving ``operation`` by handing the call to ``method`` of a helper.
+
+    ``helper`` names the attribute holding the helper service (as
+    ``velocity.inventory`` holds the service of unit status moves); the new
+    method has ``method``'s name, signature and docstring, so its arguments
+    are checked from the same hints, and only the helper's code runs.
+    """
+    name = method.__name__
+
+    @functools.wraps(method, updated=())  # not the helper's checks and marks
+    def call(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        bound: Callable[P, R] = getattr(getattr(self, helper), name)
+        return bound(*args, **kwargs)
+
     setattr(call, _SERVES, operation)
     return call
 

@@ -14,6 +14,7 @@ when the interest is recorded goes straight on.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -80,19 +81,20 @@ class PropertyInterestService(Service):
         def build(uow: UnitOfWork) -> PropertyInterest:
             self._visibility(uow, principal).get(Person, person_id, "person_id")
             _check_places(uow, project_id, unit_id)
-            return PropertyInterest(
-                person_id=person_id,
-                project_id=project_id,
-                unit_id=unit_id,
-                configuration=configuration,
-                budget_min=budget_min,
-                budget_max=budget_max,
-                currency=currency,
-                priority=priority,
-                notes=notes,
-                created_at=now,
-                updated_at=now,
-            )
+            fields: dict[str, Any] = {
+                "person_id": person_id,
+                "project_id": project_id,
+                "unit_id": unit_id,
+                "configuration": configuration,
+                "budget_min": budget_min,
+                "budget_max": budget_max,
+                "currency": currency,
+                "priority": priority,
+                "notes": notes,
+                "created_at": now,
+                "updated_at": now,
+            }
+            return PropertyInterest(**fields)
 
         return self._governed_create(principal, RECORD, build, insert=self._insert)
 
