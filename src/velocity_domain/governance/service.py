@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 from uuid import UUID
 
 import attrs
@@ -41,7 +41,16 @@ from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import ChangeKind
 
-__all__ = ["OPERATION_METHODS", "Service", "argument_checks", "delegated", "serves"]
+__all__ = [
+    "OPERATION_METHODS",
+    "Check",
+    "GovernedUpdate",
+    "Service",
+    "applier",
+    "argument_checks",
+    "delegated",
+    "serves",
+]
 
 E = TypeVar("E", bound=Entity)
 V = TypeVar("V", bound=VersionedEntity)
@@ -118,6 +127,46 @@ def argument_checks(method: Callable[..., Any]) -> ArgumentChecks:
     return checks
 
 
+#: A check of a governed update: ``check(uow, before, candidate)`` raises to refuse it.
+Check = Callable[[UnitOfWork, V, V], None]
+
+
+@attrs.frozen
+class GovernedUpdate(Generic[V]):
+    """One governed update, declared once for the direct call and its applier.
+
+    ``check(uow, before, candidate)`` refuses what is specific to the
+    operation; it runs before the policy sees the change and again when the
+    change is applied (directly, or later from an approved writeback).
+    ``validate`` is false for a change whose proposed fields alone do not
+    make a valid row (its applier sets the rest, as a conversion sets the
+    link it creates); the check then sees the row as it was.
+    """
+
+    operation: Operation
+    cls: type[V]
+    #: The ``target_domain`` of the audit event.
+    domain: str
+    check: Check[V] | None = None
+    validate: bool = True
+
+
+def applier(
+    update: GovernedUpdate[V],
+) -> Callable[[Service, UnitOfWork, Principal, ProposedChange], V]:
+    """The applier method of ``update``, as the composition root's table of operations names it.
+
+    It runs the same code as the direct call's default applier
+    (:meth:`Service._write_proposed`).
+    """
+
+    def apply(self: Service, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> V:
+        return self._write_proposed(uow, principal, change, update)
+
+    apply.__doc__ = f"Apply an approved or let-through ``{update.operation.name}``."
+    return apply
+
+
 class Service:
     """Base of the services: opens units of work and checks permissions first."""
 
@@ -181,59 +230,92 @@ class Service:
             uow.commit()
         return created
 
+    @overload
     def _governed_update(
         self,
         principal: Principal,
-        operation: Operation,
-        cls: type[V],
+        update: GovernedUpdate[V],
         key: UUID,
-        *,
         expected_version: int | None,
         changes: Mapping[str, Any] | Callable[[V], Mapping[str, Any]],
-        apply: Apply[R],
-        check: Callable[[UnitOfWork, V, V], None] | None = None,
+        *,
         context: Mapping[str, Any] | None = None,
-        validate: bool = True,
-    ) -> R:
-        """Change the row ``key`` of ``cls`` as ``changes`` says, if the policy lets it through.
+        check: Check[V] | None = None,
+        apply: None = None,
+    ) -> V: ...
 
-        The sequence of every governed update: authorise ``principal`` and
-        open a unit of work; read the row, which must exist and be visible to
-        ``principal`` (``NotFound`` alike otherwise); refuse a stale
-        ``expected_version`` with ``ConcurrencyConflict`` (``None`` bases the
-        change on the version read, for a write that carries none); lay the
-        named values over the row, which validates them (unless ``validate``
-        is false, for a change whose other fields only its applier sets);
-        ``check(uow, before, candidate)`` refuses what is specific to the
-        operation (``candidate`` is ``before`` itself when not validated); the
-        change is described (with ``context``, which travels with a proposal)
-        and put to the policy; ``apply(uow, principal, change)`` writes it
-        with its audit event (the same applier an approved writeback runs);
-        the unit of work commits. ``changes`` may be a
-        function of the row read, for values that depend on it.
+    @overload
+    def _governed_update(
+        self,
+        principal: Principal,
+        update: GovernedUpdate[V],
+        key: UUID,
+        expected_version: int | None,
+        changes: Mapping[str, Any] | Callable[[V], Mapping[str, Any]],
+        *,
+        context: Mapping[str, Any] | None = None,
+        check: Check[V] | None = None,
+        apply: Apply[R],
+    ) -> R: ...
 
-        The helper owns the unit of work. When the policy wants a review, the
-        gate stores the proposal, commits it (the only write the unit of work
-        holds: everything before the gate only reads) and raises
+    def _governed_update(
+        self,
+        principal: Principal,
+        update: GovernedUpdate[V],
+        key: UUID,
+        expected_version: int | None,
+        changes: Mapping[str, Any] | Callable[[V], Mapping[str, Any]],
+        *,
+        context: Mapping[str, Any] | None = None,
+        check: Check[V] | None = None,
+        apply: Apply[Any] | None = None,
+    ) -> Any:
+        """Change the row ``key`` as ``changes`` says, if the writeback policy lets it through.
+
+        The sequence of every governed update: authorise ``principal`` for
+        ``update.operation`` and open a unit of work; read the row, which
+        must exist and be visible to ``principal`` (``NotFound`` alike
+        otherwise); refuse a stale ``expected_version`` with
+        ``ConcurrencyConflict`` (``None`` bases the change on the version
+        read, for a write that carries none); lay the named values over the
+        row, which validates them (unless ``update.validate`` is false);
+        run ``update.check`` and the call's own ``check`` (``check(uow,
+        before, candidate)``); describe the change (with ``context``, which
+        travels with a proposal) and put it to the policy; apply it with
+        ``apply(uow, principal, change)`` (by default :meth:`_write_proposed`,
+        the applier an approved writeback of ``update`` runs); commit.
+        ``changes`` may be a function of the row read, for values that
+        depend on it. Returns what the applier returns.
+
+        The helper owns the unit of work: nothing before the gate writes.
+        When the policy wants a review, the gate stores the proposal, commits
+        it (the only write the unit of work holds) and raises
         ``ApprovalRequired``; a refusal is ``PolicyDenied`` with nothing
-        written. Returns what ``apply`` returns.
+        written. So a service method calls this helper last, with no writes
+        of its own before it.
         """
-        with self._begin(principal, operation) as uow:
-            before = self._visibility(uow, principal).get(cls, key, cls.key_field)
+        with self._begin(principal, update.operation) as uow:
+            before = self._visibility(uow, principal).get(update.cls, key, update.cls.key_field)
             version = before.version if expected_version is None else expected_version
             if before.version != version:
-                raise ConcurrencyConflict(cls.table_name, before.key, version, before.version)
+                raise ConcurrencyConflict(before.table_name, before.key, version, before.version)
             named = dict(changes(before) if callable(changes) else changes)
             candidate = before
-            if validate:
+            if update.validate:
                 # Validated values, so that 5 and 5.00 are the same price to the policy.
                 candidate = attrs.evolve(before, **named)
                 named = {name: getattr(candidate, name) for name in named}
-            if check is not None:
-                check(uow, before, candidate)
-            change = self._update_change(operation, before, named, version, context, check=False)
+            for each in (update.check, check):
+                if each is not None:
+                    each(uow, before, candidate)
+            change = self._update_change(
+                update.operation, before, named, version, context, check=False
+            )
             self._gate(uow, principal, change)
-            changed = apply(uow, principal, change)
+            if apply is None:
+                changed = self._write_proposed(uow, principal, change, update)
+            else:
+                changed = apply(uow, principal, change)
             uow.commit()
         return changed
 
@@ -242,21 +324,24 @@ class Service:
         uow: UnitOfWork,
         principal: Principal,
         change: ProposedChange,
-        cls: type[V],
+        update: GovernedUpdate[V],
         *,
-        domain: str,
-        check: Callable[[UnitOfWork, V, V], None] | None = None,
+        check: Check[V] | None = None,
+        reason: str | None = None,
     ) -> V:
-        """Apply an update ``change`` of a ``cls`` row: its fields laid over the row as it is now.
+        """Apply ``change``, an ``update`` of a row: its fields laid over the row as it is now.
 
-        ``check(uow, before, candidate)`` runs again here, since the world may
-        have moved while a proposal waited; the row is written at the
-        proposal's version with its audit event.
+        ``update.check`` runs again here, since the world may have moved while
+        a proposal waited, then the applier's own ``check``; the row is
+        written at the proposal's version with its audit event.
         """
-        before, candidate = self._proposed_over(uow, change, cls)
-        if check is not None:
-            check(uow, before, candidate)
-        return self._write_update(uow, principal, change, before, candidate, domain=domain)
+        before, candidate = self._proposed_over(uow, change, update.cls)
+        for each in (update.check, check):
+            if each is not None:
+                each(uow, before, candidate)
+        return self._write_update(
+            uow, principal, change, before, candidate, domain=update.domain, reason=reason
+        )
 
     @staticmethod
     def _update_change(

@@ -21,7 +21,7 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Account, AccountType
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, applier, serves
 from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.uow import UnitOfWork
@@ -72,6 +72,9 @@ def _check_new_parent(uow: UnitOfWork, current: Account, wanted: Account) -> Non
     """Refuse a change of parent that :func:`_check_parent` refuses."""
     if wanted.parent_account_id != current.parent_account_id:
         _check_parent(uow, current.key, wanted.parent_account_id)
+
+
+_UPDATE = GovernedUpdate(UPDATE, Account, "crm", _check_new_parent)
 
 
 class AccountService(Service):
@@ -157,23 +160,9 @@ class AccountService(Service):
             source_system=source_system,
             source_ref=source_ref,
         )
-        return self._governed_update(
-            principal,
-            UPDATE,
-            Account,
-            account_id,
-            expected_version=expected_version,
-            changes=named,
-            check=_check_new_parent,
-            apply=self._apply_update,
-        )
+        return self._governed_update(principal, _UPDATE, account_id, expected_version, named)
 
-    def _apply_update(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Account:
-        return self._write_proposed(
-            uow, principal, change, Account, domain="crm", check=_check_new_parent
-        )
+    _apply_update = applier(_UPDATE)
 
     @serves(GET)
     def get(self, principal: Principal, account_id: UUID) -> Account:

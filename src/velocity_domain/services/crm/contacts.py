@@ -45,7 +45,7 @@ from velocity_domain.errors import (
 )
 from velocity_domain.governance import engine
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service, argument_checks, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, argument_checks, serves
 from velocity_domain.kernel.arguments import UNCHANGED, ArgumentChecks, Unchanged, Version, changes
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Among, Eq, Filter, In, Query, Source
@@ -267,6 +267,9 @@ def _batch_clashes(
             if not allow_duplicate and getattr(person, field) is not None:
                 taken[field].add(getattr(person, field))
     return clashes
+
+
+_UPDATE = GovernedUpdate(UPDATE, Person, "crm")
 
 
 class ContactService(Service):
@@ -512,11 +515,10 @@ class ContactService(Service):
         try:
             return self._governed_update(
                 principal,
-                UPDATE,
-                Person,
+                _UPDATE,
                 person_id,
-                expected_version=expected_version,
-                changes=named,
+                expected_version,
+                named,
                 context={"allow_duplicate": allow_duplicate, "reason": reason},
                 check=screened,
                 apply=self._apply_update,

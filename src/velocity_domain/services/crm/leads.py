@@ -22,7 +22,7 @@ from velocity_domain.crm.entities import Lead, LeadStatus, Opportunity, Opportun
 from velocity_domain.crm.lifecycle import LEAD_STATUS, Pipeline
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange, plain_values
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, applier, serves
 from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, desc
@@ -69,6 +69,11 @@ def _context_value(context: Mapping[str, Any]) -> Decimal | None:
 def _check_assignee(uow: UnitOfWork, _before: Lead, wanted: Lead) -> None:
     """Refuse an assignee who is no user."""
     check_references(uow, assigned_user_id=wanted.assigned_user_id)
+
+
+_ASSIGN = GovernedUpdate(ASSIGN, Lead, "crm", _check_assignee)
+#: A conversion's proposed status alone is no valid lead: its applier sets the link.
+_CONVERT = GovernedUpdate(CONVERT, Lead, "crm", validate=False)
 
 
 class LeadService(Service):
@@ -168,21 +173,10 @@ class LeadService(Service):
         Taking a lead from the user who holds it is high-risk by default: it
         is stored for approval and ``ApprovalRequired`` is raised.
         """
-        return self._governed_update(
-            principal,
-            ASSIGN,
-            Lead,
-            lead_id,
-            expected_version=expected_version,
-            changes={"assigned_user_id": user_id},
-            check=_check_assignee,
-            apply=self._apply_assign,
-        )
+        given = {"assigned_user_id": user_id}
+        return self._governed_update(principal, _ASSIGN, lead_id, expected_version, given)
 
-    def _apply_assign(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
-        return self._write_proposed(
-            uow, principal, change, Lead, domain="crm", check=_check_assignee
-        )
+    _apply_assign = applier(_ASSIGN)
 
     @serves(CONVERT)
     def convert(
@@ -225,13 +219,11 @@ class LeadService(Service):
         }
         return self._governed_update(
             principal,
-            CONVERT,
-            Lead,
+            _CONVERT,
             lead_id,
-            expected_version=expected_version,
-            changes={"status": LeadStatus.CONVERTED},
+            expected_version,
+            {"status": LeadStatus.CONVERTED},
             context=plain_values(context),
-            validate=False,
             check=check,
             apply=self._convert_and_read,
         )

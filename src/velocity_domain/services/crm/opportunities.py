@@ -26,7 +26,7 @@ from velocity_domain.crm.lifecycle import DEFAULT_PIPELINE, Pipeline
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.engine import Governance
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, serves
 from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes, enum_arg
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
@@ -114,6 +114,10 @@ def record_entry(
             reason=reason,
         )
     )
+
+
+_UPDATE = GovernedUpdate(UPDATE, Opportunity, "crm")
+_MOVE_STAGE = GovernedUpdate(MOVE_STAGE, Opportunity, "crm")
 
 
 class OpportunityService(Service):
@@ -261,13 +265,7 @@ class OpportunityService(Service):
             assigned_user_id=assigned_user_id,
         )
         return self._governed_update(
-            principal,
-            UPDATE,
-            Opportunity,
-            opportunity_id,
-            expected_version=expected_version,
-            changes=named,
-            apply=self._apply_update,
+            principal, _UPDATE, opportunity_id, expected_version, named, apply=self._apply_update
         )
 
     def _apply_update(
@@ -285,7 +283,7 @@ class OpportunityService(Service):
                 assigned_user_id=wanted.assigned_user_id if "assigned_user_id" in changed else None,
             )
 
-        return self._write_proposed(uow, principal, change, Opportunity, domain="crm", check=check)
+        return self._write_proposed(uow, principal, change, _UPDATE, check=check)
 
     @serves(GET)
     def get(self, principal: Principal, opportunity_id: UUID) -> Opportunity:
@@ -344,11 +342,10 @@ class OpportunityService(Service):
         target = OpportunityStage(to_stage)
         return self._governed_update(
             principal,
-            MOVE_STAGE,
-            Opportunity,
+            _MOVE_STAGE,
             opportunity_id,
-            expected_version=expected_version,
-            changes={"stage": target, "lost_reason": lost_reason},
+            expected_version,
+            {"stage": target, "lost_reason": lost_reason},
             context={"reason": reason},
             check=lambda _uow, before, _moved: self._check_move(before, target, lost_reason),
             apply=self._apply_move,

@@ -32,7 +32,7 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, applier, serves
 from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes
 from velocity_domain.uow import UnitOfWork
 
@@ -55,6 +55,47 @@ DETAILS = (
     "priority",
     "notes",
 )
+
+
+def _check_active(interest: PropertyInterest) -> None:
+    """Refuse to change the details of an interest that is no longer active."""
+    if interest.status is not PropertyInterestStatus.ACTIVE:
+        raise ValidationFailed(
+            "interest_id", f"is {interest.status.value}; only an active interest changes"
+        )
+
+
+def _check_closable(
+    _uow: UnitOfWork, interest: PropertyInterest, _closed: PropertyInterest
+) -> None:
+    """Refuse to close an interest that is not active (``InvalidTransition``)."""
+    if interest.status is not PropertyInterestStatus.ACTIVE:
+        raise InvalidTransition(_LIFECYCLE, interest.status, PropertyInterestStatus.CLOSED, [])
+
+
+def _check_details(uow: UnitOfWork, current: PropertyInterest, wanted: PropertyInterest) -> None:
+    """Refuse a change of an interest that is no longer active, or to unknown places."""
+    _check_active(current)
+    _check_places(uow, wanted.project_id, wanted.unit_id)
+
+
+def _check_places(uow: UnitOfWork, project_id: UUID | None, unit_id: UUID | None) -> None:
+    """Refuse a project or unit that does not exist, or a unit of another project."""
+    project = None
+    if project_id is not None:
+        project = uow.inventory.projects.find(project_id)
+        if project is None:
+            raise ValidationFailed("project_id", "names no project", value=project_id)
+    if unit_id is not None:
+        unit = uow.inventory.units.find(unit_id)
+        if unit is None:
+            raise ValidationFailed("unit_id", "names no unit", value=unit_id)
+        if project is not None and unit.project_id != project.key:
+            raise ValidationFailed("unit_id", "is not a unit of project_id", value=unit_id)
+
+
+_UPDATE = GovernedUpdate(UPDATE, PropertyInterest, "crm", _check_details)
+_CLOSE = GovernedUpdate(CLOSE, PropertyInterest, "crm", _check_closable)
 
 
 class PropertyInterestService(Service):
@@ -144,23 +185,9 @@ class PropertyInterestService(Service):
             priority=priority,
             notes=notes,
         )
-        return self._governed_update(
-            principal,
-            UPDATE,
-            PropertyInterest,
-            interest_id,
-            expected_version=expected_version,
-            changes=named,
-            check=_check_details,
-            apply=self._apply_update,
-        )
+        return self._governed_update(principal, _UPDATE, interest_id, expected_version, named)
 
-    def _apply_update(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> PropertyInterest:
-        return self._write_proposed(
-            uow, principal, change, PropertyInterest, domain="crm", check=_check_details
-        )
+    _apply_update = applier(_UPDATE)
 
     @serves(CLOSE)
     def close(
@@ -172,15 +199,14 @@ class PropertyInterestService(Service):
         reason: str | None = None,
     ) -> PropertyInterest:
         """Close an active interest now; ``reason`` goes to the audit trail."""
+        closed = {"status": PropertyInterestStatus.CLOSED}
         return self._governed_update(
             principal,
-            CLOSE,
-            PropertyInterest,
+            _CLOSE,
             interest_id,
-            expected_version=expected_version,
-            changes={"status": PropertyInterestStatus.CLOSED},
+            expected_version,
+            closed,
             context={"reason": reason},
-            check=lambda _uow, current, _closed: _check_closable(current),
             apply=self._apply_close,
         )
 
@@ -189,7 +215,7 @@ class PropertyInterestService(Service):
     ) -> PropertyInterest:
         assert change.target_ref is not None
         current = uow.crm.property_interests.get(change.target_ref)
-        _check_closable(current)
+        _check_closable(uow, current, current)
         if change.typed_fields(current) != {"status": PropertyInterestStatus.CLOSED}:
             raise ValidationFailed("status", "closing an interest sets status to closed")
         candidate = attrs.evolve(
@@ -212,38 +238,3 @@ class PropertyInterestService(Service):
             self._visibility(uow, principal).get(Person, person_id, "person_id")
             wanted = None if status is None else PropertyInterestStatus(status)
             return uow.crm.property_interests_of(person_id, status=wanted)
-
-
-def _check_active(interest: PropertyInterest) -> None:
-    """Refuse to change the details of an interest that is no longer active."""
-    if interest.status is not PropertyInterestStatus.ACTIVE:
-        raise ValidationFailed(
-            "interest_id", f"is {interest.status.value}; only an active interest changes"
-        )
-
-
-def _check_closable(interest: PropertyInterest) -> None:
-    """Refuse to close an interest that is not active (``InvalidTransition``)."""
-    if interest.status is not PropertyInterestStatus.ACTIVE:
-        raise InvalidTransition(_LIFECYCLE, interest.status, PropertyInterestStatus.CLOSED, [])
-
-
-def _check_details(uow: UnitOfWork, current: PropertyInterest, wanted: PropertyInterest) -> None:
-    """Refuse a change of an interest that is no longer active, or to unknown places."""
-    _check_active(current)
-    _check_places(uow, wanted.project_id, wanted.unit_id)
-
-
-def _check_places(uow: UnitOfWork, project_id: UUID | None, unit_id: UUID | None) -> None:
-    """Refuse a project or unit that does not exist, or a unit of another project."""
-    project = None
-    if project_id is not None:
-        project = uow.inventory.projects.find(project_id)
-        if project is None:
-            raise ValidationFailed("project_id", "names no project", value=project_id)
-    if unit_id is not None:
-        unit = uow.inventory.units.find(unit_id)
-        if unit is None:
-            raise ValidationFailed("unit_id", "names no unit", value=unit_id)
-        if project is not None and unit.project_id != project.key:
-            raise ValidationFailed("unit_id", "is not a unit of project_id", value=unit_id)

@@ -33,7 +33,7 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, applier, serves
 from velocity_domain.intel.entities import Reminder, ReminderPriority, ReminderStatus, ReminderType
 from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
@@ -54,6 +54,60 @@ OVERDUE = register("crm.tasks.overdue", READ, "open tasks past their due time")
 DUE_TODAY = register("crm.tasks.due_today", READ, "the principal's open tasks due today (UTC)")
 
 _LIFECYCLE = "task"
+
+
+def _check_user(uow: UnitOfWork, user_id: UUID) -> None:
+    """Refuse an assignee who is no user."""
+    if uow.identity.users.find(user_id) is None:
+        raise ValidationFailed("assigned_user_id", "names no user", value=user_id)
+
+
+def _check_assignee(uow: UnitOfWork, _before: Reminder, wanted: Reminder) -> None:
+    """Refuse to give a task to someone who is no user."""
+    _check_user(uow, wanted.assigned_user_id)
+
+
+def _person_of_links(
+    uow: UnitOfWork,
+    person_id: UUID | None,
+    lead_id: UUID | None,
+    opportunity_id: UUID | None,
+) -> UUID | None:
+    """The one person a task's links point to; refuse unknown leads and opportunities.
+
+    A task may name its person directly, through a lead, or through an
+    opportunity; whatever it names must agree on one person.
+    """
+    people: dict[str, UUID] = {}
+    if person_id is not None:
+        people["person_id"] = person_id
+    if lead_id is not None:
+        lead = uow.crm.leads.find(lead_id)
+        if lead is None:
+            raise ValidationFailed("lead_id", "names no lead", value=lead_id)
+        people["lead_id"] = lead.person_id
+    if opportunity_id is not None:
+        opp = uow.crm.opportunities.find(opportunity_id)
+        if opp is None:
+            raise ValidationFailed("opportunity_id", "names no opportunity", value=opportunity_id)
+        people["opportunity_id"] = opp.person_id
+    return _one_person(people, {"lead_id": lead_id, "opportunity_id": opportunity_id})
+
+
+def _one_person(people: dict[str, UUID], given: dict[str, UUID | None]) -> UUID | None:
+    """The one person of a task's links (``None`` if none); a disagreement names the link."""
+    if not people:
+        return None
+    first = next(iter(people.values()))
+    for field, other in people.items():
+        if other != first:
+            raise ValidationFailed(
+                field, "belongs to another person than the task's", value=given.get(field, other)
+            )
+    return first
+
+
+_ASSIGN = GovernedUpdate(ASSIGN, Reminder, "intel", _check_assignee)
 
 
 class TaskService(Service):
@@ -135,23 +189,10 @@ class TaskService(Service):
         another user is reviewed by default (rule ``reassignment``): the change
         is stored and ``ApprovalRequired`` carries the proposal's id.
         """
-        return self._governed_update(
-            principal,
-            ASSIGN,
-            Reminder,
-            task_id,
-            expected_version=expected_version,
-            changes={"assigned_user_id": user_id},
-            check=_check_assignee,
-            apply=self._apply_assign,
-        )
+        given = {"assigned_user_id": user_id}
+        return self._governed_update(principal, _ASSIGN, task_id, expected_version, given)
 
-    def _apply_assign(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Reminder:
-        return self._write_proposed(
-            uow, principal, change, Reminder, domain="intel", check=_check_assignee
-        )
+    _apply_assign = applier(_ASSIGN)
 
     @serves(SNOOZE)
     def snooze(
@@ -330,54 +371,3 @@ class TaskService(Service):
             deal = visibility.referenced(Opportunity, opportunity_id, "opportunity_id")
             people["opportunity_id"] = deal.person_id
         return _one_person(people, {"lead_id": lead_id, "opportunity_id": opportunity_id})
-
-
-def _check_user(uow: UnitOfWork, user_id: UUID) -> None:
-    """Refuse an assignee who is no user."""
-    if uow.identity.users.find(user_id) is None:
-        raise ValidationFailed("assigned_user_id", "names no user", value=user_id)
-
-
-def _check_assignee(uow: UnitOfWork, _before: Reminder, wanted: Reminder) -> None:
-    """Refuse to give a task to someone who is no user."""
-    _check_user(uow, wanted.assigned_user_id)
-
-
-def _person_of_links(
-    uow: UnitOfWork,
-    person_id: UUID | None,
-    lead_id: UUID | None,
-    opportunity_id: UUID | None,
-) -> UUID | None:
-    """The one person a task's links point to; refuse unknown leads and opportunities.
-
-    A task may name its person directly, through a lead, or through an
-    opportunity; whatever it names must agree on one person.
-    """
-    people: dict[str, UUID] = {}
-    if person_id is not None:
-        people["person_id"] = person_id
-    if lead_id is not None:
-        lead = uow.crm.leads.find(lead_id)
-        if lead is None:
-            raise ValidationFailed("lead_id", "names no lead", value=lead_id)
-        people["lead_id"] = lead.person_id
-    if opportunity_id is not None:
-        opp = uow.crm.opportunities.find(opportunity_id)
-        if opp is None:
-            raise ValidationFailed("opportunity_id", "names no opportunity", value=opportunity_id)
-        people["opportunity_id"] = opp.person_id
-    return _one_person(people, {"lead_id": lead_id, "opportunity_id": opportunity_id})
-
-
-def _one_person(people: dict[str, UUID], given: dict[str, UUID | None]) -> UUID | None:
-    """The one person of a task's links (``None`` if none); a disagreement names the link."""
-    if not people:
-        return None
-    first = next(iter(people.values()))
-    for field, other in people.items():
-        if other != first:
-            raise ValidationFailed(
-                field, "belongs to another person than the task's", value=given.get(field, other)
-            )
-    return first

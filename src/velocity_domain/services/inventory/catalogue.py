@@ -31,7 +31,7 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.engine import Governance
-from velocity_domain.governance.service import Service, delegated, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, applier, delegated, serves
 from velocity_domain.inventory.entities import (
     Facing,
     Media,
@@ -140,6 +140,10 @@ def _check_unit_label(uow: UnitOfWork, old: Unit | None, unit: Unit) -> None:
     same = (Eq("project_id", unit.project_id), Eq("unit_label", unit.unit_label))
     if uow.inventory.units.count(*same):
         raise ValidationFailed("unit_label", "another unit of this project has this label")
+
+
+_UPDATE_PROJECT = GovernedUpdate(UPDATE_PROJECT, Project, "inventory", _check_project_refs)
+_UPDATE_UNIT = GovernedUpdate(UPDATE_UNIT, Unit, "inventory", _check_unit_label)
 
 
 class InventoryService(Service):
@@ -260,22 +264,10 @@ class InventoryService(Service):
             source_ref=source_ref,
         )
         return self._governed_update(
-            principal,
-            UPDATE_PROJECT,
-            Project,
-            project_id,
-            expected_version=expected_version,
-            changes=named,
-            check=_check_project_refs,
-            apply=self._apply_update_project,
+            principal, _UPDATE_PROJECT, project_id, expected_version, named
         )
 
-    def _apply_update_project(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Project:
-        return self._write_proposed(
-            uow, principal, change, Project, domain="inventory", check=_check_project_refs
-        )
+    _apply_update_project = applier(_UPDATE_PROJECT)
 
     @serves(GET_PROJECT)
     def get_project(self, principal: Principal, project_id: UUID) -> Project:
@@ -409,23 +401,9 @@ class InventoryService(Service):
             source_system=source_system,
             source_ref=source_ref,
         )
-        return self._governed_update(
-            principal,
-            UPDATE_UNIT,
-            Unit,
-            unit_id,
-            expected_version=expected_version,
-            changes=named,
-            check=_check_unit_label,
-            apply=self._apply_update_unit,
-        )
+        return self._governed_update(principal, _UPDATE_UNIT, unit_id, expected_version, named)
 
-    def _apply_update_unit(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Unit:
-        return self._write_proposed(
-            uow, principal, change, Unit, domain="inventory", check=_check_unit_label
-        )
+    _apply_update_unit = applier(_UPDATE_UNIT)
 
     @serves(GET_UNIT)
     def get_unit(self, principal: Principal, unit_id: UUID) -> Unit:

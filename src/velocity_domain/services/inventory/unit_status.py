@@ -34,7 +34,7 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Person
 from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
 from velocity_domain.governance.change import ProposedChange, plain_values
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, serves
 from velocity_domain.inventory.entities import (
     Availability,
     PricingHistory,
@@ -122,6 +122,9 @@ def record_availability(
             recorded_at=now,
         )
     )
+
+
+_CHANGE_PRICE = GovernedUpdate(CHANGE_PRICE, Unit, "inventory")
 
 
 def _plain_move(name: str, operation: Operation, doc: str) -> Callable[..., Unit]:
@@ -333,11 +336,10 @@ class UnitStatusService(Service):
         moment = ensure_utc(effective_from, "effective_from")
         return self._governed_update(
             principal,
-            CHANGE_PRICE,
-            Unit,
+            _CHANGE_PRICE,
             unit_id,
-            expected_version=None,
-            changes=priced,
+            None,
+            priced,
             context=plain_values({"effective_from": moment, "reason": reason}),
             apply=self.apply_price,
         )
