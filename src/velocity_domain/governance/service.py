@@ -23,7 +23,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 from uuid import UUID
 
 import attrs
@@ -230,7 +230,6 @@ class Service:
             uow.commit()
         return created
 
-    @overload
     def _governed_update(
         self,
         principal: Principal,
@@ -240,36 +239,9 @@ class Service:
         changes: Mapping[str, Any] | Callable[[V], Mapping[str, Any]],
         *,
         context: Mapping[str, Any] | None = None,
-        check: Check[V] | None = None,
-        apply: None = None,
-    ) -> V: ...
-
-    @overload
-    def _governed_update(
-        self,
-        principal: Principal,
-        update: GovernedUpdate[V],
-        key: UUID,
-        expected_version: int | None,
-        changes: Mapping[str, Any] | Callable[[V], Mapping[str, Any]],
-        *,
-        context: Mapping[str, Any] | None = None,
-        check: Check[V] | None = None,
         apply: Apply[R],
-    ) -> R: ...
-
-    def _governed_update(
-        self,
-        principal: Principal,
-        update: GovernedUpdate[V],
-        key: UUID,
-        expected_version: int | None,
-        changes: Mapping[str, Any] | Callable[[V], Mapping[str, Any]],
-        *,
-        context: Mapping[str, Any] | None = None,
         check: Check[V] | None = None,
-        apply: Apply[Any] | None = None,
-    ) -> Any:
+    ) -> R:
         """Change the row ``key`` as ``changes`` says, if the writeback policy lets it through.
 
         The sequence of every governed update: authorise ``principal`` for
@@ -282,8 +254,8 @@ class Service:
         run ``update.check`` and the call's own ``check`` (``check(uow,
         before, candidate)``); describe the change (with ``context``, which
         travels with a proposal) and put it to the policy; apply it with
-        ``apply(uow, principal, change)`` (by default :meth:`_write_proposed`,
-        the applier an approved writeback of ``update`` runs); commit.
+        ``apply(uow, principal, change)``, the applier an approved writeback
+        of ``update`` runs (:func:`applier` makes the usual one); commit.
         ``changes`` may be a function of the row read, for values that
         depend on it. Returns what the applier returns.
 
@@ -312,10 +284,7 @@ class Service:
                 update.operation, before, named, version, context, check=False
             )
             self._gate(uow, principal, change)
-            if apply is None:
-                changed = self._write_proposed(uow, principal, change, update)
-            else:
-                changed = apply(uow, principal, change)
+            changed = apply(uow, principal, change)
             uow.commit()
         return changed
 

@@ -160,7 +160,9 @@ class AccountService(Service):
             source_system=source_system,
             source_ref=source_ref,
         )
-        return self._governed_update(principal, _UPDATE, account_id, expected_version, named)
+        return self._governed_update(
+            principal, _UPDATE, account_id, expected_version, named, apply=self._apply_update
+        )
 
     _apply_update = applier(_UPDATE)
 

@@ -174,7 +174,9 @@ class LeadService(Service):
         is stored for approval and ``ApprovalRequired`` is raised.
         """
         given = {"assigned_user_id": user_id}
-        return self._governed_update(principal, _ASSIGN, lead_id, expected_version, given)
+        return self._governed_update(
+            principal, _ASSIGN, lead_id, expected_version, given, apply=self._apply_assign
+        )
 
     _apply_assign = applier(_ASSIGN)
 

@@ -185,7 +185,9 @@ class PropertyInterestService(Service):
             priority=priority,
             notes=notes,
         )
-        return self._governed_update(principal, _UPDATE, interest_id, expected_version, named)
+        return self._governed_update(
+            principal, _UPDATE, interest_id, expected_version, named, apply=self._apply_update
+        )
 
     _apply_update = applier(_UPDATE)
 

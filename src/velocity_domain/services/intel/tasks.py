@@ -190,7 +190,9 @@ class TaskService(Service):
         is stored and ``ApprovalRequired`` carries the proposal's id.
         """
         given = {"assigned_user_id": user_id}
-        return self._governed_update(principal, _ASSIGN, task_id, expected_version, given)
+        return self._governed_update(
+            principal, _ASSIGN, task_id, expected_version, given, apply=self._apply_assign
+        )
 
     _apply_assign = applier(_ASSIGN)
 

@@ -264,7 +264,12 @@ class InventoryService(Service):
             source_ref=source_ref,
         )
         return self._governed_update(
-            principal, _UPDATE_PROJECT, project_id, expected_version, named
+            principal,
+            _UPDATE_PROJECT,
+            project_id,
+            expected_version,
+            named,
+            apply=self._apply_update_project,
         )
 
     _apply_update_project = applier(_UPDATE_PROJECT)
@@ -401,7 +406,9 @@ class InventoryService(Service):
             source_system=source_system,
             source_ref=source_ref,
         )
-        return self._governed_update(principal, _UPDATE_UNIT, unit_id, expected_version, named)
+        return self._governed_update(
+            principal, _UPDATE_UNIT, unit_id, expected_version, named, apply=self._apply_update_unit
+        )
 
     _apply_update_unit = applier(_UPDATE_UNIT)
 
