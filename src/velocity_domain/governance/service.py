@@ -392,19 +392,70 @@ class Service:
         details: dict[str, Any] | None = None,
     ) -> V:
         """Write ``candidate`` over ``before`` at the proposal's version, with its audit event."""
-        after = uow.mutable(type(before)).update(candidate, expected_version=change.base_version)
-        self._audit(
+        return self._update_audited(
             uow,
             principal,
             change.operation,
+            before,
+            candidate,
+            domain=domain,
+            expected_version=change.base_version,
+            reason=reason,
+            details=details,
+        )
+
+    def _update_audited(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        action: str,
+        before: V,
+        candidate: V,
+        *,
+        domain: str,
+        target_ref: object | None = None,
+        expected_version: int | None = None,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> V:
+        """Write ``candidate`` over ``before`` with the audit event of ``action``; return it.
+
+        The row must still be at ``expected_version`` (default: ``before``'s
+        version); the event's target is the row unless ``target_ref`` names
+        another (as a household for a change of its member).
+        """
+        after = uow.mutable(type(before)).update(candidate, expected_version=expected_version)
+        self._audit(
+            uow,
+            principal,
+            action,
             target_domain=domain,
-            target_ref=after.key,
+            target_ref=after.key if target_ref is None else target_ref,
             before=before,
             after=after,
             reason=reason,
             details=details,
         )
         return after
+
+    def _create_audited(
+        self,
+        principal: Principal,
+        operation: Operation,
+        build: Callable[[UnitOfWork], E],
+        *,
+        domain: str,
+    ) -> E:
+        """Add the row ``build(uow)`` makes, with its audit event, in a unit of work of its own.
+
+        For a write the writeback policy does not govern (a household, a
+        medium, an import batch, an agent run): authorise, build (checking
+        what the row refers to), add, audit, commit.
+        """
+        with self._begin(principal, operation) as uow:
+            row = self._add_audited(uow, principal, operation.name, build(uow), domain=domain)
+            uow.commit()
+        return row
 
     def _add_audited(
         self,

@@ -278,26 +278,16 @@ class LeadService(Service):
                 after=opportunity,
                 reason="lead conversion",
             )
-        after = uow.crm.leads.update(
-            attrs.evolve(
-                before,
-                status=LeadStatus.CONVERTED,
-                converted_opportunity_id=opportunity.key,
-                converted_at=now,
-            ),
-            expected_version=change.base_version,
+        converted = attrs.evolve(
+            before,
+            status=LeadStatus.CONVERTED,
+            converted_opportunity_id=opportunity.key,
+            converted_at=now,
         )
-        self._audit(
-            uow,
-            principal,
-            CONVERT.name,
-            target_domain="crm",
-            target_ref=after.key,
-            before=before,
-            after=after,
-            details={"opportunity_id": str(opportunity.key), "new_opportunity": created},
+        details = {"opportunity_id": str(opportunity.key), "new_opportunity": created}
+        return self._write_update(
+            uow, principal, change, before, converted, domain="crm", details=details
         )
-        return after
 
     @staticmethod
     def _existing(uow: UnitOfWork, lead: Lead, key: UUID) -> Opportunity:

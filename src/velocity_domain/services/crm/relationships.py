@@ -86,13 +86,14 @@ class RelationshipService(Service):
     ) -> Household:
         """Create an empty household."""
         now = self.clock.now()
-        with self._begin(principal, CREATE_HOUSEHOLD) as uow:
-            household = Household(
+        return self._create_audited(
+            principal,
+            CREATE_HOUSEHOLD,
+            lambda _uow: Household(
                 household_name=household_name, notes=notes, created_at=now, updated_at=now
-            )
-            self._add_audited(uow, principal, CREATE_HOUSEHOLD.name, household, domain="crm")
-            uow.commit()
-        return household
+            ),
+            domain="crm",
+        )
 
     @serves(GET_HOUSEHOLD)
     def get_household(self, principal: Principal, household_id: UUID) -> HouseholdView:
@@ -120,15 +121,15 @@ class RelationshipService(Service):
                     f"already belongs to household {person.household_id}; remove them first",
                     value=person_id,
                 )
-            changed = uow.crm.people.update(attrs.evolve(person, household_id=household.key))
-            self._audit(
+            joined = attrs.evolve(person, household_id=household.key)
+            changed = self._update_audited(
                 uow,
                 principal,
                 ADD_MEMBER.name,
-                target_domain="crm",
+                person,
+                joined,
+                domain="crm",
                 target_ref=household.key,
-                before=person,
-                after=changed,
             )
             uow.commit()
         return changed
@@ -144,27 +145,21 @@ class RelationshipService(Service):
                 raise ValidationFailed(
                     "person_id", f"is not a member of household {household.key}", value=person_id
                 )
-            changed = uow.crm.people.update(attrs.evolve(person, household_id=None))
-            self._audit(
+            left = attrs.evolve(person, household_id=None)
+            changed = self._update_audited(
                 uow,
                 principal,
                 REMOVE_MEMBER.name,
-                target_domain="crm",
+                person,
+                left,
+                domain="crm",
                 target_ref=household.key,
-                before=person,
-                after=changed,
             )
             if household.head_person_id == person.key:
-                headless = uow.crm.households.update(attrs.evolve(household, head_person_id=None))
-                self._audit(
-                    uow,
-                    principal,
-                    SET_HEAD.name,
-                    target_domain="crm",
-                    target_ref=household.key,
-                    before=household,
-                    after=headless,
-                    reason="the head left the household",
+                headless = attrs.evolve(household, head_person_id=None)
+                why = "the head left the household"
+                self._update_audited(
+                    uow, principal, SET_HEAD.name, household, headless, domain="crm", reason=why
                 )
             uow.commit()
         return changed
@@ -182,15 +177,9 @@ class RelationshipService(Service):
                 )
             if household.head_person_id == person.key:
                 return household
-            changed = uow.crm.households.update(attrs.evolve(household, head_person_id=person.key))
-            self._audit(
-                uow,
-                principal,
-                SET_HEAD.name,
-                target_domain="crm",
-                target_ref=household.key,
-                before=household,
-                after=changed,
+            headed = attrs.evolve(household, head_person_id=person.key)
+            changed = self._update_audited(
+                uow, principal, SET_HEAD.name, household, headed, domain="crm"
             )
             uow.commit()
         return changed

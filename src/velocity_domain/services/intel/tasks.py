@@ -336,19 +336,16 @@ class TaskService(Service):
         expected_version: int | None,
         **changes: Any,
     ) -> Reminder:
-        changed = uow.intel.reminders.update(
-            attrs.evolve(current, **changes), expected_version=expected_version
-        )
-        self._audit(
+        wanted = attrs.evolve(current, **changes)
+        return self._update_audited(
             uow,
             principal,
             action,
-            target_domain="intel",
-            target_ref=current.key,
-            before=current,
-            after=changed,
+            current,
+            wanted,
+            domain="intel",
+            expected_version=expected_version,
         )
-        return changed
 
     def _linked_person(
         self,

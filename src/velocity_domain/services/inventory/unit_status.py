@@ -240,7 +240,9 @@ class UnitStatusService(Service):
                 person_id = self._booked_for(uow, unit)
             elif target not in (UnitStatus.HELD, UnitStatus.BOOKED):
                 person_id = None
-            stored = uow.inventory.units.update(changed, expected_version=unit.version)
+            stored = self._update_audited(
+                uow, principal, operation.name, unit, changed, domain="inventory", reason=reason
+            )
             record_availability(
                 uow,
                 self.clock,
@@ -249,16 +251,6 @@ class UnitStatusService(Service):
                 reason=reason,
                 person_id=person_id,
                 valid_to=until,
-            )
-            self._audit(
-                uow,
-                principal,
-                operation.name,
-                target_domain="inventory",
-                target_ref=unit.key,
-                before=unit,
-                after=stored,
-                reason=reason,
             )
             uow.commit()
         return stored
