@@ -31,6 +31,7 @@ from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, chan
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, asc, desc
+from velocity_domain.services.inventory.catalogue import check_places
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["OpportunityService", "StageSpan"]
@@ -81,14 +82,7 @@ def check_references(
     """Refuse references to rows that do not exist (or a unit of another project)."""
     if account_id is not None and uow.crm.accounts.find(account_id) is None:
         raise ValidationFailed("account_id", "no such account", value=account_id)
-    if project_id is not None and uow.inventory.projects.find(project_id) is None:
-        raise ValidationFailed("project_id", "no such project", value=project_id)
-    if unit_id is not None:
-        unit = uow.inventory.units.find(unit_id)
-        if unit is None:
-            raise ValidationFailed("unit_id", "no such unit", value=unit_id)
-        if project_id is not None and unit.project_id != project_id:
-            raise ValidationFailed("unit_id", "belongs to another project", value=unit_id)
+    check_places(uow, project_id, unit_id)
     if assigned_user_id is not None and uow.identity.users.find(assigned_user_id) is None:
         raise ValidationFailed("assigned_user_id", "no such user", value=assigned_user_id)
 

@@ -34,6 +34,7 @@ from velocity_domain.errors import (
 from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.service import GovernedUpdate, Service, applier, serves
 from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes
+from velocity_domain.services.inventory.catalogue import check_places
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["PropertyInterestService"]
@@ -76,22 +77,7 @@ def _check_closable(
 def _check_details(uow: UnitOfWork, current: PropertyInterest, wanted: PropertyInterest) -> None:
     """Refuse a change of an interest that is no longer active, or to unknown places."""
     _check_active(current)
-    _check_places(uow, wanted.project_id, wanted.unit_id)
-
-
-def _check_places(uow: UnitOfWork, project_id: UUID | None, unit_id: UUID | None) -> None:
-    """Refuse a project or unit that does not exist, or a unit of another project."""
-    project = None
-    if project_id is not None:
-        project = uow.inventory.projects.find(project_id)
-        if project is None:
-            raise ValidationFailed("project_id", "names no project", value=project_id)
-    if unit_id is not None:
-        unit = uow.inventory.units.find(unit_id)
-        if unit is None:
-            raise ValidationFailed("unit_id", "names no unit", value=unit_id)
-        if project is not None and unit.project_id != project.key:
-            raise ValidationFailed("unit_id", "is not a unit of project_id", value=unit_id)
+    check_places(uow, wanted.project_id, wanted.unit_id)
 
 
 _UPDATE = GovernedUpdate(UPDATE, PropertyInterest, "crm", _check_details)
@@ -121,7 +107,7 @@ class PropertyInterestService(Service):
 
         def build(uow: UnitOfWork) -> PropertyInterest:
             self._visibility(uow, principal).get(Person, person_id, "person_id")
-            _check_places(uow, project_id, unit_id)
+            check_places(uow, project_id, unit_id)
             fields: dict[str, Any] = {
                 "person_id": person_id,
                 "project_id": project_id,
@@ -151,7 +137,7 @@ class PropertyInterestService(Service):
             raise ValidationFailed("status", "a new interest is active", value=interest.status)
         if uow.crm.people.find(interest.person_id) is None:
             raise ValidationFailed("person_id", "names no person", value=interest.person_id)
-        _check_places(uow, interest.project_id, interest.unit_id)
+        check_places(uow, interest.project_id, interest.unit_id)
         return self._add_audited(uow, principal, RECORD.name, interest, domain="crm")
 
     @serves(UPDATE)

@@ -78,7 +78,14 @@ from velocity_domain.services.inventory.unit_status import (
 )
 from velocity_domain.uow import UnitOfWork
 
-__all__ = ["EARTH_RADIUS_KM", "InventoryService", "NearbyProject", "geohash", "haversine_km"]
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "InventoryService",
+    "NearbyProject",
+    "check_places",
+    "geohash",
+    "haversine_km",
+]
 
 READ = "inventory.read"
 WRITE = "inventory.write"
@@ -113,6 +120,18 @@ UNIT_DETAILS = tuple(
     for f in attrs.fields(Unit)
     if f.init and f.name not in _UNIT_FIXED and f.name not in _UNIT_BY_ITS_OPERATION
 )
+
+
+def check_places(uow: UnitOfWork, project_id: UUID | None, unit_id: UUID | None) -> None:
+    """Refuse a project or unit that does not exist, or a unit of another project than named."""
+    if project_id is not None and uow.inventory.projects.find(project_id) is None:
+        raise ValidationFailed("project_id", "names no project", value=project_id)
+    if unit_id is not None:
+        unit = uow.inventory.units.find(unit_id)
+        if unit is None:
+            raise ValidationFailed("unit_id", "names no unit", value=unit_id)
+        if project_id is not None and unit.project_id != project_id:
+            raise ValidationFailed("unit_id", "is not a unit of project_id", value=unit_id)
 
 
 def _check_project_refs(uow: UnitOfWork, old: Project | None, project: Project) -> None:
@@ -476,7 +495,8 @@ class InventoryService(Service):
     ) -> Media:
         """Add a picture, floor plan, brochure or video to a project, a unit or both."""
         now = self.clock.now()
-        with self._begin(principal, ADD_MEDIA) as uow:
+
+        def build(uow: UnitOfWork) -> Media:
             media = Media(
                 project_id=project_id,
                 unit_id=unit_id,
@@ -489,19 +509,12 @@ class InventoryService(Service):
                 created_at=now,
                 updated_at=now,
             )
-            if project_id is not None and uow.inventory.projects.find(project_id) is None:
-                raise ValidationFailed("project_id", "no such project", value=project_id)
-            if unit_id is not None:
-                unit = uow.inventory.units.find(unit_id)
-                if unit is None:
-                    raise ValidationFailed("unit_id", "no such unit", value=unit_id)
-                if project_id is not None and unit.project_id != project_id:
-                    raise ValidationFailed("unit_id", "belongs to another project", value=unit_id)
+            check_places(uow, project_id, unit_id)
             if blob_id is not None and uow.intel.blobs.find(blob_id) is None:
                 raise ValidationFailed("blob_id", "no such stored blob", value=blob_id)
-            self._add_audited(uow, principal, ADD_MEDIA.name, media, domain="inventory")
-            uow.commit()
-        return media
+            return media
+
+        return self._create_audited(principal, ADD_MEDIA, build, domain="inventory")
 
     @serves(LIST_MEDIA)
     def list_media(
