@@ -48,6 +48,7 @@ __all__ = [
     "Service",
     "applier",
     "argument_checks",
+    "creator",
     "delegated",
     "serves",
 ]
@@ -164,6 +165,22 @@ def applier(
         return self._write_proposed(uow, principal, change, update)
 
     apply.__doc__ = f"Apply an approved or let-through ``{update.operation.name}``."
+    return apply
+
+
+def creator(
+    cls: type[V], insert: Callable[[Any, UnitOfWork, Principal, V], R]
+) -> Callable[[Any, UnitOfWork, Principal, ProposedChange], R]:
+    """The applier method of a governed create: the proposed row, built now, through ``insert``.
+
+    ``insert`` is the service's own method that the direct call also ends
+    with (it checks the row again and writes it with its audit event).
+    """
+
+    def apply(self: Service, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> R:
+        return insert(self, uow, principal, self._new_row(change, cls))
+
+    apply.__doc__ = f"Apply an approved or let-through creation of a {cls.__name__}."
     return apply
 
 

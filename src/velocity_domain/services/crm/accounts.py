@@ -20,8 +20,7 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Account, AccountType
 from velocity_domain.errors import ValidationFailed
-from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import GovernedUpdate, Service, applier, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, applier, creator, serves
 from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.uow import UnitOfWork
@@ -119,14 +118,11 @@ class AccountService(Service):
 
         return self._governed_create(principal, CREATE, build, insert=self._insert)
 
-    def _apply_create(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Account:
-        return self._insert(uow, principal, self._new_row(change, Account))
-
     def _insert(self, uow: UnitOfWork, principal: Principal, account: Account) -> Account:
         _check_parent(uow, account.key, account.parent_account_id)
         return self._add_audited(uow, principal, CREATE.name, account, domain="crm")
+
+    _apply_create = creator(Account, _insert)
 
     @serves(UPDATE)
     def update(

@@ -22,7 +22,7 @@ from velocity_domain.crm.entities import Lead, LeadStatus, Opportunity, Opportun
 from velocity_domain.crm.lifecycle import LEAD_STATUS, Pipeline
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange, plain_values
-from velocity_domain.governance.service import GovernedUpdate, Service, applier, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, applier, creator, serves
 from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, desc
@@ -115,14 +115,13 @@ class LeadService(Service):
 
         return self._governed_create(principal, CREATE, build, insert=self._insert)
 
-    def _apply_create(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
-        return self._insert(uow, principal, self._new_row(change, Lead))
-
     def _insert(self, uow: UnitOfWork, principal: Principal, lead: Lead) -> Lead:
         if uow.crm.people.find(lead.person_id) is None:
             raise ValidationFailed("person_id", "no such person", value=lead.person_id)
         check_references(uow, account_id=lead.account_id, assigned_user_id=lead.assigned_user_id)
         return self._add_audited(uow, principal, CREATE.name, lead, domain="crm")
+
+    _apply_create = creator(Lead, _insert)
 
     @serves(GET)
     def get(self, principal: Principal, lead_id: UUID) -> Lead:

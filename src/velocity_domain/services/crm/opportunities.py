@@ -26,7 +26,7 @@ from velocity_domain.crm.lifecycle import DEFAULT_PIPELINE, Pipeline
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.engine import Governance
-from velocity_domain.governance.service import GovernedUpdate, Service, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, creator, serves
 from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes, enum_arg
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
@@ -182,11 +182,6 @@ class OpportunityService(Service):
 
         return self._governed_create(principal, CREATE, build, insert=self._insert)
 
-    def _apply_create(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Opportunity:
-        return self._insert(uow, principal, self._new_row(change, Opportunity))
-
     def _insert(
         self, uow: UnitOfWork, principal: Principal, opportunity: Opportunity
     ) -> Opportunity:
@@ -222,6 +217,8 @@ class OpportunityService(Service):
             after=opportunity,
         )
         return opportunity
+
+    _apply_create = creator(Opportunity, _insert)
 
     @serves(UPDATE)
     def update(

@@ -32,7 +32,7 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import GovernedUpdate, Service, applier, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, applier, creator, serves
 from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes
 from velocity_domain.services.inventory.catalogue import check_places
 from velocity_domain.uow import UnitOfWork
@@ -125,11 +125,6 @@ class PropertyInterestService(Service):
 
         return self._governed_create(principal, RECORD, build, insert=self._insert)
 
-    def _apply_record(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> PropertyInterest:
-        return self._insert(uow, principal, self._new_row(change, PropertyInterest))
-
     def _insert(
         self, uow: UnitOfWork, principal: Principal, interest: PropertyInterest
     ) -> PropertyInterest:
@@ -139,6 +134,8 @@ class PropertyInterestService(Service):
             raise ValidationFailed("person_id", "names no person", value=interest.person_id)
         check_places(uow, interest.project_id, interest.unit_id)
         return self._add_audited(uow, principal, RECORD.name, interest, domain="crm")
+
+    _apply_record = creator(PropertyInterest, _insert)
 
     @serves(UPDATE)
     def update(

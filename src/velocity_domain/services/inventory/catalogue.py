@@ -31,7 +31,14 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.engine import Governance
-from velocity_domain.governance.service import GovernedUpdate, Service, applier, delegated, serves
+from velocity_domain.governance.service import (
+    GovernedUpdate,
+    Service,
+    applier,
+    creator,
+    delegated,
+    serves,
+)
 from velocity_domain.inventory.entities import (
     Facing,
     Media,
@@ -231,14 +238,11 @@ class InventoryService(Service):
 
         return self._governed_create(principal, CREATE_PROJECT, build, insert=self._insert_project)
 
-    def _apply_create_project(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Project:
-        return self._insert_project(uow, principal, self._new_row(change, Project))
-
     def _insert_project(self, uow: UnitOfWork, principal: Principal, project: Project) -> Project:
         _check_project_refs(uow, None, project)
         return self._add_audited(uow, principal, CREATE_PROJECT.name, project, domain="inventory")
+
+    _apply_create_project = creator(Project, _insert_project)
 
     @serves(UPDATE_PROJECT)
     def update_project(
@@ -372,11 +376,6 @@ class InventoryService(Service):
 
         return self._governed_create(principal, ADD_UNIT, build, insert=self._insert_unit)
 
-    def _apply_add_unit(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Unit:
-        return self._insert_unit(uow, principal, self._new_row(change, Unit))
-
     def _insert_unit(self, uow: UnitOfWork, principal: Principal, unit: Unit) -> Unit:
         if unit.status is not UnitStatus.AVAILABLE:
             raise ValidationFailed("status", "a new unit is available", value=unit.status)
@@ -388,6 +387,8 @@ class InventoryService(Service):
         self._add_audited(uow, principal, ADD_UNIT.name, unit, domain="inventory")
         record_availability(uow, self.clock, principal, unit, reason="added", person_id=None)
         return unit
+
+    _apply_add_unit = creator(Unit, _insert_unit)
 
     @serves(UPDATE_UNIT)
     def update_unit(
