@@ -38,6 +38,7 @@ from velocity_domain.governance.engine import Governance
 from velocity_domain.kernel.arguments import ArgumentChecks
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.model import Entity, VersionedEntity
+from velocity_domain.kernel.query import Filter
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import ChangeKind
 
@@ -520,6 +521,12 @@ class Service:
     @staticmethod
     def _visibility(uow: UnitOfWork, principal: Principal) -> Visibility:
         return Visibility(uow, principal)
+
+    @staticmethod
+    def _seen_only(uow: UnitOfWork, principal: Principal, where: list[Filter]) -> list[Filter]:
+        """``where`` and the rule keeping the rows of clients ``principal`` may see (if any)."""
+        rule = Visibility(uow, principal).rule()
+        return where if rule is None else [*where, rule]
 
     def _audit(
         self,

@@ -311,8 +311,7 @@ class ContactService(Service):
         user holds; time ranges are half-open (``from`` inclusive).
         """
         with self._reading(principal, LIST) as uow:
-            rule = self._visibility(uow, principal).rule()
-            rules = [] if rule is None else [rule]
+            rules = self._seen_only(uow, principal, [])
             if assigned_user_id is not None:
                 rules.append(assigned_to(assigned_user_id))
             return uow.crm.contact_list(

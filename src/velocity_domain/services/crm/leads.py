@@ -25,7 +25,7 @@ from velocity_domain.governance.change import ProposedChange, plain_values
 from velocity_domain.governance.service import GovernedUpdate, Service, applier, creator, serves
 from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, Query, desc
+from velocity_domain.kernel.query import Query, desc, equal
 from velocity_domain.services.crm.opportunities import (
     WRITE as OPPORTUNITIES_WRITE,
 )
@@ -142,21 +142,16 @@ class LeadService(Service):
         cursor: str | None = None,
     ) -> Page[Lead]:
         """List the leads the principal may see, newest first."""
-        where: list[Filter] = []
-        if status is not None:
-            where.append(Eq("status", LeadStatus(status)))
-        if assigned_user_id is not None:
-            where.append(Eq("assigned_user_id", assigned_user_id))
-        if person_id is not None:
-            where.append(Eq("person_id", person_id))
-        if source_system is not None:
-            where.append(Eq("source_system", source_system))
+        where = equal(
+            status=status,
+            assigned_user_id=assigned_user_id,
+            person_id=person_id,
+            source_system=source_system,
+        )
         with self._reading(principal, LIST) as uow:
-            rule = self._visibility(uow, principal).rule()
-            if rule is not None:
-                where.append(rule)
             order = (desc("created_at"), desc("lead_id"))
-            return uow.crm.leads.list(Query(where, order, limit, cursor))
+            query = Query(self._seen_only(uow, principal, where), order, limit, cursor)
+            return uow.crm.leads.list(query)
 
     @serves(ASSIGN)
     def assign(

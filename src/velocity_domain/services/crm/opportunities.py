@@ -30,7 +30,7 @@ from velocity_domain.governance.service import GovernedUpdate, Service, creator,
 from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes, enum_arg
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, Query, asc, desc
+from velocity_domain.kernel.query import Eq, Query, asc, desc, equal
 from velocity_domain.services.inventory.catalogue import check_places
 from velocity_domain.uow import UnitOfWork
 
@@ -295,20 +295,14 @@ class OpportunityService(Service):
         cursor: str | None = None,
     ) -> Page[Opportunity]:
         """List the deals the principal may see, newest first, by stage/assignee/project/person."""
-        where: list[Filter] = []
-        if stage is not None:
-            where.append(Eq("stage", OpportunityStage(stage)))
-        for field, ref in (
-            ("assigned_user_id", assigned_user_id),
-            ("project_id", project_id),
-            ("person_id", person_id),
-        ):
-            if ref is not None:
-                where.append(Eq(field, ref))
+        where = equal(
+            stage=stage,
+            assigned_user_id=assigned_user_id,
+            project_id=project_id,
+            person_id=person_id,
+        )
         with self._reading(principal, LIST) as uow:
-            rule = self._visibility(uow, principal).rule()
-            if rule is not None:
-                where.append(rule)
+            where = self._seen_only(uow, principal, where)
             order = (desc("created_at"), desc("opportunity_id"))
             return uow.crm.opportunities.list(Query(where, order, limit, cursor))
 

@@ -57,7 +57,7 @@ from velocity_domain.kernel.arguments import (
 )
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, Query, asc
+from velocity_domain.kernel.query import Eq, Query, asc, equal
 from velocity_domain.services.inventory.geo import (
     EARTH_RADIUS_KM,
     geohash,
@@ -316,13 +316,7 @@ class InventoryService(Service):
     ) -> Page[Project]:
         """List projects by name, filtered by city, micro-market and status."""
         with self._begin(principal, LIST_PROJECTS) as uow:
-            where: list[Filter] = []
-            if city is not None:
-                where.append(Eq("city", city))
-            if micro_market is not None:
-                where.append(Eq("micro_market", micro_market))
-            if status is not None:
-                where.append(Eq("status", ProjectStatus(status)))
+            where = equal(city=city, micro_market=micro_market, status=status)
             query = Query(where, (asc("project_name"),), limit, cursor)
             return uow.inventory.projects.list(query)
 
@@ -451,14 +445,9 @@ class InventoryService(Service):
     ) -> Page[Unit]:
         """List units by label, filtered by project, stored status and configuration."""
         with self._begin(principal, LIST_UNITS) as uow:
-            where: list[Filter] = []
             if project_id is not None:
                 uow.inventory.projects.get(project_id)
-                where.append(Eq("project_id", project_id))
-            if status is not None:
-                where.append(Eq("status", UnitStatus(status)))
-            if configuration is not None:
-                where.append(Eq("configuration", configuration))
+            where = equal(project_id=project_id, status=status, configuration=configuration)
             return uow.inventory.units.list(Query(where, (asc("unit_label"),), limit, cursor))
 
     # -- holds, bookings and the other status changes ----------------------------------------
@@ -530,15 +519,11 @@ class InventoryService(Service):
     ) -> Page[Media]:
         """List media of a project and/or a unit in their sort order."""
         with self._begin(principal, LIST_MEDIA) as uow:
-            where: list[Filter] = []
             if project_id is not None:
                 uow.inventory.projects.get(project_id)
-                where.append(Eq("project_id", project_id))
             if unit_id is not None:
                 uow.inventory.units.get(unit_id)
-                where.append(Eq("unit_id", unit_id))
-            if media_type is not None:
-                where.append(Eq("media_type", MediaType(media_type)))
+            where = equal(project_id=project_id, unit_id=unit_id, media_type=media_type)
             return uow.inventory.media.list(Query(where, (asc("sort_order"),), limit, cursor))
 
     # -- locations ------------------------------------------------------------------------
