@@ -155,22 +155,19 @@ def _contact_points_moved(current: Person, wanted: Person) -> bool:
     )
 
 
-@attrs.frozen
-class _Suspected:
-    """A write refused as a suspected duplicate: every match, and the error the caller gets."""
+class _Suspected(Exception):
+    """A write refused as a suspected duplicate: every match, and the error the caller gets.
 
-    person: Person
-    matched_on: str
-    existing_ids: tuple[UUID, ...]
-    error: DuplicateSuspected
+    Raised inside the write's unit of work and caught outside it, so that the
+    refusal is recorded after the write rolled back; it never leaves the service.
+    """
 
-
-class _Refusal(Exception):
-    """Carries a suspected duplicate out of a governed write's unit of work (never escapes)."""
-
-    def __init__(self, suspected: _Suspected) -> None:
-        super().__init__(suspected.error)
-        self.suspected = suspected
+    def __init__(
+        self, person: Person, matched_on: str, existing_ids: list[UUID], error: DuplicateSuspected
+    ) -> None:
+        super().__init__(error)
+        self.person, self.matched_on, self.error = person, matched_on, error
+        self.existing_ids = tuple(existing_ids)
 
 
 def _suspicion(
@@ -180,7 +177,7 @@ def _suspicion(
     seen = Visibility(uow, principal).visible(ids)
     shown = [i for i in ids if i in seen]
     error = DuplicateSuspected(Person.table_name, shown, matched_on, count=len(ids))
-    return _Suspected(person, matched_on, tuple(ids), error)
+    return _Suspected(person, matched_on, ids, error)
 
 
 def _carried(change: ProposedChange) -> tuple[Any, str | None]:
@@ -366,7 +363,7 @@ class ContactService(Service):
                 },
                 now,
             )
-            details = self._unsuspected(uow, principal, person, allow_duplicate)
+            details = self._screen(uow, principal, person, allow_duplicate)
             return person
 
         try:
@@ -377,8 +374,8 @@ class ContactService(Service):
                 context={"allow_duplicate": allow_duplicate, "reason": reason},
                 insert=lambda uow, who, row: self._insert(uow, who, row, details, reason),
             )
-        except _Refusal as refusal:
-            raise self._refused(principal, CREATE.name, refusal.suspected) from None
+        except _Suspected as suspected:
+            raise self._refused(principal, CREATE.name, suspected) from None
 
     @serves(CREATE_MANY)
     def create_many(
@@ -509,7 +506,7 @@ class ContactService(Service):
 
         def screened(uow: UnitOfWork, current: Person, wanted: Person) -> None:
             if _contact_points_moved(current, wanted):
-                self._unsuspected(uow, principal, wanted, allow_duplicate)
+                self._screen(uow, principal, wanted, allow_duplicate)
 
         try:
             return self._governed_update(
@@ -522,8 +519,8 @@ class ContactService(Service):
                 check=screened,
                 apply=self._apply_update,
             )
-        except _Refusal as refusal:
-            raise self._refused(principal, UPDATE.name, refusal.suspected) from None
+        except _Suspected as suspected:
+            raise self._refused(principal, UPDATE.name, suspected) from None
 
     def _apply_update(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
@@ -540,48 +537,34 @@ class ContactService(Service):
     @staticmethod
     def _screen(
         uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
-    ) -> tuple[dict[str, Any] | None, _Suspected | None]:
+    ) -> dict[str, Any] | None:
         """Look for people ``person`` duplicates (one query).
 
-        Returns the audit details of an allowed duplicate, or the refusal of
-        one that is not allowed (or neither, when nobody matches).
+        Returns the audit details of an allowed duplicate (``None`` when
+        nobody matches); raises :class:`_Suspected` for one not allowed.
         """
         if not isinstance(allow_duplicate, bool):
             raise ValidationFailed("allow_duplicate", "must be True or False")
         found = _duplicates(uow, person)
         if found is None:
-            return None, None
+            return None
         matched_on, ids = found
         if not allow_duplicate:
-            return None, _suspicion(uow, principal, person, matched_on, ids)
-        details = {
+            raise _suspicion(uow, principal, person, matched_on, ids)
+        return {
             "duplicate_allowed": True,
             "matched_on": matched_on,
             "existing_ids": [str(i) for i in ids],
         }
-        return details, None
-
-    def _unsuspected(
-        self, uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
-    ) -> dict[str, Any] | None:
-        """The audit details of an allowed duplicate; raise :class:`_Refusal` for others.
-
-        The caller lets the unit of work roll back before it records the
-        refusal (:meth:`_refused`), so the refused write leaves nothing behind.
-        """
-        details, suspected = self._screen(uow, principal, person, allow_duplicate)
-        if suspected is not None:
-            raise _Refusal(suspected)
-        return details
 
     def _duplicate_details(
         self, uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
     ) -> dict[str, Any] | None:
         """The audit details of an allowed duplicate; refuse others (``DuplicateSuspected``)."""
-        details, suspected = self._screen(uow, principal, person, allow_duplicate)
-        if suspected is not None:
-            raise suspected.error
-        return details
+        try:
+            return self._screen(uow, principal, person, allow_duplicate)
+        except _Suspected as suspected:
+            raise suspected.error from None
 
     def _refused(
         self, principal: Principal, action: str, suspected: _Suspected
