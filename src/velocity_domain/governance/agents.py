@@ -146,9 +146,11 @@ class AgentRunService(Service):
         ``running`` until :meth:`finish_run`.
         """
         document = _document(input)
-        with self._begin(principal, START) as uow:
-            now = self.clock.now()
-            run = AgentRun(
+        now = self.clock.now()
+        return self._create_audited(
+            principal,
+            START,
+            lambda _uow: AgentRun(
                 agent_name=agent_name,
                 agent_version=agent_version,
                 started_by_user_id=principal.user_id,
@@ -156,10 +158,9 @@ class AgentRunService(Service):
                 input_json=document,
                 created_at=now,
                 updated_at=now,
-            )
-            self._add_audited(uow, principal, START.name, run, domain="workflow")
-            uow.commit()
-        return run
+            ),
+            domain="workflow",
+        )
 
     @serves(FINISH)
     def finish_run(
@@ -195,15 +196,14 @@ class AgentRunService(Service):
                 output_json=before.output_json if document is None else document,
                 error=error,
             )
-            after = uow.workflow.agent_runs.update(candidate, expected_version=version)
-            self._audit(
+            after = self._update_audited(
                 uow,
                 principal,
                 FINISH.name,
-                target_domain="workflow",
-                target_ref=key,
-                before=before,
-                after=after,
+                before,
+                candidate,
+                domain="workflow",
+                expected_version=version,
                 reason=error,
             )
             uow.commit()
@@ -219,7 +219,8 @@ class AgentRunService(Service):
         among the branches known when it was made.
         """
         key = run_id
-        with self._begin(principal, ADD_BRANCH) as uow:
+
+        def build(uow: UnitOfWork) -> Branch:
             self._running(uow, key)
             chosen = Eq("agent_run_id", key), Eq("status", BranchStatus.CHOSEN)
             if uow.workflow.branches.count(*chosen):
@@ -227,12 +228,11 @@ class AgentRunService(Service):
                     "run_id", "a branch of this run is already chosen; no new branch", value=key
                 )
             now = self.clock.now()
-            branch = Branch(
+            return Branch(
                 agent_run_id=key, label=label, rationale=rationale, created_at=now, updated_at=now
             )
-            self._add_audited(uow, principal, ADD_BRANCH.name, branch, domain="workflow")
-            uow.commit()
-        return branch
+
+        return self._create_audited(principal, ADD_BRANCH, build, domain="workflow")
 
     @serves(PROPOSE_ACTION)
     def propose_action(
@@ -357,23 +357,14 @@ class AgentRunService(Service):
                 raise ApprovalRefused(key, principal, "a branch is chosen by a named user")
             branch = uow.workflow.branches.get(key)
             BRANCH.transition(branch.status, BranchStatus.CHOSEN)
-            chosen = uow.workflow.branches.update(
-                attrs.evolve(
-                    branch,
-                    status=BranchStatus.CHOSEN,
-                    chosen_at=self.clock.now(),
-                    chosen_by_user_id=principal.user_id,
-                ),
-                expected_version=branch.version,
+            wanted = attrs.evolve(
+                branch,
+                status=BranchStatus.CHOSEN,
+                chosen_at=self.clock.now(),
+                chosen_by_user_id=principal.user_id,
             )
-            self._audit(
-                uow,
-                principal,
-                CHOOSE_BRANCH.name,
-                target_domain="workflow",
-                target_ref=key,
-                before=branch,
-                after=chosen,
+            chosen = self._update_audited(
+                uow, principal, CHOOSE_BRANCH.name, branch, wanted, domain="workflow"
             )
             why = f"branch {branch.label!r} ({key}) was chosen instead"
             order = (asc("created_at"), asc("branch_id"))
@@ -402,17 +393,14 @@ class AgentRunService(Service):
         self, uow: UnitOfWork, principal: Principal, branch: Branch, reason: str
     ) -> None:
         BRANCH.transition(branch.status, BranchStatus.REJECTED)
-        after = uow.workflow.branches.update(
-            attrs.evolve(branch, status=BranchStatus.REJECTED), expected_version=branch.version
-        )
-        self._audit(
+        rejected = attrs.evolve(branch, status=BranchStatus.REJECTED)
+        self._update_audited(
             uow,
             principal,
             "workflow.branches.rejected",
-            target_domain="workflow",
-            target_ref=branch.key,
-            before=branch,
-            after=after,
+            branch,
+            rejected,
+            domain="workflow",
             reason=reason,
         )
 
@@ -425,18 +413,10 @@ class AgentRunService(Service):
         reason: str | None,
     ) -> None:
         ACTION.transition(action.status, target)
-        after = uow.workflow.actions.update(
-            attrs.evolve(action, status=target), expected_version=action.version
-        )
-        self._audit(
-            uow,
-            principal,
-            f"workflow.actions.{target.value}",
-            target_domain="workflow",
-            target_ref=action.key,
-            before=action,
-            after=after,
-            reason=reason,
+        moved = attrs.evolve(action, status=target)
+        action_name = f"workflow.actions.{target.value}"
+        self._update_audited(
+            uow, principal, action_name, action, moved, domain="workflow", reason=reason
         )
 
     def _reject_action(

@@ -10,14 +10,21 @@ checks read nothing from the store, so they reveal nothing to a caller
 without the permission, which the body checks first thing (``_begin``). A
 public method without ``@serves`` is a ``TypeError`` when its class is
 defined, so no service can skip the checks.
+
+Every governed write goes through one of two helpers,
+:meth:`Service._governed_create` and :meth:`Service._governed_update`, which
+run the sequence begin → load (visible) → check the version → check the
+change → describe it → policy gate → apply (with its audit event) → commit;
+a service method passes only what is its own: the checks and the applier.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
+from uuid import UUID
 
 import attrs
 
@@ -31,14 +38,30 @@ from velocity_domain.governance.engine import Governance
 from velocity_domain.kernel.arguments import ArgumentChecks
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.model import Entity, VersionedEntity
+from velocity_domain.kernel.query import Filter
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import ChangeKind
 
-__all__ = ["OPERATION_METHODS", "Service", "argument_checks", "serves"]
+__all__ = [
+    "OPERATION_METHODS",
+    "Check",
+    "GovernedUpdate",
+    "Service",
+    "applier",
+    "argument_checks",
+    "creator",
+    "delegated",
+    "serves",
+]
 
 E = TypeVar("E", bound=Entity)
 V = TypeVar("V", bound=VersionedEntity)
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
+P = ParamSpec("P")
+
+#: The applier of a governed operation: writes an approved (or let-through) change.
+Apply = Callable[[UnitOfWork, Principal, ProposedChange], R]
 
 _SERVES = "__velocity_serves__"
 _CHECKS = "__velocity_checks__"
@@ -77,12 +100,89 @@ def _checked(method: Callable[..., Any], operation: Operation | None) -> Callabl
     return call
 
 
+def delegated(
+    operation: Operation, helper: str, method: Callable[Concatenate[Any, P], R]
+) -> Callable[Concatenate[Any, P], R]:
+    """A public method serving ``operation`` by handing the call to ``method`` of a helper.
+
+    ``helper`` names the attribute holding the helper service (as
+    ``velocity.inventory`` holds the service of unit status moves); the new
+    method has ``method``'s name, signature and docstring, so its arguments
+    are checked from the same hints, and only the helper's code runs.
+    """
+    name = method.__name__
+
+    @functools.wraps(method, updated=())  # not the helper's checks and marks
+    def call(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        bound: Callable[P, R] = getattr(getattr(self, helper), name)
+        return bound(*args, **kwargs)
+
+    setattr(call, _SERVES, operation)
+    return call
+
+
 def argument_checks(method: Callable[..., Any]) -> ArgumentChecks:
     """The argument checks of a public service method (as wrapped by :class:`Service`)."""
     checks = getattr(method, _CHECKS, None)
     if not isinstance(checks, ArgumentChecks):
         raise TypeError(f"{method!r} is not a checked service method")
     return checks
+
+
+#: A check of a governed update: ``check(uow, before, candidate)`` raises to refuse it.
+Check = Callable[[UnitOfWork, V, V], None]
+
+
+@attrs.frozen
+class GovernedUpdate(Generic[V]):
+    """One governed update, declared once for the direct call and its applier.
+
+    ``check(uow, before, candidate)`` refuses what is specific to the
+    operation; it runs before the policy sees the change and again when the
+    change is applied (directly, or later from an approved writeback).
+    ``validate`` is false for a change whose proposed fields alone do not
+    make a valid row (its applier sets the rest, as a conversion sets the
+    link it creates); the check then sees the row as it was.
+    """
+
+    operation: Operation
+    cls: type[V]
+    #: The ``target_domain`` of the audit event.
+    domain: str
+    check: Check[V] | None = None
+    validate: bool = True
+
+
+def applier(
+    update: GovernedUpdate[V],
+) -> Callable[[Service, UnitOfWork, Principal, ProposedChange], V]:
+    """The applier method of ``update``, as the composition root's table of operations names it.
+
+    It runs the same code as the direct call's default applier
+    (:meth:`Service._write_proposed`).
+    """
+
+    def apply(self: Service, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> V:
+        return self._write_proposed(uow, principal, change, update)
+
+    apply.__doc__ = f"Apply an approved or let-through ``{update.operation.name}``."
+    return apply
+
+
+def creator(
+    cls: type[V], insert: Callable[[Any, UnitOfWork, Principal, V], R]
+) -> Callable[[Any, UnitOfWork, Principal, ProposedChange], R]:
+    """The applier method of a governed create: the proposed row, built now, through ``insert``.
+
+    ``insert`` is the service's own method that the direct call also ends
+    with (it checks the row again and writes it with its audit event).
+    """
+
+    def apply(self: Service, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> R:
+        return insert(self, uow, principal, self._new_row(change, cls))
+
+    apply.__doc__ = f"Apply an approved or let-through creation of a {cls.__name__}."
+    return apply
 
 
 class Service:
@@ -118,13 +218,125 @@ class Service:
         #: The writeback policy and appliers (shared by every service of one Velocity).
         self.governance = governance if governance is not None else Governance()
 
+    def _governed_create(
+        self,
+        principal: Principal,
+        operation: Operation,
+        build: Callable[[UnitOfWork], E],
+        *,
+        insert: Callable[[UnitOfWork, Principal, E], R],
+        context: Mapping[str, Any] | None = None,
+    ) -> R:
+        """Create the row ``build`` makes, if the writeback policy lets it through.
+
+        The sequence of every governed create: authorise ``principal`` and
+        open a unit of work; ``build(uow)`` checks the caller's references and
+        returns the new row (its errors reach the caller, nothing written);
+        the row is described as a change (with ``context``, which travels with
+        a proposal) and put to the policy; ``insert(uow, principal, row)``
+        writes it with its audit event; the unit of work commits.
+
+        The helper owns the unit of work. When the policy wants a review, the
+        gate stores the proposal, commits it (the only write the unit of work
+        holds, since ``build`` only reads) and raises ``ApprovalRequired``;
+        a refusal is ``PolicyDenied`` with nothing written.
+        """
+        with self._begin(principal, operation) as uow:
+            row = build(uow)
+            self._gate(uow, principal, self._create_change(operation, row, context))
+            created = insert(uow, principal, row)
+            uow.commit()
+        return created
+
+    def _governed_update(
+        self,
+        principal: Principal,
+        update: GovernedUpdate[V],
+        key: UUID,
+        expected_version: int | None,
+        changes: Mapping[str, Any] | Callable[[V], Mapping[str, Any]],
+        *,
+        context: Mapping[str, Any] | None = None,
+        apply: Apply[R],
+        check: Check[V] | None = None,
+    ) -> R:
+        """Change the row ``key`` as ``changes`` says, if the writeback policy lets it through.
+
+        The sequence of every governed update: authorise ``principal`` for
+        ``update.operation`` and open a unit of work; read the row, which
+        must exist and be visible to ``principal`` (``NotFound`` alike
+        otherwise); refuse a stale ``expected_version`` with
+        ``ConcurrencyConflict`` (``None`` bases the change on the version
+        read, for a write that carries none); lay the named values over the
+        row, which validates them (unless ``update.validate`` is false);
+        run ``update.check`` and the call's own ``check`` (``check(uow,
+        before, candidate)``); describe the change (with ``context``, which
+        travels with a proposal) and put it to the policy; apply it with
+        ``apply(uow, principal, change)``, the applier an approved writeback
+        of ``update`` runs (:func:`applier` makes the usual one); commit.
+        ``changes`` may be a function of the row read, for values that
+        depend on it. Returns what the applier returns.
+
+        The helper owns the unit of work: nothing before the gate writes.
+        When the policy wants a review, the gate stores the proposal, commits
+        it (the only write the unit of work holds) and raises
+        ``ApprovalRequired``; a refusal is ``PolicyDenied`` with nothing
+        written. So a service method calls this helper last, with no writes
+        of its own before it.
+        """
+        with self._begin(principal, update.operation) as uow:
+            before = self._visibility(uow, principal).get(update.cls, key, update.cls.key_field)
+            version = before.version if expected_version is None else expected_version
+            if before.version != version:
+                raise ConcurrencyConflict(before.table_name, before.key, version, before.version)
+            named = dict(changes(before) if callable(changes) else changes)
+            candidate = before
+            if update.validate:
+                # Validated values, so that 5 and 5.00 are the same price to the policy.
+                candidate = attrs.evolve(before, **named)
+                named = {name: getattr(candidate, name) for name in named}
+            for each in (update.check, check):
+                if each is not None:
+                    each(uow, before, candidate)
+            change = self._update_change(
+                update.operation, before, named, version, context, check=False
+            )
+            self._gate(uow, principal, change)
+            changed = apply(uow, principal, change)
+            uow.commit()
+        return changed
+
+    def _write_proposed(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        change: ProposedChange,
+        update: GovernedUpdate[V],
+        *,
+        check: Check[V] | None = None,
+        reason: str | None = None,
+    ) -> V:
+        """Apply ``change``, an ``update`` of a row: its fields laid over the row as it is now.
+
+        ``update.check`` runs again here, since the world may have moved while
+        a proposal waited, then the applier's own ``check``; the row is
+        written at the proposal's version with its audit event.
+        """
+        before, candidate = self._proposed_over(uow, change, update.cls)
+        for each in (update.check, check):
+            if each is not None:
+                each(uow, before, candidate)
+        return self._write_update(
+            uow, principal, change, before, candidate, domain=update.domain, reason=reason
+        )
+
     @staticmethod
     def _update_change(
         operation: Operation,
         before: VersionedEntity,
         changes: dict[str, Any],
         base_version: int,
-        context: dict[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
         *,
         check: bool = True,
     ) -> ProposedChange:
@@ -148,12 +360,12 @@ class Service:
             base_version=base_version,
             fields=plain_values(changes),
             current=plain_values({name: getattr(before, name) for name in changes}),
-            context=context or {},
+            context=dict(context or {}),
         )
 
     @staticmethod
     def _create_change(
-        operation: Operation, entity: Entity, context: dict[str, Any] | None = None
+        operation: Operation, entity: Entity, context: Mapping[str, Any] | None = None
     ) -> ProposedChange:
         """Describe the creation of ``entity`` as a change the policy can judge."""
         skip = {"created_at", "updated_at", "version"}
@@ -167,7 +379,7 @@ class Service:
             target_table=entity.table_name,
             change_kind=ChangeKind.CREATE,
             fields=plain_values(values),
-            context=context or {},
+            context=dict(context or {}),
         )
 
     def _new_row(self, change: ProposedChange, cls: type[V]) -> V:
@@ -198,19 +410,70 @@ class Service:
         details: dict[str, Any] | None = None,
     ) -> V:
         """Write ``candidate`` over ``before`` at the proposal's version, with its audit event."""
-        after = uow.mutable(type(before)).update(candidate, expected_version=change.base_version)
-        self._audit(
+        return self._update_audited(
             uow,
             principal,
             change.operation,
+            before,
+            candidate,
+            domain=domain,
+            expected_version=change.base_version,
+            reason=reason,
+            details=details,
+        )
+
+    def _update_audited(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        action: str,
+        before: V,
+        candidate: V,
+        *,
+        domain: str,
+        target_ref: object | None = None,
+        expected_version: int | None = None,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> V:
+        """Write ``candidate`` over ``before`` with the audit event of ``action``; return it.
+
+        The row must still be at ``expected_version`` (default: ``before``'s
+        version); the event's target is the row unless ``target_ref`` names
+        another (as a household for a change of its member).
+        """
+        after = uow.mutable(type(before)).update(candidate, expected_version=expected_version)
+        self._audit(
+            uow,
+            principal,
+            action,
             target_domain=domain,
-            target_ref=after.key,
+            target_ref=after.key if target_ref is None else target_ref,
             before=before,
             after=after,
             reason=reason,
             details=details,
         )
         return after
+
+    def _create_audited(
+        self,
+        principal: Principal,
+        operation: Operation,
+        build: Callable[[UnitOfWork], E],
+        *,
+        domain: str,
+    ) -> E:
+        """Add the row ``build(uow)`` makes, with its audit event, in a unit of work of its own.
+
+        For a write the writeback policy does not govern (a household, a
+        medium, an import batch, an agent run): authorise, build (checking
+        what the row refers to), add, audit, commit.
+        """
+        with self._begin(principal, operation) as uow:
+            row = self._add_audited(uow, principal, operation.name, build(uow), domain=domain)
+            uow.commit()
+        return row
 
     def _add_audited(
         self,
@@ -258,6 +521,12 @@ class Service:
     @staticmethod
     def _visibility(uow: UnitOfWork, principal: Principal) -> Visibility:
         return Visibility(uow, principal)
+
+    @staticmethod
+    def _seen_only(uow: UnitOfWork, principal: Principal, where: list[Filter]) -> list[Filter]:
+        """``where`` and the rule keeping the rows of clients ``principal`` may see (if any)."""
+        rule = Visibility(uow, principal).rule()
+        return where if rule is None else [*where, rule]
 
     def _audit(
         self,

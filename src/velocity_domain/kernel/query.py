@@ -38,6 +38,7 @@ __all__ = [
     "Source",
     "asc",
     "desc",
+    "equal",
     "plain",
     "prepare",
     "scope_of",
@@ -139,6 +140,15 @@ class SortKey:
 
     field: str
     descending: bool = False
+
+
+def equal(**values: Any) -> list[Filter]:
+    """An ``Eq`` filter for each field given a value; ``None`` adds none (a list's optional filter).
+
+    >>> equal(city="Pune", status=None)
+    [Eq(field='city', value='Pune')]
+    """
+    return [Eq(field, value) for field, value in values.items() if value is not None]
 
 
 def asc(field: str) -> SortKey:

@@ -16,14 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-import attrs
-
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Account, AccountType
-from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
-from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.errors import ValidationFailed
+from velocity_domain.governance.service import GovernedUpdate, Service, applier, creator, serves
 from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.uow import UnitOfWork
@@ -70,6 +67,15 @@ def _check_parent(uow: UnitOfWork, account_id: UUID, parent_id: UUID | None) -> 
         step = found.parent_account_id
 
 
+def _check_new_parent(uow: UnitOfWork, current: Account, wanted: Account) -> None:
+    """Refuse a change of parent that :func:`_check_parent` refuses."""
+    if wanted.parent_account_id != current.parent_account_id:
+        _check_parent(uow, current.key, wanted.parent_account_id)
+
+
+_UPDATE = GovernedUpdate(UPDATE, Account, "crm", _check_new_parent)
+
+
 class AccountService(Service):
     """The accounts route family (``/api/crm/accounts``): accounts and their hierarchy."""
 
@@ -93,7 +99,8 @@ class AccountService(Service):
         it asks for a review).
         """
         now = self.clock.now()
-        with self._begin(principal, CREATE) as uow:
+
+        def build(uow: UnitOfWork) -> Account:
             account = Account(
                 account_name=account_name,
                 account_type=AccountType(account_type),
@@ -107,20 +114,15 @@ class AccountService(Service):
                 updated_at=now,
             )
             _check_parent(uow, account.key, account.parent_account_id)
-            self._gate(uow, principal, self._create_change(CREATE, account))
-            created = self._insert(uow, principal, account)
-            uow.commit()
-        return created
+            return account
 
-    def _apply_create(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Account:
-        return self._insert(uow, principal, self._new_row(change, Account))
+        return self._governed_create(principal, CREATE, build, insert=self._insert)
 
     def _insert(self, uow: UnitOfWork, principal: Principal, account: Account) -> Account:
         _check_parent(uow, account.key, account.parent_account_id)
-        self._add_audited(uow, principal, CREATE.name, account, domain="crm")
-        return account
+        return self._add_audited(uow, principal, CREATE.name, account, domain="crm")
+
+    _apply_create = creator(Account, _insert)
 
     @serves(UPDATE)
     def update(
@@ -154,29 +156,11 @@ class AccountService(Service):
             source_system=source_system,
             source_ref=source_ref,
         )
-        with self._begin(principal, UPDATE) as uow:
-            current = uow.crm.accounts.get(account_id)
-            if current.version != expected_version:
-                raise ConcurrencyConflict(
-                    Account.table_name, current.key, expected_version, current.version
-                )
-            wanted = attrs.evolve(current, **named)  # validates the values
-            if wanted.parent_account_id != current.parent_account_id:
-                _check_parent(uow, current.key, wanted.parent_account_id)
-            fields = {name: getattr(wanted, name) for name in named}
-            change = self._update_change(UPDATE, current, fields, expected_version)
-            self._gate(uow, principal, change)
-            changed = self._apply_update(uow, principal, change)
-            uow.commit()
-        return changed
+        return self._governed_update(
+            principal, _UPDATE, account_id, expected_version, named, apply=self._apply_update
+        )
 
-    def _apply_update(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Account:
-        current, wanted = self._proposed_over(uow, change, Account)
-        if wanted.parent_account_id != current.parent_account_id:
-            _check_parent(uow, current.key, wanted.parent_account_id)
-        return self._write_update(uow, principal, change, current, wanted, domain="crm")
+    _apply_update = applier(_UPDATE)
 
     @serves(GET)
     def get(self, principal: Principal, account_id: UUID) -> Account:

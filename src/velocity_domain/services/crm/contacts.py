@@ -38,7 +38,6 @@ from velocity_domain.access.visibility import Visibility, assigned_to, default_o
 from velocity_domain.crm.entities import Person
 from velocity_domain.errors import (
     AlreadyExists,
-    ConcurrencyConflict,
     DuplicateSuspected,
     NotFound,
     PolicyDenied,
@@ -46,7 +45,7 @@ from velocity_domain.errors import (
 )
 from velocity_domain.governance import engine
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service, argument_checks, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, argument_checks, serves
 from velocity_domain.kernel.arguments import UNCHANGED, ArgumentChecks, Unchanged, Version, changes
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Among, Eq, Filter, In, Query, Source
@@ -156,14 +155,19 @@ def _contact_points_moved(current: Person, wanted: Person) -> bool:
     )
 
 
-@attrs.frozen
-class _Suspected:
-    """A write refused as a suspected duplicate: every match, and the error the caller gets."""
+class _Suspected(Exception):
+    """A write refused as a suspected duplicate: every match, and the error the caller gets.
 
-    person: Person
-    matched_on: str
-    existing_ids: tuple[UUID, ...]
-    error: DuplicateSuspected
+    Raised inside the write's unit of work and caught outside it, so that the
+    refusal is recorded after the write rolled back; it never leaves the service.
+    """
+
+    def __init__(
+        self, person: Person, matched_on: str, existing_ids: list[UUID], error: DuplicateSuspected
+    ) -> None:
+        super().__init__(error)
+        self.person, self.matched_on, self.error = person, matched_on, error
+        self.existing_ids = tuple(existing_ids)
 
 
 def _suspicion(
@@ -173,7 +177,7 @@ def _suspicion(
     seen = Visibility(uow, principal).visible(ids)
     shown = [i for i in ids if i in seen]
     error = DuplicateSuspected(Person.table_name, shown, matched_on, count=len(ids))
-    return _Suspected(person, matched_on, tuple(ids), error)
+    return _Suspected(person, matched_on, ids, error)
 
 
 def _carried(change: ProposedChange) -> tuple[Any, str | None]:
@@ -262,6 +266,9 @@ def _batch_clashes(
     return clashes
 
 
+_UPDATE = GovernedUpdate(UPDATE, Person, "crm")
+
+
 class ContactService(Service):
     """People as the contacts route family shows them."""
 
@@ -301,8 +308,7 @@ class ContactService(Service):
         user holds; time ranges are half-open (``from`` inclusive).
         """
         with self._reading(principal, LIST) as uow:
-            rule = self._visibility(uow, principal).rule()
-            rules = [] if rule is None else [rule]
+            rules = self._seen_only(uow, principal, [])
             if assigned_user_id is not None:
                 rules.append(assigned_to(assigned_user_id))
             return uow.crm.contact_list(
@@ -340,7 +346,10 @@ class ContactService(Service):
         it asks for a review).
         """
         now = self.clock.now()
-        with self._begin(principal, CREATE) as uow:
+        details: dict[str, Any] | None = None
+
+        def screened(uow: UnitOfWork) -> Person:
+            nonlocal details
             person = _new_person(
                 {
                     "full_name": full_name,
@@ -354,14 +363,19 @@ class ContactService(Service):
                 },
                 now,
             )
-            details, suspected = self._screen(uow, principal, person, allow_duplicate)
-            if suspected is None:
-                context = {"allow_duplicate": allow_duplicate, "reason": reason}
-                self._gate(uow, principal, self._create_change(CREATE, person, context))
-                created = self._insert(uow, principal, person, details, reason)
-                uow.commit()
-                return created
-        raise self._refused(principal, CREATE.name, suspected)
+            details = self._screen(uow, principal, person, allow_duplicate)
+            return person
+
+        try:
+            return self._governed_create(
+                principal,
+                CREATE,
+                screened,
+                context={"allow_duplicate": allow_duplicate, "reason": reason},
+                insert=lambda uow, who, row: self._insert(uow, who, row, details, reason),
+            )
+        except _Suspected as suspected:
+            raise self._refused(principal, CREATE.name, suspected) from None
 
     @serves(CREATE_MANY)
     def create_many(
@@ -489,29 +503,24 @@ class ContactService(Service):
             source_system=source_system,
             source_ref=source_ref,
         )
-        with self._begin(principal, UPDATE) as uow:
-            current = self._visibility(uow, principal).get(Person, person_id, "person_id")
-            if current.version != expected_version:
-                raise ConcurrencyConflict(
-                    Person.table_name, current.key, expected_version, current.version
-                )
-            wanted = attrs.evolve(current, **named)  # validates and normalises the values
-            suspected = None
+
+        def screened(uow: UnitOfWork, current: Person, wanted: Person) -> None:
             if _contact_points_moved(current, wanted):
-                _, suspected = self._screen(uow, principal, wanted, allow_duplicate)
-            if suspected is None:
-                change = self._update_change(
-                    UPDATE,
-                    current,
-                    {name: getattr(wanted, name) for name in named},
-                    expected_version,
-                    context={"allow_duplicate": allow_duplicate, "reason": reason},
-                )
-                self._gate(uow, principal, change)
-                changed = self._apply_update(uow, principal, change)
-                uow.commit()
-                return changed
-        raise self._refused(principal, UPDATE.name, suspected)
+                self._screen(uow, principal, wanted, allow_duplicate)
+
+        try:
+            return self._governed_update(
+                principal,
+                _UPDATE,
+                person_id,
+                expected_version,
+                named,
+                context={"allow_duplicate": allow_duplicate, "reason": reason},
+                check=screened,
+                apply=self._apply_update,
+            )
+        except _Suspected as suspected:
+            raise self._refused(principal, UPDATE.name, suspected) from None
 
     def _apply_update(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
@@ -528,35 +537,34 @@ class ContactService(Service):
     @staticmethod
     def _screen(
         uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
-    ) -> tuple[dict[str, Any] | None, _Suspected | None]:
+    ) -> dict[str, Any] | None:
         """Look for people ``person`` duplicates (one query).
 
-        Returns the audit details of an allowed duplicate, or the refusal of
-        one that is not allowed (or neither, when nobody matches).
+        Returns the audit details of an allowed duplicate (``None`` when
+        nobody matches); raises :class:`_Suspected` for one not allowed.
         """
         if not isinstance(allow_duplicate, bool):
             raise ValidationFailed("allow_duplicate", "must be True or False")
         found = _duplicates(uow, person)
         if found is None:
-            return None, None
+            return None
         matched_on, ids = found
         if not allow_duplicate:
-            return None, _suspicion(uow, principal, person, matched_on, ids)
-        details = {
+            raise _suspicion(uow, principal, person, matched_on, ids)
+        return {
             "duplicate_allowed": True,
             "matched_on": matched_on,
             "existing_ids": [str(i) for i in ids],
         }
-        return details, None
 
     def _duplicate_details(
         self, uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
     ) -> dict[str, Any] | None:
         """The audit details of an allowed duplicate; refuse others (``DuplicateSuspected``)."""
-        details, suspected = self._screen(uow, principal, person, allow_duplicate)
-        if suspected is not None:
-            raise suspected.error
-        return details
+        try:
+            return self._screen(uow, principal, person, allow_duplicate)
+        except _Suspected as suspected:
+            raise suspected.error from None
 
     def _refused(
         self, principal: Principal, action: str, suspected: _Suspected

@@ -73,9 +73,11 @@ class ImportBatchService(Service):
         row_count: int = 0,
     ) -> ImportBatch:
         """Record an uploaded import file as a batch in ``uploaded``, submitted by ``principal``."""
-        with self._begin(principal, SUBMIT) as uow:
-            now = self.clock.now()
-            batch = ImportBatch(
+        now = self.clock.now()
+        return self._create_audited(
+            principal,
+            SUBMIT,
+            lambda _uow: ImportBatch(
                 source_system=source_system,
                 file_name=file_name,
                 content_sha256=content_sha256,
@@ -83,10 +85,9 @@ class ImportBatchService(Service):
                 row_count=row_count,
                 created_at=now,
                 updated_at=now,
-            )
-            self._add_audited(uow, principal, SUBMIT.name, batch, domain="crm")
-            uow.commit()
-        return batch
+            ),
+            domain="crm",
+        )
 
     @serves(ADVANCE)
     def advance(
@@ -187,16 +188,14 @@ class ImportBatchService(Service):
             IMPORT_BATCH.transition(before.status, target)
             if target is _I.APPROVED:
                 self._check_four_eyes(uow, principal, before)
-            candidate = attrs.evolve(before, status=target, **changes)
-            after = uow.crm.import_batches.update(candidate, expected_version=version)
-            self._audit(
+            after = self._update_audited(
                 uow,
                 principal,
                 operation.name,
-                target_domain="crm",
-                target_ref=key,
-                before=before,
-                after=after,
+                before,
+                attrs.evolve(before, status=target, **changes),
+                domain="crm",
+                expected_version=version,
                 reason=reason,
                 details={"from": before.status.value, "to": target.value},
             )

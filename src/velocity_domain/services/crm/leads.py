@@ -22,10 +22,10 @@ from velocity_domain.crm.entities import Lead, LeadStatus, Opportunity, Opportun
 from velocity_domain.crm.lifecycle import LEAD_STATUS, Pipeline
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange, plain_values
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, applier, creator, serves
 from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, Query, desc
+from velocity_domain.kernel.query import Query, desc, equal
 from velocity_domain.services.crm.opportunities import (
     WRITE as OPPORTUNITIES_WRITE,
 )
@@ -66,6 +66,16 @@ def _context_value(context: Mapping[str, Any]) -> Decimal | None:
         raise ValidationFailed("value", "is not a number", value=raw) from None
 
 
+def _check_assignee(uow: UnitOfWork, _before: Lead, wanted: Lead) -> None:
+    """Refuse an assignee who is no user."""
+    check_references(uow, assigned_user_id=wanted.assigned_user_id)
+
+
+_ASSIGN = GovernedUpdate(ASSIGN, Lead, "crm", _check_assignee)
+#: A conversion's proposed status alone is no valid lead: its applier sets the link.
+_CONVERT = GovernedUpdate(CONVERT, Lead, "crm", validate=False)
+
+
 class LeadService(Service):
     """Leads: creation, assignment and conversion into opportunities."""
 
@@ -87,7 +97,8 @@ class LeadService(Service):
     ) -> Lead:
         """Open a lead for a person; an agent who names no assignee holds it themself."""
         now = self.clock.now()
-        with self._begin(principal, CREATE) as uow:
+
+        def build(uow: UnitOfWork) -> Lead:
             lead = Lead(
                 person_id=person_id,
                 account_id=account_id,
@@ -100,20 +111,17 @@ class LeadService(Service):
                 updated_at=now,
             )
             check_person_for_new_record(uow, principal, lead.person_id)
-            self._gate(uow, principal, self._create_change(CREATE, lead))
-            created = self._insert(uow, principal, lead)
-            uow.commit()
-        return created
+            return lead
 
-    def _apply_create(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
-        return self._insert(uow, principal, self._new_row(change, Lead))
+        return self._governed_create(principal, CREATE, build, insert=self._insert)
 
     def _insert(self, uow: UnitOfWork, principal: Principal, lead: Lead) -> Lead:
         if uow.crm.people.find(lead.person_id) is None:
             raise ValidationFailed("person_id", "no such person", value=lead.person_id)
         check_references(uow, account_id=lead.account_id, assigned_user_id=lead.assigned_user_id)
-        self._add_audited(uow, principal, CREATE.name, lead, domain="crm")
-        return lead
+        return self._add_audited(uow, principal, CREATE.name, lead, domain="crm")
+
+    _apply_create = creator(Lead, _insert)
 
     @serves(GET)
     def get(self, principal: Principal, lead_id: UUID) -> Lead:
@@ -134,21 +142,16 @@ class LeadService(Service):
         cursor: str | None = None,
     ) -> Page[Lead]:
         """List the leads the principal may see, newest first."""
-        where: list[Filter] = []
-        if status is not None:
-            where.append(Eq("status", LeadStatus(status)))
-        if assigned_user_id is not None:
-            where.append(Eq("assigned_user_id", assigned_user_id))
-        if person_id is not None:
-            where.append(Eq("person_id", person_id))
-        if source_system is not None:
-            where.append(Eq("source_system", source_system))
+        where = equal(
+            status=status,
+            assigned_user_id=assigned_user_id,
+            person_id=person_id,
+            source_system=source_system,
+        )
         with self._reading(principal, LIST) as uow:
-            rule = self._visibility(uow, principal).rule()
-            if rule is not None:
-                where.append(rule)
             order = (desc("created_at"), desc("lead_id"))
-            return uow.crm.leads.list(Query(where, order, limit, cursor))
+            query = Query(self._seen_only(uow, principal, where), order, limit, cursor)
+            return uow.crm.leads.list(query)
 
     @serves(ASSIGN)
     def assign(
@@ -164,21 +167,12 @@ class LeadService(Service):
         Taking a lead from the user who holds it is high-risk by default: it
         is stored for approval and ``ApprovalRequired`` is raised.
         """
-        with self._begin(principal, ASSIGN) as uow:
-            before = self._visible(uow, principal, lead_id)
-            check_references(uow, assigned_user_id=user_id)
-            change = self._update_change(
-                ASSIGN, before, {"assigned_user_id": user_id}, expected_version
-            )
-            self._gate(uow, principal, change)
-            after = self._apply_assign(uow, principal, change)
-            uow.commit()
-        return after
+        given = {"assigned_user_id": user_id}
+        return self._governed_update(
+            principal, _ASSIGN, lead_id, expected_version, given, apply=self._apply_assign
+        )
 
-    def _apply_assign(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
-        before, candidate = self._proposed_over(uow, change, Lead)
-        check_references(uow, assigned_user_id=candidate.assigned_user_id)
-        return self._write_update(uow, principal, change, before, candidate, domain="crm")
+    _apply_assign = applier(_ASSIGN)
 
     @serves(CONVERT)
     def convert(
@@ -198,8 +192,8 @@ class LeadService(Service):
         row) for the lead's person, account and assignee. Returns the
         converted lead and the opportunity; all in one transaction.
         """
-        with self._begin(principal, CONVERT) as uow:
-            before = self._visible(uow, principal, lead_id)
+
+        def check(uow: UnitOfWork, before: Lead, _same: Lead) -> None:
             LEAD_STATUS.transition(before.status, LeadStatus.CONVERTED)
             if into_opportunity_id is not None:
                 self._existing(uow, before, into_opportunity_id)
@@ -212,28 +206,31 @@ class LeadService(Service):
                 principal.require(OPPORTUNITIES_WRITE, CONVERT.name)
                 Opportunity(person_id=before.person_id, value=value)  # refuse a bad value now
                 check_references(uow, project_id=project_id, unit_id=unit_id)
-            context = plain_values(
-                {
-                    "project_id": project_id,
-                    "unit_id": unit_id,
-                    "value": value,
-                    "into_opportunity_id": into_opportunity_id,
-                }
-            )
-            change = self._update_change(
-                CONVERT,
-                before,
-                {"status": LeadStatus.CONVERTED},
-                expected_version,
-                context=context,
-                check=False,
-            )
-            self._gate(uow, principal, change)
-            after = self._apply_convert(uow, principal, change)
-            assert after.converted_opportunity_id is not None
-            opportunity = uow.crm.opportunities.get(after.converted_opportunity_id)
-            uow.commit()
-        return after, opportunity
+
+        context = {
+            "project_id": project_id,
+            "unit_id": unit_id,
+            "value": value,
+            "into_opportunity_id": into_opportunity_id,
+        }
+        return self._governed_update(
+            principal,
+            _CONVERT,
+            lead_id,
+            expected_version,
+            {"status": LeadStatus.CONVERTED},
+            context=plain_values(context),
+            check=check,
+            apply=self._convert_and_read,
+        )
+
+    def _convert_and_read(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> tuple[Lead, Opportunity]:
+        """Apply a conversion; return the converted lead and its opportunity."""
+        after = self._apply_convert(uow, principal, change)
+        assert after.converted_opportunity_id is not None
+        return after, uow.crm.opportunities.get(after.converted_opportunity_id)
 
     def _apply_convert(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Lead:
         assert change.target_ref is not None
@@ -275,26 +272,16 @@ class LeadService(Service):
                 after=opportunity,
                 reason="lead conversion",
             )
-        after = uow.crm.leads.update(
-            attrs.evolve(
-                before,
-                status=LeadStatus.CONVERTED,
-                converted_opportunity_id=opportunity.key,
-                converted_at=now,
-            ),
-            expected_version=change.base_version,
+        converted = attrs.evolve(
+            before,
+            status=LeadStatus.CONVERTED,
+            converted_opportunity_id=opportunity.key,
+            converted_at=now,
         )
-        self._audit(
-            uow,
-            principal,
-            CONVERT.name,
-            target_domain="crm",
-            target_ref=after.key,
-            before=before,
-            after=after,
-            details={"opportunity_id": str(opportunity.key), "new_opportunity": created},
+        details = {"opportunity_id": str(opportunity.key), "new_opportunity": created}
+        return self._write_update(
+            uow, principal, change, before, converted, domain="crm", details=details
         )
-        return after
 
     @staticmethod
     def _existing(uow: UnitOfWork, lead: Lead, key: UUID) -> Opportunity:

@@ -26,11 +26,12 @@ from velocity_domain.crm.lifecycle import DEFAULT_PIPELINE, Pipeline
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.engine import Governance
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, creator, serves
 from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes, enum_arg
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, Query, asc, desc
+from velocity_domain.kernel.query import Eq, Query, asc, desc, equal
+from velocity_domain.services.inventory.catalogue import check_places
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["OpportunityService", "StageSpan"]
@@ -81,14 +82,7 @@ def check_references(
     """Refuse references to rows that do not exist (or a unit of another project)."""
     if account_id is not None and uow.crm.accounts.find(account_id) is None:
         raise ValidationFailed("account_id", "no such account", value=account_id)
-    if project_id is not None and uow.inventory.projects.find(project_id) is None:
-        raise ValidationFailed("project_id", "no such project", value=project_id)
-    if unit_id is not None:
-        unit = uow.inventory.units.find(unit_id)
-        if unit is None:
-            raise ValidationFailed("unit_id", "no such unit", value=unit_id)
-        if project_id is not None and unit.project_id != project_id:
-            raise ValidationFailed("unit_id", "belongs to another project", value=unit_id)
+    check_places(uow, project_id, unit_id)
     if assigned_user_id is not None and uow.identity.users.find(assigned_user_id) is None:
         raise ValidationFailed("assigned_user_id", "no such user", value=assigned_user_id)
 
@@ -114,6 +108,10 @@ def record_entry(
             reason=reason,
         )
     )
+
+
+_UPDATE = GovernedUpdate(UPDATE, Opportunity, "crm")
+_MOVE_STAGE = GovernedUpdate(MOVE_STAGE, Opportunity, "crm")
 
 
 class OpportunityService(Service):
@@ -159,7 +157,8 @@ class OpportunityService(Service):
         they name one. The write passes the writeback policy first.
         """
         now = self.clock.now()
-        with self._begin(principal, CREATE) as uow:
+
+        def build(uow: UnitOfWork) -> Opportunity:
             opportunity = Opportunity(
                 person_id=person_id,
                 lead_id=lead_id,
@@ -179,15 +178,9 @@ class OpportunityService(Service):
                 updated_at=now,
             )
             check_person_for_new_record(uow, principal, opportunity.person_id)
-            self._gate(uow, principal, self._create_change(CREATE, opportunity))
-            created = self._insert(uow, principal, opportunity)
-            uow.commit()
-        return created
+            return opportunity
 
-    def _apply_create(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Opportunity:
-        return self._insert(uow, principal, self._new_row(change, Opportunity))
+        return self._governed_create(principal, CREATE, build, insert=self._insert)
 
     def _insert(
         self, uow: UnitOfWork, principal: Principal, opportunity: Opportunity
@@ -225,6 +218,8 @@ class OpportunityService(Service):
         )
         return opportunity
 
+    _apply_create = creator(Opportunity, _insert)
+
     @serves(UPDATE)
     def update(
         self,
@@ -260,28 +255,26 @@ class OpportunityService(Service):
             next_action=next_action,
             assigned_user_id=assigned_user_id,
         )
-        with self._begin(principal, UPDATE) as uow:
-            before = self._visible(uow, principal, opportunity_id)
-            change = self._update_change(UPDATE, before, named, expected_version)
-            self._gate(uow, principal, change)
-            after = self._apply_update(uow, principal, change)
-            uow.commit()
-        return after
+        return self._governed_update(
+            principal, _UPDATE, opportunity_id, expected_version, named, apply=self._apply_update
+        )
 
     def _apply_update(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> Opportunity:
-        before, candidate = self._proposed_over(uow, change, Opportunity)
         changed = set(change.fields)
         placed = bool(changed & {"project_id", "unit_id"})
-        check_references(
-            uow,
-            account_id=candidate.account_id if "account_id" in changed else None,
-            project_id=candidate.project_id if placed else None,
-            unit_id=candidate.unit_id if placed else None,
-            assigned_user_id=candidate.assigned_user_id if "assigned_user_id" in changed else None,
-        )
-        return self._write_update(uow, principal, change, before, candidate, domain="crm")
+
+        def check(uow: UnitOfWork, _before: Opportunity, wanted: Opportunity) -> None:
+            check_references(
+                uow,
+                account_id=wanted.account_id if "account_id" in changed else None,
+                project_id=wanted.project_id if placed else None,
+                unit_id=wanted.unit_id if placed else None,
+                assigned_user_id=wanted.assigned_user_id if "assigned_user_id" in changed else None,
+            )
+
+        return self._write_proposed(uow, principal, change, _UPDATE, check=check)
 
     @serves(GET)
     def get(self, principal: Principal, opportunity_id: UUID) -> Opportunity:
@@ -302,20 +295,14 @@ class OpportunityService(Service):
         cursor: str | None = None,
     ) -> Page[Opportunity]:
         """List the deals the principal may see, newest first, by stage/assignee/project/person."""
-        where: list[Filter] = []
-        if stage is not None:
-            where.append(Eq("stage", OpportunityStage(stage)))
-        for field, ref in (
-            ("assigned_user_id", assigned_user_id),
-            ("project_id", project_id),
-            ("person_id", person_id),
-        ):
-            if ref is not None:
-                where.append(Eq(field, ref))
+        where = equal(
+            stage=stage,
+            assigned_user_id=assigned_user_id,
+            project_id=project_id,
+            person_id=person_id,
+        )
         with self._reading(principal, LIST) as uow:
-            rule = self._visibility(uow, principal).rule()
-            if rule is not None:
-                where.append(rule)
+            where = self._seen_only(uow, principal, where)
             order = (desc("created_at"), desc("opportunity_id"))
             return uow.crm.opportunities.list(Query(where, order, limit, cursor))
 
@@ -338,20 +325,16 @@ class OpportunityService(Service):
         default: they are stored for approval and ``ApprovalRequired`` is raised.
         """
         target = OpportunityStage(to_stage)
-        with self._begin(principal, MOVE_STAGE) as uow:
-            before = self._visible(uow, principal, opportunity_id)
-            self._check_move(before, target, lost_reason)
-            change = self._update_change(
-                MOVE_STAGE,
-                before,
-                {"stage": target, "lost_reason": lost_reason},
-                expected_version,
-                context={"reason": reason},
-            )
-            self._gate(uow, principal, change)
-            after = self._apply_move(uow, principal, change)
-            uow.commit()
-        return after
+        return self._governed_update(
+            principal,
+            _MOVE_STAGE,
+            opportunity_id,
+            expected_version,
+            {"stage": target, "lost_reason": lost_reason},
+            context={"reason": reason},
+            check=lambda _uow, before, _moved: self._check_move(before, target, lost_reason),
+            apply=self._apply_move,
+        )
 
     def _check_move(
         self, before: Opportunity, target: OpportunityStage, lost_reason: str | None

@@ -32,8 +32,9 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, applier, creator, serves
 from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes
+from velocity_domain.services.inventory.catalogue import check_places
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["PropertyInterestService"]
@@ -57,6 +58,32 @@ DETAILS = (
 )
 
 
+def _check_active(interest: PropertyInterest) -> None:
+    """Refuse to change the details of an interest that is no longer active."""
+    if interest.status is not PropertyInterestStatus.ACTIVE:
+        raise ValidationFailed(
+            "interest_id", f"is {interest.status.value}; only an active interest changes"
+        )
+
+
+def _check_closable(
+    _uow: UnitOfWork, interest: PropertyInterest, _closed: PropertyInterest
+) -> None:
+    """Refuse to close an interest that is not active (``InvalidTransition``)."""
+    if interest.status is not PropertyInterestStatus.ACTIVE:
+        raise InvalidTransition(_LIFECYCLE, interest.status, PropertyInterestStatus.CLOSED, [])
+
+
+def _check_details(uow: UnitOfWork, current: PropertyInterest, wanted: PropertyInterest) -> None:
+    """Refuse a change of an interest that is no longer active, or to unknown places."""
+    _check_active(current)
+    check_places(uow, wanted.project_id, wanted.unit_id)
+
+
+_UPDATE = GovernedUpdate(UPDATE, PropertyInterest, "crm", _check_details)
+_CLOSE = GovernedUpdate(CLOSE, PropertyInterest, "crm", _check_closable)
+
+
 class PropertyInterestService(Service):
     """Property interests: what a client is looking for."""
 
@@ -77,9 +104,10 @@ class PropertyInterestService(Service):
     ) -> PropertyInterest:
         """Record an active interest of a client one may see (after the writeback policy)."""
         now = self.clock.now()
-        with self._begin(principal, RECORD) as uow:
+
+        def build(uow: UnitOfWork) -> PropertyInterest:
             self._visibility(uow, principal).get(Person, person_id, "person_id")
-            _check_places(uow, project_id, unit_id)
+            check_places(uow, project_id, unit_id)
             fields: dict[str, Any] = {
                 "person_id": person_id,
                 "project_id": project_id,
@@ -93,16 +121,9 @@ class PropertyInterestService(Service):
                 "created_at": now,
                 "updated_at": now,
             }
-            interest = PropertyInterest(**fields)
-            self._gate(uow, principal, self._create_change(RECORD, interest))
-            recorded = self._insert(uow, principal, interest)
-            uow.commit()
-        return recorded
+            return PropertyInterest(**fields)
 
-    def _apply_record(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> PropertyInterest:
-        return self._insert(uow, principal, self._new_row(change, PropertyInterest))
+        return self._governed_create(principal, RECORD, build, insert=self._insert)
 
     def _insert(
         self, uow: UnitOfWork, principal: Principal, interest: PropertyInterest
@@ -111,9 +132,10 @@ class PropertyInterestService(Service):
             raise ValidationFailed("status", "a new interest is active", value=interest.status)
         if uow.crm.people.find(interest.person_id) is None:
             raise ValidationFailed("person_id", "names no person", value=interest.person_id)
-        _check_places(uow, interest.project_id, interest.unit_id)
-        self._add_audited(uow, principal, RECORD.name, interest, domain="crm")
-        return interest
+        check_places(uow, interest.project_id, interest.unit_id)
+        return self._add_audited(uow, principal, RECORD.name, interest, domain="crm")
+
+    _apply_record = creator(PropertyInterest, _insert)
 
     @serves(UPDATE)
     def update(
@@ -146,26 +168,11 @@ class PropertyInterestService(Service):
             priority=priority,
             notes=notes,
         )
-        with self._begin(principal, UPDATE) as uow:
-            current = self._visible(uow, principal, interest_id)
-            _check_active(current)
-            candidate = attrs.evolve(current, **named)  # validates and converts the values
-            _check_places(uow, candidate.project_id, candidate.unit_id)
-            change = self._update_change(UPDATE, current, named, expected_version)
-            self._gate(uow, principal, change)
-            changed = self._apply_update(uow, principal, change)
-            uow.commit()
-        return changed
+        return self._governed_update(
+            principal, _UPDATE, interest_id, expected_version, named, apply=self._apply_update
+        )
 
-    def _apply_update(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> PropertyInterest:
-        assert change.target_ref is not None
-        current = uow.crm.property_interests.get(change.target_ref)
-        _check_active(current)
-        candidate = attrs.evolve(current, **change.typed_fields(current))
-        _check_places(uow, candidate.project_id, candidate.unit_id)
-        return self._write_update(uow, principal, change, current, candidate, domain="crm")
+    _apply_update = applier(_UPDATE)
 
     @serves(CLOSE)
     def close(
@@ -177,27 +184,23 @@ class PropertyInterestService(Service):
         reason: str | None = None,
     ) -> PropertyInterest:
         """Close an active interest now; ``reason`` goes to the audit trail."""
-        with self._begin(principal, CLOSE) as uow:
-            current = self._visible(uow, principal, interest_id)
-            _check_closable(current)
-            change = self._update_change(
-                CLOSE,
-                current,
-                {"status": PropertyInterestStatus.CLOSED},
-                expected_version,
-                context={"reason": reason},
-            )
-            self._gate(uow, principal, change)
-            closed = self._apply_close(uow, principal, change)
-            uow.commit()
-        return closed
+        closed = {"status": PropertyInterestStatus.CLOSED}
+        return self._governed_update(
+            principal,
+            _CLOSE,
+            interest_id,
+            expected_version,
+            closed,
+            context={"reason": reason},
+            apply=self._apply_close,
+        )
 
     def _apply_close(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> PropertyInterest:
         assert change.target_ref is not None
         current = uow.crm.property_interests.get(change.target_ref)
-        _check_closable(current)
+        _check_closable(uow, current, current)
         if change.typed_fields(current) != {"status": PropertyInterestStatus.CLOSED}:
             raise ValidationFailed("status", "closing an interest sets status to closed")
         candidate = attrs.evolve(
@@ -220,37 +223,3 @@ class PropertyInterestService(Service):
             self._visibility(uow, principal).get(Person, person_id, "person_id")
             wanted = None if status is None else PropertyInterestStatus(status)
             return uow.crm.property_interests_of(person_id, status=wanted)
-
-    def _visible(
-        self, uow: UnitOfWork, principal: Principal, interest_id: UUID
-    ) -> PropertyInterest:
-        return self._visibility(uow, principal).get(PropertyInterest, interest_id, "interest_id")
-
-
-def _check_active(interest: PropertyInterest) -> None:
-    """Refuse to change the details of an interest that is no longer active."""
-    if interest.status is not PropertyInterestStatus.ACTIVE:
-        raise ValidationFailed(
-            "interest_id", f"is {interest.status.value}; only an active interest changes"
-        )
-
-
-def _check_closable(interest: PropertyInterest) -> None:
-    """Refuse to close an interest that is not active (``InvalidTransition``)."""
-    if interest.status is not PropertyInterestStatus.ACTIVE:
-        raise InvalidTransition(_LIFECYCLE, interest.status, PropertyInterestStatus.CLOSED, [])
-
-
-def _check_places(uow: UnitOfWork, project_id: UUID | None, unit_id: UUID | None) -> None:
-    """Refuse a project or unit that does not exist, or a unit of another project."""
-    project = None
-    if project_id is not None:
-        project = uow.inventory.projects.find(project_id)
-        if project is None:
-            raise ValidationFailed("project_id", "names no project", value=project_id)
-    if unit_id is not None:
-        unit = uow.inventory.units.find(unit_id)
-        if unit is None:
-            raise ValidationFailed("unit_id", "names no unit", value=unit_id)
-        if project is not None and unit.project_id != project.key:
-            raise ValidationFailed("unit_id", "is not a unit of project_id", value=unit_id)

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import attrs
 
-from velocity_domain.access.operations import register
+from velocity_domain.access.operations import Operation, register
 from velocity_domain.access.principal import Principal
 from velocity_domain.access.visibility import Visibility
 from velocity_domain.crm.entities import Household, Person, Relationship, RelationshipKind
@@ -86,13 +86,14 @@ class RelationshipService(Service):
     ) -> Household:
         """Create an empty household."""
         now = self.clock.now()
-        with self._begin(principal, CREATE_HOUSEHOLD) as uow:
-            household = Household(
+        return self._create_audited(
+            principal,
+            CREATE_HOUSEHOLD,
+            lambda _uow: Household(
                 household_name=household_name, notes=notes, created_at=now, updated_at=now
-            )
-            self._add_audited(uow, principal, CREATE_HOUSEHOLD.name, household, domain="crm")
-            uow.commit()
-        return household
+            ),
+            domain="crm",
+        )
 
     @serves(GET_HOUSEHOLD)
     def get_household(self, principal: Principal, household_id: UUID) -> HouseholdView:
@@ -109,9 +110,7 @@ class RelationshipService(Service):
     def add_member(self, principal: Principal, household_id: UUID, person_id: UUID) -> Person:
         """Put a person in a household; one already in another household must leave it first."""
         with self._begin(principal, ADD_MEMBER) as uow:
-            visibility = self._visibility(uow, principal)
-            household = _household(visibility, household_id)
-            person = _person(uow, visibility, "person_id", person_id)
+            household, person = self._membership(uow, principal, household_id, person_id)
             if person.household_id == household.key:
                 return person
             if person.household_id is not None:
@@ -120,16 +119,7 @@ class RelationshipService(Service):
                     f"already belongs to household {person.household_id}; remove them first",
                     value=person_id,
                 )
-            changed = uow.crm.people.update(attrs.evolve(person, household_id=household.key))
-            self._audit(
-                uow,
-                principal,
-                ADD_MEMBER.name,
-                target_domain="crm",
-                target_ref=household.key,
-                before=person,
-                after=changed,
-            )
+            changed = self._move(uow, principal, ADD_MEMBER, household, person, to=household.key)
             uow.commit()
         return changed
 
@@ -137,34 +127,17 @@ class RelationshipService(Service):
     def remove_member(self, principal: Principal, household_id: UUID, person_id: UUID) -> Person:
         """Take a member out of a household (and out of its head, if they were)."""
         with self._begin(principal, REMOVE_MEMBER) as uow:
-            visibility = self._visibility(uow, principal)
-            household = _household(visibility, household_id)
-            person = _person(uow, visibility, "person_id", person_id)
+            household, person = self._membership(uow, principal, household_id, person_id)
             if person.household_id != household.key:
                 raise ValidationFailed(
                     "person_id", f"is not a member of household {household.key}", value=person_id
                 )
-            changed = uow.crm.people.update(attrs.evolve(person, household_id=None))
-            self._audit(
-                uow,
-                principal,
-                REMOVE_MEMBER.name,
-                target_domain="crm",
-                target_ref=household.key,
-                before=person,
-                after=changed,
-            )
+            changed = self._move(uow, principal, REMOVE_MEMBER, household, person, to=None)
             if household.head_person_id == person.key:
-                headless = uow.crm.households.update(attrs.evolve(household, head_person_id=None))
-                self._audit(
-                    uow,
-                    principal,
-                    SET_HEAD.name,
-                    target_domain="crm",
-                    target_ref=household.key,
-                    before=household,
-                    after=headless,
-                    reason="the head left the household",
+                headless = attrs.evolve(household, head_person_id=None)
+                why = "the head left the household"
+                self._update_audited(
+                    uow, principal, SET_HEAD.name, household, headless, domain="crm", reason=why
                 )
             uow.commit()
         return changed
@@ -173,27 +146,44 @@ class RelationshipService(Service):
     def set_head(self, principal: Principal, household_id: UUID, person_id: UUID) -> Household:
         """Name a member as the head of their household."""
         with self._begin(principal, SET_HEAD) as uow:
-            visibility = self._visibility(uow, principal)
-            household = _household(visibility, household_id)
-            person = _person(uow, visibility, "person_id", person_id)
+            household, person = self._membership(uow, principal, household_id, person_id)
             if person.household_id != household.key:
                 raise ValidationFailed(
                     "person_id", "the head must be a member of the household", value=person_id
                 )
             if household.head_person_id == person.key:
                 return household
-            changed = uow.crm.households.update(attrs.evolve(household, head_person_id=person.key))
-            self._audit(
-                uow,
-                principal,
-                SET_HEAD.name,
-                target_domain="crm",
-                target_ref=household.key,
-                before=household,
-                after=changed,
+            headed = attrs.evolve(household, head_person_id=person.key)
+            changed = self._update_audited(
+                uow, principal, SET_HEAD.name, household, headed, domain="crm"
             )
             uow.commit()
         return changed
+
+    def _membership(
+        self, uow: UnitOfWork, principal: Principal, household_id: UUID, person_id: UUID
+    ) -> tuple[Household, Person]:
+        """The household and the person a membership call names, both visible (or refused)."""
+        visibility = self._visibility(uow, principal)
+        return _household(visibility, household_id), _person(
+            uow, visibility, "person_id", person_id
+        )
+
+    def _move(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        operation: Operation,
+        household: Household,
+        person: Person,
+        *,
+        to: UUID | None,
+    ) -> Person:
+        """Put ``person`` in household ``to`` (``None``: none), audited on ``household``."""
+        moved = attrs.evolve(person, household_id=to)
+        return self._update_audited(
+            uow, principal, operation.name, person, moved, domain="crm", target_ref=household.key
+        )
 
     @serves(RELATE)
     def relate(

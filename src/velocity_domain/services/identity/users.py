@@ -173,17 +173,14 @@ class UserService(Service):
             user = uow.identity.users.get(user_id)
             if user.status is UserStatus.DEACTIVATED:
                 return user
-            changed = uow.identity.users.update(
-                attrs.evolve(user, status=UserStatus.DEACTIVATED, deactivated_at=now)
-            )
-            self._audit(
+            deactivated = attrs.evolve(user, status=UserStatus.DEACTIVATED, deactivated_at=now)
+            changed = self._update_audited(
                 uow,
                 principal,
                 DEACTIVATE_USER.name,
-                target_domain="identity",
-                target_ref=user_id,
-                before=user,
-                after=changed,
+                user,
+                deactivated,
+                domain="identity",
                 reason=reason,
             )
             uow.commit()
@@ -261,17 +258,15 @@ class UserService(Service):
             current = uow.identity.role_assignments.get(assignment_id)
             if current.revoked_at is not None:
                 return current
-            revoked = uow.identity.role_assignments.update(
-                attrs.evolve(current, revoked_at=now, revoked_by_user_id=principal.user_id)
-            )
-            self._audit(
+            wanted = attrs.evolve(current, revoked_at=now, revoked_by_user_id=principal.user_id)
+            revoked = self._update_audited(
                 uow,
                 principal,
                 REVOKE_ROLE.name,
-                target_domain="identity",
+                current,
+                wanted,
+                domain="identity",
                 target_ref=current.user_id,
-                before=current,
-                after=revoked,
             )
             uow.commit()
         return revoked
@@ -310,15 +305,9 @@ class RoleService(Service):
             raise ValidationFailed("permissions", f"unknown permissions: {', '.join(unknown)}")
         with self._begin(principal, SET_ROLE_PERMISSIONS) as uow:
             role = _role_named(uow, role_name)
-            changed = uow.identity.roles.update(attrs.evolve(role, permission_names=wanted))
-            self._audit(
-                uow,
-                principal,
-                SET_ROLE_PERMISSIONS.name,
-                target_domain="identity",
-                target_ref=role.key,
-                before=role,
-                after=changed,
+            allowed = attrs.evolve(role, permission_names=wanted)
+            changed = self._update_audited(
+                uow, principal, SET_ROLE_PERMISSIONS.name, role, allowed, domain="identity"
             )
             uow.commit()
         return changed

@@ -34,7 +34,6 @@ from velocity_domain.intel.entities import (
     Visit,
     VisitStatus,
 )
-from velocity_domain.kernel.arguments import uuid_arg
 from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, In, Query
@@ -78,7 +77,6 @@ class InteractionService(Service):
         cursor: str | None = None,
     ) -> Page[Interaction]:
         """A client's interactions, newest first; a client one may not see is ``NotFound``."""
-        person_id = uuid_arg(person_id, "person_id")
         with self._reading(principal, TIMELINE) as uow:
             self._visibility(uow, principal).check("crm_people", person_id, person_id)
             page = uow.intel.timeline(
@@ -138,8 +136,6 @@ class InteractionService(Service):
         """
         now = self.clock.now()
         with self._begin(principal, LOG) as uow:
-            if not isinstance(person_id, UUID):
-                raise ValidationFailed("person_id", "must be a UUID", value=person_id)
             visibility = self._visibility(uow, principal)
             visibility.get(Person, person_id, "person_id")
             _check_links(visibility, person_id, lead_id, opportunity_id)
@@ -280,11 +276,15 @@ _DETAIL_FIELDS: dict[str, frozenset[str]] = {
 
 
 def _detail(
-    name: str, given: object, build: Callable[..., Entity], defaults: Mapping[str, Any]
+    name: str,
+    given: Mapping[str, Any],
+    build: Callable[..., Entity],
+    defaults: Mapping[str, Any],
 ) -> Entity:
-    """Build one channel detail row from the caller's dict; errors name ``name.field``."""
-    if not isinstance(given, Mapping):
-        raise ValidationFailed(name, f"must be a dict, not {type(given).__name__}", value=given)
+    """Build one channel detail row from the caller's dict (a mapping, checked as an argument).
+
+    Errors name ``name.field``.
+    """
     unknown = sorted(str(k) for k in given if k not in _DETAIL_FIELDS[name])
     if unknown:
         raise ValidationFailed(

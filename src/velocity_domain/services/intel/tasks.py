@@ -29,15 +29,13 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Lead, Opportunity, Person
 from velocity_domain.errors import (
-    ConcurrencyConflict,
     InvalidTransition,
     ValidationFailed,
 )
 from velocity_domain.governance.change import ProposedChange
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, applier, serves
 from velocity_domain.intel.entities import Reminder, ReminderPriority, ReminderStatus, ReminderType
-from velocity_domain.kernel.arguments import uuid_arg, version_arg
-from velocity_domain.kernel.clock import ensure_utc
+from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, Range, asc
 from velocity_domain.uow import UnitOfWork
@@ -56,6 +54,60 @@ OVERDUE = register("crm.tasks.overdue", READ, "open tasks past their due time")
 DUE_TODAY = register("crm.tasks.due_today", READ, "the principal's open tasks due today (UTC)")
 
 _LIFECYCLE = "task"
+
+
+def _check_user(uow: UnitOfWork, user_id: UUID) -> None:
+    """Refuse an assignee who is no user."""
+    if uow.identity.users.find(user_id) is None:
+        raise ValidationFailed("assigned_user_id", "names no user", value=user_id)
+
+
+def _check_assignee(uow: UnitOfWork, _before: Reminder, wanted: Reminder) -> None:
+    """Refuse to give a task to someone who is no user."""
+    _check_user(uow, wanted.assigned_user_id)
+
+
+def _person_of_links(
+    uow: UnitOfWork,
+    person_id: UUID | None,
+    lead_id: UUID | None,
+    opportunity_id: UUID | None,
+) -> UUID | None:
+    """The one person a task's links point to; refuse unknown leads and opportunities.
+
+    A task may name its person directly, through a lead, or through an
+    opportunity; whatever it names must agree on one person.
+    """
+    people: dict[str, UUID] = {}
+    if person_id is not None:
+        people["person_id"] = person_id
+    if lead_id is not None:
+        lead = uow.crm.leads.find(lead_id)
+        if lead is None:
+            raise ValidationFailed("lead_id", "names no lead", value=lead_id)
+        people["lead_id"] = lead.person_id
+    if opportunity_id is not None:
+        opp = uow.crm.opportunities.find(opportunity_id)
+        if opp is None:
+            raise ValidationFailed("opportunity_id", "names no opportunity", value=opportunity_id)
+        people["opportunity_id"] = opp.person_id
+    return _one_person(people, {"lead_id": lead_id, "opportunity_id": opportunity_id})
+
+
+def _one_person(people: dict[str, UUID], given: dict[str, UUID | None]) -> UUID | None:
+    """The one person of a task's links (``None`` if none); a disagreement names the link."""
+    if not people:
+        return None
+    first = next(iter(people.values()))
+    for field, other in people.items():
+        if other != first:
+            raise ValidationFailed(
+                field, "belongs to another person than the task's", value=given.get(field, other)
+            )
+    return first
+
+
+_ASSIGN = GovernedUpdate(ASSIGN, Reminder, "intel", _check_assignee)
 
 
 class TaskService(Service):
@@ -82,19 +134,21 @@ class TaskService(Service):
         it asks for a review).
         """
         now = self.clock.now()
-        with self._begin(principal, CREATE) as uow:
+
+        def build(uow: UnitOfWork) -> Reminder:
             assignee = assigned_user_id if assigned_user_id is not None else principal.user_id
             if assignee is None:
                 raise ValidationFailed(
                     "assigned_user_id", "is required for a principal without a user"
                 )
-            self._check_user(uow, assignee)
-            person_id = self._linked_person(uow, principal, person_id, lead_id, opportunity_id)
+            _check_user(uow, assignee)
             fields: dict[str, Any] = {
                 "title": title,
                 "notes": notes,
                 "reminder_type": reminder_type,
-                "person_id": person_id,
+                "person_id": self._linked_person(
+                    uow, principal, person_id, lead_id, opportunity_id
+                ),
                 "lead_id": lead_id,
                 "opportunity_id": opportunity_id,
                 "assigned_user_id": assignee,
@@ -104,11 +158,9 @@ class TaskService(Service):
                 "created_at": now,
                 "updated_at": now,
             }
-            task = Reminder(**fields)
-            self._gate(uow, principal, self._create_change(CREATE, task))
-            created = self._insert(uow, principal, task)
-            uow.commit()
-        return created
+            return Reminder(**fields)
+
+        return self._governed_create(principal, CREATE, build, insert=self._insert)
 
     def _apply_create(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
@@ -116,7 +168,7 @@ class TaskService(Service):
         task = self._new_row(change, Reminder)
         if task.status is not ReminderStatus.OPEN:
             raise ValidationFailed("status", "a new task is open", value=task.status)
-        self._check_user(uow, task.assigned_user_id)
+        _check_user(uow, task.assigned_user_id)
         linked = _person_of_links(uow, task.person_id, task.lead_id, task.opportunity_id)
         if linked is not None:
             if uow.crm.people.find(linked) is None:
@@ -125,12 +177,11 @@ class TaskService(Service):
         return self._insert(uow, principal, task)
 
     def _insert(self, uow: UnitOfWork, principal: Principal, task: Reminder) -> Reminder:
-        self._add_audited(uow, principal, CREATE.name, task, domain="intel")
-        return task
+        return self._add_audited(uow, principal, CREATE.name, task, domain="intel")
 
     @serves(ASSIGN)
     def assign(
-        self, principal: Principal, task_id: UUID, user_id: UUID, *, expected_version: int
+        self, principal: Principal, task_id: UUID, user_id: UUID, *, expected_version: Version
     ) -> Reminder:
         """Give the task to ``user_id`` (an existing user).
 
@@ -138,28 +189,12 @@ class TaskService(Service):
         another user is reviewed by default (rule ``reassignment``): the change
         is stored and ``ApprovalRequired`` carries the proposal's id.
         """
-        with self._begin(principal, ASSIGN) as uow:
-            version = version_arg(expected_version)
-            current = self._visible_task(uow, principal, task_id)
-            if current.version != version:
-                raise ConcurrencyConflict(
-                    Reminder.table_name, current.key, version, current.version
-                )
-            self._check_user(uow, user_id)
-            change = self._update_change(ASSIGN, current, {"assigned_user_id": user_id}, version)
-            self._gate(uow, principal, change)
-            changed = self._apply_assign(uow, principal, change)
-            uow.commit()
-        return changed
+        given = {"assigned_user_id": user_id}
+        return self._governed_update(
+            principal, _ASSIGN, task_id, expected_version, given, apply=self._apply_assign
+        )
 
-    def _apply_assign(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Reminder:
-        assert change.target_ref is not None
-        current = uow.intel.reminders.get(change.target_ref)
-        fields = change.typed_fields(current)
-        self._check_user(uow, fields["assigned_user_id"])
-        return self._write(uow, principal, ASSIGN.name, current, change.base_version, **fields)
+    _apply_assign = applier(_ASSIGN)
 
     @serves(SNOOZE)
     def snooze(
@@ -168,7 +203,6 @@ class TaskService(Service):
         """Push an open task's due time to ``until``, which must be in the future."""
         now = self.clock.now()
         with self._begin(principal, SNOOZE) as uow:
-            until = ensure_utc(until, "until")
             if until <= now:
                 raise ValidationFailed("until", "must be in the future", value=until)
             current = self._visible_task(uow, principal, task_id)
@@ -302,24 +336,16 @@ class TaskService(Service):
         expected_version: int | None,
         **changes: Any,
     ) -> Reminder:
-        changed = uow.intel.reminders.update(
-            attrs.evolve(current, **changes), expected_version=expected_version
-        )
-        self._audit(
+        wanted = attrs.evolve(current, **changes)
+        return self._update_audited(
             uow,
             principal,
             action,
-            target_domain="intel",
-            target_ref=current.key,
-            before=current,
-            after=changed,
+            current,
+            wanted,
+            domain="intel",
+            expected_version=expected_version,
         )
-        return changed
-
-    @staticmethod
-    def _check_user(uow: UnitOfWork, user_id: UUID) -> None:
-        if uow.identity.users.find(uuid_arg(user_id, "assigned_user_id")) is None:
-            raise ValidationFailed("assigned_user_id", "names no user", value=user_id)
 
     def _linked_person(
         self,
@@ -344,43 +370,3 @@ class TaskService(Service):
             deal = visibility.referenced(Opportunity, opportunity_id, "opportunity_id")
             people["opportunity_id"] = deal.person_id
         return _one_person(people, {"lead_id": lead_id, "opportunity_id": opportunity_id})
-
-
-def _person_of_links(
-    uow: UnitOfWork,
-    person_id: UUID | None,
-    lead_id: UUID | None,
-    opportunity_id: UUID | None,
-) -> UUID | None:
-    """The one person a task's links point to; refuse unknown leads and opportunities.
-
-    A task may name its person directly, through a lead, or through an
-    opportunity; whatever it names must agree on one person.
-    """
-    people: dict[str, UUID] = {}
-    if person_id is not None:
-        people["person_id"] = uuid_arg(person_id, "person_id")
-    if lead_id is not None:
-        lead = uow.crm.leads.find(uuid_arg(lead_id, "lead_id"))
-        if lead is None:
-            raise ValidationFailed("lead_id", "names no lead", value=lead_id)
-        people["lead_id"] = lead.person_id
-    if opportunity_id is not None:
-        opp = uow.crm.opportunities.find(uuid_arg(opportunity_id, "opportunity_id"))
-        if opp is None:
-            raise ValidationFailed("opportunity_id", "names no opportunity", value=opportunity_id)
-        people["opportunity_id"] = opp.person_id
-    return _one_person(people, {"lead_id": lead_id, "opportunity_id": opportunity_id})
-
-
-def _one_person(people: dict[str, UUID], given: dict[str, UUID | None]) -> UUID | None:
-    """The one person of a task's links (``None`` if none); a disagreement names the link."""
-    if not people:
-        return None
-    first = next(iter(people.values()))
-    for field, other in people.items():
-        if other != first:
-            raise ValidationFailed(
-                field, "belongs to another person than the task's", value=given.get(field, other)
-            )
-    return first

@@ -19,9 +19,9 @@ status changes are not gated (see :mod:`velocity_domain.services.inventory.unit_
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -31,11 +31,16 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.engine import Governance
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import (
+    GovernedUpdate,
+    Service,
+    applier,
+    creator,
+    delegated,
+    serves,
+)
 from velocity_domain.inventory.entities import (
-    Availability,
     Facing,
-    LocationIndex,
     Media,
     MediaType,
     PricingHistory,
@@ -51,9 +56,8 @@ from velocity_domain.kernel.arguments import (
     changes,
 )
 from velocity_domain.kernel.clock import Clock
-from velocity_domain.kernel.model import VersionedEntity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, Query, asc
+from velocity_domain.kernel.query import Eq, Query, asc, equal
 from velocity_domain.services.inventory.geo import (
     EARTH_RADIUS_KM,
     geohash,
@@ -77,10 +81,18 @@ from velocity_domain.services.inventory.unit_status import (
     RELEASE,
     UNBLOCK,
     UnitStatusService,
+    record_availability,
 )
 from velocity_domain.uow import UnitOfWork
 
-__all__ = ["EARTH_RADIUS_KM", "InventoryService", "NearbyProject", "geohash", "haversine_km"]
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "InventoryService",
+    "NearbyProject",
+    "check_places",
+    "geohash",
+    "haversine_km",
+]
 
 READ = "inventory.read"
 WRITE = "inventory.write"
@@ -117,7 +129,47 @@ UNIT_DETAILS = tuple(
 )
 
 
-V = TypeVar("V", bound=VersionedEntity)
+def check_places(uow: UnitOfWork, project_id: UUID | None, unit_id: UUID | None) -> None:
+    """Refuse a project or unit that does not exist, or a unit of another project than named."""
+    if project_id is not None and uow.inventory.projects.find(project_id) is None:
+        raise ValidationFailed("project_id", "names no project", value=project_id)
+    if unit_id is not None:
+        unit = uow.inventory.units.find(unit_id)
+        if unit is None:
+            raise ValidationFailed("unit_id", "names no unit", value=unit_id)
+        if project_id is not None and unit.project_id != project_id:
+            raise ValidationFailed("unit_id", "is not a unit of project_id", value=unit_id)
+
+
+def _check_project_refs(uow: UnitOfWork, old: Project | None, project: Project) -> None:
+    """Refuse an unknown developer account, or a source reference another project has."""
+    account = project.developer_account_id
+    changed = old is None or old.developer_account_id != account
+    if account is not None and changed and uow.crm.accounts.find(account) is None:
+        raise ValidationFailed("developer_account_id", "no such account", value=account)
+    if project.source_system is not None and (
+        old is None
+        or (old.source_system, old.source_ref) != (project.source_system, project.source_ref)
+    ):
+        same = (
+            Eq("source_system", project.source_system),
+            Eq("source_ref", project.source_ref),
+        )
+        if uow.inventory.projects.count(*same):
+            raise ValidationFailed("source_ref", "another project has this source reference")
+
+
+def _check_unit_label(uow: UnitOfWork, old: Unit | None, unit: Unit) -> None:
+    """Refuse a label another unit of the project has (checked only when it changes)."""
+    if old is not None and old.unit_label == unit.unit_label:
+        return
+    same = (Eq("project_id", unit.project_id), Eq("unit_label", unit.unit_label))
+    if uow.inventory.units.count(*same):
+        raise ValidationFailed("unit_label", "another unit of this project has this label")
+
+
+_UPDATE_PROJECT = GovernedUpdate(UPDATE_PROJECT, Project, "inventory", _check_project_refs)
+_UPDATE_UNIT = GovernedUpdate(UPDATE_UNIT, Unit, "inventory", _check_unit_label)
 
 
 class InventoryService(Service):
@@ -162,7 +214,8 @@ class InventoryService(Service):
     ) -> Project:
         """Create a project. The write passes the writeback policy first."""
         now = self.clock.now()
-        with self._begin(principal, CREATE_PROJECT) as uow:
+
+        def build(uow: UnitOfWork) -> Project:
             project = Project(
                 project_name=project_name,
                 developer_name=developer_name,
@@ -180,21 +233,16 @@ class InventoryService(Service):
                 created_at=now,
                 updated_at=now,
             )
-            self._check_project_refs(uow, project, None)
-            self._gate(uow, principal, self._create_change(CREATE_PROJECT, project))
-            created = self._insert_project(uow, principal, project)
-            uow.commit()
-        return created
+            _check_project_refs(uow, None, project)
+            return project
 
-    def _apply_create_project(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Project:
-        return self._insert_project(uow, principal, self._new_row(change, Project))
+        return self._governed_create(principal, CREATE_PROJECT, build, insert=self._insert_project)
 
     def _insert_project(self, uow: UnitOfWork, principal: Principal, project: Project) -> Project:
-        self._check_project_refs(uow, project, None)
-        self._add_audited(uow, principal, CREATE_PROJECT.name, project, domain="inventory")
-        return project
+        _check_project_refs(uow, None, project)
+        return self._add_audited(uow, principal, CREATE_PROJECT.name, project, domain="inventory")
+
+    _apply_create_project = creator(Project, _insert_project)
 
     @serves(UPDATE_PROJECT)
     def update_project(
@@ -238,39 +286,16 @@ class InventoryService(Service):
             source_system=source_system,
             source_ref=source_ref,
         )
-        with self._begin(principal, UPDATE_PROJECT) as uow:
-            before = uow.inventory.projects.get(project_id)
-            candidate = attrs.evolve(before, **named)
-            self._check_project_refs(uow, candidate, before)
-            change = self._update_change(UPDATE_PROJECT, before, named, expected_version)
-            self._gate(uow, principal, change)
-            after = self._apply_update_project(uow, principal, change)
-            uow.commit()
-        return after
+        return self._governed_update(
+            principal,
+            _UPDATE_PROJECT,
+            project_id,
+            expected_version,
+            named,
+            apply=self._apply_update_project,
+        )
 
-    def _apply_update_project(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Project:
-        before, candidate = self._proposed_over(uow, change, Project)
-        self._check_project_refs(uow, candidate, before)
-        return self._write_update(uow, principal, change, before, candidate, domain="inventory")
-
-    @staticmethod
-    def _check_project_refs(uow: UnitOfWork, project: Project, old: Project | None) -> None:
-        account = project.developer_account_id
-        changed = old is None or old.developer_account_id != account
-        if account is not None and changed and uow.crm.accounts.find(account) is None:
-            raise ValidationFailed("developer_account_id", "no such account", value=account)
-        if project.source_system is not None and (
-            old is None
-            or (old.source_system, old.source_ref) != (project.source_system, project.source_ref)
-        ):
-            same = (
-                Eq("source_system", project.source_system),
-                Eq("source_ref", project.source_ref),
-            )
-            if uow.inventory.projects.count(*same):
-                raise ValidationFailed("source_ref", "another project has this source reference")
+    _apply_update_project = applier(_UPDATE_PROJECT)
 
     @serves(GET_PROJECT)
     def get_project(self, principal: Principal, project_id: UUID) -> Project:
@@ -291,13 +316,7 @@ class InventoryService(Service):
     ) -> Page[Project]:
         """List projects by name, filtered by city, micro-market and status."""
         with self._begin(principal, LIST_PROJECTS) as uow:
-            where: list[Filter] = []
-            if city is not None:
-                where.append(Eq("city", city))
-            if micro_market is not None:
-                where.append(Eq("micro_market", micro_market))
-            if status is not None:
-                where.append(Eq("status", ProjectStatus(status)))
+            where = equal(city=city, micro_market=micro_market, status=status)
             query = Query(where, (asc("project_name"),), limit, cursor)
             return uow.inventory.projects.list(query)
 
@@ -328,7 +347,8 @@ class InventoryService(Service):
         write passes the writeback policy first.
         """
         now = self.clock.now()
-        with self._begin(principal, ADD_UNIT) as uow:
+
+        def build(uow: UnitOfWork) -> Unit:
             uow.inventory.projects.get(project_id)
             unit = Unit(
                 project_id=project_id,
@@ -345,16 +365,10 @@ class InventoryService(Service):
                 created_at=now,
                 updated_at=now,
             )
-            self._check_unit_label(uow, unit, None)
-            self._gate(uow, principal, self._create_change(ADD_UNIT, unit))
-            added = self._insert_unit(uow, principal, unit)
-            uow.commit()
-        return added
+            _check_unit_label(uow, None, unit)
+            return unit
 
-    def _apply_add_unit(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Unit:
-        return self._insert_unit(uow, principal, self._new_row(change, Unit))
+        return self._governed_create(principal, ADD_UNIT, build, insert=self._insert_unit)
 
     def _insert_unit(self, uow: UnitOfWork, principal: Principal, unit: Unit) -> Unit:
         if unit.status is not UnitStatus.AVAILABLE:
@@ -363,18 +377,12 @@ class InventoryService(Service):
             raise ValidationFailed("price_current", _UNIT_BY_ITS_OPERATION["price_current"])
         if uow.inventory.projects.find(unit.project_id) is None:
             raise ValidationFailed("project_id", "no such project", value=unit.project_id)
-        self._check_unit_label(uow, unit, None)
-        uow.inventory.units.add(unit)
-        self._units.record_availability(uow, principal, unit, reason="added", person_id=None)
-        self._audit(
-            uow,
-            principal,
-            ADD_UNIT.name,
-            target_domain="inventory",
-            target_ref=unit.key,
-            after=unit,
-        )
+        _check_unit_label(uow, None, unit)
+        self._add_audited(uow, principal, ADD_UNIT.name, unit, domain="inventory")
+        record_availability(uow, self.clock, principal, unit, reason="added", person_id=None)
         return unit
+
+    _apply_add_unit = creator(Unit, _insert_unit)
 
     @serves(UPDATE_UNIT)
     def update_unit(
@@ -412,30 +420,11 @@ class InventoryService(Service):
             source_system=source_system,
             source_ref=source_ref,
         )
-        with self._begin(principal, UPDATE_UNIT) as uow:
-            before = uow.inventory.units.get(unit_id)
-            candidate = attrs.evolve(before, **named)
-            self._check_unit_label(uow, candidate, before)
-            change = self._update_change(UPDATE_UNIT, before, named, expected_version)
-            self._gate(uow, principal, change)
-            after = self._apply_update_unit(uow, principal, change)
-            uow.commit()
-        return after
+        return self._governed_update(
+            principal, _UPDATE_UNIT, unit_id, expected_version, named, apply=self._apply_update_unit
+        )
 
-    def _apply_update_unit(
-        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
-    ) -> Unit:
-        before, candidate = self._proposed_over(uow, change, Unit)
-        self._check_unit_label(uow, candidate, before)
-        return self._write_update(uow, principal, change, before, candidate, domain="inventory")
-
-    @staticmethod
-    def _check_unit_label(uow: UnitOfWork, unit: Unit, old: Unit | None) -> None:
-        if old is not None and old.unit_label == unit.unit_label:
-            return
-        same = (Eq("project_id", unit.project_id), Eq("unit_label", unit.unit_label))
-        if uow.inventory.units.count(*same):
-            raise ValidationFailed("unit_label", "another unit of this project has this label")
+    _apply_update_unit = applier(_UPDATE_UNIT)
 
     @serves(GET_UNIT)
     def get_unit(self, principal: Principal, unit_id: UUID) -> Unit:
@@ -456,149 +445,27 @@ class InventoryService(Service):
     ) -> Page[Unit]:
         """List units by label, filtered by project, stored status and configuration."""
         with self._begin(principal, LIST_UNITS) as uow:
-            where: list[Filter] = []
             if project_id is not None:
                 uow.inventory.projects.get(project_id)
-                where.append(Eq("project_id", project_id))
-            if status is not None:
-                where.append(Eq("status", UnitStatus(status)))
-            if configuration is not None:
-                where.append(Eq("configuration", configuration))
+            where = equal(project_id=project_id, status=status, configuration=configuration)
             return uow.inventory.units.list(Query(where, (asc("unit_label"),), limit, cursor))
 
     # -- holds, bookings and the other status changes ----------------------------------------
 
-    @serves(HOLD)
-    def hold(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        person_id: UUID,
-        until: datetime,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Hold an available unit (or one whose hold has lapsed) for a person until ``until``."""
-        return self._units.move(
-            principal,
-            HOLD,
-            unit_id,
-            expected_version,
-            person_id=person_id,
-            until=until,
-            reason=reason,
-        )
-
-    @serves(BOOK)
-    def book(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        person_id: UUID,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Book a unit for a person; double-booking is refused.
-
-        A unit already booked or sold, blocked, or under a live hold for
-        someone else is refused with ``InvalidTransition``.
-        """
-        return self._units.move(
-            principal, BOOK, unit_id, expected_version, person_id=person_id, reason=reason
-        )
-
-    @serves(RELEASE)
-    def release(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Make a held or booked unit available again."""
-        return self._units.move(principal, RELEASE, unit_id, expected_version, reason=reason)
-
-    @serves(MARK_SOLD)
-    def mark_sold(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Mark a booked unit sold, to the person it was booked for."""
-        return self._units.move(principal, MARK_SOLD, unit_id, expected_version, reason=reason)
-
-    @serves(BLOCK)
-    def block(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Take an available unit (or one whose hold has lapsed) off sale."""
-        return self._units.move(principal, BLOCK, unit_id, expected_version, reason=reason)
-
-    @serves(UNBLOCK)
-    def unblock(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        expected_version: int,
-        reason: str | None = None,
-    ) -> Unit:
-        """Put a blocked unit back on sale."""
-        return self._units.move(principal, UNBLOCK, unit_id, expected_version, reason=reason)
-
-    @serves(AVAILABILITY)
-    def availability(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        limit: int = DEFAULT_PAGE_SIZE,
-        cursor: str | None = None,
-    ) -> Page[Availability]:
-        """A unit's status history, newest first."""
-        return self._units.availability(principal, unit_id, limit=limit, cursor=cursor)
-
-    @serves(CHANGE_PRICE)
-    def change_price(
-        self,
-        principal: Principal,
-        unit_id: UUID,
-        *,
-        price: Decimal,
-        effective_from: datetime,
-        reason: str | None = None,
-    ) -> PricingHistory:
-        """Record a unit's price from ``effective_from``; a new price is reviewed first.
-
-        See :meth:`UnitStatusService.change_price
-        <velocity_domain.services.inventory.unit_status.UnitStatusService.change_price>`.
-        """
-        return self._units.change_price(
-            principal, unit_id, price=price, effective_from=effective_from, reason=reason
-        )
+    hold = delegated(HOLD, "_units", UnitStatusService.hold)
+    book = delegated(BOOK, "_units", UnitStatusService.book)
+    release = delegated(RELEASE, "_units", UnitStatusService.release)
+    mark_sold = delegated(MARK_SOLD, "_units", UnitStatusService.mark_sold)
+    block = delegated(BLOCK, "_units", UnitStatusService.block)
+    unblock = delegated(UNBLOCK, "_units", UnitStatusService.unblock)
+    availability = delegated(AVAILABILITY, "_units", UnitStatusService.availability)
+    change_price = delegated(CHANGE_PRICE, "_units", UnitStatusService.change_price)
+    current_price = delegated(CURRENT_PRICE, "_units", UnitStatusService.current_price)
 
     def _apply_price(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> PricingHistory:
         return self._units.apply_price(uow, principal, change)
-
-    @serves(CURRENT_PRICE)
-    def current_price(
-        self, principal: Principal, unit_id: UUID, at: datetime | None = None
-    ) -> PricingHistory | None:
-        """The price entry in force at ``at`` (default now), or ``None`` if it had no price."""
-        return self._units.current_price(principal, unit_id, at)
 
     # -- media ----------------------------------------------------------------------------
 
@@ -618,7 +485,8 @@ class InventoryService(Service):
     ) -> Media:
         """Add a picture, floor plan, brochure or video to a project, a unit or both."""
         now = self.clock.now()
-        with self._begin(principal, ADD_MEDIA) as uow:
+
+        def build(uow: UnitOfWork) -> Media:
             media = Media(
                 project_id=project_id,
                 unit_id=unit_id,
@@ -631,19 +499,12 @@ class InventoryService(Service):
                 created_at=now,
                 updated_at=now,
             )
-            if project_id is not None and uow.inventory.projects.find(project_id) is None:
-                raise ValidationFailed("project_id", "no such project", value=project_id)
-            if unit_id is not None:
-                unit = uow.inventory.units.find(unit_id)
-                if unit is None:
-                    raise ValidationFailed("unit_id", "no such unit", value=unit_id)
-                if project_id is not None and unit.project_id != project_id:
-                    raise ValidationFailed("unit_id", "belongs to another project", value=unit_id)
+            check_places(uow, project_id, unit_id)
             if blob_id is not None and uow.intel.blobs.find(blob_id) is None:
                 raise ValidationFailed("blob_id", "no such stored blob", value=blob_id)
-            self._add_audited(uow, principal, ADD_MEDIA.name, media, domain="inventory")
-            uow.commit()
-        return media
+            return media
+
+        return self._create_audited(principal, ADD_MEDIA, build, domain="inventory")
 
     @serves(LIST_MEDIA)
     def list_media(
@@ -658,63 +519,17 @@ class InventoryService(Service):
     ) -> Page[Media]:
         """List media of a project and/or a unit in their sort order."""
         with self._begin(principal, LIST_MEDIA) as uow:
-            where: list[Filter] = []
             if project_id is not None:
                 uow.inventory.projects.get(project_id)
-                where.append(Eq("project_id", project_id))
             if unit_id is not None:
                 uow.inventory.units.get(unit_id)
-                where.append(Eq("unit_id", unit_id))
-            if media_type is not None:
-                where.append(Eq("media_type", MediaType(media_type)))
+            where = equal(project_id=project_id, unit_id=unit_id, media_type=media_type)
             return uow.inventory.media.list(Query(where, (asc("sort_order"),), limit, cursor))
 
     # -- locations ------------------------------------------------------------------------
 
-    @serves(SET_LOCATION)
-    def set_location(
-        self,
-        principal: Principal,
-        project_id: UUID,
-        *,
-        latitude: Decimal | float,
-        longitude: Decimal | float,
-        city: str | None = None,
-        micro_market: str | None = None,
-        locality: str | None = None,
-    ) -> LocationIndex:
-        """Set a project's map pin (one row per project); place names default to the project's."""
-        return self._locations.set_location(
-            principal,
-            project_id,
-            latitude=latitude,
-            longitude=longitude,
-            city=city,
-            micro_market=micro_market,
-            locality=locality,
-        )
-
-    @serves(IN_MICRO_MARKET)
-    def projects_in_micro_market(
-        self,
-        principal: Principal,
-        micro_market: str,
-        *,
-        limit: int = DEFAULT_PAGE_SIZE,
-        cursor: str | None = None,
-    ) -> Page[Project]:
-        """The projects whose location lies in ``micro_market``, by project id."""
-        return self._locations.in_micro_market(principal, micro_market, limit=limit, cursor=cursor)
-
-    @serves(NEAR)
-    def projects_near(
-        self,
-        principal: Principal,
-        latitude: Decimal | float,
-        longitude: Decimal | float,
-        radius_km: Decimal | float,
-        *,
-        limit: int = DEFAULT_PAGE_SIZE,
-    ) -> list[NearbyProject]:
-        """Projects within ``radius_km`` of a point, nearest first (haversine distance)."""
-        return self._locations.near(principal, latitude, longitude, radius_km, limit=limit)
+    set_location = delegated(SET_LOCATION, "_locations", LocationService.set_location)
+    projects_in_micro_market = delegated(
+        IN_MICRO_MARKET, "_locations", LocationService.projects_in_micro_market
+    )
+    projects_near = delegated(NEAR, "_locations", LocationService.projects_near)

@@ -20,7 +20,7 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.service import Service, serves
 from velocity_domain.inventory.entities import LocationIndex, Project
-from velocity_domain.kernel.arguments import coordinate_arg, number_arg, uuid_arg
+from velocity_domain.kernel.arguments import coordinate_arg, number_arg
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Query, asc
 from velocity_domain.services.inventory.geo import (
@@ -69,7 +69,7 @@ class LocationService(Service):
         with self._begin(principal, SET_LOCATION) as uow:
             lat = coordinate_arg(latitude, "latitude", 90)
             lon = coordinate_arg(longitude, "longitude", 180)
-            project = uow.inventory.projects.get(uuid_arg(project_id, "project_id"))
+            project = uow.inventory.projects.get(project_id)
             values: dict[str, Any] = {
                 "latitude": lat,
                 "longitude": lon,
@@ -101,7 +101,7 @@ class LocationService(Service):
         return after
 
     @serves(None)
-    def in_micro_market(
+    def projects_in_micro_market(
         self,
         principal: Principal,
         micro_market: str,
@@ -111,7 +111,7 @@ class LocationService(Service):
     ) -> Page[Project]:
         """The projects whose location lies in ``micro_market``, by project id."""
         with self._begin(principal, IN_MICRO_MARKET) as uow:
-            if not isinstance(micro_market, str) or not micro_market.strip():
+            if not micro_market.strip():
                 raise ValidationFailed("micro_market", "must be a non-empty string")
             query = Query((Eq("micro_market", micro_market),), (asc("project_id"),), limit, cursor)
             page = uow.inventory.locations.list(query)
@@ -120,7 +120,7 @@ class LocationService(Service):
             return Page(items, page.next_cursor)
 
     @serves(None)
-    def near(
+    def projects_near(
         self,
         principal: Principal,
         latitude: Decimal | float,
@@ -140,11 +140,7 @@ class LocationService(Service):
             radius = number_arg(radius_km, "radius_km", 0, MAX_RADIUS_KM)
             if radius <= 0:
                 raise ValidationFailed("radius_km", "must be greater than 0")
-            if (
-                isinstance(limit, bool)
-                or not isinstance(limit, int)
-                or not 0 < limit <= MAX_PAGE_SIZE
-            ):
+            if not 0 < limit <= MAX_PAGE_SIZE:
                 raise ValidationFailed("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
             hits: list[tuple[float, LocationIndex]] = []
             for box in bounding_boxes(lat, lon, radius):

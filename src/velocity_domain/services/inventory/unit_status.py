@@ -22,6 +22,7 @@ two of them on one unit from both succeeding.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -33,7 +34,7 @@ from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Person
 from velocity_domain.errors import ConcurrencyConflict, ValidationFailed
 from velocity_domain.governance.change import ProposedChange, plain_values
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import GovernedUpdate, Service, serves
 from velocity_domain.inventory.entities import (
     Availability,
     PricingHistory,
@@ -41,17 +42,21 @@ from velocity_domain.inventory.entities import (
     UnitStatus,
 )
 from velocity_domain.inventory.lifecycle import MOVES, check_move
-from velocity_domain.kernel.arguments import (
-    uuid_arg,
-    version_arg,
-)
+from velocity_domain.kernel.arguments import Version
+from velocity_domain.kernel.clock import Clock, ensure_utc
 from velocity_domain.kernel.convert import converter
 from velocity_domain.kernel.model import VersionedEntity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Query, Range, desc
 from velocity_domain.uow import UnitOfWork
 
-__all__ = ["MOVE_OF", "PRICE_FIELDS", "UnitStatusService", "check_version"]
+__all__ = [
+    "MOVE_OF",
+    "PRICE_FIELDS",
+    "UnitStatusService",
+    "check_version",
+    "record_availability",
+]
 
 READ = "inventory.read"
 WRITE = "inventory.write"
@@ -86,15 +91,6 @@ def check_version(row: VersionedEntity, version: int) -> None:
         raise ConcurrencyConflict(row.table_name, row.key, version, row.version)
 
 
-def _future(until: object, now: datetime) -> datetime:
-    """``until`` checked to be a timezone-aware datetime after ``now``."""
-    if not isinstance(until, datetime) or until.tzinfo is None:
-        raise ValidationFailed("until", "must be a timezone-aware datetime")
-    if until <= now:
-        raise ValidationFailed("until", f"must be in the future (now is {now.isoformat()})")
-    return until
-
-
 def _moment(value: object) -> datetime:
     try:
         return converter.structure(value, datetime)
@@ -102,17 +98,111 @@ def _moment(value: object) -> datetime:
         raise ValidationFailed("effective_from", "must be an ISO 8601 time", value=value) from None
 
 
+def record_availability(
+    uow: UnitOfWork,
+    clock: Clock,
+    principal: Principal,
+    unit: Unit,
+    *,
+    reason: str | None,
+    person_id: UUID | None,
+    valid_to: datetime | None = None,
+) -> None:
+    """Append the unit's status, as it now is, to its availability history."""
+    now = clock.now()
+    uow.inventory.availability.add(
+        Availability(
+            unit_id=unit.key,
+            status=unit.status,
+            valid_from=now,
+            valid_to=valid_to,
+            reason=reason,
+            person_id=person_id,
+            recorded_by_user_id=principal.user_id,
+            recorded_at=now,
+        )
+    )
+
+
+_CHANGE_PRICE = GovernedUpdate(CHANGE_PRICE, Unit, "inventory")
+
+
+def _plain_move(name: str, operation: Operation, doc: str) -> Callable[..., Unit]:
+    """A status method taking no person: one move along the lifecycle, to ``operation``'s status."""
+
+    @serves(None)
+    def move(
+        self: UnitStatusService,
+        principal: Principal,
+        unit_id: UUID,
+        *,
+        expected_version: Version,
+        reason: str | None = None,
+    ) -> Unit:
+        return self._move(principal, operation, unit_id, expected_version, reason=reason)
+
+    move.__name__ = name
+    move.__qualname__ = f"UnitStatusService.{name}"
+    move.__doc__ = doc
+    return move
+
+
 class UnitStatusService(Service):
     """A unit's status moves and prices, behind the status methods of ``velocity.inventory``.
 
     Every status operation (hold, book, release, sale, block, unblock) is one
-    :meth:`move` along the unit status lifecycle
+    :meth:`_move` along the unit status lifecycle
     (:mod:`velocity_domain.inventory.lifecycle`); this object owns the
     availability ledger those moves append to and the unit's price history.
     """
 
     @serves(None)
-    def move(
+    def hold(
+        self,
+        principal: Principal,
+        unit_id: UUID,
+        *,
+        person_id: UUID,
+        until: datetime,
+        expected_version: Version,
+        reason: str | None = None,
+    ) -> Unit:
+        """Hold an available unit (or one whose hold has lapsed) for a person until ``until``."""
+        return self._move(
+            principal,
+            HOLD,
+            unit_id,
+            expected_version,
+            person_id=person_id,
+            reason=reason,
+            until=until,
+        )
+
+    @serves(None)
+    def book(
+        self,
+        principal: Principal,
+        unit_id: UUID,
+        *,
+        person_id: UUID,
+        expected_version: Version,
+        reason: str | None = None,
+    ) -> Unit:
+        """Book a unit for a person; double-booking is refused.
+
+        A unit already booked or sold, blocked, or under a live hold for
+        someone else is refused with ``InvalidTransition``.
+        """
+        return self._move(
+            principal, BOOK, unit_id, expected_version, person_id=person_id, reason=reason
+        )
+
+    release = _plain_move("release", RELEASE, "Make a held or booked unit available again.")
+    mark_sold = _plain_move("mark_sold", MARK_SOLD, "Mark a booked unit sold, to its buyer.")
+    block = _plain_move("block", BLOCK, "Take an available unit (or a lapsed hold) off sale.")
+    unblock = _plain_move("unblock", UNBLOCK, "Put a blocked unit back on sale.")
+
+    def _move(
         self,
         principal: Principal,
         operation: Operation,
@@ -120,8 +210,8 @@ class UnitStatusService(Service):
         expected_version: int,
         *,
         person_id: UUID | None = None,
-        until: datetime | None = None,
         reason: str | None = None,
+        until: datetime | None = None,
     ) -> Unit:
         """Move a unit to the status of ``operation``, with its availability row and audit event.
 
@@ -132,67 +222,38 @@ class UnitStatusService(Service):
         target = MOVES[move].target
         now = self.clock.now()
         with self._begin(principal, operation) as uow:
-            if target is UnitStatus.HELD:
-                until = _future(until, now)
-            unit = self._unit_at(uow, unit_id, expected_version)
+            if until is not None and until <= now:
+                raise ValidationFailed("until", f"must be in the future (now is {now.isoformat()})")
+            unit = uow.inventory.units.get(unit_id)
+            check_version(unit, expected_version)
             if target in (UnitStatus.HELD, UnitStatus.BOOKED):
                 self._check_person(uow, principal, person_id)
             check_move(unit, move, now, person_id)
-            if target is UnitStatus.HELD:
-                changed = attrs.evolve(
-                    unit, status=target, hold_expires_at=until, held_for_person_id=person_id
-                )
-            else:
-                changed = attrs.evolve(
-                    unit, status=target, hold_expires_at=None, held_for_person_id=None
-                )
-                until = None
+            held = target is UnitStatus.HELD
+            changed = attrs.evolve(
+                unit,
+                status=target,
+                hold_expires_at=until if held else None,
+                held_for_person_id=person_id if held else None,
+            )
             if target is UnitStatus.SOLD:
                 person_id = self._booked_for(uow, unit)
             elif target not in (UnitStatus.HELD, UnitStatus.BOOKED):
                 person_id = None
-            stored = uow.inventory.units.update(changed, expected_version=unit.version)
-            self.record_availability(
-                uow, principal, stored, reason=reason, person_id=person_id, valid_to=until
+            stored = self._update_audited(
+                uow, principal, operation.name, unit, changed, domain="inventory", reason=reason
             )
-            self._audit(
+            record_availability(
                 uow,
+                self.clock,
                 principal,
-                operation.name,
-                target_domain="inventory",
-                target_ref=unit.key,
-                before=unit,
-                after=stored,
+                stored,
                 reason=reason,
+                person_id=person_id,
+                valid_to=until,
             )
             uow.commit()
         return stored
-
-    @serves(None)
-    def record_availability(
-        self,
-        uow: UnitOfWork,
-        principal: Principal,
-        unit: Unit,
-        *,
-        reason: str | None,
-        person_id: UUID | None,
-        valid_to: datetime | None = None,
-    ) -> None:
-        """Append the unit's status, as it now is, to its availability history."""
-        now = self.clock.now()
-        uow.inventory.availability.add(
-            Availability(
-                unit_id=unit.key,
-                status=unit.status,
-                valid_from=now,
-                valid_to=valid_to,
-                reason=reason,
-                person_id=person_id,
-                recorded_by_user_id=principal.user_id,
-                recorded_at=now,
-            )
-        )
 
     @serves(None)
     def availability(
@@ -205,18 +266,10 @@ class UnitStatusService(Service):
     ) -> Page[Availability]:
         """A unit's status history, newest first."""
         with self._begin(principal, AVAILABILITY) as uow:
-            uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
+            uow.inventory.units.get(unit_id)
             order = (desc("valid_from"), desc("recorded_at"), desc("availability_id"))
             query = Query((Eq("unit_id", unit_id),), order, limit, cursor)
             return uow.inventory.availability.list(query)
-
-    @staticmethod
-    def _unit_at(uow: UnitOfWork, unit_id: UUID, expected_version: int) -> Unit:
-        """The unit, refused as a conflict unless it is still at ``expected_version``."""
-        version = version_arg(expected_version)
-        unit = uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
-        check_version(unit, version)
-        return unit
 
     def _check_person(self, uow: UnitOfWork, principal: Principal, person_id: UUID | None) -> None:
         """Refuse a person who does not exist or whom the principal may not see (alike)."""
@@ -258,8 +311,8 @@ class UnitStatusService(Service):
         execution fail.
         """
         now = self.clock.now()
-        with self._begin(principal, CHANGE_PRICE) as uow:
-            unit = uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
+
+        def priced(unit: Unit) -> dict[str, Decimal]:
             # Refuse bad values before the policy sees them (and scale the price as stored).
             entry = PricingHistory(
                 unit_id=unit.key,
@@ -270,17 +323,18 @@ class UnitStatusService(Service):
                 changed_by_user_id=principal.user_id,
                 reason=reason,
             )
-            change = self._update_change(
-                CHANGE_PRICE,
-                unit,
-                {"price_current": entry.price},
-                unit.version,
-                context=plain_values({"effective_from": entry.effective_from, "reason": reason}),
-            )
-            self._gate(uow, principal, change)
-            written = self.apply_price(uow, principal, change)
-            uow.commit()
-        return written
+            return {"price_current": entry.price}
+
+        moment = ensure_utc(effective_from, "effective_from")
+        return self._governed_update(
+            principal,
+            _CHANGE_PRICE,
+            unit_id,
+            None,
+            priced,
+            context=plain_values({"effective_from": moment, "reason": reason}),
+            apply=self.apply_price,
+        )
 
     @serves(None)
     def apply_price(
@@ -343,9 +397,7 @@ class UnitStatusService(Service):
     ) -> PricingHistory | None:
         """The price entry in force at ``at`` (default now), or ``None`` if it had no price."""
         with self._begin(principal, CURRENT_PRICE) as uow:
-            if at is not None and (not isinstance(at, datetime) or at.tzinfo is None):
-                raise ValidationFailed("at", "must be a timezone-aware datetime")
-            uow.inventory.units.get(uuid_arg(unit_id, "unit_id"))
+            uow.inventory.units.get(unit_id)
             return self._price_at(uow, unit_id, at or self.clock.now())
 
     @staticmethod
