@@ -5,8 +5,9 @@
   next state as a straight arrow, longer moves forward as arcs on the right
   and moves back as arcs on the left. Terminal states have a grey fill.
 * :func:`domain_erd_svg` draws one domain's tables with their key columns, its
-  foreign keys inside the domain as curves, and references to other domains
-  as text on the column (``→ core_users``).
+  foreign keys inside the domain as curves, and every referenced table
+  written beside its column (``→ core_users``), so a reader need not follow
+  the curves.
 
 Nothing here needs Graphviz or a network: the SVG is written by hand, so the
 pictures are the same on every machine and work offline.
@@ -143,11 +144,7 @@ def domain_erd_svg(title: str, tables: Sequence[sa.Table], colour: str) -> str:
                 cy = y + head_h + 4 + j * row_h + 12
                 rows[(table.name, column.name)] = cy - 4
                 mark = "PK" if column.primary_key else "FK"
-                outside = [
-                    fk.column.table.name
-                    for fk in column.foreign_keys
-                    if fk.column.table.name not in names
-                ]
+                outside = [fk.column.table.name for fk in column.foreign_keys]
                 note = (
                     f'<tspan fill="#888"> → {html.escape(", ".join(outside))}</tspan>'
                     if outside
