@@ -6,6 +6,10 @@
     python3 tasks.py bench [ARGS...]        measure the core paths against raw psycopg
                                             (--people N, --url URL, --only NAME,...,
                                             --reuse; see benchmarks/README.md)
+    python3 tasks.py build                  build the sdist and the wheel into dist/
+    python3 tasks.py publish --repository-url URL [TWINE ARGS...]
+                                            upload dist/ to a package index with twine
+                                            (see docs/publishing.rst)
 
 Each command first makes ``.venv`` (once) and installs the pinned development
 environment from ``requirements/dev.lock`` (again only when the lock changes).
@@ -112,9 +116,55 @@ def bench(args: list[str]) -> int:
     return _run([str(PY), "-m", "benchmarks.run", "--write-docs", *args])
 
 
+DIST = ROOT / "dist"
+
+
+def build_command(python: str, out_dir: Path) -> list[str]:
+    """Return the command that builds the sdist and the wheel of this checkout into ``out_dir``.
+
+    Run it from the repository root. It uses the pinned hatchling of the development
+    environment (no build
+    isolation, so a build needs no network); the release test runs the same command.
+    """
+    return [python, "-m", "hatchling", "build", "-t", "sdist", "-t", "wheel", "-d", str(out_dir)]
+
+
+def build(args: list[str]) -> int:
+    """Build the sdist and the wheel into ``dist/`` (emptied first), for ``publish``."""
+    if args:
+        print("build takes no arguments")
+        return 2
+    if DIST.exists():
+        for old in DIST.iterdir():
+            old.unlink()
+    code = _run(build_command(str(PY), DIST))
+    if code == 0:
+        for made in sorted(DIST.iterdir()):
+            print(f"built {made.relative_to(ROOT)}")
+    return code
+
+
+def publish(args: list[str]) -> int:
+    """Upload what ``build`` left in ``dist/`` to the index given by ``--repository-url``."""
+    if "--repository-url" not in args and not any(a.startswith("--repository-url=") for a in args):
+        print("publish needs --repository-url URL (the upload URL of your private index)")
+        return 2
+    made = sorted(str(p) for p in DIST.glob("velocity_domain-*")) if DIST.exists() else []
+    if not made:
+        print("dist/ is empty: run python3 tasks.py build first")
+        return 2
+    return _run([str(PY), "-m", "twine", "upload", "--non-interactive", *args, *made])
+
+
 def main(argv: list[str]) -> int:
-    """Dispatch ``quickstart``, ``test`` or ``bench``."""
-    commands = {"quickstart": quickstart, "test": test, "bench": bench}
+    """Dispatch ``quickstart``, ``test``, ``bench``, ``build`` or ``publish``."""
+    commands = {
+        "quickstart": quickstart,
+        "test": test,
+        "bench": bench,
+        "build": build,
+        "publish": publish,
+    }
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2

@@ -23,10 +23,12 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
     "schema_doc",
+    "spec_links",
 ]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 exclude_patterns = ["_build", "_generated/access-tables.rst", "_generated/lifecycles.rst"]
-html_theme = "alabaster"
+html_theme = "furo"
+html_title = f"velocity_domain {release}"
 html_static_path: list[str] = []

@@ -1,7 +1,9 @@
-"""Sphinx extension: the schema reference page and the entity-relationship diagram.
+"""Sphinx extension: the schema reference, the ER diagrams, the access tables, the lifecycles.
 
-Both are generated from the library's SQLAlchemy ``MetaData`` at every build,
-so the documentation cannot drift from the tables the migrations create.
+All are generated at every build, from the library's SQLAlchemy ``MetaData``,
+its permission catalogue and its lifecycle transition tables, so the
+documentation cannot drift from the code. The pictures are SVG drawn by
+:mod:`diagrams` (no Graphviz needed).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from diagrams import domain_erd_svg, lifecycle_svg
 from sphinx.application import Sphinx
 from sqlalchemy.dialects import postgresql
 
@@ -67,7 +70,7 @@ def spec_source(table: str) -> str:
     if table in ADDITIONS:
         return "addition: the import lifecycle of spec section 8 keeps batches and rows here"
     if table in SECTION_5:
-        return "spec sections 4 and 5 (columns recommended in section 5)"
+        return "spec sections 4 and 5 (columns recommended in spec section 5)"
     return "spec section 4 (columns designed here)"
 
 
@@ -102,16 +105,30 @@ def render_reference() -> str:
         "primary key is a UUIDv7 made by the library; ``RESTRICT`` is the default on",
         "delete so that no evidence is removed by cascade.",
         "",
+        "The diagram of the whole schema shows every table with its key columns and",
+        "every foreign key; select it to open it at full size. Each domain below has",
+        "a diagram of its own, easier to read, where each foreign key's table is",
+        "written beside its column (``→ core_users``).",
+        "",
         ".. image:: erd.svg",
-        "   :alt: Entity-relationship diagram of the canonical schema",
+        "   :width: 100%",
+        "   :alt: Entity-relationship diagram of the whole canonical schema",
         "",
     ]
     for domain, tables in domain_tables().items():
         title = f"{DOMAIN_TITLES[domain]} (``{domain}``)"
         lines += [title, "-" * len(title), ""]
+        lines += [
+            f".. image:: erd-{domain}.svg",
+            "   :width: 100%",
+            f"   :alt: Entity-relationship diagram of the {DOMAIN_TITLES[domain]} domain",
+            "",
+        ]
         for table in tables:
             lines += [f"``{table.name}``", "~" * (len(table.name) + 4), ""]
             lines += [f"Implements: {spec_source(table.name)}.", ""]
+            if table.name in SECTION_5:
+                lines += [f"The spec's plan for it: :ref:`spec-{table.name}`.", ""]
             lines += [
                 ".. list-table::",
                 "   :header-rows: 1",
@@ -269,13 +286,13 @@ def render_access_tables() -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_lifecycles() -> str:
-    """Return each lifecycle's transition table, read from the objects the code checks with."""
+def _lifecycles() -> list[Any]:
+    """Return every lifecycle the documentation shows, as the objects the code checks with."""
     from velocity_domain.crm.lifecycle import DEFAULT_PIPELINE, IMPORT_BATCH, LEAD_STATUS  # noqa: PLC0415
     from velocity_domain.inventory.lifecycle import UNIT_STATUS  # noqa: PLC0415
     from velocity_domain.workflow import lifecycle as workflow  # noqa: PLC0415
 
-    lifecycles = [
+    return [
         IMPORT_BATCH,
         workflow.WRITEBACK,
         DEFAULT_PIPELINE.lifecycle,
@@ -285,8 +302,19 @@ def render_lifecycles() -> str:
         workflow.ACTION,
         workflow.BRANCH,
     ]
+
+
+def render_lifecycles() -> str:
+    """Return each lifecycle's state diagram and transition table."""
     lines: list[str] = []
-    for lifecycle in lifecycles:
+    for lifecycle in _lifecycles():
+        lines += [
+            f".. figure:: /_generated/lifecycle-{_slug(lifecycle.name)}.svg",
+            f"   :alt: State diagram of the {lifecycle.name} lifecycle",
+            "",
+            f"   The {lifecycle.name} lifecycle. Grey states are terminal.",
+            "",
+        ]
         lines += [
             f".. list-table:: {lifecycle.name}",
             "   :header-rows: 1",
@@ -301,11 +329,23 @@ def render_lifecycles() -> str:
     return "\n".join(lines)
 
 
+def _slug(name: str) -> str:
+    return name.replace(" ", "-")
+
+
 def _generate(app: Sphinx) -> None:
     out = Path(app.srcdir) / "_generated"
     out.mkdir(exist_ok=True)
     _write(out / "schema-reference.rst", render_reference())
     _write(out / "erd.svg", render_erd())
+    for domain, tables in domain_tables().items():
+        svg = domain_erd_svg(DOMAIN_TITLES[domain], tables, DOMAIN_COLOURS[domain])
+        _write(out / f"erd-{domain}.svg", svg)
+    for lifecycle in _lifecycles():
+        _write(
+            out / f"lifecycle-{_slug(lifecycle.name)}.svg",
+            lifecycle_svg(lifecycle.name, lifecycle.edges),
+        )
     _write(out / "access-tables.rst", render_access_tables())
     _write(out / "lifecycles.rst", render_lifecycles())
 

@@ -16,6 +16,6 @@ from velocity_domain import errors
 from velocity_domain.access.principal import Principal, PrincipalKind
 from velocity_domain.velocity import Velocity
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = ["Principal", "PrincipalKind", "Velocity", "__version__", "errors"]
