@@ -3,7 +3,7 @@
 
     python3 tasks.py quickstart [ARGS...]   run examples/quickstart.py
     python3 tasks.py test [PYTEST ARGS...]  run every check and the whole test suite
-                                            (about 4 minutes on 2 cores; what CI runs)
+                                            (about 3 minutes on 2 cores; what CI runs)
     python3 tasks.py test --quick [ARGS...] ruff, mypy, import-linter and the tests that
                                             need no PostgreSQL (about a minute)
     python3 tasks.py bench [ARGS...]        measure the core paths against raw psycopg
@@ -112,7 +112,7 @@ def _report(results: list[tuple[str, int, float]], started: float) -> int:
 def test(args: list[str]) -> int:
     """Run the linters, the type checker, the architecture contract, pytest and the docs.
 
-    The full run (what CI runs) takes about 4 minutes on a 2-core machine:
+    The full run (what CI runs) takes about 3 minutes on a 2-core machine:
     pytest runs on two workers (pytest-xdist) while mypy and Sphinx run
     beside it, their output shown when they finish. ``--quick`` (about a
     minute) runs the linters, mypy and the tests that need no PostgreSQL;
