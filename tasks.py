@@ -3,6 +3,9 @@
 
     python3 tasks.py quickstart [ARGS...]   run examples/quickstart.py
     python3 tasks.py test [PYTEST ARGS...]  run every check and the whole test suite
+                                            (about 3 minutes on 2 cores; what CI runs)
+    python3 tasks.py test --quick [ARGS...] ruff, mypy, import-linter and the tests that
+                                            need no PostgreSQL (about a minute)
     python3 tasks.py bench [ARGS...]        measure the core paths against raw psycopg
                                             (--people N, --url URL, --only NAME,...,
                                             --reuse; see benchmarks/README.md)
@@ -11,8 +14,11 @@
                                             upload dist/ to a package index with twine
                                             (see docs/publishing.rst)
 
-Each command first makes ``.venv`` (once) and installs the pinned development
-environment from ``requirements/dev.lock`` (again only when the lock changes).
+Each command but ``quickstart`` first makes ``.venv`` (once) and installs the
+pinned development environment from ``requirements/dev.lock`` (again only when
+the lock changes); ``quickstart`` makes ``.venv-quickstart`` with only the
+runtime dependencies (``requirements/runtime.lock``, or ``postgres.lock`` with
+``--url``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import venv
 from pathlib import Path
@@ -65,50 +73,112 @@ def ensure_env() -> None:
 
 
 def quickstart(args: list[str]) -> int:
-    """Run the main example."""
-    return _run([str(PY), str(ROOT / "examples" / "quickstart.py"), *args])
+    """Run the main example in ``.venv-quickstart``, which holds only what it needs.
+
+    That is the runtime dependencies (``requirements/runtime.lock``), and with
+    ``--url`` the ``postgres`` extra's too (``requirements/postgres.lock``);
+    the example imports the package from ``src/``, so nothing is built.
+    """
+    folder = ROOT / ".venv-quickstart"
+    wants_postgres = any(a == "--url" or a.startswith("--url=") for a in args)
+    python = folder / PY.relative_to(VENV)
+    lock = ROOT / "requirements" / ("postgres.lock" if wants_postgres else "runtime.lock")
+    if not python.exists():
+        print(f"creating virtual environment in {folder}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(folder)
+    stamp = folder / f".velocity-{lock.stem}-sha256"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text().strip() != digest:
+        pip = [str(python), "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
+        if _run([*pip, "--require-hashes", "-r", str(lock)]) != 0:
+            sys.exit(f"installing {lock.name} for the quickstart failed (see above)")
+        stamp.write_text(digest + "\n")
+    path = os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path}
+    return _run([str(python), str(ROOT / "examples" / "quickstart.py"), *args], env=env)
 
 
-def test(args: list[str]) -> int:
-    """Run the linters, the type checker, the architecture contract, pytest and the docs."""
-    checks: list[tuple[str, list[str]]] = [
-        ("ruff check", [str(BIN / "ruff"), "check", "."]),
-        ("ruff format", [str(BIN / "ruff"), "format", "--check", "."]),
-        ("mypy --strict", [str(PY), "-m", "mypy", "--strict", "src"]),
-        ("import-linter", [str(BIN / "lint-imports")]),
-        ("pytest", [str(PY), "-m", "pytest", *args]),
-        (
-            "sphinx -W",
-            [
-                str(PY),
-                "-m",
-                "sphinx",
-                "-W",
-                "--keep-going",
-                "-q",
-                "-b",
-                "html",
-                "docs",
-                "docs/_build/html",
-            ],
-        ),
-    ]
-    results: list[tuple[str, int, float]] = []
-    for name, cmd in checks:
-        started = time.monotonic()
-        code = _run(cmd)
-        results.append((name, code, time.monotonic() - started))
+def _report(results: list[tuple[str, int, float]], started: float) -> int:
     print("\nsummary:")
     for name, code, seconds in results:
         # pytest exits 5 when it collected no test: that is a failure here too.
         verdict = "ok" if code == 0 else f"FAILED (exit {code})"
         print(f"  {name:<16} {verdict:<18} {seconds:6.1f}s")
+    print(f"  {'total':<16} {'':<18} {time.monotonic() - started:6.1f}s")
     failed = [name for name, code, _ in results if code != 0]
     if failed:
         print("failed: " + ", ".join(failed))
         return 1
     print("all checks passed")
     return 0
+
+
+def test(args: list[str]) -> int:
+    """Run the linters, the type checker, the architecture contract, pytest and the docs.
+
+    The full run (what CI runs) takes about 3 minutes on a 2-core machine:
+    pytest runs on two workers (pytest-xdist) while mypy and Sphinx run
+    beside it, their output shown when they finish. ``--quick`` (about a
+    minute) runs the linters, mypy and the tests that need no PostgreSQL;
+    run the full suite before you push.
+    """
+    quick = "--quick" in args
+    pytest_args = [a for a in args if a != "--quick"]
+    started = time.monotonic()
+    fast: list[tuple[str, list[str]]] = [
+        ("ruff check", [str(BIN / "ruff"), "check", "."]),
+        ("ruff format", [str(BIN / "ruff"), "format", "--check", "."]),
+        ("import-linter", [str(BIN / "lint-imports")]),
+    ]
+    beside: list[tuple[str, list[str]]] = [
+        ("mypy --strict", [str(PY), "-m", "mypy", "--strict", "src"]),
+    ]
+    if not quick:
+        sphinx = [str(PY), "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html"]
+        beside.append(("sphinx -W", [*sphinx, "docs", "docs/_build/html"]))
+    workers = ["-n", "2"] if not any(a.startswith(("-n", "--numprocesses")) for a in args) else []
+    selection = ["-m", "not postgres"] if quick else []
+    pytest_cmd = [str(PY), "-m", "pytest", *workers, *selection, *pytest_args]
+    what = "the tests that need no PostgreSQL" if quick else "every test"
+    total = len(fast) + len(beside) + 1
+    results: list[tuple[str, int, float]] = []
+    for step, (name, cmd) in enumerate(fast, start=1):
+        print(f"[{step}/{total}] {name}", flush=True)
+        begun = time.monotonic()
+        code = _run(cmd)
+        results.append((name, code, time.monotonic() - begun))
+    with tempfile.TemporaryDirectory(prefix="velocity-checks-") as folder:
+        running: list[tuple[str, subprocess.Popen[bytes], Path, float, threading.Thread]] = []
+        ended: dict[str, float] = {}
+
+        def note_end(name: str, process: subprocess.Popen[bytes]) -> None:
+            process.wait()
+            ended[name] = time.monotonic()
+
+        for step, (name, cmd) in enumerate(beside, start=len(fast) + 1):
+            log = Path(folder) / f"{step}.log"
+            print(
+                f"[{step}/{total}] {name}: started beside pytest, output when it ends", flush=True
+            )
+            with log.open("wb") as sink:
+                process = subprocess.Popen(cmd, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+            # A thread notes when it ends, so the summary shows its own time, not pytest's.
+            watcher = threading.Thread(target=note_end, args=(name, process))
+            watcher.start()
+            running.append((name, process, log, time.monotonic(), watcher))
+        print(f"[{total}/{total}] pytest: {what}; progress in % on the right", flush=True)
+        begun = time.monotonic()
+        code = _run(pytest_cmd)
+        results.append(("pytest", code, time.monotonic() - begun))
+        for name, process, log, begun, watcher in running:
+            watcher.join()
+            code = process.wait()
+            output = log.read_text(errors="replace").strip()
+            print(f"\n--- {name} ({'ok' if code == 0 else f'exit {code}'})")
+            if output:
+                print(output)
+            results.append((name, code, ended[name] - begun))
+    return _report(results, started)
 
 
 def bench(args: list[str]) -> int:
@@ -168,7 +238,8 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in commands:
         print(__doc__)
         return 2
-    ensure_env()
+    if argv[0] != "quickstart":  # the quickstart makes its own, smaller environment
+        ensure_env()
     return commands[argv[0]](argv[1:])
 
 

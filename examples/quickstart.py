@@ -2,6 +2,7 @@
 
     python3 tasks.py quickstart                          # the in-memory store
     python3 tasks.py quickstart --url postgresql://...   # PostgreSQL
+    python3 tasks.py quickstart --url ... --keep         # and keep what it made
 
 An agent logs a lead from a WhatsApp enquiry, converts it into an
 opportunity for a unit, books and holds a site visit, moves the deal along
@@ -9,7 +10,8 @@ the pipeline; a manager then looks at the pipeline and the audit trail.
 High-risk changes (a price, closing the deal, an AI agent's correction of a
 contact's email) wait in an operator's inbox until he approves them. On
 PostgreSQL the story runs in a new schema of its own (``quickstart_<hex>``),
-so it never touches existing data and can be run again.
+so it never touches existing data and can be run again; the schema is dropped
+at the end unless ``--keep`` is given.
 """
 
 from __future__ import annotations
@@ -30,22 +32,41 @@ from velocity_domain.errors import (
     DuplicateSuspected,
     InvalidTransition,
     ValidationFailed,
+    VelocityError,
 )
 from velocity_domain.kernel.clock import FixedClock
 
 MONDAY = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
 
 
-def open_store(url: str | None, clock: FixedClock, out: TextIO) -> Velocity:
-    """Return a Velocity in memory, or on a fresh schema of the PostgreSQL at ``url``."""
-    if url is None:
-        return Velocity.in_memory(clock=clock)
+def new_schema(url: str, out: TextIO) -> str:
+    """Migrate a new schema ``quickstart_<hex>`` of the PostgreSQL at ``url``; return its name."""
     from velocity_domain.adapters.postgres import migrate  # noqa: PLC0415 - needs the extra
 
     schema = f"quickstart_{secrets.token_hex(4)}"
     migrate.upgrade(url, schema=schema)
     print(f"(migrated a new schema {schema} for this run)", file=out)
-    return Velocity.from_url(url, schema=schema, clock=clock)
+    return schema
+
+
+def open_store(url: str | None, schema: str | None, clock: FixedClock) -> Velocity:
+    """Return a Velocity in memory, or on ``schema`` of the PostgreSQL at ``url``."""
+    if url is None:
+        return Velocity.in_memory(clock=clock)
+    # A host passes its own secret (the same in every process) or sets VELOCITY_CURSOR_KEY;
+    # this story's cursors need not outlive it, so a random key will do.
+    return Velocity.from_url(url, schema=schema, clock=clock, cursor_key=secrets.token_bytes(32))
+
+
+def clean_up(url: str, schema: str, keep: bool, out: TextIO) -> None:
+    """Drop the story's schema, or say how to when asked to keep it."""
+    from velocity_domain.adapters.postgres import migrate  # noqa: PLC0415 - needs the extra
+
+    if keep:
+        print(f"(kept the schema {schema}; DROP SCHEMA {schema} CASCADE removes it)", file=out)
+        return
+    migrate.drop_schema(url, schema)
+    print(f"(dropped the schema {schema}; --keep keeps it)", file=out)
 
 
 def run(velocity: Velocity, clock: FixedClock, out: TextIO) -> None:  # noqa: PLR0915 - a story
@@ -260,15 +281,39 @@ def release(  # noqa: PLR0917 - the cast of the story
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
-    """Parse the command line and run the story."""
+    """Parse the command line and run the story; a setup mistake is one line on stderr."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a PostgreSQL URL; without it the store is in memory")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the quickstart_<hex> schema (with --url)"
+    )
     args = parser.parse_args(argv)
     where = "PostgreSQL" if args.url else "the in-memory store"
     print(f"velocity_domain quickstart on {where}", file=out)
     clock = FixedClock(MONDAY)
-    with open_store(args.url, clock, out) as velocity:
-        run(velocity, clock, out)
+    schema = None
+    try:
+        if args.url:
+            schema = new_schema(args.url, out)
+        velocity = open_store(args.url, schema, clock)
+    except ImportError as exc:
+        print(
+            f"quickstart: the PostgreSQL store is not installed ({exc});"
+            ' pip install "velocity-domain[postgres]"',
+            file=sys.stderr,
+        )
+        return 2
+    except VelocityError as err:  # a wrong URL, host, user or password
+        print(f"quickstart: {err}", file=sys.stderr)
+        if schema is not None:
+            clean_up(args.url, schema, args.keep, out)
+        return 1
+    try:
+        with velocity:
+            run(velocity, clock, out)
+    finally:
+        if schema is not None:
+            clean_up(args.url, schema, args.keep, out)
     return 0
 
 

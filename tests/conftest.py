@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -9,13 +10,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from tests.support.pg_harness import NoServerError, PostgresServer
+from tests.support.pg_harness import ENV_VAR, SHARED_VAR, NoServerError, PostgresServer
 from tests.support.world import World, build
 from velocity_domain import Velocity
 from velocity_domain.adapters.postgres import migrate
 from velocity_domain.kernel.clock import FixedClock
 
 _server: PostgresServer | None = None
+
+# A PostgreSQL-backed Velocity needs a cursor key from its host; the tests are that host.
+os.environ.setdefault("VELOCITY_CURSOR_KEY", "velocity-domain tests only, not a secret")
 
 
 def _get_server() -> PostgresServer:
@@ -26,6 +30,20 @@ def _get_server() -> PostgresServer:
         except NoServerError as exc:
             pytest.exit(str(exc), returncode=3)
     return _server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, start the private server once here and hand its URL to the workers.
+
+    The controller runs this before it spawns the workers, which inherit the
+    environment; without it each worker would start a server of its own.
+    """
+    workers = config.getoption("numprocesses", default=None)
+    is_controller = not hasattr(config, "workerinput")
+    wants_postgres = "not postgres" not in (config.getoption("markexpr", default="") or "")
+    if not (workers and is_controller and wants_postgres) or os.environ.get(ENV_VAR):
+        return
+    os.environ[SHARED_VAR] = _get_server().admin_url.render_as_string(hide_password=False)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -40,6 +58,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if _server is not None:
         _server.close()
         _server = None
+        if not hasattr(config, "workerinput"):
+            os.environ.pop(SHARED_VAR, None)
 
 
 @pytest.fixture(scope="session")

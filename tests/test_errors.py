@@ -45,6 +45,7 @@ FAMILIES: dict[str, str] = {
     "StorageUnavailable": "retryable",
     "ApprovalRequired": "none",
     "SchemaNotReady": "none",
+    "NotConfigured": "none",
 }
 _BASES = {"client": ClientError, "conflict": Conflict, "retryable": Retryable}
 

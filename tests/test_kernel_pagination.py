@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -9,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from velocity_domain.errors import InvalidCursor, ValidationFailed
+from velocity_domain.errors import InvalidCursor, NotConfigured, ValidationFailed
 from velocity_domain.kernel import MAX_PAGE_SIZE, CursorCodec, Page, PageRequest
+from velocity_domain.kernel.pagination import CURSOR_KEY_ENV
 
 codec = CursorCodec(b"test-key-0123456789")
 
@@ -81,6 +84,32 @@ def test_forged_payload_with_valid_signature_but_odd_values_is_refused() -> None
 def test_short_keys_are_refused() -> None:
     with pytest.raises(ValidationFailed):
         CursorCodec(b"short")
+
+
+def test_the_in_memory_key_is_random_and_lives_as_long_as_its_process() -> None:
+    probe = "from velocity_domain.kernel import CursorCodec as C; print(C.for_this_process()._key)"
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    assert len(keys) == 2
+    token = CursorCodec.for_this_process().encode("s", [1])
+    assert CursorCodec.for_this_process().decode(token, "s") == (1,)
+
+
+def test_a_hosts_key_comes_from_the_call_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(CURSOR_KEY_ENV, "from the environment, 32 bytes..")
+    token = CursorCodec.from_host(None).encode("s", [1])
+    assert CursorCodec.from_host(b"from the environment, 32 bytes..").decode(token, "s") == (1,)
+    with pytest.raises(InvalidCursor):
+        CursorCodec.from_host("the call's own key wins over it").decode(token, "s")
+    monkeypatch.delenv(CURSOR_KEY_ENV)
+    with pytest.raises(NotConfigured, match=CURSOR_KEY_ENV):
+        CursorCodec.from_host(None)
 
 
 def test_values_keep_their_types() -> None:

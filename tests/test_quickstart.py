@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import sqlalchemy as sa
 
 from tests.support.pg_harness import PostgresServer
+from velocity_domain.adapters import postgres as postgres_adapter
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "quickstart.py"
 
@@ -52,14 +56,90 @@ def test_quickstart_in_memory() -> None:
     _check(out.getvalue())
 
 
-@pytest.mark.postgres
-def test_quickstart_on_postgres(pg_server: PostgresServer) -> None:
+def _schemas(server: PostgresServer, database: str) -> set[str]:
+    engine = sa.create_engine(server.url_for(database), poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        names = conn.execute(sa.text("SELECT nspname FROM pg_namespace")).scalars()
+        found = {n for n in names if n.startswith("quickstart_")}
+    engine.dispose()
+    return found
+
+
+@pytest.fixture
+def quickstart_db(pg_server: PostgresServer) -> Iterator[str]:
     name = pg_server.create_database("velocity_quickstart")
-    try:
-        url = pg_server.url_for(name).render_as_string(hide_password=False)
-        out = io.StringIO()
-        assert _load().main(["--url", url], out=out) == 0
-        assert "on PostgreSQL" in out.getvalue()
-        _check(out.getvalue())
-    finally:
-        pg_server.drop_database(name)
+    yield name
+    pg_server.drop_database(name)
+
+
+@pytest.mark.postgres
+def test_quickstart_on_postgres_drops_its_schema(
+    pg_server: PostgresServer, quickstart_db: str
+) -> None:
+    url = pg_server.url_for(quickstart_db).render_as_string(hide_password=False)
+    out = io.StringIO()
+    assert _load().main(["--url", url], out=out) == 0
+    assert "on PostgreSQL" in out.getvalue()
+    _check(out.getvalue())
+    made = re.search(r"migrated a new schema (quickstart_[0-9a-f]{8})", out.getvalue())
+    assert made is not None
+    assert f"(dropped the schema {made[1]}; --keep keeps it)" in out.getvalue()
+    assert _schemas(pg_server, quickstart_db) == set()
+
+
+@pytest.mark.postgres
+def test_quickstart_keeps_its_schema_when_asked(
+    pg_server: PostgresServer, quickstart_db: str
+) -> None:
+    url = pg_server.url_for(quickstart_db).render_as_string(hide_password=False)
+    out = io.StringIO()
+    assert _load().main(["--url", url, "--keep"], out=out) == 0
+    made = re.search(r"migrated a new schema (quickstart_[0-9a-f]{8})", out.getvalue())
+    assert made is not None
+    assert f"(kept the schema {made[1]}; DROP SCHEMA {made[1]} CASCADE" in out.getvalue()
+    assert _schemas(pg_server, quickstart_db) == {made[1]}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("bad host", "quickstart: cannot reach PostgreSQL (connect to"),
+        ("bad credentials", 'role "no_such_role" does not exist'),
+        ("not postgresql", "quickstart: url: must be a postgresql:// URL, not mysql://"),
+    ],
+)
+def test_a_wrong_url_is_one_line_and_a_failure(
+    pg_server: PostgresServer,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+    expected: str,
+) -> None:
+    url = {
+        "bad host": "postgresql://app@127.0.0.1:1/crm?connect_timeout=2",
+        "bad credentials": pg_server.admin_url.set(username="no_such_role", password=None)
+        .set(drivername="postgresql")
+        .render_as_string(hide_password=False),
+        "not postgresql": "mysql://app@127.0.0.1/crm",
+    }[case]
+    out = io.StringIO()
+    assert _load().main(["--url", url], out=out) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("quickstart: ")
+    assert expected in err
+    assert "Traceback" not in err
+    assert "quickstart_" not in out.getvalue()
+
+
+def test_a_missing_postgres_extra_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What importing the adapter does when SQLAlchemy is not installed.
+    monkeypatch.setitem(sys.modules, "velocity_domain.adapters.postgres.migrate", None)
+    monkeypatch.delattr(postgres_adapter, "migrate", raising=False)
+    assert _load().main(["--url", "postgresql://app@db/crm"], out=io.StringIO()) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("quickstart: the PostgreSQL store is not installed")
+    assert err.rstrip().endswith('pip install "velocity-domain[postgres]"')

@@ -56,6 +56,10 @@ def outcome(work: Callable[[], Any]) -> tuple[str, Any]:
         return ("error", type(err).__name__, err.to_dict())
 
 
+#: Both stores sign cursors with one key, so their pages (cursors included) compare equal.
+CURSOR_KEY = b"one key for both stores of this test"
+
+
 class StoresAgree(RuleBasedStateMachine):
     """Drive both stores with the same steps; every answer must match."""
 
@@ -74,7 +78,8 @@ class StoresAgree(RuleBasedStateMachine):
             conn.execute(sa.text("DELETE FROM crm_relationships; DELETE FROM crm_people"))
         self.clock = FixedClock(START)
         store_of(self.postgres).clock = self.clock  # the same clock for both stores
-        self.stores = (Velocity.in_memory(clock=self.clock), self.postgres)
+        memory = Velocity.in_memory(clock=self.clock, cursor_key=CURSOR_KEY)
+        self.stores = (memory, self.postgres)
         self.uows: tuple[UnitOfWork, ...] | None = None
         self.cursors: dict[str, str] = {}
 
@@ -198,7 +203,7 @@ class StoresAgree(RuleBasedStateMachine):
 def machine(pg_url: URL, pg_engine: sa.Engine) -> Iterator[type[StoresAgree]]:
     empty_all_tables(pg_engine)
     url = pg_url.render_as_string(hide_password=False)
-    with Velocity.from_url(url, pool_size=2) as postgres:
+    with Velocity.from_url(url, pool_size=2, cursor_key=CURSOR_KEY) as postgres:
         StoresAgree.postgres = postgres
         StoresAgree.pg_engine = pg_engine
         yield StoresAgree

@@ -6,12 +6,20 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import URL
 
 from tests.support.pg_harness import PostgresServer
-from velocity_domain import Velocity
+from velocity_domain import Principal, Velocity
 from velocity_domain.adapters.postgres import migrate
 from velocity_domain.crm.entities import Person
-from velocity_domain.errors import SchemaNotReady, StorageUnavailable, ValidationFailed
+from velocity_domain.errors import (
+    InvalidCursor,
+    NotConfigured,
+    SchemaNotReady,
+    StorageUnavailable,
+    ValidationFailed,
+)
+from velocity_domain.kernel.pagination import CURSOR_KEY_ENV
 from velocity_domain.testing import unit_of_work
 
 pytestmark = pytest.mark.postgres
@@ -62,3 +70,41 @@ def test_bad_urls_and_schema_names_are_refused(empty_url: str) -> None:
 def test_an_unreachable_server_is_reported_as_unavailable() -> None:
     with pytest.raises(StorageUnavailable, match="cannot reach PostgreSQL"):
         Velocity.from_url("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_without_a_cursor_key_from_the_host_the_store_is_not_opened(
+    pg_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = pg_url.render_as_string(hide_password=False)
+    monkeypatch.delenv(CURSOR_KEY_ENV, raising=False)
+    with pytest.raises(NotConfigured) as err:
+        Velocity.from_url(url)
+    assert "cursor_key=" in str(err.value)
+    assert CURSOR_KEY_ENV in str(err.value)
+    with pytest.raises(ValidationFailed) as short:
+        Velocity.from_url(url, cursor_key="too short")
+    assert short.value.field == "cursor_key"
+    monkeypatch.setenv(CURSOR_KEY_ENV, "short")
+    with pytest.raises(ValidationFailed) as short:
+        Velocity.from_url(url)
+    assert short.value.field == CURSOR_KEY_ENV
+
+
+def test_processes_sharing_the_key_accept_each_others_cursors_and_no_one_else_can(
+    pg_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = pg_url.render_as_string(hide_password=False)
+    office = Principal.system("front-office")
+    monkeypatch.setenv(CURSOR_KEY_ENV, "the host's secret, from its vault")
+    with Velocity.from_url(url) as first:
+        for name in ("Asha Rao", "Ravi Sen"):
+            first.contacts.create(office, full_name=name)
+        cursor = first.contacts.list(office, limit=1).next_cursor
+    assert cursor is not None
+    with Velocity.from_url(url, cursor_key=b"the host's secret, from its vault") as second:
+        assert len(second.contacts.list(office, limit=1, cursor=cursor)) == 1
+    with (
+        Velocity.from_url(url, cursor_key="another key, another host") as stranger,
+        pytest.raises(InvalidCursor),
+    ):
+        stranger.contacts.list(office, limit=1, cursor=cursor)

@@ -3,7 +3,7 @@
 Construct a :class:`Velocity` over a store and work through its services,
 always naming who acts (a :class:`Principal`)::
 
-    velocity = Velocity.in_memory()            # or Velocity.from_url("postgresql://...")
+    velocity = Velocity.in_memory()            # or Velocity.from_url(url, cursor_key=...)
     office = Principal.system("front-office")  # a host's own trusted work, audited as such
     asha = velocity.contacts.create(office, full_name="Asha Rao", primary_phone="098300 12345")
 

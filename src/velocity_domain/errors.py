@@ -24,9 +24,11 @@ The errors come in three families a host can catch, each saying what to do:
   deadlock) and :class:`StorageUnavailable` (the connection was lost or could
   not be had) are its two members.
 
-Two errors belong to none: :class:`ApprovalRequired` (the write was stored
-as a proposal for review; nothing is wrong) and :class:`SchemaNotReady` (the
-database must be migrated; an operator's task, not the caller's).
+Three errors belong to none: :class:`ApprovalRequired` (the write was stored
+as a proposal for review; nothing is wrong), :class:`SchemaNotReady` (the
+database must be migrated) and :class:`NotConfigured` (an extra is not
+installed or a setting is missing); the last two are an operator's task, not
+the caller's.
 
 >>> isinstance(NotFound("crm_people", 1), ClientError)
 True
@@ -52,6 +54,7 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidCursor",
     "InvalidTransition",
+    "NotConfigured",
     "NotFound",
     "PermissionDenied",
     "PolicyDenied",
@@ -465,6 +468,25 @@ class SchemaNotReady(VelocityError):
 
     def details(self) -> dict[str, Any]:  # noqa: D102
         return {"reason": self.reason}
+
+
+class NotConfigured(VelocityError):
+    """The host has not set up what this call needs: an installed extra or a setting.
+
+    Raised when a store is opened: ``Velocity.from_url`` without the
+    ``postgres`` extra installed, or without a cursor signing key. The
+    message says the one thing to do.
+    """
+
+    code = "not_configured"
+
+    def __init__(self, missing: str, remedy: str) -> None:
+        super().__init__(f"{missing}: {remedy}")
+        self.missing = missing
+        self.remedy = remedy
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {"missing": self.missing, "remedy": self.remedy}
 
 
 class StorageUnavailable(Retryable):

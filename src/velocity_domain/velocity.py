@@ -21,7 +21,7 @@ import threading
 from types import TracebackType
 
 from velocity_domain.access.catalogue import seed_rows
-from velocity_domain.errors import SchemaNotReady
+from velocity_domain.errors import NotConfigured
 from velocity_domain.governance.agents import AgentRunService
 from velocity_domain.governance.appliers import Appliers, Route
 from velocity_domain.governance.engine import Governance
@@ -122,15 +122,18 @@ class Velocity:
         max_overflow: int = 10,
         pre_ping: bool = False,
         clock: Clock | None = None,
-        cursor_key: bytes | None = None,
+        cursor_key: bytes | str | None = None,
     ) -> Velocity:
         """Return a Velocity over the PostgreSQL database at ``url``.
 
         The database must already be migrated (``velocity-domain db upgrade``);
         if it is not, or is at another revision, ``SchemaNotReady`` says so.
+        ``cursor_key`` signs pagination cursors: a secret of at least 16 bytes,
+        the same in every process of the host; without it the key is read from
+        ``$VELOCITY_CURSOR_KEY``, and with neither ``NotConfigured`` names both.
         ``pre_ping`` tests each pooled connection before a unit of work uses
         it (one more round trip each time; off by default). Needs the
-        ``postgres`` extra.
+        ``postgres`` extra (``NotConfigured`` says so when it is missing).
         """
         try:
             from velocity_domain.adapters.postgres.engine import (  # noqa: PLC0415
@@ -138,11 +141,12 @@ class Velocity:
                 create_engine,
             )
             from velocity_domain.adapters.postgres.store import PostgresStore  # noqa: PLC0415
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise SchemaNotReady(
-                f"the PostgreSQL store is not installed ({exc});"
-                ' pip install "velocity-domain[postgres]"'
-            ) from exc
+        except ImportError as exc:
+            raise NotConfigured(
+                f"the PostgreSQL store is not installed ({exc})",
+                'pip install "velocity-domain[postgres]"',
+            ) from None
+        codec = CursorCodec.from_host(cursor_key)
         engine = create_engine(
             url, schema=schema, pool_size=pool_size, max_overflow=max_overflow, pre_ping=pre_ping
         )
@@ -152,7 +156,6 @@ class Velocity:
             engine.dispose()
             raise
         clock = clock or SystemClock()
-        codec = CursorCodec(cursor_key) if cursor_key else None
         store = PostgresStore(engine, ENTITY_CLASSES, clock=clock, cursor_codec=codec)
         return cls(store, clock=clock)
 

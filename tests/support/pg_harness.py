@@ -4,6 +4,10 @@
 user needs CREATEDB). Without it, a private server is started from the
 ``pgserver`` package in a temporary folder and stopped at the end of the run.
 There is no third way: if neither works the run fails, saying how to fix it.
+
+Under pytest-xdist the controller starts that private server once, before the
+workers spawn, and hands them its URL in ``VELOCITY_TEST_SHARED_SERVER``; each
+worker then makes its own databases on it (their names carry the pid).
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ from velocity_domain.identity.entities import Permission, Role
 from velocity_domain.kernel.tableinfo import row_values, table_info
 
 ENV_VAR = "VELOCITY_TEST_DATABASE_URL"
+SHARED_VAR = "VELOCITY_TEST_SHARED_SERVER"
+
+# A throwaway server need not survive a crash: no waiting for the disk on commit.
+_THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 HOW_TO = (
     f"The PostgreSQL tests need a server. Either set {ENV_VAR} to a server's URL,"
@@ -62,11 +70,13 @@ class PostgresServer:
     def obtain(cls) -> PostgresServer:
         """Use the server named by the environment, or start a private one."""
         configured = os.environ.get(ENV_VAR, "").strip()
-        if configured:
+        shared = os.environ.get(SHARED_VAR, "").strip()
+        if shared and not configured:
+            url = as_psycopg_url(shared)
+            server = cls(url, "the private pgserver started by the pytest-xdist controller", _no_op)
+        elif configured:
             url = as_psycopg_url(configured)
-            server = cls(
-                url, f"{ENV_VAR} ({url.render_as_string(hide_password=True)})", lambda: None
-            )
+            server = cls(url, f"{ENV_VAR} ({url.render_as_string(hide_password=True)})", _no_op)
         else:
             server = cls._start_private()
         server.check()
@@ -90,7 +100,12 @@ class PostgresServer:
             shutil.rmtree(folder, ignore_errors=True)
 
         url = as_psycopg_url(handle.get_uri())
-        return cls(url, f"private pgserver in {folder}", stop)
+        server = cls(url, f"private pgserver in {folder}", stop)
+        with server._engine.connect() as conn:
+            for name, value in _THROWAWAY_SETTINGS.items():
+                conn.execute(sa.text(f"ALTER SYSTEM SET {name} = {value}"))
+            conn.execute(sa.text("SELECT pg_reload_conf()"))
+        return server
 
     def check(self) -> None:
         """Connect once, failing with instructions if the server does not answer."""
@@ -130,14 +145,24 @@ class PostgresServer:
             self._stop()
 
 
+def _no_op() -> None:
+    """Stop nothing: the server belongs to someone else."""
+
+
 def empty_all_tables(engine: sa.Engine) -> None:
-    """Bring the database back to a fresh migration: no rows but the seeded catalogue."""
-    names = ", ".join(t.name for t in metadata.sorted_tables)
+    """Bring the database back to a fresh migration: no rows but the seeded catalogue.
+
+    DELETE, not TRUNCATE: the tables hold a handful of rows between tests, and
+    TRUNCATE makes new files for 51 tables and their indexes (about 0.2 s a
+    test against 2 ms).
+    """
+    deletes = "; ".join(f"DELETE FROM {t.name}" for t in reversed(metadata.sorted_tables))
     rows = seed_rows()
     with engine.begin() as conn:
-        # The audit trail refuses TRUNCATE (revision 0006); a test harness turns triggers off.
+        # The audit trail refuses deletes (revision 0006) and foreign keys would order them;
+        # a test harness turns triggers (which enforce both) off for this transaction.
         conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-        conn.execute(sa.text(f"TRUNCATE {names}"))
+        conn.execute(sa.text(deletes))
         for cls in (Permission, Role):
             info = table_info(cls)
             values = [row_values(r, info) for r in rows if isinstance(r, cls)]

@@ -23,6 +23,8 @@ import binascii
 import hashlib
 import hmac
 import json
+import os
+import secrets
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
@@ -31,9 +33,10 @@ from typing import Generic, TypeVar
 
 import attrs
 
-from velocity_domain.errors import InvalidCursor, ValidationFailed
+from velocity_domain.errors import InvalidCursor, NotConfigured, ValidationFailed
 
 __all__ = [
+    "CURSOR_KEY_ENV",
     "DEFAULT_PAGE_SIZE",
     "MAX_PAGE_SIZE",
     "CursorCodec",
@@ -45,7 +48,11 @@ __all__ = [
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 _SIG_BYTES = 16
-_DEFAULT_KEY = b"velocity-domain cursor integrity key v1"
+_MIN_KEY_BYTES = 16
+#: The environment setting a host may use instead of passing ``cursor_key``.
+CURSOR_KEY_ENV = "VELOCITY_CURSOR_KEY"
+# The in-memory store's key: random, so valid only in this process (as its data is).
+_PROCESS_KEY = secrets.token_bytes(32)
 
 T = TypeVar("T")
 CursorValue = str | int | bool | None | uuid.UUID | datetime | date | Decimal
@@ -126,13 +133,47 @@ class CursorCodec:
     """Encode and decode keyset cursors, signed so tampering is detected.
 
     The key gives integrity, not secrecy: a cursor's content is only base64.
+    Anyone who knows the key can forge a cursor, so it must not be a value
+    published with the library: the in-memory store uses a random key of its
+    process, and a PostgreSQL store the host's key (:meth:`from_host`).
     Hosts that run several processes give all of them the same key.
     """
 
-    def __init__(self, key: bytes = _DEFAULT_KEY) -> None:
-        if len(key) < 16:
-            raise ValidationFailed("cursor_key", "must be at least 16 bytes")
+    def __init__(self, key: bytes) -> None:
+        if not isinstance(key, bytes) or len(key) < _MIN_KEY_BYTES:
+            raise ValidationFailed("cursor_key", f"must be at least {_MIN_KEY_BYTES} bytes")
         self._key = key
+
+    @classmethod
+    def for_this_process(cls) -> CursorCodec:
+        """Return a codec with a random key made when this process started.
+
+        Right for a store that lives in one process (the in-memory one): its
+        cursors cannot outlive it, and nobody else can forge them.
+        """
+        return cls(_PROCESS_KEY)
+
+    @classmethod
+    def from_host(cls, key: bytes | str | None) -> CursorCodec:
+        """Return a codec with the host's ``key``, or with ``$VELOCITY_CURSOR_KEY`` when it is None.
+
+        A shared store outlives processes and is reached by several, so the
+        key must come from the host (the same in every process, kept secret);
+        without one, :class:`~velocity_domain.errors.NotConfigured` names both ways to give it.
+        """
+        source = "cursor_key"
+        if key is None:
+            key, source = os.environ.get(CURSOR_KEY_ENV) or None, CURSOR_KEY_ENV
+        if key is None:
+            raise NotConfigured(
+                "a PostgreSQL-backed Velocity needs a cursor signing key",
+                f"pass Velocity.from_url(..., cursor_key=...) or set {CURSOR_KEY_ENV}"
+                f" (a secret of at least {_MIN_KEY_BYTES} bytes, the same in every process)",
+            )
+        raw = key.encode() if isinstance(key, str) else key
+        if not isinstance(raw, bytes) or len(raw) < _MIN_KEY_BYTES:
+            raise ValidationFailed(source, f"must be at least {_MIN_KEY_BYTES} bytes")
+        return cls(raw)
 
     def _sign(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:_SIG_BYTES]

@@ -108,7 +108,7 @@ class MemoryStore:
         self.wait_timeout = wait_timeout
         self._owner: int | None = None
         self.clock = clock or SystemClock()
-        self.codec = cursor_codec or CursorCodec()
+        self.codec = cursor_codec or CursorCodec.for_this_process()
         self.stats = ReadStats()
         """How many rows reads have looked at (an index answers in few)."""
         self.planner = Planner(self._data.indexes, self.stats)

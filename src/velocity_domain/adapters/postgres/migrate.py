@@ -20,12 +20,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL
 
 from velocity_domain.adapters.postgres.connect import check_schema_name, engine_url
+from velocity_domain.adapters.postgres.store import translate
+from velocity_domain.errors import ValidationFailed
 
 __all__ = [
     "MIGRATIONS_DIR",
     "alembic_config",
     "current_revision",
     "downgrade",
+    "drop_schema",
     "head_revision",
     "upgrade",
     "upgrade_sql",
@@ -55,9 +58,15 @@ def alembic_config(
 
 @contextmanager
 def _connect(url: str | URL) -> Iterator[sa.Connection]:
-    engine = sa.create_engine(engine_url(url), poolclass=sa.NullPool)
+    target = engine_url(url)
+    engine = sa.create_engine(target, poolclass=sa.NullPool)
     try:
-        with engine.begin() as conn:
+        try:
+            conn = engine.connect()
+        except sa.exc.SQLAlchemyError as exc:  # a wrong host, user or password: one line
+            shown = target.render_as_string(hide_password=True)
+            raise translate(exc, context=f"connect to {shown}") from exc
+        with conn, conn.begin():
             yield conn
     finally:
         engine.dispose()
@@ -73,6 +82,19 @@ def downgrade(url: str | URL, *, revision: str, schema: str | None = None) -> No
     """Migrate the database at ``url`` down to ``revision`` (``base`` removes every table)."""
     with _connect(url) as conn:
         command.downgrade(alembic_config(conn, schema=schema), revision)
+
+
+def drop_schema(url: str | URL, schema: str) -> None:
+    """Drop ``schema`` and everything in it: undo ``upgrade(url, schema=schema)`` at once.
+
+    For throwaway schemas (an example's run, a test): the schema must be
+    named, so the search path's default one is never dropped by accident.
+    """
+    name = check_schema_name(schema)
+    if name is None:
+        raise ValidationFailed("schema", "must name the schema to drop")
+    with _connect(url) as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
 
 
 def upgrade_sql(*, revision: str = "head", schema: str | None = None) -> str:

@@ -166,7 +166,7 @@ class PostgresStore:
     ) -> None:
         self.engine = engine
         self.clock = clock or SystemClock()
-        self.codec = cursor_codec or CursorCodec()
+        self.codec = cursor_codec or CursorCodec.from_host(None)
         self.infos = {info.name: info for info in map(table_info, entity_classes)}
         translated = engine.get_execution_options().get("schema_translate_map") or {}
         #: The PostgreSQL schema of the canonical tables (``None``: the search path's).
