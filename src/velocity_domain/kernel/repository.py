@@ -12,9 +12,10 @@ are deleted only where an entity class says ``deletable = True``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
+from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.pagination import Page
 from velocity_domain.kernel.query import Filter, Query
@@ -141,3 +142,14 @@ class Store(Protocol):
     def close(self) -> None:
         """Release the store's resources (connections, pools)."""
         ...
+
+
+def mutable_table(transaction: StoreTransaction, cls: type[V]) -> MutableTable[V]:
+    """The table of ``cls`` in ``transaction``, refusing an append-only entity class.
+
+    The one rule behind every store's ``mutable``: evidence and history rows
+    (no ``version``) have no ``update``.
+    """
+    if not issubclass(cls, VersionedEntity):
+        raise ValidationFailed("entity", f"{cls.__name__} rows are append-only")
+    return cast("MutableTable[V]", transaction.table(cls))

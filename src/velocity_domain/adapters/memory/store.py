@@ -40,7 +40,7 @@ from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.pagination import CursorCodec, Page
 from velocity_domain.kernel.query import Among, Filter, Query, prepare
-from velocity_domain.kernel.repository import AppendTable, MutableTable
+from velocity_domain.kernel.repository import AppendTable, MutableTable, mutable_table
 from velocity_domain.kernel.tableinfo import TableInfo, table_info
 
 __all__ = ["MemoryStore", "MemoryTransaction"]
@@ -168,9 +168,7 @@ class MemoryTransaction:
 
     def mutable(self, cls: type[V]) -> MutableTable[V]:
         """Return the table of the mutable entity class ``cls`` inside this transaction."""
-        if not issubclass(cls, VersionedEntity):
-            raise ValidationFailed("entity", f"{cls.__name__} rows are append-only")
-        return cast("MutableTable[V]", self.table(cls))
+        return mutable_table(self, cls)
 
     def check_open(self) -> None:
         """Refuse to work once the transaction has ended or a write broke a rule."""

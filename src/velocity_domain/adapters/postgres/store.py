@@ -44,7 +44,7 @@ from velocity_domain.kernel.query import (
     plain,
     prepare,
 )
-from velocity_domain.kernel.repository import AppendTable, MutableTable
+from velocity_domain.kernel.repository import AppendTable, MutableTable, mutable_table
 from velocity_domain.kernel.tableinfo import TableInfo, row_values, table_info
 
 __all__ = ["PostgresStore", "PostgresTransaction", "translate"]
@@ -227,9 +227,7 @@ class PostgresTransaction:
 
     def mutable(self, cls: type[V]) -> MutableTable[V]:
         """Return the table of the mutable entity class ``cls`` inside this transaction."""
-        if not issubclass(cls, VersionedEntity):
-            raise ValidationFailed("entity", f"{cls.__name__} rows are append-only")
-        return cast("MutableTable[V]", self.table(cls))
+        return mutable_table(self, cls)
 
     def writing(self) -> sa.Connection:
         """The connection, for a write: refused in a read-only transaction."""
