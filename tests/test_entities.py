@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from tests.support.model_catalog import SPEC_TABLES, entity_classes, entity_strategy
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.convert import from_dict, to_dict
-from velocity_domain.kernel.model import Entity, field_spec
+from velocity_domain.kernel.fields import field_spec
+from velocity_domain.kernel.model import Entity
 
 ALL = entity_classes()
 

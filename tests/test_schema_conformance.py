@@ -11,7 +11,8 @@ from sqlalchemy.dialects import postgresql as pg
 
 from tests.support.model_catalog import SPEC_TABLES, entity_classes
 from velocity_domain.adapters.postgres.tables import DOMAIN_MODULES, metadata
-from velocity_domain.kernel.model import Entity, FieldSpec, VersionedEntity, field_spec
+from velocity_domain.kernel.fields import FieldSpec, field_spec
+from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.tableinfo import table_info
 
 ALL = entity_classes()

@@ -13,7 +13,8 @@ import attrs
 from hypothesis import strategies as st
 
 from velocity_domain.errors import ValidationFailed
-from velocity_domain.kernel.model import Entity, FieldSpec, field_spec
+from velocity_domain.kernel.fields import FieldSpec, field_spec
+from velocity_domain.kernel.model import Entity
 
 DOMAINS = ("crm", "intel", "inventory", "oracle", "identity", "workflow")
 

@@ -21,11 +21,7 @@ from uuid import UUID
 import attrs
 
 from velocity_domain.kernel.constraints import Unique
-from velocity_domain.kernel.model import (
-    Entity,
-    VersionedEntity,
-    check_set_exactly_when,
-    check_source_pair,
+from velocity_domain.kernel.fields import (
     choice,
     count,
     currency,
@@ -44,6 +40,12 @@ from velocity_domain.kernel.model import (
     text,
     timestamp,
     url,
+)
+from velocity_domain.kernel.model import (
+    Entity,
+    VersionedEntity,
+    check_set_exactly_when,
+    check_source_pair,
 )
 from velocity_domain.kernel.normalize import normalize_name
 

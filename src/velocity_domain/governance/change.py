@@ -29,7 +29,8 @@ import attrs
 
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.convert import converter, from_dict, to_dict
-from velocity_domain.kernel.model import Entity, choice, count, field_spec
+from velocity_domain.kernel.fields import choice, count, field_spec
+from velocity_domain.kernel.model import Entity
 from velocity_domain.uow import ENTITY_CLASSES
 from velocity_domain.workflow.entities import ChangeKind, TargetDomain, Writeback
 

@@ -21,14 +21,8 @@ from uuid import UUID
 import attrs
 
 from velocity_domain.kernel.constraints import Unique
-from velocity_domain.kernel.model import (
-    Entity,
-    VersionedEntity,
+from velocity_domain.kernel.fields import (
     boolean,
-    check_not_before,
-    check_only_when,
-    check_set_exactly_when,
-    check_source_pair,
     choice,
     email,
     id_field,
@@ -39,6 +33,14 @@ from velocity_domain.kernel.model import (
     sha256_hex,
     text,
     timestamp,
+)
+from velocity_domain.kernel.model import (
+    Entity,
+    VersionedEntity,
+    check_not_before,
+    check_only_when,
+    check_set_exactly_when,
+    check_source_pair,
 )
 
 __all__ = [

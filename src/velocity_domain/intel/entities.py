@@ -23,15 +23,9 @@ from uuid import UUID
 
 import attrs
 
-from velocity_domain.kernel import model
+from velocity_domain.kernel import fields
 from velocity_domain.kernel.constraints import Unique
-from velocity_domain.kernel.model import (
-    Entity,
-    VersionedEntity,
-    check_not_before,
-    check_only_when,
-    check_set_exactly_when,
-    check_source_pair,
+from velocity_domain.kernel.fields import (
     choice,
     count,
     decimal,
@@ -48,6 +42,14 @@ from velocity_domain.kernel.model import (
     text,
     timestamp,
     url,
+)
+from velocity_domain.kernel.model import (
+    Entity,
+    VersionedEntity,
+    check_not_before,
+    check_only_when,
+    check_set_exactly_when,
+    check_source_pair,
 )
 from velocity_domain.kernel.query import IsNull
 
@@ -516,7 +518,7 @@ class QdTimeseriesPoint(Entity):
     person_id: UUID = ref("crm_people.person_id")
     score_type: QdScoreType = choice(QdScoreType, default=QdScoreType.OVERALL)
     signal_source: SignalSource = choice(SignalSource)
-    timestamp: datetime = model.timestamp()  # the spec's column name shadows the helper
+    timestamp: datetime = fields.timestamp()  # the spec's column name shadows the helper
     value: Decimal = decimal(optional=False)
     interaction_id: UUID | None = ref("intel_interactions.interaction_id", optional=True)
     evidence_ref: str | None = text(max_length=200, optional=True)
@@ -620,7 +622,7 @@ class StoredBlob(Entity):
     blob_id: UUID = id_field()
     content_sha256: str = sha256_hex()
     size_bytes: int = count()
-    media_type: str = model.media_type()  # the column name shadows the helper
+    media_type: str = fields.media_type()  # the column name shadows the helper
     storage_uri: str = url(optional=False)
     original_filename: str | None = text(max_length=255, optional=True)
     created_at: datetime = timestamp(now=True)

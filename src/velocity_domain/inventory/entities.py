@@ -21,15 +21,9 @@ from uuid import UUID
 
 import attrs
 
-from velocity_domain.kernel import model
+from velocity_domain.kernel import fields
 from velocity_domain.kernel.constraints import Unique
-from velocity_domain.kernel.model import (
-    Entity,
-    VersionedEntity,
-    check_not_before,
-    check_only_when,
-    check_set_exactly_when,
-    check_source_pair,
+from velocity_domain.kernel.fields import (
     choice,
     count,
     currency,
@@ -45,6 +39,14 @@ from velocity_domain.kernel.model import (
     text,
     timestamp,
     url,
+)
+from velocity_domain.kernel.model import (
+    Entity,
+    VersionedEntity,
+    check_not_before,
+    check_only_when,
+    check_set_exactly_when,
+    check_source_pair,
 )
 
 __all__ = [
@@ -273,7 +275,7 @@ class Media(VersionedEntity):
     media_type: MediaType = choice(MediaType)
     storage_uri: str = url(optional=False)
     blob_id: UUID | None = ref("intel_blob_store_index.blob_id", optional=True)
-    mime_type: str | None = model.media_type(max_length=127, optional=True)  # media_type is taken
+    mime_type: str | None = fields.media_type(max_length=127, optional=True)  # media_type is taken
     caption: str | None = text(max_length=500, optional=True)
     sort_order: int = count(default=0)
     source_system: str | None = text(max_length=64, optional=True)

@@ -18,7 +18,8 @@ import attrs
 
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.constraints import CompositeRef, Unique
-from velocity_domain.kernel.model import Entity, FieldSpec, VersionedEntity, field_spec
+from velocity_domain.kernel.fields import FieldSpec, field_spec
+from velocity_domain.kernel.model import Entity, VersionedEntity
 
 __all__ = ["Reference", "TableInfo", "row_values", "table_info", "trusted_builder"]
 

@@ -23,9 +23,7 @@ from uuid import UUID
 import attrs
 
 from velocity_domain.kernel.constraints import CompositeRef, Unique
-from velocity_domain.kernel.model import (
-    Entity,
-    VersionedEntity,
+from velocity_domain.kernel.fields import (
     choice,
     count,
     id_field,
@@ -37,6 +35,7 @@ from velocity_domain.kernel.model import (
     text,
     timestamp,
 )
+from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.query import Eq
 
 __all__ = [

@@ -28,12 +28,7 @@ from uuid import UUID
 import attrs
 
 from velocity_domain.kernel.constraints import CompositeRef, Unique
-from velocity_domain.kernel.model import (
-    Entity,
-    VersionedEntity,
-    check_not_before,
-    check_only_when,
-    check_set_exactly_when,
+from velocity_domain.kernel.fields import (
     choice,
     count,
     id_field,
@@ -43,6 +38,13 @@ from velocity_domain.kernel.model import (
     ref,
     text,
     timestamp,
+)
+from velocity_domain.kernel.model import (
+    Entity,
+    VersionedEntity,
+    check_not_before,
+    check_only_when,
+    check_set_exactly_when,
 )
 from velocity_domain.kernel.query import Eq
 
