@@ -63,6 +63,7 @@ __all__ = [
     "SerializationFailure",
     "StorageUnavailable",
     "UnitOfWorkError",
+    "UnreadableImport",
     "ValidationFailed",
     "VelocityError",
     "WritebackFailed",
@@ -195,6 +196,20 @@ class InvalidCursor(ValidationFailed):
 
     def __init__(self, reason: str) -> None:
         super().__init__("cursor", reason)
+
+
+class UnreadableImport(ValidationFailed):
+    """An import file cannot be read at all: empty, binary, no header row, wrong encoding.
+
+    ``field`` is ``"file"`` (or the option at fault, such as ``"encoding"``)
+    and ``reason`` says what was found and what to do. A file that can be read
+    but has bad rows is not refused: each bad row is kept with its reason.
+    """
+
+    code = "unreadable_import"
+
+    def __init__(self, reason: str, *, field: str = "file", value: object = None) -> None:
+        super().__init__(field, reason, value=value)
 
 
 class InvalidTransition(Conflict):
