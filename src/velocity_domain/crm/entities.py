@@ -55,6 +55,7 @@ __all__ = [
     "Household",
     "ImportBatch",
     "ImportBatchStatus",
+    "ImportOutcome",
     "ImportRow",
     "ImportRowStatus",
     "Lead",
@@ -163,8 +164,18 @@ class ImportBatchStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class ImportOutcome(enum.StrEnum):
+    """What matching decided for one row of an import batch."""
+
+    NEW = "new"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
+
+
 class ImportRowStatus(enum.StrEnum):
-    """What became of one row of an import batch."""
+    """Where one row of an import batch stands: read, mapped, proposed, written or set aside."""
 
     PENDING = "pending"
     VALID = "valid"
@@ -427,6 +438,21 @@ class ImportRow(VersionedEntity):
     error_reason: str | None = text(max_length=2000, optional=True)
     target_domain: str | None = text(max_length=32, optional=True)
     target_entity_ref: UUID | None = ref(optional=True)
+    #: The matching keys of the mapped row: normalised email, E.164 phone, normalised name.
+    match_email: str | None = text(max_length=254, optional=True)
+    match_phone: str | None = text(max_length=32, optional=True)
+    match_name: str | None = text(max_length=200, optional=True)
+    #: The row's source reference: the file's own id, or ``fp:`` and its fingerprint.
+    source_key: str | None = text(max_length=200, optional=True)
+    outcome: ImportOutcome | None = choice(ImportOutcome, optional=True)
+    #: The person the row matched (an update, an unchanged row, a possible duplicate).
+    matched_person_id: UUID | None = ref(optional=True)
+    #: Field -> ``[before, after]`` for an update; what undo restores.
+    changes_json: dict[str, Any] = json_field()
+    #: Why matching decided as it did: the rule, the fields, the values, the scores.
+    evidence_json: dict[str, Any] = json_field()
+    #: The writeback (proposal) that carries the row to the canonical tables.
+    writeback_id: UUID | None = ref(optional=True)
 
     def check(self) -> None:  # noqa: D102
         super().check()

@@ -106,6 +106,29 @@ class MutableTable(AppendTable[V], Protocol[V]):
         ...
 
 
+    def update_many(self, changes: Sequence[tuple[UUID, int, Mapping[str, Any]]]) -> set[UUID]:
+        """Set fields on many rows at once, each only if its version is still the one given.
+
+        ``changes`` holds ``(key, expected version, {field: value})``; the
+        values are ones the caller built from validated entities. Each row
+        updated goes up one version and gets ``updated_at`` from the store's
+        clock. Returns the keys updated: a row missing or at another version
+        is left alone and its key is not returned. A fixed handful of
+        statements, whatever the number of rows.
+        """
+        ...
+
+    def remove_unreferenced(self, keys: Sequence[tuple[UUID, int]]) -> set[UUID]:
+        """Delete the rows among ``(key, version)`` still at that version that no row refers to.
+
+        The undo of an import: a row it created is removed only while nothing
+        changed it and nothing points to it. Returns the keys removed; the
+        others are left alone. Unlike :meth:`delete` it serves every mutable
+        table, because it removes only what nothing else has seen.
+        """
+        ...
+
+
 class StoreTransaction(Protocol):
     """One open transaction on a store."""
 

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,6 +68,19 @@ class TableInfo:
             raise ValidationFailed("entity", f"{self.name} rows are changed with update()")
         for name in values:
             if name not in self.specs or name in (self.key_field, "version", "created_at"):
+                raise ValidationFailed(name, f"{self.name}.{name} cannot be set here")
+
+
+    def check_bulk_settable(self, names: Iterable[str]) -> None:
+        """Refuse an ``update_many`` this table cannot take: only columns, never the fixed ones.
+
+        A derived column (a normalised name) may be set, by a caller that sets
+        it together with the field it derives from.
+        """
+        if not self.versioned:
+            raise ValidationFailed("entity", f"{self.name} rows are never updated")
+        for name in names:
+            if name not in self.columns or name in (self.key_field, "version", "created_at"):
                 raise ValidationFailed(name, f"{self.name}.{name} cannot be set here")
 
 

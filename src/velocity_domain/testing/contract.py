@@ -261,6 +261,57 @@ class RepositoryContract:
             assert uow.crm.relationships.find(link.key) is None
             assert uow.crm.people.count() == 2
 
+    def test_update_many_sets_rows_still_at_their_version(
+        self, velocity: Velocity, clock: FixedClock
+    ) -> None:
+        people = [Person(full_name=f"Person {i}", primary_email=f"p{i}@x.in") for i in range(70)]
+        with unit_of_work(velocity) as uow:
+            uow.crm.people.add_many(people)  # enough rows to take the bulk path
+            uow.commit()
+        stale, missing = people[1], new_id()
+        with unit_of_work(velocity) as uow:
+            changes = [
+                (people[0].key, 1, {"full_name": "Asha Rao", "normalized_name": "asha rao"}),
+                (stale.key, 7, {"primary_phone": "+919830012345"}),
+                (missing, 1, {"primary_phone": "+919830012345"}),
+                (people[2].key, 1, {"primary_phone": "+919830012346"}),
+            ]
+            assert uow.crm.people.update_many(changes) == {people[0].key, people[2].key}
+            with pytest.raises(ValidationFailed):
+                uow.crm.people.update_many([(people[3].key, 1, {"version": 4})])
+        with unit_of_work(velocity) as uow:
+            assert uow.crm.people.get(people[0].key).version == 1  # rolled back
+            changes = [(people[0].key, 1, {"full_name": "Asha Rao", "normalized_name": "asha rao"})]
+            uow.crm.people.update_many(changes)
+            uow.commit()
+        with unit_of_work(velocity) as uow:
+            found = uow.crm.people.get(people[0].key)
+            assert (found.full_name, found.normalized_name, found.version) == (
+                "Asha Rao",
+                "asha rao",
+                2,
+            )
+            assert found.updated_at == clock.now()
+            assert uow.crm.people.count(Eq("normalized_name", "asha rao")) == 1
+
+    def test_remove_unreferenced_spares_rows_changed_or_pointed_to(
+        self, velocity: Velocity
+    ) -> None:
+        a, b, c = (Person(full_name=n) for n in ("Asha Rao", "Ravi Rao", "Meera Iyer"))
+        link = Relationship(from_person_id=a.key, to_person_id=b.key, kind=RelationshipKind.SPOUSE)
+        _commit(velocity, a, b, c, link)
+        with unit_of_work(velocity) as uow:
+            uow.crm.people.update(attrs.evolve(c, full_name="Meera Iyer Rao"))
+            uow.commit()
+        with unit_of_work(velocity) as uow:
+            keys = [(a.key, 1), (b.key, 1), (c.key, 1)]
+            assert uow.crm.people.remove_unreferenced(keys) == set()
+            uow.crm.relationships.delete(link.key)
+            assert uow.crm.people.remove_unreferenced(keys) == {a.key, b.key}
+            uow.commit()
+        with unit_of_work(velocity) as uow:
+            assert [p.key for p in uow.crm.people.list().items] == [c.key]
+
     # -- units of work -------------------------------------------------------
 
     def test_leaving_without_commit_rolls_back_adds_updates_and_deletes(

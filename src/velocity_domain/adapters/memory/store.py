@@ -379,6 +379,53 @@ class MemoryTable(Generic[E]):
         self._tx.write(info, key, stored)
         return self._out(stored)
 
+    def update_many(self, changes: Sequence[tuple[UUID, int, Mapping[str, Any]]]) -> set[UUID]:
+        """Set fields on each row still at the version given; return the keys updated."""
+        info = self._info
+        info.check_bulk_settable({name for _, _, values in changes for name in values})
+        derived = set(info.columns) - set(info.init_fields)
+        now = self._tx._store.clock.now()
+        done: set[UUID] = set()
+        for key, version, values in changes:
+            current = self._rows.get(key)
+            if not isinstance(current, VersionedEntity) or current.version != version:
+                continue
+            given = {name: value for name, value in values.items() if name not in derived}
+            try:
+                stored = attrs.evolve(
+                    copy.deepcopy(current), **given, version=version + 1, updated_at=now
+                )
+            except ValidationFailed as error:
+                self._tx.failure = error  # as PostgreSQL fails the transaction
+                raise
+            self._check_rules(stored, replacing=key)
+            self._tx.write(info, key, stored)
+            done.add(key)
+        return done
+
+    def remove_unreferenced(self, keys: Sequence[tuple[UUID, int]]) -> set[UUID]:
+        """Delete each row still at the version given that no row refers to."""
+        info, data = self._info, self._data
+        pointing = [
+            (other, ref.field)
+            for other in data.infos.values()
+            for ref in other.references
+            if ref.table == info.name
+        ]
+        removed: set[UUID] = set()
+        for key, version in keys:
+            current = self._rows.get(key)
+            if not isinstance(current, VersionedEntity) or current.version != version:
+                continue
+            if any(
+                _refers(data.indexes[other.name], field, key, key if other is info else None)
+                for other, field in pointing
+            ):
+                continue
+            self._tx.write(info, key, None)
+            removed.add(key)
+        return removed
+
     def delete(self, key: UUID, *, expected_version: int | None = None) -> None:
         """Remove the row ``key`` (only for deletable entity classes)."""
         info = self._info
@@ -396,3 +443,14 @@ class MemoryTable(Generic[E]):
         ):
             raise ConcurrencyConflict(info.name, key, expected_version, current.version)
         self._tx.write(info, key, None)
+
+
+def _refers(indexes: TableIndexes, field: str, key: UUID, itself: UUID | None) -> bool:
+    """Whether a row of the table other than ``itself`` holds ``key`` in ``field``."""
+    index = indexes.equality(field)
+    if index is None:  # pragma: no cover - reference fields are always hashable
+        return any(getattr(r, field) == key for r in indexes.rows.values())
+    held = index.count(key)
+    if itself is not None and getattr(indexes.rows.get(itself), field, None) == key:
+        held -= 1
+    return held > 0

@@ -16,8 +16,10 @@ from contextlib import contextmanager
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
+import psycopg
 import sqlalchemy as sa
 
+from velocity_domain.adapters.postgres import bulk
 from velocity_domain.adapters.postgres.querying import EXPECTED, KEY, queries_for, value_param
 from velocity_domain.adapters.postgres.tables import metadata
 from velocity_domain.errors import (
@@ -51,6 +53,9 @@ __all__ = ["PostgresStore", "PostgresTransaction", "translate"]
 
 E = TypeVar("E", bound=Entity)
 V = TypeVar("V", bound=VersionedEntity)
+
+#: ``add_many`` of this many rows or more streams them with COPY.
+COPY_FROM = 64
 
 _UNIQUE, _FOREIGN_KEY, _CHECK, _NOT_NULL = "23505", "23503", "23514", "23502"
 #: serialization_failure and deadlock_detected: another transaction won; run this one again.
@@ -427,7 +432,14 @@ class PostgresTable(Generic[E]):
             self._check_type(entity)
         rows = [row_values(e, self._info) for e in entities]
         try:
-            self._tx.writing().execute(self._queries.insert, rows)
+            if len(rows) >= COPY_FROM:
+                bulk.copy_rows(self._tx.writing(), self._table, rows)
+            else:
+                self._tx.writing().execute(self._queries.insert, rows)
+        except psycopg.Error as orig:
+            error = translate(sa.exc.DBAPIError("COPY", None, orig), self._info, None)
+            self._tx.failure = error
+            raise error from orig
         except sa.exc.DBAPIError as exc:
             error = translate(exc, self._info, _offending(exc, rows))
             self._tx.failure = error
@@ -479,6 +491,23 @@ class PostgresTable(Generic[E]):
         except ValidationFailed as error:
             self._tx.failure = error
             raise
+
+    def update_many(self, changes: Sequence[tuple[UUID, int, Mapping[str, Any]]]) -> set[UUID]:
+        """Set each row's values where its version still matches: one UPDATE per field set."""
+        self._info.check_bulk_settable({name for _, _, values in changes for name in values})
+        stored = [(k, v, {n: _stored(x) for n, x in values.items()}) for k, v, values in changes]
+        now = self._tx.store.clock.now()
+        with self._errors():
+            return bulk.update_many(
+                self._tx.writing(), self._table, self._info.key_field, stored, now
+            )
+
+    def remove_unreferenced(self, keys: Sequence[tuple[UUID, int]]) -> set[UUID]:
+        """Delete the rows still at their version that nothing refers to: one DELETE."""
+        with self._errors():
+            return bulk.remove_unreferenced(
+                self._tx.writing(), self._table, self._info.key_field, keys
+            )
 
     def _raise_missing_or_stale(self, key: UUID, expected: int) -> None:
         assert self._queries.version_of is not None

@@ -1,0 +1,155 @@
+"""Bulk writes on PostgreSQL: COPY, array-driven UPDATE and guarded DELETE.
+
+The import gateway writes tens of thousands of rows at a time. Each function
+here costs one statement (or one COPY) however many rows it is given:
+``copy_rows`` streams rows with COPY, ``update_many`` sets per-row values
+from parallel arrays through ``unnest`` with a version check, and
+``remove_unreferenced`` deletes only rows still at their version that no
+foreign key points to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from psycopg.types.json import Jsonb
+from sqlalchemy.dialects import postgresql as pg
+
+from velocity_domain.errors import ValidationFailed
+
+__all__ = ["array_type", "copy_rows", "remove_unreferenced", "update_many"]
+
+
+def array_type(column: sa.Column[Any]) -> str:
+    """The PostgreSQL type name an array parameter for ``column`` is cast to."""
+    kind = column.type
+    if isinstance(kind, pg.JSONB):
+        return "jsonb"
+    if isinstance(kind, sa.ARRAY):
+        raise ValidationFailed(column.name, "array columns are not set in bulk")
+    if isinstance(kind, sa.String):
+        return "text"
+    if isinstance(kind, sa.Uuid):
+        return "uuid"
+    if isinstance(kind, sa.Boolean):
+        return "boolean"
+    if isinstance(kind, sa.Integer):
+        return "bigint"
+    if isinstance(kind, sa.Numeric):
+        return "numeric"
+    if isinstance(kind, sa.DateTime):
+        return "timestamptz"
+    if isinstance(kind, sa.Date):
+        return "date"
+    raise ValidationFailed(column.name, f"cannot be set in bulk ({kind})")  # pragma: no cover
+
+
+def _param(column: sa.Column[Any], value: Any) -> Any:
+    if value is not None and isinstance(column.type, pg.JSONB):
+        return Jsonb(value)
+    return value
+
+
+def copy_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (column -> value, as the store keeps them) with one COPY."""
+    if not rows:
+        return
+    names = list(rows[0])
+    columns = [table.c[name] for name in names]
+    jsonb = [isinstance(c.type, pg.JSONB) for c in columns]
+    quoted = ", ".join(f'"{name}"' for name in names)
+    target = _qualified(connection, table)
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    Jsonb(row[name]) if is_json and row[name] is not None else row[name]
+                    for name, is_json in zip(names, jsonb, strict=True)
+                ]
+            )
+
+
+def update_many(
+    connection: sa.Connection,
+    table: sa.Table,
+    key_field: str,
+    changes: Sequence[tuple[UUID, int, Mapping[str, Any]]],
+    now: datetime,
+) -> set[UUID]:
+    """Set each row's values where its version still matches; return the keys updated.
+
+    Rows are grouped by the set of fields they change; each group is one
+    ``UPDATE ... FROM unnest(...)`` statement.
+    """
+    groups: dict[tuple[str, ...], list[tuple[UUID, int, Mapping[str, Any]]]] = {}
+    for change in changes:
+        groups.setdefault(tuple(sorted(change[2])), []).append(change)
+    done: set[UUID] = set()
+    for fields, group in groups.items():
+        columns = [table.c[name] for name in fields]
+        arrays = ", ".join(
+            f"CAST(:a{i} AS {array_type(c)}[])" for i, c in enumerate(columns, start=2)
+        )
+        names = ", ".join(f'"{c.name}"' for c in columns)
+        sets = "".join(f', "{c.name}" = v."{c.name}"' for c in columns)
+        more_arrays = f", {arrays}" if arrays else ""
+        more_names = f", {names}" if names else ""
+        statement = sa.text(
+            f"UPDATE {_qualified(connection, table)} AS t"
+            f" SET version = t.version + 1, updated_at = :now{sets}"
+            f" FROM unnest(CAST(:a0 AS uuid[]), CAST(:a1 AS bigint[]){more_arrays})"
+            f" AS v(k, ver{more_names})"
+            f' WHERE t."{key_field}" = v.k AND t.version = v.ver RETURNING t."{key_field}"'
+        )
+        params: dict[str, Any] = {
+            "now": now,
+            "a0": [c[0] for c in group],
+            "a1": [c[1] for c in group],
+        }
+        for i, column in enumerate(columns, start=2):
+            params[f"a{i}"] = [_param(column, c[2][column.name]) for c in group]
+        done.update(connection.execute(statement, params).scalars())
+    return done
+
+
+def remove_unreferenced(
+    connection: sa.Connection,
+    table: sa.Table,
+    key_field: str,
+    keys: Sequence[tuple[UUID, int]],
+) -> set[UUID]:
+    """Delete the rows among ``keys`` still at their version that no foreign key points to."""
+    if not keys:
+        return set()
+    guards = []
+    for other in table.metadata.tables.values():
+        for fk in other.foreign_keys:
+            if fk.column.table is not table:
+                continue
+            same = f' AND o."{other.c[key_field].name}" <> t."{key_field}"' if other is table else ""
+            guards.append(
+                f"NOT EXISTS (SELECT 1 FROM {_qualified(connection, other)} AS o"
+                f' WHERE o."{fk.parent.name}" = t."{key_field}"{same})'
+            )
+    where = "".join(f" AND {g}" for g in guards)
+    statement = sa.text(
+        f"DELETE FROM {_qualified(connection, table)} AS t"
+        f" USING unnest(CAST(:keys AS uuid[]), CAST(:versions AS bigint[])) AS v(k, ver)"
+        f' WHERE t."{key_field}" = v.k AND t.version = v.ver{where}'
+        f' RETURNING t."{key_field}"'
+    )
+    params = {"keys": [k for k, _ in keys], "versions": [v for _, v in keys]}
+    return set(connection.execute(statement, params).scalars())
+
+
+def _qualified(connection: sa.Connection, table: sa.Table) -> str:
+    schema = table.schema or connection.get_execution_options().get(
+        "schema_translate_map", {}
+    ).get(None)
+    return f'"{schema}"."{table.name}"' if schema else f'"{table.name}"'
