@@ -26,6 +26,8 @@ from velocity_domain.governance.agents import AgentRunService
 from velocity_domain.governance.appliers import Appliers, Route
 from velocity_domain.governance.engine import Governance
 from velocity_domain.governance.writebacks import WritebackService
+from velocity_domain.imports import gateway
+from velocity_domain.imports.gateway import ImportGateway
 from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.pagination import CursorCodec
 from velocity_domain.kernel.repository import Store
@@ -33,7 +35,6 @@ from velocity_domain.services.crm import accounts, contacts, leads, opportunitie
 from velocity_domain.services.crm import property_interests as interests
 from velocity_domain.services.crm.accounts import AccountService
 from velocity_domain.services.crm.contacts import ContactService
-from velocity_domain.services.crm.import_batches import ImportBatchService
 from velocity_domain.services.crm.leads import LeadService
 from velocity_domain.services.crm.opportunities import OpportunityService
 from velocity_domain.services.crm.property_interests import PropertyInterestService
@@ -93,8 +94,10 @@ class Velocity:
         """The writeback release flow: proposals, approvals, execution, the operator inbox."""
         self.agents = AgentRunService(self._unit_of_work, self.clock, self.governance)
         """Agent runs, their branches and proposed steps, and the choice of a branch."""
-        self.imports = ImportBatchService(self._unit_of_work, self.clock, self.governance)
-        """Import batches and their lifecycle (submit, advance, approve, fail, retry)."""
+        self.imports = ImportGateway(
+            self._unit_of_work, self.clock, self.governance, writebacks=self.writebacks
+        )
+        """The import gateway: files in, mapped, matched, reviewed, committed and undone."""
         self.governance.appliers = Appliers(governed_operations(self))
 
     @classmethod
@@ -195,8 +198,11 @@ def governed_operations(velocity: Velocity) -> tuple[Route, ...]:
     people, accounts_, deals = "crm_people", "crm_accounts", "crm_opportunities"
     c, a, le, o = velocity.contacts, velocity.accounts, velocity.leads, velocity.opportunities
     pi, t, inv = velocity.property_interests, velocity.tasks, velocity.inventory
+    imports, batches = velocity.imports, "crm_import_batches"
     return (
         Route(contacts.CREATE.name, people, create, c._apply_create),
+        Route(gateway.COMMIT.name, batches, update, imports._apply_commit, ("status",), False),
+        Route(gateway.UNDO.name, batches, ChangeKind.DELETE, imports._apply_undo, (), False),
         Route(contacts.UPDATE.name, people, update, c._apply_update, contacts.UPDATABLE),
         Route(accounts.CREATE.name, accounts_, create, a._apply_create),
         Route(accounts.UPDATE.name, accounts_, update, a._apply_update, accounts.UPDATABLE),

@@ -48,11 +48,14 @@ def store(
     agent_run_id: UUID | None = None,
     proposal_ref: str | None = None,
     idempotency_key: str | None = None,
+    writeback_id: UUID | None = None,
 ) -> Writeback:
     """Add ``change`` as a ``draft`` writeback proposed by ``principal`` (or an agent run).
 
     A host system principal (no user) without an agent run gets a finished
     agent run of its own name, so every proposal names who proposed it.
+    ``writeback_id`` is the id to give it, when rows written earlier in the
+    same unit of work already name the proposal.
     """
     now = clock.now()
     if principal.user_id is None and agent_run_id is None:
@@ -67,6 +70,7 @@ def store(
         )
         agent_run_id = uow.workflow.agent_runs.add(run).key
     writeback = Writeback(
+        **({} if writeback_id is None else {"writeback_id": writeback_id}),
         proposal_ref=proposal_ref,
         proposer_user_id=principal.user_id,
         agent_run_id=agent_run_id,

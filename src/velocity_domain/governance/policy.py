@@ -12,8 +12,9 @@ The default rules (:data:`DEFAULT_RULES`) send to review: merges (two
 approvals), deletions, changes to money fields (prices, deal values,
 budgets) or to their currency, stage moves to ``won`` or ``lost``, a change
 of the assigned user of a row that has one, bulk proposals over
-:data:`BULK_THRESHOLD` changes, and an agent's change to a person's contact
-details; an agent's change to identity tables is denied. A host adds, replaces
+:data:`BULK_THRESHOLD` changes, an agent's change to a person's contact
+details, and an import's updates of people and possible duplicates
+(``import_review``; its new people pass as any create does); an agent's change to identity tables is denied. A host adds, replaces
 or removes rules by name on ``velocity.governance.policy``.
 
 >>> from uuid import UUID
@@ -215,6 +216,14 @@ def _agent_contact_details(change: ProposedChange, proposer: Principal) -> str |
     return f"an agent changes contact details: {', '.join(touched)}" if touched else None
 
 
+def _import_review(change: ProposedChange, _: Principal) -> str | None:
+    outcome = change.context.get("outcome")
+    if change.operation == "crm.imports.commit" and outcome in ("update", "duplicate"):
+        what = "updates of people" if outcome == "update" else "possible duplicates"
+        return f"imported {what} are reviewed ({change.context.get('rows', '?')} rows)"
+    return None
+
+
 def _agent_identity(change: ProposedChange, proposer: Principal) -> str | None:
     if proposer.kind is PrincipalKind.AGENT and change.target_domain is TargetDomain.IDENTITY:
         return "agents never change users, roles or sessions"
@@ -230,6 +239,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     FieldRule("reassignment", _reassignment, risk=RiskLevel.MEDIUM),
     bulk_rule(),
     FieldRule("agent_contact_details", _agent_contact_details),
+    FieldRule("import_review", _import_review, risk=RiskLevel.MEDIUM),
     FieldRule("agent_identity", _agent_identity, outcome=PolicyOutcome.DENY),
 )
 

@@ -13,7 +13,6 @@ naming the actor and the time.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -27,7 +26,7 @@ from velocity_domain.errors import ApprovalRefused, ValidationFailed
 from velocity_domain.governance.service import Service, serves
 from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, Query, desc
+from velocity_domain.kernel.query import Eq, Filter, In, Query, desc
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["ImportBatchService"]
@@ -35,109 +34,18 @@ __all__ = ["ImportBatchService"]
 SUBMIT_PERMISSION = "crm.imports.submit"
 REVIEW_PERMISSION = "crm.imports.review"
 SUBMIT = register("crm.imports.submit", SUBMIT_PERMISSION, "submit an import batch")
-ADVANCE = register(
-    "crm.imports.advance", SUBMIT_PERMISSION, "move an import batch along its lifecycle"
-)
-APPROVE = register(
-    "crm.imports.approve", REVIEW_PERMISSION, "approve a proposed import batch (four eyes)"
-)
 FAIL = register("crm.imports.fail", SUBMIT_PERMISSION, "mark an import batch failed, with why")
 RETRY = register("crm.imports.retry", SUBMIT_PERMISSION, "start a failed import batch again")
 GET = register("crm.imports.get", SUBMIT_PERMISSION, "read one import batch")
 LIST = register("crm.imports.list", SUBMIT_PERMISSION, "list import batches")
 
 _I = ImportBatchStatus
-#: The moves :meth:`ImportBatchService.advance` makes; ``failed`` and ``uploaded`` have their own.
-ADVANCES = frozenset({_I.PARSED, _I.MAPPED, _I.PROPOSED, _I.APPROVED, _I.COMMITTED})
-
-
-def _target_arg(target: ImportBatchStatus) -> ImportBatchStatus:
-    if target is _I.FAILED:
-        raise ValidationFailed("to_status", "a batch fails through fail(), with a reason")
-    if target is _I.UPLOADED:
-        raise ValidationFailed("to_status", "a failed batch starts again through retry()")
-    return target
+#: The audit actions of preparing a batch: whoever made one of them never approves it.
+PREPARING = tuple(f"crm.imports.{s.value}" for s in (_I.PARSED, _I.MAPPED, _I.PROPOSED))
 
 
 class ImportBatchService(Service):
-    """Import batches: submission, their lifecycle moves, failure and retry."""
-
-    @serves(SUBMIT)
-    def submit(
-        self,
-        principal: Principal,
-        *,
-        source_system: str,
-        file_name: str | None = None,
-        content_sha256: str | None = None,
-        row_count: int = 0,
-    ) -> ImportBatch:
-        """Record an uploaded import file as a batch in ``uploaded``, submitted by ``principal``."""
-        now = self.clock.now()
-        return self._create_audited(
-            principal,
-            SUBMIT,
-            lambda _uow: ImportBatch(
-                source_system=source_system,
-                file_name=file_name,
-                content_sha256=content_sha256,
-                submitted_by_user_id=principal.user_id,
-                row_count=row_count,
-                created_at=now,
-                updated_at=now,
-            ),
-            domain="crm",
-        )
-
-    @serves(ADVANCE)
-    def advance(
-        self,
-        principal: Principal,
-        batch_id: UUID,
-        to_status: ImportBatchStatus | str,
-        *,
-        expected_version: Version,
-        mapping: Mapping[str, Any] | None = None,
-        stats: Mapping[str, Any] | None = None,
-    ) -> ImportBatch:
-        """Move a batch forward (or a proposed one back to ``mapped``), as the lifecycle allows.
-
-        ``mapping`` (the column mapping) is given with the move to ``mapped``
-        and replaces the batch's; ``stats`` replaces the batch's counts with
-        any move. Moving to ``approved`` is :meth:`approve`'s four-eyes rule.
-        A move the lifecycle lacks raises ``InvalidTransition`` and changes
-        nothing.
-        """
-        target = _target_arg(ImportBatchStatus(to_status))
-        changes: dict[str, Any] = {}
-        if mapping is not None:
-            if target is not _I.MAPPED:
-                raise ValidationFailed("mapping", "is given with the move to mapped")
-            changes["mapping_json"] = dict(mapping)
-        if stats is not None:
-            changes["stats_json"] = dict(stats)
-        operation = APPROVE if target is _I.APPROVED else ADVANCE
-        return self._move(
-            principal, operation, batch_id, target, version=expected_version, changes=changes
-        )
-
-    @serves(APPROVE)
-    def approve(
-        self,
-        principal: Principal,
-        batch_id: UUID,
-        *,
-        expected_version: Version,
-        stats: Mapping[str, Any] | None = None,
-    ) -> ImportBatch:
-        """Approve a ``proposed`` batch: a reviewer's move, never the submitter's own.
-
-        Needs ``crm.imports.review``; the person who submitted the batch and
-        any automated agent are refused with ``ApprovalRefused``.
-        """
-        return self.advance(
-            principal, batch_id, _I.APPROVED, expected_version=expected_version, stats=stats
-        )
+    """Import batches: their failure, retry and reads; the gateway above moves them along."""
 
     @serves(FAIL)
     def fail(
@@ -213,7 +121,7 @@ class ImportBatchService(Service):
                 batch.key, principal, "four eyes: the submitter never approves their own batch"
             )
         prepared = uow.identity.audit_events.count(
-            Eq("action", ADVANCE.name),
+            In("action", PREPARING),
             Eq("target_ref", str(batch.key)),
             Eq("actor_user_id", principal.user_id),
         )
