@@ -12,6 +12,7 @@ the parameter, and the in-memory store and PostgreSQL must answer the same.
 from __future__ import annotations
 
 import enum
+from collections import abc
 import inspect
 import math
 import types
@@ -124,6 +125,8 @@ def accepts(hint: Any, value: object) -> bool:
         return all(accepts(args[0], item) for item in value)
     if origin in (dict, Mapping) or hint in (dict, Mapping):
         return isinstance(value, Mapping) and _json_ok(value)
+    if origin is abc.Callable:
+        return callable(value)
     assert isinstance(hint, type), hint
     return isinstance(value, hint)
 

@@ -29,6 +29,7 @@ FAMILIES: dict[str, str] = {
     "NotFound": "client",
     "ValidationFailed": "client",
     "InvalidCursor": "client",
+    "UnreadableImport": "client",
     "PermissionDenied": "client",
     "AuthenticationFailed": "client",
     "ApprovalRefused": "client",

@@ -5,6 +5,8 @@ velocity-domain db upgrade --sql [--schema NAME]        print the DDL, touch not
 velocity-domain db downgrade --url URL --to REV [--schema NAME]
 velocity-domain db current --url URL [--schema NAME]
 velocity-domain db heads
+velocity-domain import FILE --url URL --source-system NAME [--encoding E] [--delimiter D]
+                [--assign-to EMAIL] [--errors PATH] [--no-commit]
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
+from uuid import UUID
 
 from velocity_domain import __version__
-from velocity_domain.errors import VelocityError
+from velocity_domain.access.principal import Principal
+from velocity_domain.errors import ValidationFailed, VelocityError
+from velocity_domain.imports.gateway import ImportProgress
 
 __all__ = ["build_parser", "main"]
 
@@ -56,10 +61,31 @@ def build_parser() -> argparse.ArgumentParser:
     with_target(current)
 
     actions.add_parser("heads", help="show the newest revision this version ships")
+
+    load = commands.add_parser(
+        "import",
+        help="import a CSV or JSON Lines file of contacts through the governed flow",
+        description=(
+            "Read FILE, map its columns as suggested, match every row and propose the changes."
+            " New people are approved by the policy and written at once (unless --no-commit);"
+            " updates and possible duplicates wait in the operator inbox."
+        ),
+    )
+    load.add_argument("file", help="the file to import (.csv, .tsv, .txt, .jsonl)")
+    with_target(load)
+    load.add_argument("--source-system", required=True, help="where the file comes from")
+    load.add_argument("--encoding", default=None, help="the file's encoding (default: detect)")
+    load.add_argument("--delimiter", default=None, help="the CSV delimiter (default: detect)")
+    load.add_argument("--region", default="IN", help="region of phones without +code (IN)")
+    load.add_argument("--assign-to", default=None, help="email of the user to assign people to")
+    load.add_argument("--errors", default=None, help="where to write the bad rows (CSV)")
+    load.add_argument("--no-commit", action="store_true", help="stop once proposed")
     return parser
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.group == "import":
+        return _import(args, out)
     try:
         from velocity_domain.adapters.postgres import migrate  # noqa: PLC0415
     except ImportError as exc:
@@ -88,6 +114,100 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         head = migrate.head_revision()
         state = "up to date" if now == head else f"behind head {head}"
         print(f"{now or 'base (not migrated)'} ({state})", file=out)
+    return 0
+
+
+class _Bar:
+    """A one-line progress bar on stderr: the stage and the rows done so far."""
+
+    def __init__(self, total: int | None = None) -> None:
+        self.total = total
+        self.shown = False
+
+    def __call__(self, progress: ImportProgress) -> None:
+        if self.total:
+            done = min(progress.rows / self.total, 1.0)
+            bar = "#" * int(done * 30)
+            line = f"{progress.stage:>9} [{bar:<30}] {progress.rows:,}/{self.total:,} rows"
+        else:
+            line = f"{progress.stage:>9} {progress.rows:,} rows"
+        print(f"\r{line}", end="", file=sys.stderr, flush=True)
+        self.shown = True
+
+    def end(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
+            self.shown = False
+
+
+def _user_by_email(velocity: Any, who: Principal, email: str) -> UUID:
+    cursor = None
+    while True:
+        page = velocity.users.list(who, limit=500, cursor=cursor)
+        for user in page.items:
+            if user.email == email.strip().casefold():
+                return UUID(str(user.key))
+        cursor = page.next_cursor
+        if cursor is None:
+            raise ValidationFailed("assign_to", "names no user", value=email)
+
+
+def _import(args: argparse.Namespace, out: TextIO) -> int:
+    """``velocity-domain import``: the whole pipeline as the host system, with a summary."""
+    from velocity_domain.velocity import Velocity  # noqa: PLC0415
+
+    who = Principal.system("velocity-domain import")
+    bar = _Bar()
+    with Velocity.from_url(
+        args.url,
+        schema=args.schema,
+        cursor_key=os.environ.get("VELOCITY_CURSOR_KEY") or os.urandom(32),
+    ) as velocity:
+        assignee = None
+        if args.assign_to:
+            assignee = _user_by_email(velocity, who, args.assign_to)
+        imports = velocity.imports
+        batch = imports.submit(
+            who,
+            args.file,
+            source_system=args.source_system,
+            encoding=args.encoding,
+            delimiter=args.delimiter,
+            default_region=args.region,
+            assign_to=assignee,
+            progress=bar,
+        )
+        bar.end()
+        bar.total = batch.row_count
+        batch = imports.map(who, batch.key, expected_version=batch.version)
+        batch = imports.propose(who, batch.key, expected_version=batch.version, progress=bar)
+        bar.end()
+        if batch.status.value == "approved" and not args.no_commit:
+            batch = imports.commit(who, batch.key, progress=bar)
+            bar.end()
+        outcomes = batch.stats_json.get("outcomes", {})
+        invalid = batch.stats_json.get("parsed", {}).get("invalid", 0)
+        errors = None
+        if invalid:
+            errors = args.errors or f"{args.file}.errors.csv"
+            with open(errors, "w", encoding="utf-8", newline="") as handle:
+                imports.write_errors(who, batch.key, handle)
+    waiting = batch.status.value == "proposed"
+    rows = [
+        ("created" if batch.status.value == "committed" else "new", outcomes.get("new", 0)),
+        ("updated" if batch.status.value == "committed" else "updates", outcomes.get("update", 0)),
+        ("unchanged", outcomes.get("unchanged", 0)),
+        ("duplicates for review", outcomes.get("duplicate", 0)),
+        ("invalid", invalid),
+    ]
+    print(f"batch {batch.key}: {batch.status.value} ({batch.row_count:,} rows)", file=out)
+    width = max(len(name) for name, _ in rows)
+    for name, count in rows:
+        print(f"  {name:<{width}}  {count:>10,}", file=out)
+    if waiting:
+        print("  updates and possible duplicates wait for review in the operator inbox", file=out)
+    if errors:
+        print(f"  bad rows and their reasons: {errors}", file=out)
     return 0
 
 

@@ -14,8 +14,9 @@ budgets) or to their currency, stage moves to ``won`` or ``lost``, a change
 of the assigned user of a row that has one, bulk proposals over
 :data:`BULK_THRESHOLD` changes, an agent's change to a person's contact
 details, and an import's updates of people and possible duplicates
-(``import_review``; its new people pass as any create does); an agent's change to identity tables is denied. A host adds, replaces
-or removes rules by name on ``velocity.governance.policy``.
+(``import_review``; its new people pass as any create does); an agent's
+change to identity tables is denied. A host adds, replaces or removes rules
+by name on ``velocity.governance.policy``.
 
 >>> from uuid import UUID
 >>> from velocity_domain.access.principal import Principal

@@ -25,6 +25,7 @@ A batch goes ``uploaded`` → ``parsed`` → ``mapped`` → ``proposed`` →
 from __future__ import annotations
 
 import builtins
+import csv
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -53,6 +54,7 @@ from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.engine import Governance
 from velocity_domain.governance.service import serves
 from velocity_domain.governance.writebacks import WritebackService
+from velocity_domain.identity.entities import AuditEvent
 from velocity_domain.imports import pipeline
 from velocity_domain.imports.mapping import ColumnMapping, suggest_mapping
 from velocity_domain.imports.sources import open_source
@@ -68,9 +70,15 @@ from velocity_domain.services.crm.import_batches import (
     ImportBatchService,
 )
 from velocity_domain.uow import UnitOfWork
-from velocity_domain.workflow.entities import ChangeKind, Writeback, WritebackStatus
+from velocity_domain.workflow.entities import (
+    Approval,
+    ChangeKind,
+    PolicyDecision,
+    Writeback,
+    WritebackStatus,
+)
 
-__all__ = ["COMMIT", "UNDO", "ImportGateway", "ImportProgress"]
+__all__ = ["COMMIT", "UNDO", "ImportGateway", "ImportProgress", "ImportReplay"]
 
 MAP = register("crm.imports.map", SUBMIT_PERMISSION, "confirm or edit an import batch's mapping")
 PROPOSE = register(
@@ -90,6 +98,11 @@ COMMIT = register(
 )
 UNDO = register("crm.imports.undo", SUBMIT_PERMISSION, "take a committed import batch back")
 ROWS = register("crm.imports.rows", SUBMIT_PERMISSION, "read the rows of an import batch")
+ERRORS = register("crm.imports.errors", SUBMIT_PERMISSION, "download an import batch's bad rows")
+REPLAY = register("crm.imports.replay", SUBMIT_PERMISSION, "replay an import batch's history")
+UNRESOLVED = register(
+    "crm.imports.unresolved", REVIEW_PERMISSION, "list import proposals awaiting a decision"
+)
 
 _B, _O, _S = ImportBatchStatus, ImportOutcome, ImportRowStatus
 #: The outcomes that write something, each carried by one proposal per batch.
@@ -97,6 +110,22 @@ WRITING = (_O.NEW, _O.UPDATE, _O.DUPLICATE)
 
 #: ``progress(ImportProgress)``: how far a long step has come.
 ProgressCallback = Callable[["ImportProgress"], None]
+
+
+@attrs.frozen
+class ImportReplay:
+    """An import batch with its history: the answer of :meth:`ImportGateway.replay`.
+
+    ``events`` are the audit events naming the batch (each lifecycle move,
+    mapping edit, row review, commit and undo with actor and time), oldest
+    first; ``proposals`` pair each proposal with its policy decisions and
+    approvals; ``rows`` counts rows by ``(outcome, status)``.
+    """
+
+    batch: ImportBatch
+    events: tuple[AuditEvent, ...]
+    proposals: tuple[tuple[Writeback, tuple[PolicyDecision, ...], tuple[Approval, ...]], ...]
+    rows: dict[tuple[str, str], int]
 
 
 @attrs.frozen
@@ -133,7 +162,7 @@ class ImportGateway(ImportBatchService):
         *,
         source_system: str,
         file_name: str | None = None,
-        format: str | None = None,  # noqa: A002 - the file format, as users say it
+        format: str | None = None,
         encoding: str | None = None,
         delimiter: str | None = None,
         mapping: Mapping[str, Any] | None = None,
@@ -270,10 +299,11 @@ class ImportGateway(ImportBatchService):
                     proposals[outcome.value] = str(proposal.key)
             stats = {**batch.stats_json, "outcomes": counts, "proposals": proposals}
             batch = self._move_in(uow, principal, batch, _B.PROPOSED, stats_json=stats)
+            batch = self._settle(uow, principal, batch)  # the policy approved it all
             uow.commit()
         return batch
 
-    def _file(
+    def _file(  # noqa: PLR0917
         self,
         uow: UnitOfWork,
         principal: Principal,
@@ -287,6 +317,7 @@ class ImportGateway(ImportBatchService):
             target_table=ImportBatch.table_name,
             change_kind=ChangeKind.UPDATE,
             target_ref=batch.key,
+            base_version=batch.version,
             fields={"status": _B.COMMITTED.value},
             current={"status": _B.PROPOSED.value},
             context={
@@ -331,7 +362,10 @@ class ImportGateway(ImportBatchService):
             if batch.status is not _B.PROPOSED:
                 raise InvalidTransition("import_batch", batch.status.value, "review", ())
             done = 0
-            for numbers, source, target in ((out, _S.PROPOSED, _S.SKIPPED), (back, _S.SKIPPED, _S.PROPOSED)):
+            for numbers, source, target in (
+                (out, _S.PROPOSED, _S.SKIPPED),
+                (back, _S.SKIPPED, _S.PROPOSED),
+            ):
                 for chunk in pipeline.chunks(numbers, 500):
                     rows = pipeline.every(
                         uow.crm.import_rows,
@@ -339,7 +373,9 @@ class ImportGateway(ImportBatchService):
                         In("row_number", tuple(chunk)),
                         Eq("status", source),
                     )
-                    changes = [(r.key, r.version, {"status": target.value}) for r in rows if r.writeback_id]
+                    changes = [
+                        (r.key, r.version, {"status": target.value}) for r in rows if r.writeback_id
+                    ]
                     done += len(uow.crm.import_rows.update_many(changes))
             self._audit(
                 uow,
@@ -400,7 +436,10 @@ class ImportGateway(ImportBatchService):
             batch = uow.crm.import_batches.get(batch_id)
             IMPORT_BATCH.transition(batch.status, _B.APPROVED)
             for outcome, proposal in self._proposals(uow, batch).items():
-                undecided = proposal.status in (WritebackStatus.REVIEW_REQUIRED, WritebackStatus.APPROVED)
+                undecided = proposal.status in (
+                    WritebackStatus.REVIEW_REQUIRED,
+                    WritebackStatus.APPROVED,
+                )
                 if outcome in wanted and undecided:
                     approvals.reject(uow, self.clock, principal, proposal.key, comment)
             batch = self._settle(uow, principal, batch)
@@ -410,7 +449,8 @@ class ImportGateway(ImportBatchService):
     def _settle(self, uow: UnitOfWork, principal: Principal, batch: ImportBatch) -> ImportBatch:
         """Move the batch to ``approved`` once none of its proposals waits for review."""
         waiting = [
-            p for p in self._proposals(uow, batch).values()
+            p
+            for p in self._proposals(uow, batch).values()
             if p.status in (WritebackStatus.DRAFT, WritebackStatus.REVIEW_REQUIRED)
         ]
         if waiting or batch.status is not _B.PROPOSED:
@@ -442,7 +482,9 @@ class ImportGateway(ImportBatchService):
         if batch.status is _B.COMMITTED:
             return batch
         if batch.status is not _B.APPROVED:
-            raise InvalidTransition("import_batch", batch.status.value, _B.COMMITTED.value, ("approved",))
+            raise InvalidTransition(
+                "import_batch", batch.status.value, _B.COMMITTED.value, ("approved",)
+            )
         for proposal in proposals.values():
             if proposal.status in (WritebackStatus.APPROVED, WritebackStatus.EXECUTED):
                 self._writebacks.execute(principal, proposal.key)
@@ -458,8 +500,10 @@ class ImportGateway(ImportBatchService):
             uow.commit()
         return batch
 
-    def _apply_commit(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> ImportBatch:
-        """Write the rows of one approved outcome of a batch (the applier of ``crm.imports.commit``)."""
+    def _apply_commit(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> ImportBatch:
+        """Write the rows of one approved outcome of a batch (``crm.imports.commit``'s applier)."""
         assert change.target_ref is not None
         batch = uow.crm.import_batches.get(change.target_ref)
         outcome = _O(change.context["outcome"])
@@ -474,7 +518,13 @@ class ImportGateway(ImportBatchService):
         committed[outcome.value] = counts
         after = attrs.evolve(batch, stats_json={**batch.stats_json, "committed": committed})
         return self._update_audited(
-            uow, principal, COMMIT.name, batch, after, domain="crm", details={"outcome": outcome.value, **counts}
+            uow,
+            principal,
+            COMMIT.name,
+            batch,
+            after,
+            domain="crm",
+            details={"outcome": outcome.value, **counts},
         )
 
     @serves(UNDO)
@@ -492,7 +542,9 @@ class ImportGateway(ImportBatchService):
         with self._begin(principal, UNDO) as uow:
             batch = uow.crm.import_batches.get(batch_id)
             if batch.status is not _B.COMMITTED:
-                raise InvalidTransition("import_batch", batch.status.value, "undone", ("committed",))
+                raise InvalidTransition(
+                    "import_batch", batch.status.value, "undone", ("committed",)
+                )
             change = ProposedChange(
                 operation=UNDO.name,
                 target_table=ImportBatch.table_name,
@@ -502,20 +554,30 @@ class ImportGateway(ImportBatchService):
                 context={"reason": reason, "file_name": batch.file_name},
             )
             verdict = self.governance.verdict(change, principal)
-            draft = engine.store(uow, self.clock, principal, change, proposal_ref=f"import:{batch.key}:undo")
+            draft = engine.store(
+                uow, self.clock, principal, change, proposal_ref=f"import:{batch.key}:undo"
+            )
             proposal = engine.classify(uow, self.clock, principal, draft, verdict)
             uow.commit()
         return proposal
 
-    def _apply_undo(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> ImportBatch:
+    def _apply_undo(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> ImportBatch:
         """Take a committed batch back (the applier of ``crm.imports.undo``)."""
         assert change.target_ref is not None
         batch = uow.crm.import_batches.get(change.target_ref)
         report = pipeline.undo_batch(uow, batch)
         after = attrs.evolve(batch, stats_json={**batch.stats_json, "undo": report})
         return self._update_audited(
-            uow, principal, UNDO.name, batch, after, domain="crm",
-            reason=str(change.context.get("reason")), details={"removed": report["removed"], "restored": report["restored"]},
+            uow,
+            principal,
+            UNDO.name,
+            batch,
+            after,
+            domain="crm",
+            reason=str(change.context.get("reason")),
+            details={"removed": report["removed"], "restored": report["restored"]},
         )
 
     # -- reads ----------------------------------------------------------------
@@ -540,6 +602,73 @@ class ImportGateway(ImportBatchService):
         with self._reading(principal, ROWS) as uow:
             uow.crm.import_batches.get(batch_id)
             return uow.crm.import_rows.list(Query(where, (asc("row_number"),), limit, cursor))
+
+    @serves(ERRORS)
+    def write_errors(self, principal: Principal, batch_id: UUID, out: Any) -> int:
+        """Write the batch's invalid rows to ``out`` as CSV: the file's columns, then ``error``.
+
+        What every CRM importer offers: fix the rows in a spreadsheet and
+        import the file again. Returns how many rows were written.
+        """
+        with self._reading(principal, ERRORS) as uow:
+            batch = uow.crm.import_batches.get(batch_id)
+            headers = [str(h) for h in batch.stats_json.get("headers", [])]
+            writer = csv.writer(out)
+            writer.writerow([*headers, "row", "error"])
+            written = 0
+            for chunk in pipeline.batch_rows(uow, batch_id, Eq("status", _S.INVALID)):
+                for row in chunk:
+                    raw = row.raw_json
+                    cells = [raw.get(h, "") for h in headers]
+                    writer.writerow([*cells, row.row_number, row.error_reason or ""])
+                    written += 1
+        return written
+
+    @serves(REPLAY)
+    def replay(self, principal: Principal, batch_id: UUID) -> ImportReplay:
+        """The batch as it happened: source, mapping and its edits, outcomes, moves and approvals.
+
+        The replay query of spec section 11: every lifecycle move and mapping
+        edit (audit events with actor and time, oldest first), each proposal
+        with its policy decision and approvals, and the count of rows by
+        outcome and status. The rows themselves page through :meth:`rows`.
+        """
+        with self._reading(principal, REPLAY) as uow:
+            batch = uow.crm.import_batches.get(batch_id)
+            events = pipeline.every(
+                uow.identity.audit_events, Eq("target_ref", str(batch_id)), order="occurred_at"
+            )
+            reviews = []
+            for proposal in self._proposals(uow, batch).values():
+                decisions = pipeline.every(
+                    uow.workflow.policy_decisions, Eq("writeback_id", proposal.key)
+                )
+                votes = pipeline.every(uow.workflow.approvals, Eq("writeback_id", proposal.key))
+                reviews.append((proposal, tuple(decisions), tuple(votes)))
+            counts: dict[tuple[str, str], int] = {}
+            for outcome in ImportOutcome:
+                for status in ImportRowStatus:
+                    held = uow.crm.import_rows.count(
+                        Eq("import_batch_id", batch_id),
+                        Eq("outcome", outcome),
+                        Eq("status", status),
+                    )
+                    if held:
+                        counts[(outcome.value, status.value)] = held
+        return ImportReplay(batch, tuple(events), tuple(reviews), counts)
+
+    @serves(UNRESOLVED)
+    def unresolved(
+        self, principal: Principal, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+    ) -> Page[Writeback]:
+        """Import proposals still waiting for a decision, oldest first (spec section 10)."""
+        where = (
+            Eq("target_table", ImportBatch.table_name),
+            In("status", (WritebackStatus.DRAFT, WritebackStatus.REVIEW_REQUIRED)),
+        )
+        with self._reading(principal, UNRESOLVED) as uow:
+            order = (asc("created_at"), asc("writeback_id"))
+            return uow.workflow.writebacks.list(Query(where, order, limit, cursor))
 
     # -- helpers --------------------------------------------------------------
 
@@ -619,4 +748,3 @@ def _teller(batch_id: UUID, progress: ProgressCallback | None) -> pipeline.Progr
         progress(ImportProgress(batch_id, stage, rows))
 
     return tell
-

@@ -138,9 +138,7 @@ def _clean(text: str, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _mapped_fields(
-    raw: Mapping[str, str], mapping: ColumnMapping, digest: str
-) -> dict[str, Any]:
+def _mapped_fields(raw: Mapping[str, str], mapping: ColumnMapping, digest: str) -> dict[str, Any]:
     """The mapped columns of an import row: values, status, reason and matching keys."""
     mapped = mapping.apply(raw)
     values = dict(mapped.values)
@@ -201,7 +199,7 @@ def _new_row(batch: ImportBatch, raw: RawRow, mapping: ColumnMapping, now: datet
     return ImportRow(**common, **_mapped_fields(raw.values, mapping, digest))
 
 
-def store_rows(
+def store_rows(  # noqa: PLR0917
     uow: UnitOfWork,
     batch: ImportBatch,
     rows: Iterable[RawRow],
@@ -295,10 +293,16 @@ def match_rows(
     for chunk in batch_rows(uow, batch.key, Eq("status", _S.VALID)):
         by_source = {
             p.source_ref: p
-            for p in _people_by(uow, "source_ref", {r.source_key for r in chunk if r.source_key}, source)
+            for p in _people_by(
+                uow, "source_ref", {r.source_key for r in chunk if r.source_key}, source
+            )
         }
-        by_email = _first_by(_people_by(uow, "primary_email", _keys(chunk, "match_email")), "primary_email")
-        by_phone = _first_by(_people_by(uow, "primary_phone", _keys(chunk, "match_phone")), "primary_phone")
+        by_email = _first_by(
+            _people_by(uow, "primary_email", _keys(chunk, "match_email")), "primary_email"
+        )
+        by_phone = _first_by(
+            _people_by(uow, "primary_phone", _keys(chunk, "match_phone")), "primary_phone"
+        )
         names = _keys(chunk, "match_name")
         names |= {s for n in names if (s := swapped(n))}
         by_name: dict[str, list[Person]] = {}
@@ -448,9 +452,7 @@ def commit_created(
             else:
                 target = existing.key
                 counts["linked"] += 1
-            changes.append(
-                (row.key, row.version, _committed(target))
-            )
+            changes.append((row.key, row.version, _committed(target)))
         uow.crm.people.add_many(people)
         uow.crm.leads.add_many(leads)
         uow.crm.property_interests.add_many(interests)
@@ -483,7 +485,9 @@ def commit_updates(
             if person is None or stale:
                 why = "the person is gone" if person is None else f"changed since: {stale}"
                 evidence = {**row.evidence_json, "conflict": why}
-                marks.append((row.key, row.version, {"status": _S.SKIPPED.value, "evidence_json": evidence}))
+                marks.append(
+                    (row.key, row.version, {"status": _S.SKIPPED.value, "evidence_json": evidence})
+                )
                 counts["conflicts"] += 1
                 continue
             values = {field: after for field, (_, after) in row.changes_json.items()}
@@ -526,7 +530,11 @@ def commit_unchanged(uow: UnitOfWork, batch: ImportBatch) -> int:
     where = (Eq("outcome", _O.UNCHANGED), Eq("status", _S.PROPOSED))
     for chunk in batch_rows(uow, batch.key, *where):
         uow.crm.import_rows.update_many(
-            [(r.key, r.version, _committed(r.matched_person_id)) for r in chunk if r.matched_person_id]
+            [
+                (r.key, r.version, _committed(r.matched_person_id))
+                for r in chunk
+                if r.matched_person_id
+            ]
         )
         done += len(chunk)
     return done
@@ -547,7 +555,9 @@ def undo_batch(uow: UnitOfWork, batch: ImportBatch) -> dict[str, Any]:
     committed = Eq("status", _S.COMMITTED)
     for chunk in batch_rows(uow, batch.key, committed, In("outcome", (_O.NEW, _O.DUPLICATE))):
         created = [r for r in chunk if r.target_entity_ref is not None]
-        people = uow.crm.people.get_many([r.target_entity_ref for r in created if r.target_entity_ref])
+        people = uow.crm.people.get_many(
+            [r.target_entity_ref for r in created if r.target_entity_ref]
+        )
         ours = {
             p.key: p
             for p in people.values()
@@ -555,15 +565,25 @@ def undo_batch(uow: UnitOfWork, batch: ImportBatch) -> dict[str, Any]:
         }
         leads = _people_by_lead(uow, batch, ours)
         uow.crm.leads.remove_unreferenced([(lead.key, lead.version) for lead in leads])
-        interests = every(uow.crm.property_interests, In("person_id", tuple(ours)), Eq("version", 1)) if ours else []
+        interests = (
+            every(uow.crm.property_interests, In("person_id", tuple(ours)), Eq("version", 1))
+            if ours
+            else []
+        )
         uow.crm.property_interests.remove_unreferenced([(i.key, i.version) for i in interests])
         removed = uow.crm.people.remove_unreferenced([(p.key, p.version) for p in ours.values()])
         report["removed"] += len(removed)
         for row in created:
             person = people.get(row.target_entity_ref) if row.target_entity_ref else None
             if person is not None and person.key not in removed:
-                why = "changed since the import" if person.version > 1 else "other records refer to them"
-                report["kept"].append({"row": row.row_number, "person": person.full_name, "why": why})
+                why = (
+                    "changed since the import"
+                    if person.version > 1
+                    else "other records refer to them"
+                )
+                report["kept"].append(
+                    {"row": row.row_number, "person": person.full_name, "why": why}
+                )
         _mark_undone(uow, created, removed)
     for chunk in batch_rows(uow, batch.key, committed, Eq("outcome", _O.UPDATE)):
         ids = [r.target_entity_ref for r in chunk if r.target_entity_ref]
@@ -576,7 +596,14 @@ def undo_batch(uow: UnitOfWork, batch: ImportBatch) -> dict[str, Any]:
             later = _stale_fields(person, row.changes_json, before=False)
             restore = {f: pair[0] for f, pair in row.changes_json.items() if f not in later}
             for field in later:
-                report["kept"].append({"row": row.row_number, "person": person.full_name, "field": field, "why": "changed since the import"})
+                report["kept"].append(
+                    {
+                        "row": row.row_number,
+                        "person": person.full_name,
+                        "field": field,
+                        "why": "changed since the import",
+                    }
+                )
             if restore:
                 if "full_name" in restore:
                     restore["normalized_name"] = normalize_name(restore["full_name"])
@@ -599,7 +626,11 @@ def _people_by_lead(uow: UnitOfWork, batch: ImportBatch, ours: Mapping[UUID, Per
 def _mark_undone(uow: UnitOfWork, rows: Sequence[ImportRow], removed: set[UUID]) -> None:
     uow.crm.import_rows.update_many(
         [
-            (r.key, r.version, {"status": _S.SKIPPED.value, "evidence_json": {**r.evidence_json, "undone": True}})
+            (
+                r.key,
+                r.version,
+                {"status": _S.SKIPPED.value, "evidence_json": {**r.evidence_json, "undone": True}},
+            )
             for r in rows
             if r.target_entity_ref in removed
         ]

@@ -356,6 +356,12 @@ _COLLECTIONS: dict[object, Callable[[list[Any]], Any]] = {
 }
 
 
+def _callable(value: object) -> object:
+    if not callable(value):
+        raise _Refused(f"must be a function to call, not {_kind(value)}")
+    return value
+
+
 def _check_for(hint: object) -> _Check:
     """The check of one type hint; a hint nobody taught it is a programming error."""
     simple = _SIMPLE.get(hint)
@@ -378,6 +384,8 @@ def _check_for(hint: object) -> _Check:
         return _collection(item, _COLLECTIONS[origin])
     if origin in (dict, abc.Mapping) or hint in (dict, abc.Mapping):
         return _Check("a mapping with text keys", _mapping)
+    if origin is abc.Callable or hint is abc.Callable:
+        return _Check("a callable", _callable)
     if isinstance(hint, type):
         return _instance(hint, f"a {hint.__name__}")
     raise TypeError(f"no argument check for the type hint {hint!r}")

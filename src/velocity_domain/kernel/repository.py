@@ -105,7 +105,6 @@ class MutableTable(AppendTable[V], Protocol[V]):
         """
         ...
 
-
     def update_many(self, changes: Sequence[tuple[UUID, int, Mapping[str, Any]]]) -> set[UUID]:
         """Set fields on many rows at once, each only if its version is still the one given.
 

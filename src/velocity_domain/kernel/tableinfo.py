@@ -70,7 +70,6 @@ class TableInfo:
             if name not in self.specs or name in (self.key_field, "version", "created_at"):
                 raise ValidationFailed(name, f"{self.name}.{name} cannot be set here")
 
-
     def check_bulk_settable(self, names: Iterable[str]) -> None:
         """Refuse an ``update_many`` this table cannot take: only columns, never the fixed ones.
 

@@ -54,7 +54,9 @@ def _param(column: sa.Column[Any], value: Any) -> Any:
     return value
 
 
-def copy_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def copy_rows(
+    connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
     """Insert ``rows`` (column -> value, as the store keeps them) with one COPY."""
     if not rows:
         return
@@ -100,6 +102,7 @@ def update_many(
         sets = "".join(f', "{c.name}" = v."{c.name}"' for c in columns)
         more_arrays = f", {arrays}" if arrays else ""
         more_names = f", {names}" if names else ""
+        # Every name in the text comes from the table metadata; values are bound parameters.
         statement = sa.text(
             f"UPDATE {_qualified(connection, table)} AS t"
             f" SET version = t.version + 1, updated_at = :now{sets}"
@@ -132,8 +135,10 @@ def remove_unreferenced(
         for fk in other.foreign_keys:
             if fk.column.table is not table:
                 continue
-            same = f' AND o."{other.c[key_field].name}" <> t."{key_field}"' if other is table else ""
-            guards.append(
+            same = (
+                f' AND o."{other.c[key_field].name}" <> t."{key_field}"' if other is table else ""
+            )
+            guards.append(  # names from the metadata only
                 f"NOT EXISTS (SELECT 1 FROM {_qualified(connection, other)} AS o"
                 f' WHERE o."{fk.parent.name}" = t."{key_field}"{same})'
             )
@@ -149,7 +154,7 @@ def remove_unreferenced(
 
 
 def _qualified(connection: sa.Connection, table: sa.Table) -> str:
-    schema = table.schema or connection.get_execution_options().get(
-        "schema_translate_map", {}
-    ).get(None)
+    schema = table.schema or connection.get_execution_options().get("schema_translate_map", {}).get(
+        None
+    )
     return f'"{schema}"."{table.name}"' if schema else f'"{table.name}"'

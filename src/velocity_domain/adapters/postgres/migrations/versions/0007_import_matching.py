@@ -54,7 +54,9 @@ def upgrade() -> None:
         ["import_batch_id", "outcome", "row_number"],
     )
     for key in ("match_email", "match_phone"):
-        op.create_index(f"ix_crm_import_rows_import_batch_id_{key}", _TABLE, ["import_batch_id", key])
+        op.create_index(
+            f"ix_crm_import_rows_import_batch_id_{key}", _TABLE, ["import_batch_id", key]
+        )
 
 
 def downgrade() -> None:
