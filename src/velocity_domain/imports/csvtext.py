@@ -45,6 +45,7 @@ DELIMITERS = (",", ";", "\t", "|")
 MAX_RECORD_LINES = 1000
 
 _SNIFF_RECORDS = 100
+_FIELD_LIMIT = 2**31 - 1  # the largest the C long of every platform holds
 _SUSPECT = re.compile("[\ud800-\udfff\uffff]")
 _R = TypeVar("_R")
 
@@ -107,6 +108,11 @@ class LineFeed:
         self.size += len(line)
         return line
 
+    def rewind(self) -> None:
+        """Serve again the lines after the current record's first (its quote was a stray one)."""
+        self._replay.extend(reversed(self.held[1:]))
+        self.next_line = self.start + 1
+
     def _reset(self) -> None:
         self.held.clear()
         self.size = 0
@@ -118,6 +124,8 @@ class LineFeed:
         While a None is being handled, ``held[0]`` is the line the quote
         opened on; the lines after it are then read again.
         """
+        if csv.field_size_limit() < _FIELD_LIMIT:
+            csv.field_size_limit(_FIELD_LIMIT)  # the feed bounds fields itself
         while True:
             reader = csv.reader(self, delimiter=delimiter, strict=False)
             try:
@@ -126,8 +134,7 @@ class LineFeed:
                     self._reset()
             except _Unclosed:
                 yield None
-                self._replay.extend(reversed(self.held[1:]))
-                self.next_line = self.start + 1
+                self.rewind()
                 self._reset()
             else:
                 return
@@ -277,8 +284,11 @@ def csv_rows(
             past_header = True
             continue
         number += 1
-        if fields is None:
-            yield _unclosed_row(number, feed, headers, delimiter, make)
+        if fields is None:  # the feed gave up on it and reads on after its first line
+            yield _unclosed_row(number, feed, headers, delimiter, fields=None, make=make)
+        elif len(fields) != width and len(feed.held) > 1:
+            yield _unclosed_row(number, feed, headers, delimiter, fields=fields, make=make)
+            feed.rewind()
         elif len(fields) == width and not feed.suspect and feed.size <= max_chars:
             yield make(number, dict(zip(headers, fields, strict=True)), None, feed.start)
         else:
@@ -290,21 +300,31 @@ def _unclosed_row(
     feed: LineFeed,
     headers: tuple[str, ...],
     delimiter: str,
+    *,
+    fields: list[str] | None,
     make: Callable[[int, dict[str, str], str | None, int], _R],
 ) -> _R:
-    """The row whose quote never closes: what its first line holds, and why it is refused."""
+    """The row whose quote never closes: what its first line holds, and why it is refused.
+
+    ``fields`` is None when the feed gave the record up (too long, or the
+    file ended inside it); otherwise a quote closed lines later but left
+    the record with the wrong number of fields, the mark of a stray quote
+    that swallowed the rows after it.
+    """
     opened = feed.held[0]
-    cells = next(csv.reader([opened], delimiter=delimiter, strict=False), [])
+    cells = next(csv.reader([opened.rstrip("\r\n")], delimiter=delimiter, strict=False), [])
     values = dict.fromkeys(headers, "")
     values.update(zip(headers, (clean_text(c) for c in cells), strict=False))
-    lines, chars = len(feed.held), feed.size - len(opened)
-    if lines >= MAX_RECORD_LINES:
-        why = f" (the quoted field runs past {MAX_RECORD_LINES} lines)"
-    elif chars > feed.max_chars:
-        why = f" (the quoted field runs past {feed.max_chars:,} characters)"
+    if fields is not None:
+        last = feed.start + len(feed.held) - 1
+        why = f"read on to line {last} it gives {len(fields)} fields, the header has {len(headers)}"
+    elif len(feed.held) >= MAX_RECORD_LINES:
+        why = f"the quoted field runs past {MAX_RECORD_LINES} lines"
+    elif feed.size - len(opened) > feed.max_chars:
+        why = f"the quoted field runs past {feed.max_chars:,} characters"
     else:
-        why = " (it runs to the end of the file)"
-    return make(number, values, f"unclosed quote opened on line {feed.start}{why}", feed.start)
+        why = "it runs to the end of the file"
+    return make(number, values, f"unclosed quote opened on line {feed.start} ({why})", feed.start)
 
 
 def _checked_row(

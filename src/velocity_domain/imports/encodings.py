@@ -48,6 +48,8 @@ _SUSPECT = re.compile("[\x00\ud800-\udfff\uffff]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+_WESTERN_MARGIN = 0.1
+_CP1252_HOLES = b"\x81\x8d\x8f\x90\x9d"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _WIDE = frozenset({"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"})
 
@@ -175,26 +177,43 @@ def _mostly_utf8(sample: bytes, complete: bool) -> bool:
     return wide >= 3 * bad
 
 
-def _detect_8bit(sample: bytes) -> str | None:
-    """Ask charset-normalizer, preferring cp1252 and then latin-1 among equally good guesses.
+def _ask_charset_normalizer(sample: bytes) -> str | None:
+    """Return charset-normalizer's guess, or cp1252 if it reads nearly as clean.
 
-    charset-normalizer often ranks cp1250 first for Western text (the two
-    decode ASCII letters and most accents alike); an import from India or
-    Europe is far more often cp1252, so a tie goes to it.
+    On short samples charset-normalizer often ranks cp1250 or cp775 first
+    for Western text (they decode ASCII letters and many accents alike). An
+    import from India or Western Europe is far more often cp1252, so cp1252
+    wins unless the best guess reads clearly cleaner (by charset-normalizer's
+    own "chaos" measure: Cyrillic or Greek bytes read as cp1252 are mojibake).
+    Central European text (Polish, Czech) that also reads cleanly as cp1252
+    is taken for cp1252; declare its encoding to read it right.
     """
-    results = charset_normalizer.from_bytes(sample)
-    best = results.best()
+    best = charset_normalizer.from_bytes(sample).best()
     if best is None:
         return None
-    ties = [
-        match
-        for match in results
-        if match.chaos <= best.chaos + 0.01 and match.coherence >= best.coherence - 0.01
-    ]
-    for preferred in ("cp1252", "latin_1"):
-        if any(preferred in match.could_be_from_charset for match in ties):
-            return preferred
+    western = charset_normalizer.from_bytes(sample, cp_isolation=["cp1252"], threshold=1.0).best()
+    if western is not None and western.chaos <= best.chaos + _WESTERN_MARGIN:
+        return "cp1252"
+    if "latin_1" in best.could_be_from_charset:
+        return "latin_1"
     return "utf-8" if best.encoding == "ascii" else best.encoding
+
+
+def _detect_8bit(sample: bytes) -> str | None:
+    """Guess a single-byte code page; latin-1 for Western text with bytes cp1252 lacks.
+
+    cp1252 leaves five bytes undefined (0x81 0x8D 0x8F 0x90 0x9D); latin-1
+    maps them to control characters. Text that reads as cp1252 once a few
+    of them are set aside fits only latin-1, which is then the answer.
+    """
+    guess = _ask_charset_normalizer(sample)
+    if guess == "cp1252":
+        return guess
+    rest = sample.translate(None, _CP1252_HOLES)
+    holes = len(sample) - len(rest)
+    if 0 < holes <= max(1, len(sample) // 1000) and _ask_charset_normalizer(rest) == "cp1252":
+        return "latin_1"
+    return guess
 
 
 def detect_encoding(sample: bytes, complete: bool) -> str | None:
@@ -211,8 +230,36 @@ def detect_encoding(sample: bytes, complete: bool) -> str | None:
         return wide
     if _decodes(sample, "utf-8", complete) is None or _mostly_utf8(sample, complete):
         return "utf-8"
-    found = _detect_8bit(sample)
+    found = _detect_8bit(sample.replace(b"\x00", b""))  # a stray NUL blinds charset-normalizer
     return None if found is None else _codec_name(found)
+
+
+def _declared_problem(sample: bytes, name: str, complete: bool) -> str | None:
+    """Say why the declared codec ``name`` is plainly wrong for ``sample``, or None if it fits.
+
+    Plainly wrong: UTF-16 text declared 8-bit or the reverse; 8-bit declared
+    for text that is valid UTF-8 with non-ASCII letters (it would be read
+    garbled); or more bytes the codec cannot decode than a stray few (one
+    in a thousand, at least one; for UTF-8, the rule of :func:`_mostly_utf8`).
+    """
+    wide = _wide_encoding(sample) is not None
+    if wide and name not in _WIDE:
+        return "the file is UTF-16 text"
+    if name in _WIDE:
+        return None if wide or b"\x00" in sample else "the file is 8-bit text (it has no NUL bytes)"
+    error = _decodes(sample, name, complete)
+    if error is None:
+        if name.startswith("utf-8") or sample.isascii() or _decodes(sample, "utf-8", complete):
+            return None
+        return "the file is UTF-8 text with non-ASCII letters"
+    if name == "utf-8":
+        tolerable = _mostly_utf8(sample, complete)
+    else:
+        text = codecs.getincrementaldecoder(name)(BAD_BYTES).decode(sample, final=complete)
+        tolerable = len(_SURROGATES.findall(text)) <= max(1, len(sample) // 1000)
+    if tolerable:
+        return None
+    return f"byte 0x{error.object[error.start]:02x} at offset {error.start} is not valid in it"
 
 
 def choose_encoding(sample: bytes, declared: str | None, *, complete: bool) -> tuple[str, bool]:
@@ -240,17 +287,7 @@ def choose_encoding(sample: bytes, declared: str | None, *, complete: bool) -> t
         ) from None
     if name == "utf-8" and sample.startswith(_UTF8_BOM):
         return "utf-8-sig", False
-    wide = _wide_encoding(sample) is not None
-    problem: str | None = None
-    if wide and name not in _WIDE:
-        problem = "the file is UTF-16 text"
-    elif name in _WIDE and not wide and b"\x00" not in sample:
-        problem = "the file is 8-bit text (it has no NUL bytes)"
-    else:
-        error = _decodes(sample, name, complete)
-        if error is not None and not (name == "utf-8" and _mostly_utf8(sample, complete)):
-            byte = error.object[error.start]
-            problem = f"byte 0x{byte:02x} at offset {error.start} is not valid in it"
+    problem = _declared_problem(sample, name, complete)
     if problem is None:
         return name, False
     looks = detect_encoding(sample, complete)

@@ -444,7 +444,7 @@ def _record_row(
     max_chars: int,
 ) -> RawRow:
     if cells is None:
-        reason = f"item {number} is a {kind}, not a mapping"
+        reason = f"item {number} is not a mapping (it is a {kind})"
         return RawRow(number, dict.fromkeys(headers, ""), reason)
     size = max(map(len, cells.values()), default=0)
     return _mapping_row(
