@@ -69,8 +69,9 @@ def store(
             updated_at=now,
         )
         agent_run_id = uow.workflow.agent_runs.add(run).key
+    given: dict[str, Any] = {} if writeback_id is None else {"writeback_id": writeback_id}
     writeback = Writeback(
-        **({} if writeback_id is None else {"writeback_id": writeback_id}),
+        **given,
         proposal_ref=proposal_ref,
         proposer_user_id=principal.user_id,
         agent_run_id=agent_run_id,

@@ -142,7 +142,7 @@ def _mapped_fields(raw: Mapping[str, str], mapping: ColumnMapping, digest: str) 
     """The mapped columns of an import row: values, status, reason and matching keys."""
     mapped = mapping.apply(raw)
     values = dict(mapped.values)
-    fresh = {
+    fresh: dict[str, Any] = {
         "matched_person_id": None,
         "changes_json": {},
         "evidence_json": {},
@@ -181,7 +181,7 @@ def _mapped_fields(raw: Mapping[str, str], mapping: ColumnMapping, digest: str) 
 def _new_row(batch: ImportBatch, raw: RawRow, mapping: ColumnMapping, now: datetime) -> ImportRow:
     values = {k: _clean(v, 100_000) for k, v in raw.values.items()}
     digest = fingerprint(raw.values)
-    common = {
+    common: dict[str, Any] = {
         "import_batch_id": batch.key,
         "row_number": raw.number,
         "source_fingerprint": digest,
