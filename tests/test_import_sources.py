@@ -772,6 +772,15 @@ def test_a_seekable_stream_is_read_from_where_it_stood_and_rows_interleave() -> 
     assert pairs == [({"Name": v}, {"Name": v}) for v in "ABC"]
 
 
+def test_a_stream_closed_by_its_owner_is_reported_when_read() -> None:
+    stream = io.BytesIO(b"Name\nA\n")
+    source = open_source(stream)
+    stream.close()
+    with pytest.raises(UnreadableImport, match="stream was closed") as caught:
+        list(source.rows())
+    assert caught.value.field == "source"
+
+
 def test_a_spooled_stream_reads_twice_and_close_releases_it() -> None:
     source = open_source(_OneWay(hubspot_contacts(3)))
     assert list(source.rows()) == list(source.rows())
@@ -897,4 +906,4 @@ def test_memory_stays_bounded_on_a_50_mb_file(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert count == 52_000
-    assert peak < 20 * 1024 * 1024
+    assert peak < 8 * 1024 * 1024  # about 0.5 MB in practice; the file is 50 MB

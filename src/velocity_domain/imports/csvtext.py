@@ -7,7 +7,9 @@ examined cell by cell), and bounds a quoted field: when one runs past
 :data:`MAX_RECORD_LINES` lines, past ``max_cell_chars`` characters or to the
 end of the file, the record is abandoned as an unclosed quote and reading
 resumes on the line after the one where the quote opened, so the good rows
-that follow still come through.
+that follow still come through. A record spanning several lines that ends
+with the wrong number of fields is taken the same way: a stray quote that
+paired with a quote some lines on, swallowing the rows between.
 
 >>> rows = parse_lines(['Name,Note\n', 'Ana,"a\n', 'b"\n', 'Ravi,"oops\n', 'Mia,ok\n'])
 >>> [(line, fields) for line, fields in rows]
@@ -126,12 +128,15 @@ class LineFeed:
         """
         if csv.field_size_limit() < _FIELD_LIMIT:
             csv.field_size_limit(_FIELD_LIMIT)  # the feed bounds fields itself
+        held = self.held
         while True:
             reader = csv.reader(self, delimiter=delimiter, strict=False)
             try:
                 for fields in reader:
                     yield fields
-                    self._reset()
+                    held.clear()
+                    self.size = 0
+                    self.suspect = False
             except _Unclosed:
                 yield None
                 self.rewind()

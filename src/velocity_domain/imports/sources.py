@@ -14,8 +14,9 @@ Detection, in order, on the sample:
 2. a known binary signature (Excel, PDF, images, archives) or more than 5%
    control bytes -> refused, naming what the file looks like;
 3. the encoding: a byte-order mark, UTF-16 by its NUL pattern, strict UTF-8,
-   UTF-8 with a few stray bytes, else charset-normalizer (cp1252 preferred
-   on a tie). A declared encoding is checked instead of detected;
+   UTF-8 with a few stray bytes, else charset-normalizer (cp1252 whenever it
+   reads nearly as cleanly as the best guess). A declared encoding is
+   checked instead of detected;
 4. the format: a ``.jsonl``/``.ndjson`` name or a leading ``{`` is JSON
    Lines, anything else CSV;
 5. for CSV, the delimiter (the one of ``, ; TAB |`` that splits the leading
@@ -45,12 +46,13 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import partial
@@ -187,8 +189,13 @@ class _Window(io.RawIOBase):
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
-        self._stream.seek(self._position)
-        data = self._stream.read(view.nbytes)
+        try:
+            self._stream.seek(self._position)
+            data = self._stream.read(view.nbytes)
+        except ValueError:  # what a closed file raises
+            raise UnreadableImport(
+                "the stream was closed before its rows were read", field="source"
+            ) from None
         view[: len(data)] = data
         self._position += len(data)
         return len(data)
@@ -225,29 +232,30 @@ def _stream_bytes(stream: BinaryIO) -> _Bytes:
     seekable = bool(getattr(stream, "seekable", lambda: False)())
     start = stream.tell() if seekable else 0
     target = stream if seekable else tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)  # noqa: SIM115
+    owned = None if target is stream else target.close
     digest, size = hashlib.sha256(), 0
     while chunk := stream.read(_CHUNK):
         if not isinstance(chunk, bytes | bytearray):
+            if owned is not None:
+                owned()
             raise ValidationFailed("source", "a stream must be opened in binary mode ('rb')")
         digest.update(chunk)
         size += len(chunk)
         if target is not stream:
             target.write(chunk)
-    owned = None if target is stream else target.close
     window = partial(_Window, target, start)
     return _Bytes(lambda: io.BufferedReader(window()), size, digest.hexdigest(), owned)
 
 
-def _text_lines(data: _Bytes, encoding: str) -> Generator[str, None, None]:
-    """Yield the physical lines (ends kept; CR, LF or CRLF) of the decoded file, BOM dropped."""
+@contextmanager
+def _text_lines(data: _Bytes, encoding: str) -> Iterator[Iterator[str]]:
+    """Open the file as its decoded physical lines (ends kept: CR, LF or CRLF), BOM dropped."""
     with (
         data.open() as raw,
         io.TextIOWrapper(raw, encoding=encoding, errors=BAD_BYTES, newline="") as text,
     ):
-        first = text.readline()
-        if first:
-            yield first.removeprefix("\ufeff")
-            yield from text
+        first = text.readline().removeprefix("\ufeff")
+        yield itertools.chain((first,) if first else (), text)
 
 
 def to_text(value: object) -> str:
@@ -354,21 +362,22 @@ def _jsonl_rows(
     data: _Bytes, encoding: str, headers: tuple[str, ...], max_chars: int
 ) -> Iterator[RawRow]:
     blank = dict.fromkeys(headers, "")
-    for number, (line, text) in enumerate(_json_lines(_text_lines(data, encoding)), 1):
-        value, why = _parse_object(text)
-        if value is None:
-            yield RawRow(number, dict(blank), f"line {line} {why}", line)
-            continue
-        cells = {key: to_text(item) for key, item in value.items()}
-        yield _mapping_row(
-            number,
-            cells,
-            headers,
-            encoding=encoding,
-            max_chars=max_chars,
-            line=line,
-            size=len(text),
-        )
+    with _text_lines(data, encoding) as lines:
+        for number, (line, text) in enumerate(_json_lines(lines), 1):
+            value, why = _parse_object(text)
+            if value is None:
+                yield RawRow(number, dict(blank), f"line {line} {why}", line)
+                continue
+            cells = {key: to_text(item) for key, item in value.items()}
+            yield _mapping_row(
+                number,
+                cells,
+                headers,
+                encoding=encoding,
+                max_chars=max_chars,
+                line=line,
+                size=len(text),
+            )
 
 
 def _guess_format(text: str, file_name: str | None) -> str:
@@ -408,12 +417,12 @@ def _open_bytes(
     kind = format or _guess_format(text, file_name)
     sep: str | None = None
     if kind == "jsonl":
-        with closing(_text_lines(data, codec)) as lines:
+        with _text_lines(data, codec) as lines:
             headers = _jsonl_headers(lines, file_name)
         rows = partial(_jsonl_rows, data, codec, headers, max_cell_chars)
     else:
         sep = delimiter or sniff_delimiter(text, complete)
-        with closing(_text_lines(data, codec)) as lines:
+        with _text_lines(data, codec) as lines:
             headers = read_header(lines, sep, max_cell_chars, max_header_columns)
         rows = partial(_csv_rows, data, codec, headers, sep, max_cell_chars)
     info = SourceInfo(kind, codec, detected, sep, headers, data.size, data.sha256)
@@ -423,7 +432,7 @@ def _open_bytes(
 def _csv_rows(
     data: _Bytes, encoding: str, headers: tuple[str, ...], delimiter: str, max_chars: int
 ) -> Iterator[RawRow]:
-    with closing(_text_lines(data, encoding)) as lines:
+    with _text_lines(data, encoding) as lines:
         yield from csv_rows(
             lines, headers, RawRow, delimiter=delimiter, encoding=encoding, max_chars=max_chars
         )
@@ -538,7 +547,11 @@ def open_source(
 
     A seekable stream is read in place from its current position (and must
     stay open while rows are read); any other stream is spooled to a
-    temporary file, released by :meth:`ImportSource.close`. Raises
+    temporary file, released by :meth:`ImportSource.close`. Records in a
+    list (any re-iterable) are read again by each :meth:`ImportSource.rows`;
+    a one-shot iterator (a generator) is spooled the same way, so it too can
+    be read more than once. Their headers are the keys of the first 1000
+    mappings, in order of first appearance. Raises
     :class:`UnreadableImport` if the file cannot be read at all and
     :class:`ValidationFailed` for a bad option.
     """
