@@ -488,6 +488,15 @@ class ImportGateway(ImportBatchService):
         for proposal in proposals.values():
             if proposal.status in (WritebackStatus.APPROVED, WritebackStatus.EXECUTED):
                 self._writebacks.execute(principal, proposal.key)
+        for _ in range(3):
+            try:
+                return self._finish(principal, batch_id)
+            except ConcurrencyConflict:
+                continue  # another commit of this batch moved it first: read what it did
+        return self._finish(principal, batch_id)
+
+    def _finish(self, principal: Principal, batch_id: UUID) -> ImportBatch:
+        """Link the unchanged rows and mark the batch committed (once, however many callers)."""
         with self._begin(principal, COMMIT) as uow:
             batch = uow.crm.import_batches.get(batch_id)
             if batch.status is _B.COMMITTED:

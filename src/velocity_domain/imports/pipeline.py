@@ -11,12 +11,13 @@ each store answers these queries from its own indexes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import attrs
@@ -41,6 +42,7 @@ from velocity_domain.kernel.normalize import normalize_name
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, Filter, In, Query, Range, asc
 from velocity_domain.kernel.repository import ReadTable
+from velocity_domain.kernel.tableinfo import table_info
 from velocity_domain.uow import UnitOfWork
 
 __all__ = [
@@ -67,6 +69,34 @@ _O = ImportOutcome
 
 def _quiet(_: str, __: int) -> None:
     return None
+
+
+@functools.cache
+def _defaults(cls: type[Entity]) -> tuple[tuple[str, Any, bool], ...]:
+    """Each field of ``cls`` with its default: ``(name, value or factory, is a factory)``."""
+    found = []
+    for field in attrs.fields(cls):
+        default = field.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            factory = None if default.takes_self else default.factory
+            found.append((field.name, factory, factory is not None))
+        else:
+            found.append((field.name, None if default is attrs.NOTHING else default, False))
+    return tuple(found)
+
+
+def trusted(cls: type[E], **values: Any) -> E:
+    """A ``cls`` from values the pipeline validated already: built without checking them again.
+
+    Validate once, on the way in: a row's values are checked when it is
+    mapped (:mod:`.mapping` and :func:`_limits`); writing them builds the
+    entities as a store builds the rows it reads back.
+    """
+    row = {
+        name: values[name] if name in values else (default() if factory else default)
+        for name, default, factory in _defaults(cls)
+    }
+    return cast("E", table_info(cls).build(row))
 
 
 def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -138,10 +168,24 @@ def _clean(text: str, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: The longest text each mapped value may hold: the columns it is written to.
+LIMITS = {"full_name": 200, "source_ref": 200, "configuration": 64}
+
+
+def _limits(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The problems of mapped values too long for the columns they are written to."""
+    return [
+        (field, f"is longer than {limit} characters")
+        for field, limit in LIMITS.items()
+        if len(str(values.get(field) or "")) > limit
+    ]
+
+
 def _mapped_fields(raw: Mapping[str, str], mapping: ColumnMapping, digest: str) -> dict[str, Any]:
     """The mapped columns of an import row: values, status, reason and matching keys."""
     mapped = mapping.apply(raw)
     values = dict(mapped.values)
+    problems = list(mapped.problems) + _limits(values)
     fresh: dict[str, Any] = {
         "matched_person_id": None,
         "changes_json": {},
@@ -150,8 +194,8 @@ def _mapped_fields(raw: Mapping[str, str], mapping: ColumnMapping, digest: str) 
         "target_domain": None,
         "target_entity_ref": None,
     }
-    if not mapped.ok:
-        reason = "; ".join(f"{field}: {why}" for field, why in mapped.problems)
+    if problems:
+        reason = "; ".join(f"{field}: {why}" for field, why in problems)
         return {
             **fresh,
             "mapped_json": values,
@@ -174,7 +218,7 @@ def _mapped_fields(raw: Mapping[str, str], mapping: ColumnMapping, digest: str) 
         "match_email": values.get("primary_email"),
         "match_phone": values.get("primary_phone"),
         "match_name": normalize_name(name) if name else None,
-        "source_key": _clean(str(ref), 200) if ref else f"fp:{digest[:40]}",
+        "source_key": str(ref) if ref else f"fp:{digest[:40]}",
     }
 
 
@@ -188,15 +232,17 @@ def _new_row(batch: ImportBatch, raw: RawRow, mapping: ColumnMapping, now: datet
         "raw_json": values,
         "created_at": now,
         "updated_at": now,
+        "version": 1,
     }
     if raw.error is not None:
-        return ImportRow(
+        return trusted(
+            ImportRow,
             **common,
             status=_S.INVALID,
             outcome=_O.INVALID,
             error_reason=_clean(raw.error or "the row could not be read"),
         )
-    return ImportRow(**common, **_mapped_fields(raw.values, mapping, digest))
+    return trusted(ImportRow, **common, **_mapped_fields(raw.values, mapping, digest))
 
 
 def store_rows(  # noqa: PLR0917
@@ -256,23 +302,35 @@ def _people_by(uow: UnitOfWork, field: str, values: set[str], *also: Filter) -> 
 
 
 def _earlier(uow: UnitOfWork, batch_id: UUID, chunk: Sequence[ImportRow]) -> dict[UUID, Any]:
-    """For each row of ``chunk``, the first earlier readable row sharing its email or phone."""
+    """For each row of ``chunk``, the first earlier readable row sharing its email or phone.
+
+    Rows before the chunk are found by one indexed query per key (usually
+    empty: most contact points appear once); rows within it in memory.
+    """
     found: dict[UUID, Any] = {}
     live = In("status", (_S.VALID, _S.PROPOSED, _S.COMMITTED, _S.SKIPPED))
+    start = chunk[0].row_number
     for field in ("match_email", "match_phone"):
         values = {getattr(r, field) for r in chunk if getattr(r, field)}
         if not values:
             continue
-        first: dict[str, list[int]] = {}
+        first: dict[str, int] = {}
         for other in every(
-            uow.crm.import_rows, Eq("import_batch_id", batch_id), In(field, tuple(values)), live
+            uow.crm.import_rows,
+            Eq("import_batch_id", batch_id),
+            In(field, tuple(sorted(values))),
+            Range("row_number", lt=start),
+            live,
         ):
-            first.setdefault(getattr(other, field), []).append(other.row_number)
+            key = getattr(other, field)
+            first[key] = min(first.get(key, other.row_number), other.row_number)
         for row in chunk:
-            numbers = first.get(getattr(row, field) or "", [])
-            earlier = [n for n in numbers if n < row.row_number]
-            if earlier and row.key not in found:
-                found[row.key] = (field.replace("match_", "primary_"), min(earlier))
+            key = getattr(row, field)
+            if not key:
+                continue
+            if key in first and row.key not in found:
+                found[row.key] = (field.replace("match_", "primary_"), first[key])
+            first.setdefault(key, row.row_number)
     return found
 
 
@@ -369,7 +427,8 @@ def _lead_and_interest(
     batch: ImportBatch, row: ImportRow, person: Person, to: Assignment
 ) -> tuple[Lead, PropertyInterest | None]:
     values = row.mapped_json
-    lead = Lead(
+    lead = trusted(
+        Lead,
         person_id=person.key,
         source_system=batch.source_system,
         source_ref=row.source_key,
@@ -384,7 +443,8 @@ def _lead_and_interest(
     if not any(wants):
         return lead, None
     notes = "\n".join(str(values[k]) for k in ("interest", "notes") if values.get(k)) or None
-    interest = PropertyInterest(
+    interest = trusted(
+        PropertyInterest,
         person_id=person.key,
         configuration=values.get("configuration"),
         budget_min=_amount(values.get("budget_min")),
@@ -432,7 +492,9 @@ def commit_created(
             existing = known.get(row.source_key or "")
             if existing is None:
                 values = row.mapped_json
-                person = Person(
+                person = trusted(
+                    Person,
+                    normalized_name=row.match_name,
                     full_name=values["full_name"],
                     primary_email=values.get("primary_email"),
                     primary_phone=values.get("primary_phone"),

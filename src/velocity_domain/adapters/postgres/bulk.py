@@ -16,7 +16,6 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from psycopg.types.json import Jsonb
 from sqlalchemy.dialects import postgresql as pg
 
 from velocity_domain.errors import ValidationFailed
@@ -50,6 +49,8 @@ def array_type(column: sa.Column[Any]) -> str:
 
 def _param(column: sa.Column[Any], value: Any) -> Any:
     if value is not None and isinstance(column.type, pg.JSONB):
+        from psycopg.types.json import Jsonb  # noqa: PLC0415 - the driver loads on first use
+
         return Jsonb(value)
     return value
 
@@ -65,16 +66,41 @@ def copy_rows(
     jsonb = [isinstance(c.type, pg.JSONB) for c in columns]
     quoted = ", ".join(f'"{name}"' for name in names)
     target = _qualified(connection, table)
+    statement = f"COPY {target} ({quoted}) FROM STDIN"
     raw = connection.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    Jsonb(row[name]) if is_json and row[name] is not None else row[name]
-                    for name, is_json in zip(names, jsonb, strict=True)
-                ]
+    import psycopg  # noqa: PLC0415 - the driver loads on first use
+    from psycopg.types.json import Jsonb  # noqa: PLC0415
+
+    try:
+        _copy(connection, raw, statement, rows, names, jsonb, Jsonb)
+    except psycopg.Error as orig:  # as SQLAlchemy wraps it, for the one translation place
+        raise sa.exc.DBAPIError.instance(statement, None, orig, psycopg.Error) from orig
+
+
+def _copy(  # noqa: PLR0917
+    connection: sa.Connection,
+    raw: Any,
+    statement: str,
+    rows: Sequence[Mapping[str, Any]],
+    names: list[str],
+    jsonb: list[bool],
+    wrap: Any,
+) -> None:
+    with raw.cursor() as cursor:
+        # Statement listeners (tracing, the statement-count tests) see the COPY too.
+        if connection._has_events or connection.engine._has_events:
+            connection.dispatch.before_cursor_execute(
+                connection, cursor, statement, None, None, False
             )
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        wrap(row[name]) if is_json and row[name] is not None else row[name]
+                        for name, is_json in zip(names, jsonb, strict=True)
+                    ]
+                )
 
 
 def update_many(

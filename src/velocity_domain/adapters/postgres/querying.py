@@ -34,6 +34,9 @@ from velocity_domain.kernel.query import (
     Source,
 )
 
+#: An ``In`` filter with more values than this binds them as one array (``= ANY``).
+LONG_IN = 32
+
 __all__ = ["SqlQueries", "queries_for", "trigram_query"]
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -151,7 +154,12 @@ class SqlQueries:
         if isinstance(item, In):
             if not item.values:
                 return sa.false()
-            return self._column(item.field).in_(list(item.values))
+            column = self._column(item.field)
+            if len(item.values) > LONG_IN:
+                # One array parameter, not a parameter per value: the statement stays small.
+                values = sa.bindparam(None, list(item.values), type_=pg.ARRAY(column.type))
+                return column == sa.any_(values)
+            return column.in_(list(item.values))
         if isinstance(item, Range):
             ranged = self._column(item.field)
             parts: list[sa.ColumnElement[bool]] = [ranged.is_not(None)]

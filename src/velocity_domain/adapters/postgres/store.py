@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
-import psycopg
 import sqlalchemy as sa
 
 from velocity_domain.adapters.postgres import bulk
@@ -433,13 +432,9 @@ class PostgresTable(Generic[E]):
         rows = [row_values(e, self._info) for e in entities]
         try:
             if len(rows) >= COPY_FROM:
-                bulk.copy_rows(self._tx.writing(), self._table, rows)
+                bulk.copy_rows(self._tx.writing(), self._table, rows)  # driver errors wrapped
             else:
                 self._tx.writing().execute(self._queries.insert, rows)
-        except psycopg.Error as orig:
-            error = translate(sa.exc.DBAPIError("COPY", None, orig), self._info, None)
-            self._tx.failure = error
-            raise error from orig
         except sa.exc.DBAPIError as exc:
             error = translate(exc, self._info, _offending(exc, rows))
             self._tx.failure = error
