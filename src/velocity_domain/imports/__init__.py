@@ -1,0 +1,1 @@
+"""The import gateway: reading, mapping, matching and committing import files."""
