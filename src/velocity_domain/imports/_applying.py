@@ -183,7 +183,7 @@ class Plan:
         if not name and self.name_parts != (None, None, None):
             parts = [cells[c] if c is not None else "" for c in self.name_parts]
             name = join_name(*parts)
-            where = " + ".join(repr(c) for c in self.name_parts if c is not None)
+            where = " + ".join(repr(c) for c in self.name_parts if c is not None and cells[c])
         if not name:
             problems.append(("full_name", "is empty"))
         elif _has_name(name):
