@@ -441,3 +441,30 @@ def test_configurations_found_in_text(text: str, expected: str | None) -> None:
 )
 def test_vocabulary_keys(text: str, expected: str) -> None:
     assert vocabulary_key(text) == expected
+
+
+# --------------------------------------------------------------------------- robustness
+
+_noise = st.lists(
+    st.sampled_from([*"0123456789 .,-/+:₹$ckKmMTZ", "Cr", "lakh", " to ", "E+", "/2024", "pm"]),
+    max_size=12,
+).map("".join) | st.text(max_size=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_noise)
+def test_transforms_are_robust_and_refuse_only_with_validation_failed(text: str) -> None:
+    for read in (
+        parse_budget,
+        lambda t: parse_when(t, day_first=True),
+        lambda t: parse_when(t, day_first=False),
+        undo_excel_number,
+        lambda t: fast_phone(t, "IN"),
+    ):
+        try:
+            read(text)
+        except ValidationFailed as err:
+            assert err.reason
+    assert isinstance(split_phones(text), list)
+    assert configuration_of(text) is None or isinstance(configuration_of(text), str)
+    assert vocabulary_key(vocabulary_key(text)) == vocabulary_key(text)

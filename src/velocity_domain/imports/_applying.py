@@ -117,7 +117,9 @@ class Plan:
             day_first=day_first,
             status_words=dict(status_vocabulary),
             stage_words=dict(stage_vocabulary),
-            memos={"lead_status": {}, "stage": {}, "budget": {}, "configuration": {}},
+            memos={
+                key: {} for key in ("lead_status", "stage", "budget", "configuration", "created_at")
+            },
         )
 
     def apply(self, row: Mapping[str, str]) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
@@ -158,13 +160,12 @@ class Plan:
                 )
         column = single.get("created_at")
         if column is not None and cells[column]:
-            try:
-                when = parse_when(cells[column], day_first=self.day_first)
-                values["source_created_at"] = when.isoformat()
-            except ValidationFailed as err:
-                problems.append(
-                    ("source_created_at", f"column {column!r} value {cells[column]!r} {err.reason}")
-                )
+            text = cells[column]
+            ok, when = _memo_get(self.memos["created_at"], text, self._read_when)
+            if ok:
+                values["source_created_at"] = when
+            else:
+                problems.append(("source_created_at", f"column {column!r} value {text!r} {when}"))
         self._budget(cells, values, problems)
         self._interest(cells, values)
         texts = [(column, cells[column]) for column in self.notes if cells[column]]
@@ -291,6 +292,13 @@ class Plan:
                 f" ...); the reviewer may add it to the {what.rsplit(maxsplit=1)[-1]} vocabulary",
             )
         )
+
+    def _read_when(self, text: str) -> tuple[bool, str]:
+        """``(True, ISO 8601 text)`` or ``(False, why not)``: a memo entry."""
+        try:
+            return True, parse_when(text, day_first=self.day_first).isoformat()
+        except ValidationFailed as err:
+            return False, err.reason
 
     def _read_budget(self, text: str) -> _Budget:
         try:

@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_STAGE_VOCABULARY",
     "DEFAULT_STATUS_VOCABULARY",
     "MONTH_FIRST_REGIONS",
+    "MULTI_COLUMN_TARGETS",
     "ColumnMapping",
     "ColumnRule",
     "MappedRow",
