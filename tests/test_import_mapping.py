@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from typing import Any
 
 import pytest
@@ -561,6 +562,13 @@ def test_json_round_trip(mapping: ColumnMapping) -> None:
     again = ColumnMapping.from_json(stored)
     assert again == mapping
     assert again.to_json() == doc
+
+
+def test_a_mapping_pickles_for_worker_processes() -> None:
+    mapping = suggest_mapping(HAND_TYPED_HEADERS, hand_typed_rows()).with_options(currency="AED")
+    again = pickle.loads(pickle.dumps(mapping))
+    assert again == mapping
+    assert again.apply(hand_typed_rows()[0]) == mapping.apply(hand_typed_rows()[0])
 
 
 def test_json_document_shape() -> None:

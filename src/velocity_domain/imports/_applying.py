@@ -9,6 +9,7 @@ row touches only the mapped columns and never raises: bad cells become
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -56,7 +57,8 @@ def _has_name(name: str) -> bool:
 
 
 def _few(words: Mapping[str, str]) -> str:
-    return ", ".join(sorted(words)[:8])
+    """A few known texts for a problem's reason (the enum values come first by default)."""
+    return ", ".join(itertools.islice(words, 8))
 
 
 @attrs.define(eq=False)
@@ -76,6 +78,7 @@ class Plan:
     day_first: bool
     status_words: Mapping[str, str]
     stage_words: Mapping[str, str]
+    hints: dict[str, str] = attrs.field(factory=dict)  # target -> a few known words
     memos: dict[str, dict[str, Any]] = attrs.field(factory=dict)
 
     @classmethod
@@ -117,6 +120,7 @@ class Plan:
             day_first=day_first,
             status_words=dict(status_vocabulary),
             stage_words=dict(stage_vocabulary),
+            hints={"lead_status": _few(status_vocabulary), "stage": _few(stage_vocabulary)},
             memos={
                 key: {} for key in ("lead_status", "stage", "budget", "configuration", "created_at")
             },
@@ -288,8 +292,9 @@ class Plan:
         problems.append(
             (
                 target,
-                f"column {column!r} value {text!r} is not a known {what} (known: {_few(words)},"
-                f" ...); the reviewer may add it to the {what.rsplit(maxsplit=1)[-1]} vocabulary",
+                f"column {column!r} value {text!r} is not a known {what}"
+                f" (known: {self.hints[target]}, ...); the reviewer may add it to the"
+                f" {what.rsplit(maxsplit=1)[-1]} vocabulary",
             )
         )
 

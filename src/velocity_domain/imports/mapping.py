@@ -396,6 +396,10 @@ class ColumnMapping:
         options = {key: doc[key] for key in _OPTION_KEYS if key in doc}
         return cls(rules, **options)
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickle through the JSON form, so a mapping can be sent to worker processes."""
+        return ColumnMapping.from_json, (self.to_json(),)
+
     def apply(self, row: Mapping[str, str]) -> MappedRow:
         """Map one row (header -> cell text) to canonical values and problems; never raises.
 
@@ -414,7 +418,8 @@ class ColumnMapping:
         Problems: a cell that cannot be read (email, phone, status, stage,
         budget, date, a name with nothing left but titles), a row without a
         name (``("full_name", "is empty")``) and a row with neither an email
-        nor a phone. Other empty cells are simply absent.
+        nor a phone. Other empty cells are simply absent. A status never
+        implies a stage: each comes from its own column.
         """
         values, problems = self._plan.apply(row)
         return MappedRow(values, problems)
