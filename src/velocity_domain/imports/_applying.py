@@ -9,6 +9,7 @@ row touches only the mapped columns and never raises: bad cells become
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -56,7 +57,8 @@ def _has_name(name: str) -> bool:
 
 
 def _few(words: Mapping[str, str]) -> str:
-    return ", ".join(sorted(words)[:8])
+    """A few known texts for a problem's reason (the enum values come first by default)."""
+    return ", ".join(itertools.islice(words, 8))
 
 
 @attrs.define(eq=False)
@@ -64,6 +66,7 @@ class Plan:
     """Which columns feed which field, and the options to read them, for one mapping."""
 
     targets: dict[str, str | None]
+    used: tuple[str, ...]  # the columns that feed something
     full_name: str | None
     name_parts: tuple[str | None, str | None, str | None]
     emails: tuple[str, ...]
@@ -75,6 +78,7 @@ class Plan:
     day_first: bool
     status_words: Mapping[str, str]
     stage_words: Mapping[str, str]
+    hints: dict[str, str] = attrs.field(factory=dict)  # target -> a few known words
     memos: dict[str, dict[str, Any]] = attrs.field(factory=dict)
 
     @classmethod
@@ -100,6 +104,7 @@ class Plan:
         }
         return cls(
             targets=dict(rules),
+            used=tuple(column for column, target in rules if target is not None),
             full_name=single.get("full_name"),
             name_parts=(
                 single.get("first_name"),
@@ -115,14 +120,21 @@ class Plan:
             day_first=day_first,
             status_words=dict(status_vocabulary),
             stage_words=dict(stage_vocabulary),
-            memos={"lead_status": {}, "stage": {}, "budget": {}, "configuration": {}},
+            hints={"lead_status": _few(status_vocabulary), "stage": _few(stage_vocabulary)},
+            memos={
+                key: {} for key in ("lead_status", "stage", "budget", "configuration", "created_at")
+            },
         )
 
     def apply(self, row: Mapping[str, str]) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
         """Map one row to ``(values, problems)``."""
         values: dict[str, Any] = {}
         problems: list[tuple[str, str]] = []
-        cells = {column: _cell(row, column) for column in self.targets}
+        cells: dict[str, str] = {}
+        get = row.get
+        for name in self.used:
+            text = get(name)
+            cells[name] = text.strip() if text.__class__ is str else _cell_text(text)
         self._name(cells, values, problems)
         had_email = self._emails(cells, values, problems)
         had_phone = self._phones(cells, values, problems)
@@ -152,13 +164,12 @@ class Plan:
                 )
         column = single.get("created_at")
         if column is not None and cells[column]:
-            try:
-                when = parse_when(cells[column], day_first=self.day_first)
-                values["source_created_at"] = when.isoformat()
-            except ValidationFailed as err:
-                problems.append(
-                    ("source_created_at", f"column {column!r} value {cells[column]!r} {err.reason}")
-                )
+            text = cells[column]
+            ok, when = _memo_get(self.memos["created_at"], text, self._read_when)
+            if ok:
+                values["source_created_at"] = when
+            else:
+                problems.append(("source_created_at", f"column {column!r} value {text!r} {when}"))
         self._budget(cells, values, problems)
         self._interest(cells, values)
         texts = [(column, cells[column]) for column in self.notes if cells[column]]
@@ -177,7 +188,7 @@ class Plan:
         if not name and self.name_parts != (None, None, None):
             parts = [cells[c] if c is not None else "" for c in self.name_parts]
             name = join_name(*parts)
-            where = " + ".join(repr(c) for c in self.name_parts if c is not None)
+            where = " + ".join(repr(c) for c in self.name_parts if c is not None and cells[c])
         if not name:
             problems.append(("full_name", "is empty"))
         elif _has_name(name):
@@ -281,10 +292,18 @@ class Plan:
         problems.append(
             (
                 target,
-                f"column {column!r} value {text!r} is not a known {what} (known: {_few(words)},"
-                f" ...); the reviewer may add it to the {what.rsplit(maxsplit=1)[-1]} vocabulary",
+                f"column {column!r} value {text!r} is not a known {what}"
+                f" (known: {self.hints[target]}, ...); the reviewer may add it to the"
+                f" {what.rsplit(maxsplit=1)[-1]} vocabulary",
             )
         )
+
+    def _read_when(self, text: str) -> tuple[bool, str]:
+        """``(True, ISO 8601 text)`` or ``(False, why not)``: a memo entry."""
+        try:
+            return True, parse_when(text, day_first=self.day_first).isoformat()
+        except ValidationFailed as err:
+            return False, err.reason
 
     def _read_budget(self, text: str) -> _Budget:
         try:
@@ -350,13 +369,9 @@ class Plan:
             values["configuration"] = configuration
 
 
-def _cell(row: Mapping[str, str], column: str) -> str:
-    text = row.get(column)
-    if not text:
-        return ""
-    if not isinstance(text, str):
-        text = str(text)
-    return text.strip()
+def _cell_text(value: object) -> str:
+    """The text of a cell that is not a string: missing or None is empty, others as text."""
+    return "" if value is None else str(value).strip()
 
 
 _PLAIN_TEXT: Final = (

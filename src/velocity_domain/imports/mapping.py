@@ -26,7 +26,7 @@ import itertools
 import math
 import re
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_STAGE_VOCABULARY",
     "DEFAULT_STATUS_VOCABULARY",
     "MONTH_FIRST_REGIONS",
+    "MULTI_COLUMN_TARGETS",
     "ColumnMapping",
     "ColumnRule",
     "MappedRow",
@@ -158,32 +159,43 @@ def _region(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
 
-def _vocabulary_of(enum_type: type[enum.StrEnum], field: str) -> Any:
-    """A converter: normalise the keys of a vocabulary and check its values."""
+def _checked_vocabulary(
+    value: object, enum_type: type[enum.StrEnum], field: str
+) -> Mapping[str, str]:
+    """Normalise the keys of a vocabulary and check its values; a read-only mapping."""
     allowed = {member.value for member in enum_type}
+    if not isinstance(value, Mapping):
+        raise ValidationFailed(field, "must be a mapping of text to a value", value=value)
+    result: dict[str, str] = {}
+    for text, meaning in value.items():
+        if not isinstance(text, str) or not vocabulary_key(text):
+            raise ValidationFailed(field, "has a key that is empty or not text", value=text)
+        if meaning not in allowed:
+            raise ValidationFailed(
+                field,
+                f"maps {text!r} to {meaning!r}, which is not one of: " + ", ".join(sorted(allowed)),
+                value=meaning,
+            )
+        key = vocabulary_key(text)
+        if result.setdefault(key, str(meaning)) != meaning:
+            raise ValidationFailed(
+                field, f"maps {key!r} to both {result[key]!r} and {meaning!r}", value=text
+            )
+    return types.MappingProxyType(result)
 
-    def convert(value: object) -> Mapping[str, str]:
-        if not isinstance(value, Mapping):
-            raise ValidationFailed(field, "must be a mapping of text to a value", value=value)
-        result: dict[str, str] = {}
-        for text, meaning in value.items():
-            if not isinstance(text, str) or not vocabulary_key(text):
-                raise ValidationFailed(field, "has a key that is not text", value=text)
-            if meaning not in allowed:
-                raise ValidationFailed(
-                    field,
-                    f"maps {text!r} to {meaning!r}, which is not one of: "
-                    + ", ".join(sorted(allowed)),
-                    value=meaning,
-                )
-            key = vocabulary_key(text)
-            if result.setdefault(key, str(meaning)) != meaning:
-                raise ValidationFailed(
-                    field, f"maps {key!r} to both {result[key]!r} and {meaning!r}", value=text
-                )
-        return types.MappingProxyType(result)
 
-    return convert
+def _status_vocabulary(value: object) -> Mapping[str, str]:
+    return _checked_vocabulary(value, LeadStatus, "status_vocabulary")
+
+
+def _stage_vocabulary(value: object) -> Mapping[str, str]:
+    return _checked_vocabulary(value, OpportunityStage, "stage_vocabulary")
+
+
+def _rules(value: Iterable[ColumnRule]) -> tuple[ColumnRule, ...]:
+    if isinstance(value, str | Mapping) or not isinstance(value, Iterable):
+        raise ValidationFailed("rules", "must be a sequence of column rules", value=value)
+    return tuple(value)
 
 
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
@@ -208,17 +220,17 @@ class ColumnMapping:
     the field at fault.
     """
 
-    rules: tuple[ColumnRule, ...] = attrs.field(converter=tuple)
+    rules: tuple[ColumnRule, ...] = attrs.field(converter=_rules)
     default_region: str = attrs.field(default="IN", converter=_region)
     currency: str = "INR"
     status_vocabulary: Mapping[str, str] = attrs.field(
         default=DEFAULT_STATUS_VOCABULARY,
-        converter=_vocabulary_of(LeadStatus, "status_vocabulary"),
+        converter=_status_vocabulary,
         hash=False,
     )
     stage_vocabulary: Mapping[str, str] = attrs.field(
         default=DEFAULT_STAGE_VOCABULARY,
-        converter=_vocabulary_of(OpportunityStage, "stage_vocabulary"),
+        converter=_stage_vocabulary,
         hash=False,
     )
     _plan: Plan = attrs.field(init=False, repr=False, eq=False, hash=False)
@@ -277,7 +289,7 @@ class ColumnMapping:
         targets = self._plan.targets
         if column not in targets:
             raise ValidationFailed("column", "is not a column of the file", value=column)
-        return targets[column]
+        return _as_target(targets[column])
 
     def with_column(self, column: str, target: Target | str | None) -> ColumnMapping:
         """This mapping with ``column`` sent to ``target`` (None: ignored) by the reviewer.
@@ -384,6 +396,10 @@ class ColumnMapping:
         options = {key: doc[key] for key in _OPTION_KEYS if key in doc}
         return cls(rules, **options)
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickle through the JSON form, so a mapping can be sent to worker processes."""
+        return ColumnMapping.from_json, (self.to_json(),)
+
     def apply(self, row: Mapping[str, str]) -> MappedRow:
         """Map one row (header -> cell text) to canonical values and problems; never raises.
 
@@ -402,7 +418,8 @@ class ColumnMapping:
         Problems: a cell that cannot be read (email, phone, status, stage,
         budget, date, a name with nothing left but titles), a row without a
         name (``("full_name", "is empty")``) and a row with neither an email
-        nor a phone. Other empty cells are simply absent.
+        nor a phone. Other empty cells are simply absent. A status never
+        implies a stage: each comes from its own column.
         """
         values, problems = self._plan.apply(row)
         return MappedRow(values, problems)

@@ -268,7 +268,7 @@ def _phone_plan(region: str) -> _PhonePlan | None:
     and trunk prefixes with a transform rule (Argentina, Brazil).
     """
     meta = PhoneMetadata.metadata_for_region(region, None)
-    if meta is None or meta.national_prefix_transform_rule:
+    if meta is None or meta.national_prefix_transform_rule or meta.country_code is None:
         return None
     if phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(meta.country_code) != (region,):
         return None
