@@ -26,12 +26,16 @@ interactions into it with COPY (a few minutes). ``--people N`` scales every
 table; ``--reuse`` keeps a database that already holds the requested size
 (checked by row counts); ``--only list,search,...`` runs some measures (``list``,
 ``deep``, ``assigned``, ``agent``, ``search``, ``get``, ``timeline``, ``create``,
-``writeback``, ``memory``, ``startup``). Each measure calls the library and the
+``writeback``, ``memory``, ``startup``, ``import``). Each measure calls the library and the
 raw psycopg 3 query that does the same work alternately, call by call, in the
 same run, so only the ratios are claims; absolute times depend on the machine.
 The raw search baseline may use ``pg_trgm`` GIN indexes, which the benchmark
 builds in its own database for that measure only (and drops after it). The
-run rewrites this page; ``benchmarks/README.md`` describes every measure."""
+``import`` measure imports a HubSpot-like CSV file (``--import-rows``, default
+100,000, against as many people) through ``velocity.imports`` and compares its
+rows per second with a plain COPY of the same rows and with ``contacts.create``
+per row, in a database of its own. The run rewrites this page;
+``benchmarks/README.md`` describes every measure."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from benchmarks import cases_read, cases_write, datagen, report
+from benchmarks import cases_read, cases_write, datagen, import_throughput, report
 from benchmarks.cases_memory import memory
 from benchmarks.cases_read import Context
 from benchmarks.measure import Budget, Row
@@ -37,7 +37,7 @@ PG_MEASURES: dict[str, Callable[[Context], list[Row]]] = {
     "writeback": cases_write.writebacks,
     "startup": cases_read.startup,
 }
-ALL = [*PG_MEASURES, "memory"]
+ALL = [*PG_MEASURES, "memory", "import"]
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -58,6 +58,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--memory-people", type=int, help="in-memory store size (default: people / 10)"
+    )
+    parser.add_argument(
+        "--import-rows",
+        type=int,
+        help="rows of the import file, and people held (default: min(people, 100000))",
     )
     parser.add_argument("--seed", type=int, default=7, help="the data generator's seed")
     parser.add_argument(
@@ -142,6 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         people = args.memory_people or max(args.people // 10, 1000)
         rows += _measure("memory", lambda: memory(people, budget))
         extra.append(f"In-memory store: {people:,} people")
+    if "import" in args.chosen:
+        size = args.import_rows or min(args.people, 100_000)
+        rows += _measure("import", lambda: import_throughput.run_measure(args.url, size))
+        extra.append(
+            f"Import: a {size:,}-row file against {size:,} people in database"
+            f" {import_throughput.DEFAULT_DB} (dropped afterwards)"
+        )
     about = report.machine(postgres_version)
     print()
     print("\n".join(about.lines()))
