@@ -12,11 +12,11 @@ the parameter, and the in-memory store and PostgreSQL must answer the same.
 from __future__ import annotations
 
 import enum
-from collections import abc
 import inspect
 import math
 import types
 import typing
+from collections import abc
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal

@@ -11,7 +11,6 @@ each store answers these queries from its own indexes.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -71,9 +70,13 @@ def _quiet(_: str, __: int) -> None:
     return None
 
 
-@functools.cache
+_DEFAULTS: dict[type[Entity], tuple[tuple[str, Any, bool], ...]] = {}
+
+
 def _defaults(cls: type[Entity]) -> tuple[tuple[str, Any, bool], ...]:
     """Each field of ``cls`` with its default: ``(name, value or factory, is a factory)``."""
+    if cls in _DEFAULTS:
+        return _DEFAULTS[cls]
     found = []
     for field in attrs.fields(cls):
         default = field.default
@@ -82,7 +85,8 @@ def _defaults(cls: type[Entity]) -> tuple[tuple[str, Any, bool], ...]:
             found.append((field.name, factory, factory is not None))
         else:
             found.append((field.name, None if default is attrs.NOTHING else default, False))
-    return tuple(found)
+    _DEFAULTS[cls] = tuple(found)
+    return _DEFAULTS[cls]
 
 
 def trusted(cls: type[E], **values: Any) -> E:
@@ -94,7 +98,7 @@ def trusted(cls: type[E], **values: Any) -> E:
     """
     row = {
         name: values[name] if name in values else (default() if factory else default)
-        for name, default, factory in _defaults(cls)
+        for name, default, factory in _defaults(cast("type[Entity]", cls))
     }
     return cast("E", table_info(cls).build(row))
 
@@ -296,9 +300,7 @@ def _stored(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _people_by(uow: UnitOfWork, field: str, values: set[str], *also: Filter) -> list[Person]:
-    if not values:
-        return []
-    return every(uow.crm.people, In(field, tuple(sorted(values))), *also)
+    return uow.crm.people.where_in(field, values, *also) if values else []
 
 
 def _earlier(uow: UnitOfWork, batch_id: UUID, chunk: Sequence[ImportRow]) -> dict[UUID, Any]:
@@ -315,12 +317,8 @@ def _earlier(uow: UnitOfWork, batch_id: UUID, chunk: Sequence[ImportRow]) -> dic
         if not values:
             continue
         first: dict[str, int] = {}
-        for other in every(
-            uow.crm.import_rows,
-            Eq("import_batch_id", batch_id),
-            In(field, tuple(sorted(values))),
-            Range("row_number", lt=start),
-            live,
+        for other in uow.crm.import_rows.where_in(
+            field, values, Eq("import_batch_id", batch_id), Range("row_number", lt=start), live
         ):
             key = getattr(other, field)
             first[key] = min(first.get(key, other.row_number), other.row_number)
@@ -361,11 +359,14 @@ def match_rows(
         by_phone = _first_by(
             _people_by(uow, "primary_phone", _keys(chunk, "match_phone")), "primary_phone"
         )
-        names = _keys(chunk, "match_name")
-        names |= {s for n in names if (s := swapped(n))}
-        by_name: dict[str, list[Person]] = {}
-        for person in _people_by(uow, "normalized_name", names):
-            by_name.setdefault(person.normalized_name, []).append(person)
+        unmatched = [
+            r
+            for r in chunk
+            if (r.source_key or "") not in by_source
+            and (r.match_email or "") not in by_email
+            and (r.match_phone or "") not in by_phone
+        ]
+        by_name, compared = _namesakes(uow, unmatched)
         earlier = _earlier(uow, batch.key, chunk)
         changes = []
         for row in chunk:
@@ -379,6 +380,10 @@ def match_rows(
                 earlier=earlier.get(row.key),
             )
             verdict = decide(row.mapped_json, found)
+            if verdict.outcome is _O.NEW and name and name not in compared:
+                verdict.evidence["name_check"] = (
+                    "not compared with namesakes: too many people share the name"
+                )
             counts[verdict.outcome.value] += 1
             changes.append(
                 (
@@ -398,6 +403,44 @@ def match_rows(
         done += len(chunk)
         progress("matched", done)
     return counts
+
+
+#: How many namesakes per unmatched row matching reads, at most, in a chunk.
+NAMESAKES_PER_ROW = 10
+
+
+def _namesakes(
+    uow: UnitOfWork, rows: Sequence[ImportRow]
+) -> tuple[dict[str, list[Person]], set[str]]:
+    """People sharing the rows' names (or the names swapped), and the names fully read.
+
+    Read in name order up to :data:`NAMESAKES_PER_ROW` per row: a name so
+    common that the budget runs out before it is left out, and the rows
+    bearing it say so in their evidence rather than cost a scan of everyone
+    of that name.
+    """
+    names = _keys(rows, "match_name")
+    names |= {s for n in names if (s := swapped(n))}
+    by_name: dict[str, list[Person]] = {}
+    if not names:
+        return by_name, set()
+    budget = max(MAX_PAGE_SIZE, NAMESAKES_PER_ROW * len(rows))
+    where = (In("normalized_name", tuple(sorted(names))),)
+    order = (asc("normalized_name"), asc("person_id"))
+    cursor, read, last = None, 0, ""
+    while True:
+        page = uow.crm.people.list(Query(where, order, MAX_PAGE_SIZE, cursor))
+        for person in page.items:
+            by_name.setdefault(person.normalized_name, []).append(person)
+        read += len(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return by_name, names
+        last = page.items[-1].normalized_name
+        if read >= budget:
+            complete = {n for n in names if n < last}
+            by_name.pop(last, None)
+            return by_name, {n for n in complete if swapped(n) is None or swapped(n) in complete}
 
 
 def _keys(chunk: Sequence[ImportRow], field: str) -> set[str]:
@@ -432,7 +475,7 @@ def _lead_and_interest(
         person_id=person.key,
         source_system=batch.source_system,
         source_ref=row.source_key,
-        status=LeadStatus(values.get("lead_status", LeadStatus.OPEN.value)),
+        status=_lead_status(values.get("lead_status")),
         stage=OpportunityStage(values.get("stage", OpportunityStage.NEW.value)),
         budget_band=_band(values.get("budget_text")),
         assigned_user_id=to.user_id,
@@ -457,6 +500,16 @@ def _lead_and_interest(
     return lead, interest
 
 
+def _lead_status(value: Any) -> LeadStatus:
+    """The imported lead's status: a lead converted elsewhere arrives qualified.
+
+    A ``converted`` lead names the deal it became, which an import does not
+    bring; its deal is made here, by the pipeline's users, when it is won.
+    """
+    status = LeadStatus(value or LeadStatus.OPEN.value)
+    return LeadStatus.QUALIFIED if status is LeadStatus.CONVERTED else status
+
+
 def _band(text: Any) -> str | None:
     if not text or not str(text).strip():
         return None
@@ -476,50 +529,40 @@ def commit_created(
 ) -> dict[str, int]:
     """Write a person and a lead (and a property interest) for each accepted row of ``outcome``.
 
-    A row whose source reference already names a person (the same file
-    imported before under another batch) is linked to that person instead,
-    so no canonical row is ever made twice.
+    Matching found no person with the row's source reference; should one
+    appear before the commit (another batch of the same file committed
+    meanwhile), the unique source key refuses the write and the proposal
+    fails with that conflict, so no canonical row is ever made twice.
     """
-    counts = {"created": 0, "linked": 0}
-    source = Eq("source_system", batch.source_system)
+    counts = {"created": 0}
     for chunk in batch_rows(uow, batch.key, Eq("outcome", outcome), Eq("status", _S.PROPOSED)):
-        known = {
-            p.source_ref: p
-            for p in _people_by(uow, "source_ref", _keys(chunk, "source_key"), source)
-        }
         people, leads, interests, changes = [], [], [], []
         for row in chunk:
-            existing = known.get(row.source_key or "")
-            if existing is None:
-                values = row.mapped_json
-                person = trusted(
-                    Person,
-                    normalized_name=row.match_name,
-                    full_name=values["full_name"],
-                    primary_email=values.get("primary_email"),
-                    primary_phone=values.get("primary_phone"),
-                    source_system=batch.source_system,
-                    source_ref=row.source_key,
-                    owner_user_id=to.user_id,
-                    created_at=to.now,
-                    updated_at=to.now,
-                )
-                lead, interest = _lead_and_interest(batch, row, person, to)
-                people.append(person)
-                leads.append(lead)
-                if interest is not None:
-                    interests.append(interest)
-                target = person.key
-                counts["created"] += 1
-            else:
-                target = existing.key
-                counts["linked"] += 1
-            changes.append((row.key, row.version, _committed(target)))
+            values = row.mapped_json
+            person = trusted(
+                Person,
+                normalized_name=row.match_name,
+                full_name=values["full_name"],
+                primary_email=values.get("primary_email"),
+                primary_phone=values.get("primary_phone"),
+                source_system=batch.source_system,
+                source_ref=row.source_key,
+                owner_user_id=to.user_id,
+                created_at=to.now,
+                updated_at=to.now,
+            )
+            lead, interest = _lead_and_interest(batch, row, person, to)
+            people.append(person)
+            leads.append(lead)
+            if interest is not None:
+                interests.append(interest)
+            counts["created"] += 1
+            changes.append((row.key, row.version, _committed(person.key)))
         uow.crm.people.add_many(people)
         uow.crm.leads.add_many(leads)
         uow.crm.property_interests.add_many(interests)
         uow.crm.import_rows.update_many(changes)
-        progress("committed", counts["created"] + counts["linked"])
+        progress("committed", counts["created"])
     return counts
 
 
@@ -628,9 +671,7 @@ def undo_batch(uow: UnitOfWork, batch: ImportBatch) -> dict[str, Any]:
         leads = _people_by_lead(uow, batch, ours)
         uow.crm.leads.remove_unreferenced([(lead.key, lead.version) for lead in leads])
         interests = (
-            every(uow.crm.property_interests, In("person_id", tuple(ours)), Eq("version", 1))
-            if ours
-            else []
+            uow.crm.property_interests.where_in("person_id", ours, Eq("version", 1)) if ours else []
         )
         uow.crm.property_interests.remove_unreferenced([(i.key, i.version) for i in interests])
         removed = uow.crm.people.remove_unreferenced([(p.key, p.version) for p in ours.values()])
@@ -677,11 +718,8 @@ def undo_batch(uow: UnitOfWork, batch: ImportBatch) -> dict[str, Any]:
 def _people_by_lead(uow: UnitOfWork, batch: ImportBatch, ours: Mapping[UUID, Person]) -> list[Lead]:
     if not ours:
         return []
-    return every(
-        uow.crm.leads,
-        In("person_id", tuple(ours)),
-        Eq("source_system", batch.source_system),
-        Eq("version", 1),
+    return uow.crm.leads.where_in(
+        "person_id", ours, Eq("source_system", batch.source_system), Eq("version", 1)
     )
 
 

@@ -11,7 +11,8 @@ are deleted only where an entity class says ``deletable = True``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import builtins
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
@@ -32,6 +33,18 @@ E = TypeVar("E", bound=Entity)
 V = TypeVar("V", bound=VersionedEntity)
 
 
+#: The most values one :meth:`ReadTable.where_in` lookup takes.
+MAX_LOOKUP = 10_000
+
+
+def check_lookup(field: str, values: Collection[Any]) -> list[Any]:
+    """The distinct values of a ``where_in`` lookup, or ``ValidationFailed`` for too many."""
+    distinct = list(dict.fromkeys(values))
+    if len(distinct) > MAX_LOOKUP:
+        raise ValidationFailed(field, f"a lookup takes at most {MAX_LOOKUP} values")
+    return distinct
+
+
 class ReadTable(Protocol[E]):
     """Reads of one table."""
 
@@ -49,6 +62,15 @@ class ReadTable(Protocol[E]):
 
     def list(self, query: Query = ...) -> Page[E]:
         """Return one page of the rows matching ``query``, in its order."""
+        ...
+
+    def where_in(self, field: str, values: Collection[Any], *also: Filter) -> builtins.list[E]:
+        """Return every row whose ``field`` is one of ``values`` and that matches ``also``.
+
+        A bulk lookup by a batch of values (at most :data:`MAX_LOOKUP` of
+        them), as :meth:`get_many` is by keys: one statement, served by the
+        index of ``field``, rows in no particular order and not paged.
+        """
         ...
 
     def count(self, *where: Filter) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
 
@@ -39,8 +39,13 @@ from velocity_domain.errors import (
 from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.pagination import CursorCodec, Page
-from velocity_domain.kernel.query import Among, Filter, Query, prepare
-from velocity_domain.kernel.repository import AppendTable, MutableTable, mutable_table
+from velocity_domain.kernel.query import Among, Filter, Query, plain, prepare
+from velocity_domain.kernel.repository import (
+    AppendTable,
+    MutableTable,
+    check_lookup,
+    mutable_table,
+)
 from velocity_domain.kernel.tableinfo import TableInfo, row_values, table_info
 
 __all__ = ["MemoryStore", "MemoryTransaction"]
@@ -245,6 +250,23 @@ class MemoryTable(Generic[E]):
         found = {k: self._out(rows[k]) for k in dict.fromkeys(keys) if k in rows}
         self._tx._store.stats.rows_examined += len(found)
         return found
+
+    def where_in(self, field: str, values: Collection[Any], *also: Filter) -> list[E]:
+        """Return every row whose ``field`` is among ``values`` and that matches ``also``."""
+        self._tx.check_open()
+        wanted = check_lookup(field, values)
+        info = self._info
+        prepared = prepare(info.name, info.optional, info.key_field, Query(where=also))
+        index = self._data.indexes[info.name].equality(field)
+        if index is None:
+            raise ValidationFailed(field, f"{info.name}.{field} cannot be looked up by value")
+        found = []
+        for value in wanted:
+            for _, row in index.items(plain(value)):
+                if matches(row, prepared.where):
+                    found.append(row)
+        self._tx._store.stats.rows_examined += len(found)
+        return [self._out(r) for r in found]
 
     def list(self, query: Query | None = None) -> Page[E]:
         """Return one page of the rows matching ``query``."""

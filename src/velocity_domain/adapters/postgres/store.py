@@ -11,7 +11,7 @@ become :mod:`velocity_domain.errors` types in :func:`translate`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar, cast
 from uuid import UUID
@@ -45,7 +45,12 @@ from velocity_domain.kernel.query import (
     plain,
     prepare,
 )
-from velocity_domain.kernel.repository import AppendTable, MutableTable, mutable_table
+from velocity_domain.kernel.repository import (
+    AppendTable,
+    MutableTable,
+    check_lookup,
+    mutable_table,
+)
 from velocity_domain.kernel.tableinfo import TableInfo, row_values, table_info
 
 __all__ = ["PostgresStore", "PostgresTransaction", "translate"]
@@ -316,6 +321,17 @@ class PostgresTable(Generic[E]):
         entities = (self._entity(r) for r in self._select(self._key.in_(wanted)))
         found = {e.key: e for e in entities}
         return {k: found[k] for k in wanted if k in found}
+
+    def where_in(self, field: str, values: Collection[Any], *also: Filter) -> list[E]:
+        """Every row whose ``field`` is among ``values`` (and matches ``also``): one SELECT."""
+        wanted = check_lookup(field, values)
+        if not wanted:
+            return []
+        info = self._info
+        prepared = prepare(info.name, info.optional, info.key_field, Query(where=also))
+        conditions = [self._queries.condition(In(field, tuple(wanted)))]
+        conditions += [self._queries.condition(f) for f in prepared.where]
+        return [self._entity(r) for r in self._select(*conditions)]
 
     def list(self, query: Query | None = None) -> Page[E]:
         """Return one page of the rows matching ``query``, with one SELECT.
