@@ -27,6 +27,7 @@ from __future__ import annotations
 import builtins
 import csv
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -47,6 +48,7 @@ from velocity_domain.crm.lifecycle import IMPORT_BATCH
 from velocity_domain.errors import (
     ConcurrencyConflict,
     InvalidTransition,
+    UnreadableImport,
     ValidationFailed,
 )
 from velocity_domain.governance import approvals, engine
@@ -189,6 +191,7 @@ class ImportGateway(ImportBatchService):
         )
         with opened:
             info = opened.info
+            _check_header(info.headers)
             if mapping is not None:
                 chosen = ColumnMapping.from_json(mapping)
             else:
@@ -720,6 +723,19 @@ class ImportGateway(ImportBatchService):
             expected_version=batch.version,
             details={"from": batch.status.value, "to": target.value},
         )
+
+
+_DATA_IN_HEADER = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}|^\+?[\d\s().-]{8,}$", re.IGNORECASE)
+
+
+def _check_header(headers: Iterable[str]) -> None:
+    """Refuse a file whose first row holds an email address or a phone number: it is data."""
+    for header in headers:
+        if _DATA_IN_HEADER.search(header.strip()):
+            raise UnreadableImport(
+                f"the first row holds {header!r}, which is data, not a column name;"
+                " add a header row naming the columns (e.g. Name, Email, Mobile)"
+            )
 
 
 def _first(rows: Iterable[Any], n: int) -> list[Any]:
