@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from uuid import UUID
 from typing import Any
 
 import pytest
@@ -329,3 +330,49 @@ def test_nobody_approves_a_batch_they_submitted(world: World) -> None:
     with pytest.raises(ApprovalRefused):
         imports.approve(operator, batch.key)
     assert imports.approve(world.admin, batch.key).status is B.APPROVED
+
+
+def test_a_partial_commit_then_the_reviewed_rest_with_replay_and_progress(world: World) -> None:
+    manager, operator = world.by_role["sales_manager"], world.by_role["operator"]
+    world.velocity.contacts.create(manager, full_name="Asha Iyer", primary_email="asha@example.in")
+    rows = [
+        {"Name": "Asha Iyer", "Email": "asha@example.in", "Mobile": "9840012345"},
+        {"Name": "Kiran Shah", "Email": "kiran@example.in", "Mobile": "9840054321"},
+    ]
+    imports = world.velocity.imports
+    seen: list[tuple[str, int]] = []
+    batch = imports.submit(
+        manager, rows, source_system="expo", progress=lambda p: seen.append((p.stage, p.rows))
+    )
+    batch = imports.map(manager, batch.key, expected_version=batch.version)
+    batch = imports.propose(manager, batch.key, expected_version=batch.version)
+    unresolved = imports.unresolved(operator).items
+    assert [w.key for w in unresolved] == [UUID(batch.stats_json["proposals"]["update"])]
+    batch = imports.commit(manager, batch.key)  # the new person now; the update waits
+    assert batch.status is B.PROPOSED
+    assert {r.status.value for r in _rows(world, batch)} == {"committed", "proposed"}
+    batch = imports.approve(operator, batch.key)
+    batch = imports.commit(manager, batch.key, progress=lambda p: seen.append((p.stage, p.rows)))
+    assert batch.status is B.COMMITTED
+    assert ("parsed", 2) in seen and ("committed", 1) in seen
+    assert imports.unresolved(operator).items == ()
+    replay = imports.replay(operator, batch.key)
+    moves = [e.action for e in replay.events if e.action.startswith("crm.imports.")]
+    assert moves[:4] == [
+        "crm.imports.submit",
+        "crm.imports.parsed",
+        "crm.imports.mapped",
+        "crm.imports.proposed",
+    ]
+    assert moves[-1] == "crm.imports.committed"
+    assert {e.actor_user_id for e in replay.events if e.action == "crm.imports.approved"} == {
+        operator.user_id
+    }
+    decided = {
+        p.change_json["context"]["outcome"]: (p.status, len(v)) for p, _, v in replay.proposals
+    }
+    assert decided == {
+        "new": (WritebackStatus.EXECUTED, 0),
+        "update": (WritebackStatus.EXECUTED, 1),
+    }
+    assert replay.rows == {("new", "committed"): 1, ("update", "committed"): 1}

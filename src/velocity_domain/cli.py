@@ -182,7 +182,7 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
         batch = imports.map(who, batch.key, expected_version=batch.version)
         batch = imports.propose(who, batch.key, expected_version=batch.version, progress=bar)
         bar.end()
-        if batch.status.value == "approved" and not args.no_commit:
+        if not args.no_commit:
             batch = imports.commit(who, batch.key, progress=bar)
             bar.end()
         outcomes = batch.stats_json.get("outcomes", {})
@@ -193,9 +193,10 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
             with open(errors, "w", encoding="utf-8", newline="") as handle:
                 imports.write_errors(who, batch.key, handle)
     waiting = batch.status.value == "proposed"
+    written = batch.stats_json.get("committed", {})
     rows = [
-        ("created" if batch.status.value == "committed" else "new", outcomes.get("new", 0)),
-        ("updated" if batch.status.value == "committed" else "updates", outcomes.get("update", 0)),
+        ("created" if "new" in written else "new", outcomes.get("new", 0)),
+        ("updated" if "update" in written else "updates", outcomes.get("update", 0)),
         ("unchanged", outcomes.get("unchanged", 0)),
         ("duplicates for review", outcomes.get("duplicate", 0)),
         ("invalid", invalid),

@@ -472,11 +472,16 @@ class ImportGateway(ImportBatchService):
     def commit(
         self, principal: Principal, batch_id: UUID, *, progress: ProgressCallback | None = None
     ) -> ImportBatch:
-        """Write the batch's approved proposals, each exactly once, and mark the batch committed.
+        """Write the batch's approved proposals, each exactly once; mark it committed when done.
 
-        Safe to call again after a crash or while another caller commits
-        the same batch: each proposal's execution claims it first, so no row
-        is written twice, and the batch ends ``committed`` once.
+        A ``proposed`` batch may be committed in part: the proposals already
+        approved (new people, which the policy lets through) are written now
+        and the batch stays ``proposed`` until the rest are decided; a later
+        commit of the ``approved`` batch writes the rest and marks it
+        ``committed``. Safe to call again after a crash or while another
+        caller commits the same batch: each proposal's execution claims it
+        first, so no row is written twice, and the batch ends ``committed``
+        once.
         """
         self._local.progress = _teller(batch_id, progress)
         with self._reading(principal, COMMIT) as uow:
@@ -484,13 +489,16 @@ class ImportGateway(ImportBatchService):
             proposals = self._proposals(uow, batch)
         if batch.status is _B.COMMITTED:
             return batch
-        if batch.status is not _B.APPROVED:
+        if batch.status not in (_B.PROPOSED, _B.APPROVED):
             raise InvalidTransition(
                 "import_batch", batch.status.value, _B.COMMITTED.value, ("approved",)
             )
         for proposal in proposals.values():
-            if proposal.status in (WritebackStatus.APPROVED, WritebackStatus.EXECUTED):
+            if proposal.status is WritebackStatus.APPROVED:
                 self._writebacks.execute(principal, proposal.key)
+        if batch.status is _B.PROPOSED:
+            with self._reading(principal, COMMIT) as uow:
+                return uow.crm.import_batches.get(batch_id)
         for _ in range(3):
             try:
                 return self._finish(principal, batch_id)
