@@ -93,13 +93,13 @@ def test_bytes_invalid_in_the_declared_encoding_spoil_only_their_row(world: Worl
     assert [r.row_number for r in rows] == [3001]
     assert "not valid utf-8" in (rows[0].error_reason or "")
     assert len(_emails(world)) == 3002
-    assert GOOD_EMAILS <= _emails(world)
+    assert _emails(world) >= GOOD_EMAILS
 
 
 def test_duplicate_header_names_are_both_kept(world: World) -> None:
     data = (
-        "Name,Email,Email,Mobile\r\nAsha Iyer,asha.good@example.in,a2@example.in,9840011111\r\n"
-    ).encode()
+        b"Name,Email,Email,Mobile\r\nAsha Iyer,asha.good@example.in,a2@example.in,9840011111\r\n"
+    )
     batch = _import(world, data)
     assert batch.stats_json["headers"] == ["Name", "Email", "Email (2)", "Mobile"]
     row = world.velocity.imports.rows(world.admin, batch.key).items[0]
