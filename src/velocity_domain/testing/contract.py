@@ -294,6 +294,25 @@ class RepositoryContract:
             assert found.updated_at == clock.now()
             assert uow.crm.people.count(Eq("normalized_name", "asha rao")) == 1
 
+    def test_where_in_finds_every_row_with_one_of_the_values(self, velocity: Velocity) -> None:
+        people = [
+            Person(full_name=f"Person {i}", primary_email=f"p{i % 40}@x.in") for i in range(80)
+        ]
+        with unit_of_work(velocity) as uow:
+            uow.crm.people.add_many(people)
+            uow.commit()
+        wanted = [f"p{i}@x.in" for i in range(0, 40, 3)] + ["nobody@x.in"] * 2
+        with unit_of_work(velocity) as uow:
+            found = uow.crm.people.where_in("primary_email", wanted)
+            named = uow.crm.people.where_in("primary_email", wanted, Eq("full_name", "Person 3"))
+            assert uow.crm.people.where_in("primary_email", []) == []
+            with pytest.raises(ValidationFailed):
+                uow.crm.people.where_in("primary_email", [f"{i}" for i in range(10_001)])
+        expected = {p.key for p in people if p.primary_email in wanted}
+        assert len(found) == len(expected) == 28
+        assert {p.key for p in found} == expected
+        assert [p.full_name for p in named] == ["Person 3"]
+
     def test_remove_unreferenced_spares_rows_changed_or_pointed_to(
         self, velocity: Velocity
     ) -> None:
