@@ -7,7 +7,8 @@ The rules, strongest first:
 2. **email** / **phone**: a person with the same normalised email or E.164
    phone is the same person;
 3. **same file**: an earlier row of the same file with the same email or
-   phone makes this row a possible duplicate (one person, two rows);
+   phone makes this row a possible duplicate (one person, two rows), even
+   when rule 1 or 2 also found a person: this check is decided first;
 4. **similar name**: a person with the same normalised name (or its words
    swapped) is a possible duplicate only when one corroborating signal
    agrees: phone numbers a digit or two apart, or email local parts that are
