@@ -97,9 +97,7 @@ def test_bytes_invalid_in_the_declared_encoding_spoil_only_their_row(world: Worl
 
 
 def test_duplicate_header_names_are_both_kept(world: World) -> None:
-    data = (
-        b"Name,Email,Email,Mobile\r\nAsha Iyer,asha.good@example.in,a2@example.in,9840011111\r\n"
-    )
+    data = b"Name,Email,Email,Mobile\r\nAsha Iyer,asha.good@example.in,a2@example.in,9840011111\r\n"
     batch = _import(world, data)
     assert batch.stats_json["headers"] == ["Name", "Email", "Email (2)", "Mobile"]
     row = world.velocity.imports.rows(world.admin, batch.key).items[0]

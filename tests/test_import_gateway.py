@@ -377,3 +377,17 @@ def test_a_partial_commit_then_the_reviewed_rest_with_replay_and_progress(world:
         "update": (WritebackStatus.EXECUTED, 1),
     }
     assert replay.rows == {("new", "committed"): 1, ("update", "committed"): 1}
+
+
+def test_reimporting_a_file_whose_duplicate_was_approved_commits_cleanly(world: World) -> None:
+    rows = [
+        {"Name": "Nina Shah", "Email": "nina@example.in", "Mobile": "9840010101"},
+        {"Name": "Nina S", "Email": "nina@example.in", "Mobile": "9840020202"},
+    ]
+    first = _run(world, rows)
+    assert first.stats_json["outcomes"]["duplicate"] == 1  # approved: created as its own person
+    again = _run(world, rows)
+    assert again.status is B.COMMITTED
+    assert again.stats_json["outcomes"]["unchanged"] == 2
+    with unit_of_work(world.velocity) as uow:
+        assert uow.crm.people.count(Eq("source_system", "test")) == 2

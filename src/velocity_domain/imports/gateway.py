@@ -295,6 +295,7 @@ class ImportGateway(ImportBatchService):
             batch = self._batch(uow, batch_id, expected_version, _B.PROPOSED)
             ids = {outcome: new_id() for outcome in WRITING}
             counts = pipeline.match_rows(uow, batch, ids, _teller(batch_id, progress))
+            counts[_O.INVALID.value] = batch.stats_json.get("parsed", {}).get("invalid", 0)
             proposals: dict[str, str] = {}
             for outcome in WRITING:
                 if counts[outcome.value]:

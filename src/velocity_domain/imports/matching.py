@@ -3,12 +3,14 @@
 The rules, strongest first:
 
 1. **source**: a person with the batch's source system and the row's source
-   reference (the file's own id, or its fingerprint) is the same record;
+   reference (the file's own id, or its fingerprint) is the same record,
+   whatever else matches;
 2. **email** / **phone**: a person with the same normalised email or E.164
    phone is the same person;
 3. **same file**: an earlier row of the same file with the same email or
    phone makes this row a possible duplicate (one person, two rows), even
-   when rule 1 or 2 also found a person: this check is decided first;
+   when rule 2 also found a person; only a source match (the very record,
+   imported before) outranks it;
 4. **similar name**: a person with the same normalised name (or its words
    swapped) is a possible duplicate only when one corroborating signal
    agrees: phone numbers a digit or two apart, or email local parts that are
@@ -129,6 +131,12 @@ def decide(values: Mapping[str, Any], found: Candidates) -> Verdict:
     for _, person in exact:
         people.setdefault(person.key, person)
     matches = [{"rule": rule, "person_id": str(person.key)} for rule, person in exact]
+    if found.by_source is not None:  # the very record, imported before: nothing else decides
+        person = found.by_source
+        changes = _changes(values, person)
+        evidence = {"rule": "source", "matches": matches, "version": person.version}
+        outcome = ImportOutcome.UPDATE if changes else ImportOutcome.UNCHANGED
+        return Verdict(outcome, person, changes, evidence)
     if found.earlier is not None:
         field, row = found.earlier
         evidence = {"rule": "same_file", "field": field, "row": row, "value": values.get(field)}

@@ -407,6 +407,8 @@ def match_rows(
 
 #: How many namesakes per unmatched row matching reads, at most, in a chunk.
 NAMESAKES_PER_ROW = 10
+#: Names looked up together: the budget is checked between groups.
+NAME_GROUP = 250
 
 
 def _namesakes(
@@ -414,33 +416,27 @@ def _namesakes(
 ) -> tuple[dict[str, list[Person]], set[str]]:
     """People sharing the rows' names (or the names swapped), and the names fully read.
 
-    Read in name order up to :data:`NAMESAKES_PER_ROW` per row: a name so
-    common that the budget runs out before it is left out, and the rows
-    bearing it say so in their evidence rather than cost a scan of everyone
-    of that name.
+    Read a group of names at a time, up to :data:`NAMESAKES_PER_ROW` people
+    per row: names left when the budget runs out are not compared, and the
+    rows bearing them say so in their evidence rather than cost a scan of
+    everyone of a very common name.
     """
     names = _keys(rows, "match_name")
     names |= {s for n in names if (s := swapped(n))}
     by_name: dict[str, list[Person]] = {}
-    if not names:
-        return by_name, set()
     budget = max(MAX_PAGE_SIZE, NAMESAKES_PER_ROW * len(rows))
-    where = (In("normalized_name", tuple(sorted(names))),)
-    order = (asc("normalized_name"), asc("person_id"))
-    cursor, read, last = None, 0, ""
-    while True:
-        page = uow.crm.people.list(Query(where, order, MAX_PAGE_SIZE, cursor))
-        for person in page.items:
-            by_name.setdefault(person.normalized_name, []).append(person)
-        read += len(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return by_name, names
-        last = page.items[-1].normalized_name
+    read = 0
+    compared: set[str] = set()
+    for group in chunks(sorted(names), NAME_GROUP):
         if read >= budget:
-            complete = {n for n in names if n < last}
-            by_name.pop(last, None)
-            return by_name, {n for n in complete if swapped(n) is None or swapped(n) in complete}
+            break
+        found = uow.crm.people.where_in("normalized_name", group)
+        read += len(found)
+        for person in found:
+            by_name.setdefault(person.normalized_name, []).append(person)
+        compared.update(group)
+    complete = {n for n in compared if (twin := swapped(n)) is None or twin in compared}
+    return by_name, complete
 
 
 def _keys(chunk: Sequence[ImportRow], field: str) -> set[str]:
