@@ -165,6 +165,10 @@ class UnitOfWork:
         """Return the table of a versioned entity class, with updates, for generic code."""
         return self._open_tx().mutable(cls)
 
+    def extension(self, port: type[R]) -> R | None:
+        """The store's own implementation of a bulk step ``port``, if it has one."""
+        return self._open_tx().extension(port)
+
     def add_later(self, row: Entity) -> None:
         """Insert ``row`` when the unit of work commits, with the others of its table at once.
 

@@ -9,6 +9,7 @@ bounded number of statements.
 import re
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Protocol
 from uuid import UUID
 
 from velocity_domain.crm.entities import (
@@ -16,6 +17,7 @@ from velocity_domain.crm.entities import (
     AccountType,
     Household,
     ImportBatch,
+    ImportOutcome,
     ImportRow,
     Lead,
     Opportunity,
@@ -41,7 +43,7 @@ from velocity_domain.kernel.query import (
 )
 from velocity_domain.kernel.repository import AppendTable, MutableTable, StoreTransaction
 
-__all__ = ["CrmRepository", "search_text"]
+__all__ = ["CrmRepository", "ImportWriter", "search_text"]
 
 _PHONE_LIKE = re.compile(r"^[\d\s()+.-]+$")
 
@@ -66,6 +68,28 @@ def search_text(text: str) -> str:
 
 def _time_range(field: str, start: datetime | None, end: datetime | None) -> list[Filter]:
     return [] if start is None and end is None else [Range(field, gte=start, lt=end)]
+
+
+class ImportWriter(Protocol):
+    """A store's set-based commit of an import batch's new people (see the import pipeline).
+
+    For every row of the batch with ``outcome`` still ``proposed``, write a
+    person, a lead and (when the row brings a budget, a configuration or an
+    interest) a property interest from the row's mapped values exactly as
+    the generic path builds them, mark the row committed with the person as
+    its target, and return how many people were written.
+    """
+
+    def create_people(
+        self,
+        batch_id: UUID,
+        outcome: ImportOutcome,
+        source_system: str,
+        owner_user_id: UUID | None,
+        now: datetime,
+    ) -> int:
+        """Write the people of ``outcome``'s proposed rows; return how many."""
+        ...
 
 
 class CrmRepository:

@@ -32,6 +32,7 @@ from velocity_domain.crm.entities import (
     Person,
     PropertyInterest,
 )
+from velocity_domain.crm.ports import ImportWriter
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.imports.mapping import ColumnMapping
 from velocity_domain.imports.matching import Candidates, decide, swapped
@@ -530,6 +531,11 @@ def commit_created(
     meanwhile), the unique source key refuses the write and the proposal
     fails with that conflict, so no canonical row is ever made twice.
     """
+    writer = uow.extension(ImportWriter)  # type: ignore[type-abstract]
+    if writer is not None:  # the store's own set-based way: one statement
+        created = writer.create_people(batch.key, outcome, batch.source_system, to.user_id, to.now)
+        progress("committed", created)
+        return {"created": created}
     counts = {"created": 0}
     for chunk in batch_rows(uow, batch.key, Eq("outcome", outcome), Eq("status", _S.PROPOSED)):
         people, leads, interests, changes = [], [], [], []

@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 E = TypeVar("E", bound=Entity)
+P = TypeVar("P")
 V = TypeVar("V", bound=VersionedEntity)
 
 
@@ -167,6 +168,15 @@ class StoreTransaction(Protocol):
 
     def rollback(self) -> None:
         """Undo every change of this transaction and end it."""
+        ...
+
+    def extension(self, port: type[P]) -> P | None:
+        """The store's own way of doing a bulk step (``port``), or ``None`` for the generic one.
+
+        A store may answer a whole step of a bulk job in its own terms (one
+        set-based statement on PostgreSQL) where the generic code would go
+        row by row; the result must be the same as the generic path's.
+        """
         ...
 
 

@@ -206,6 +206,10 @@ class MemoryTransaction:
         self._undo.clear()
         self._end()
 
+    def extension(self, port: type[Any]) -> None:
+        """No bulk step of its own: the generic code runs over the indexes."""
+        self.check_open()
+
     def _end(self) -> None:
         self._open = False
         self._store._release()

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql as pg
 
 from velocity_domain.errors import ValidationFailed
 
-__all__ = ["array_type", "copy_rows", "remove_unreferenced", "update_many"]
+__all__ = ["array_type", "copy_rows", "qualified", "remove_unreferenced", "update_many"]
 
 
 def array_type(column: sa.Column[Any]) -> str:
@@ -65,7 +65,7 @@ def copy_rows(
     columns = [table.c[name] for name in names]
     jsonb = [isinstance(c.type, pg.JSONB) for c in columns]
     quoted = ", ".join(f'"{name}"' for name in names)
-    target = _qualified(connection, table)
+    target = qualified(connection, table)
     statement = f"COPY {target} ({quoted}) FROM STDIN"
     raw = connection.connection.driver_connection
     assert raw is not None
@@ -130,7 +130,7 @@ def update_many(
         more_names = f", {names}" if names else ""
         # Every name in the text comes from the table metadata; values are bound parameters.
         statement = sa.text(
-            f"UPDATE {_qualified(connection, table)} AS t"
+            f"UPDATE {qualified(connection, table)} AS t"
             f" SET version = t.version + 1, updated_at = :now{sets}"
             f" FROM unnest(CAST(:a0 AS uuid[]), CAST(:a1 AS bigint[]){more_arrays})"
             f" AS v(k, ver{more_names})"
@@ -165,12 +165,12 @@ def remove_unreferenced(
                 f' AND o."{other.c[key_field].name}" <> t."{key_field}"' if other is table else ""
             )
             guards.append(  # names from the metadata only
-                f"NOT EXISTS (SELECT 1 FROM {_qualified(connection, other)} AS o"
+                f"NOT EXISTS (SELECT 1 FROM {qualified(connection, other)} AS o"
                 f' WHERE o."{fk.parent.name}" = t."{key_field}"{same})'
             )
     where = "".join(f" AND {g}" for g in guards)
     statement = sa.text(
-        f"DELETE FROM {_qualified(connection, table)} AS t"
+        f"DELETE FROM {qualified(connection, table)} AS t"
         f" USING unnest(CAST(:keys AS uuid[]), CAST(:versions AS bigint[])) AS v(k, ver)"
         f' WHERE t."{key_field}" = v.k AND t.version = v.ver{where}'
         f' RETURNING t."{key_field}"'
@@ -179,7 +179,8 @@ def remove_unreferenced(
     return set(connection.execute(statement, params).scalars())
 
 
-def _qualified(connection: sa.Connection, table: sa.Table) -> str:
+def qualified(connection: sa.Connection, table: sa.Table) -> str:
+    """The table's name as SQL, in the schema the connection maps canonical tables to."""
     schema = table.schema or connection.get_execution_options().get("schema_translate_map", {}).get(
         None
     )

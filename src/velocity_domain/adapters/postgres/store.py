@@ -257,6 +257,23 @@ class PostgresTransaction:
         finally:
             self._close()
 
+    @contextmanager
+    def translating(self) -> Iterator[None]:
+        """Turn a statement's driver error into the library's error; fail the transaction."""
+        try:
+            yield
+        except sa.exc.DBAPIError as exc:
+            error = translate(exc)
+            self.failure = error
+            raise error from exc
+
+    def extension(self, port: type[Any]) -> Any:
+        """This store's set-based implementation of a bulk step, where it has one."""
+        from velocity_domain.adapters.postgres import imports  # noqa: PLC0415
+
+        make = imports.EXTENSIONS.get(port)
+        return None if make is None else make(self)
+
     def rollback(self) -> None:
         """Roll back and give the connection back to the pool."""
         connection = self._connection
