@@ -74,7 +74,7 @@ _HEADER_TEXTS: Final = {
         "type|unit type|flat type|apartment type",
     ],
     "carpet_area": [
-        "carpet area|carpet|rera carpet area|carpet area rera|carpet size",
+        "carpet area|carpet|rera carpet|rera carpet area|carpet area rera|carpet size",
         "area|unit area|size|unit size",
     ],
     "super_area": [

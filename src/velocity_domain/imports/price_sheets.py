@@ -295,6 +295,11 @@ class PriceSheetService(Service):
         ``project_id``.
         """
         authorize(principal, SUBMIT)
+        if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
+            raise ValidationFailed(
+                "currency", "must be an ISO 4217 code such as INR", value=currency
+            )
+        currency = currency.upper()
         with self._reading(principal, SUBMIT) as uow:
             check_places(uow, project_id, None)
         if isinstance(source, str | os.PathLike) and file_name is None:
