@@ -98,6 +98,17 @@ def _moment(value: object) -> datetime:
         raise ValidationFailed("effective_from", "must be an ISO 8601 time", value=value) from None
 
 
+def _import_job(uow: UnitOfWork, value: object) -> UUID | None:
+    """The import job a price change names in its context, if it names one that exists."""
+    if value is None:
+        return None
+    try:
+        key = converter.structure(value, UUID)
+    except (TypeError, ValueError):
+        raise ValidationFailed("import_job_id", "must be a UUID", value=value) from None
+    return key if uow.inventory.import_jobs.find(key) is not None else None
+
+
 def record_availability(
     uow: UnitOfWork,
     clock: Clock,
@@ -296,6 +307,7 @@ class UnitStatusService(Service):
         price: Decimal,
         effective_from: datetime,
         reason: str | None = None,
+        import_job_id: UUID | None = None,
     ) -> PricingHistory:
         """Record a unit's price from ``effective_from`` (past, now or future).
 
@@ -309,6 +321,10 @@ class UnitStatusService(Service):
         and ``ApprovalRequired`` is raised; nothing is written until the
         approved proposal is executed, and a unit changed meanwhile makes the
         execution fail.
+
+        ``import_job_id`` names the inventory import job the price comes from
+        (a developer's price sheet); the price entry carries it, and it
+        travels with a proposal. It must name an existing job.
         """
         now = self.clock.now()
 
@@ -326,14 +342,23 @@ class UnitStatusService(Service):
             return {"price_current": entry.price}
 
         moment = ensure_utc(effective_from, "effective_from")
+        context: dict[str, object] = {"effective_from": moment, "reason": reason}
+        if import_job_id is not None:  # only then, so other proposals read as before
+            context["import_job_id"] = import_job_id
+
+        def known_job(uow: UnitOfWork, _before: Unit, _after: Unit) -> None:
+            if import_job_id is not None and uow.inventory.import_jobs.find(import_job_id) is None:
+                raise ValidationFailed("import_job_id", "names no import job", value=import_job_id)
+
         return self._governed_update(
             principal,
             _CHANGE_PRICE,
             unit_id,
             None,
             priced,
-            context=plain_values({"effective_from": moment, "reason": reason}),
+            context=plain_values(context),
             apply=self.apply_price,
+            check=known_job,
         )
 
     @serves(None)
@@ -344,6 +369,8 @@ class UnitStatusService(Service):
 
         The unit must still be at the version the change was based on; a
         change without an ``effective_from`` in its context takes effect now.
+        An ``import_job_id`` in the context is kept on the entry while the
+        job still exists.
         """
         assert change.target_ref is not None
         assert change.base_version is not None
@@ -362,6 +389,7 @@ class UnitStatusService(Service):
             effective_from=now if moment is None else _moment(moment),
             recorded_at=now,
             changed_by_user_id=principal.user_id,
+            import_job_id=_import_job(uow, change.context.get("import_job_id")),
             reason=reason,
         )
         uow.inventory.pricing_history.add(entry)
