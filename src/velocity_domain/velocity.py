@@ -28,6 +28,7 @@ from velocity_domain.governance.engine import Governance
 from velocity_domain.governance.writebacks import WritebackService
 from velocity_domain.imports import gateway
 from velocity_domain.imports.gateway import ImportGateway
+from velocity_domain.imports.price_sheets import PriceSheetService
 from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.pagination import CursorCodec
 from velocity_domain.kernel.repository import Store
@@ -98,6 +99,10 @@ class Velocity:
             self._unit_of_work, self.clock, self.governance, writebacks=self.writebacks
         )
         """The import gateway: files in, mapped, matched, reviewed, committed and undone."""
+        self.price_sheets = PriceSheetService(
+            self._unit_of_work, self.clock, self.governance, inventory=self.inventory
+        )
+        """Developer price sheets into a project's units (``inventory_import_jobs``)."""
         self.governance.appliers = Appliers(governed_operations(self))
 
     @classmethod
