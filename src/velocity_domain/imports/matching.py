@@ -90,10 +90,10 @@ def swapped(name: str) -> str | None:
     return " ".join([words[-1], *words[1:-1], words[0]])
 
 
-def _changes(values: Mapping[str, Any], person: Person) -> dict[str, list[Any]]:
+def _changes(values: Mapping[str, Any], person: Person, key: str | None) -> dict[str, list[Any]]:
     changes: dict[str, list[Any]] = {}
     name = values.get("full_name")
-    if name and normalize_name(name) != person.normalized_name:
+    if name and (key or normalize_name(name)) != person.normalized_name:
         changes["full_name"] = [person.full_name, name]
     for field in ("primary_email", "primary_phone"):
         new = values.get(field)
@@ -116,8 +116,12 @@ def _corroboration(values: Mapping[str, Any], person: Person) -> dict[str, Any] 
     return None
 
 
-def decide(values: Mapping[str, Any], found: Candidates) -> Verdict:
-    """Decide what importing the mapped row ``values`` does, given what matching ``found``."""
+def decide(values: Mapping[str, Any], found: Candidates, name_key: str | None = None) -> Verdict:
+    """Decide what importing the mapped row ``values`` does, given what matching ``found``.
+
+    ``name_key`` is the row's full name already normalised, when the caller
+    has it (saving the work of normalising it again).
+    """
     exact: list[tuple[str, Person]] = [
         (rule, person)
         for rule, person in (
@@ -133,7 +137,7 @@ def decide(values: Mapping[str, Any], found: Candidates) -> Verdict:
     matches = [{"rule": rule, "person_id": str(person.key)} for rule, person in exact]
     if found.by_source is not None:  # the very record, imported before: nothing else decides
         person = found.by_source
-        changes = _changes(values, person)
+        changes = _changes(values, person, name_key)
         evidence = {"rule": "source", "matches": matches, "version": person.version}
         outcome = ImportOutcome.UPDATE if changes else ImportOutcome.UNCHANGED
         return Verdict(outcome, person, changes, evidence)
@@ -148,7 +152,7 @@ def decide(values: Mapping[str, Any], found: Candidates) -> Verdict:
         return Verdict(ImportOutcome.DUPLICATE, first, evidence=evidence)
     if people:
         person = next(iter(people.values()))
-        changes = _changes(values, person)
+        changes = _changes(values, person, name_key)
         evidence = {"rule": exact[0][0], "matches": matches, "version": person.version}
         outcome = ImportOutcome.UPDATE if changes else ImportOutcome.UNCHANGED
         return Verdict(outcome, person, changes, evidence)
@@ -157,7 +161,7 @@ def decide(values: Mapping[str, Any], found: Candidates) -> Verdict:
         signal = _corroboration(values, person)
         if signal is None:
             continue
-        score = fuzz.token_sort_ratio(normalize_name(name), person.normalized_name)
+        score = fuzz.token_sort_ratio(name_key or normalize_name(name), person.normalized_name)
         evidence = {
             "rule": "similar_name",
             "person_id": str(person.key),

@@ -380,7 +380,7 @@ def match_rows(
                 by_name=tuple(by_name.get(name, [])) + tuple(by_name.get(twin or "", [])),
                 earlier=earlier.get(row.key),
             )
-            verdict = decide(row.mapped_json, found)
+            verdict = decide(row.mapped_json, found, row.match_name)
             if verdict.outcome is _O.NEW and name and name not in compared:
                 verdict.evidence["name_check"] = (
                     "not compared with namesakes: too many people share the name"

@@ -3,15 +3,17 @@
 The import gateway writes tens of thousands of rows at a time. Each function
 here costs one statement (or one COPY) however many rows it is given:
 ``copy_rows`` streams rows with COPY, ``update_many`` sets per-row values
-from parallel arrays through ``unnest`` with a version check, and
+from one JSON document (``jsonb_to_recordset``) with a version check, and
 ``remove_unreferenced`` deletes only rows still at their version that no
 foreign key points to.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -45,14 +47,6 @@ def array_type(column: sa.Column[Any]) -> str:
     if isinstance(kind, sa.Date):
         return "date"
     raise ValidationFailed(column.name, f"cannot be set in bulk ({kind})")  # pragma: no cover
-
-
-def _param(column: sa.Column[Any], value: Any) -> Any:
-    if value is not None and isinstance(column.type, pg.JSONB):
-        from psycopg.types.json import Jsonb  # noqa: PLC0415 - the driver loads on first use
-
-        return Jsonb(value)
-    return value
 
 
 def copy_rows(
@@ -103,6 +97,15 @@ def _copy(  # noqa: PLR0917
                 )
 
 
+def _json_value(value: Any) -> Any:
+    """A value as JSON carries it to ``jsonb_to_recordset``, which casts it to the column."""
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot send {type(value).__name__} in a bulk update")
+
+
 def update_many(
     connection: sa.Connection,
     table: sa.Table,
@@ -113,7 +116,8 @@ def update_many(
     """Set each row's values where its version still matches; return the keys updated.
 
     Rows are grouped by the set of fields they change; each group is one
-    ``UPDATE ... FROM unnest(...)`` statement.
+    ``UPDATE ... FROM jsonb_to_recordset(...)`` statement whose values travel
+    as one JSON document (no per-value quoting of arrays).
     """
     groups: dict[tuple[str, ...], list[tuple[UUID, int, Mapping[str, Any]]]] = {}
     for change in changes:
@@ -121,29 +125,18 @@ def update_many(
     done: set[UUID] = set()
     for fields, group in groups.items():
         columns = [table.c[name] for name in fields]
-        arrays = ", ".join(
-            f"CAST(:a{i} AS {array_type(c)}[])" for i, c in enumerate(columns, start=2)
-        )
-        names = ", ".join(f'"{c.name}"' for c in columns)
+        shape = "".join(f', "{c.name}" {array_type(c)}' for c in columns)
         sets = "".join(f', "{c.name}" = v."{c.name}"' for c in columns)
-        more_arrays = f", {arrays}" if arrays else ""
-        more_names = f", {names}" if names else ""
         # Every name in the text comes from the table metadata; values are bound parameters.
         statement = sa.text(
             f"UPDATE {qualified(connection, table)} AS t"
             f" SET version = t.version + 1, updated_at = :now{sets}"
-            f" FROM unnest(CAST(:a0 AS uuid[]), CAST(:a1 AS bigint[]){more_arrays})"
-            f" AS v(k, ver{more_names})"
+            f" FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(k uuid, ver bigint{shape})"
             f' WHERE t."{key_field}" = v.k AND t.version = v.ver RETURNING t."{key_field}"'
         )
-        params: dict[str, Any] = {
-            "now": now,
-            "a0": [c[0] for c in group],
-            "a1": [c[1] for c in group],
-        }
-        for i, column in enumerate(columns, start=2):
-            params[f"a{i}"] = [_param(column, c[2][column.name]) for c in group]
-        done.update(connection.execute(statement, params).scalars())
+        rows = [{"k": key, "ver": version, **values} for key, version, values in group]
+        document = json.dumps(rows, default=_json_value, separators=(",", ":"))
+        done.update(connection.execute(statement, {"now": now, "rows": document}).scalars())
     return done
 
 
