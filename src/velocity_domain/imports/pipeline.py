@@ -41,7 +41,7 @@ from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.normalize import normalize_name
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, Filter, In, Query, Range, asc
-from velocity_domain.kernel.repository import ReadTable
+from velocity_domain.kernel.repository import ReadTable, TableStatistics
 from velocity_domain.kernel.tableinfo import table_info
 from velocity_domain.uow import UnitOfWork
 
@@ -268,6 +268,9 @@ def store_rows(  # noqa: PLR0917
         counts["invalid"] += bad
         counts["valid"] += len(built) - bad
         progress("parsed", counts["rows"])
+    statistics = uow.extension(TableStatistics)  # type: ignore[type-abstract]
+    if statistics is not None:  # plan the matching for the rows just stored
+        statistics.refresh(ImportRow)
     return counts
 
 

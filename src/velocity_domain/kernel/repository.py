@@ -180,6 +180,18 @@ class StoreTransaction(Protocol):
         ...
 
 
+class TableStatistics(Protocol):
+    """A store's planner statistics, refreshed after a bulk load (an extension port).
+
+    A bulk job that has just written many rows asks for it so that the next
+    steps' queries are planned for the table as it now is, not as it was.
+    """
+
+    def refresh(self, *classes: type[Entity]) -> None:
+        """Refresh the statistics of the tables of ``classes``."""
+        ...
+
+
 class Store(Protocol):
     """A place canonical rows live: hands out transactions."""
 

@@ -23,11 +23,13 @@ from velocity_domain.adapters.postgres.bulk import qualified
 from velocity_domain.adapters.postgres.tables import metadata
 from velocity_domain.crm.entities import ImportOutcome
 from velocity_domain.crm.ports import ImportWriter
+from velocity_domain.kernel.model import Entity
+from velocity_domain.kernel.repository import TableStatistics
 
 if TYPE_CHECKING:
     from velocity_domain.adapters.postgres.store import PostgresTransaction
 
-__all__ = ["EXTENSIONS", "PostgresImportWriter"]
+__all__ = ["EXTENSIONS", "PostgresImportWriter", "PostgresStatistics"]
 
 #: A UUIDv7 from ``x.b`` (16 random bytes with the clock laid over the first six).
 _UUID7 = "encode(set_byte({b}, 6, (get_byte({b}, 6) & 15) | 112), 'hex')::uuid"
@@ -129,7 +131,29 @@ class PostgresImportWriter:
         return int(result.rowcount or 0)
 
 
+class PostgresStatistics:
+    """``ANALYZE`` of tables a bulk job has just filled, inside its transaction.
+
+    Run inside the writing transaction, ``ANALYZE`` counts that
+    transaction's own new rows, so the job's next statements are planned
+    for the table's real size (a plan made for an empty table would scan
+    it for every value of a long ``= ANY`` list).
+    """
+
+    def __init__(self, tx: PostgresTransaction) -> None:
+        self._tx = tx
+
+    def refresh(self, *classes: type[Entity]) -> None:
+        """Run ``ANALYZE`` on the tables of ``classes``."""
+        connection = self._tx.writing()
+        with self._tx.translating():
+            for cls in classes:
+                table = qualified(connection, metadata.tables[cls.table_name])
+                connection.execute(sa.text(f"ANALYZE {table}"))
+
+
 #: The bulk steps this store does its own way, by port.
 EXTENSIONS: dict[type[Any], Callable[[PostgresTransaction], Any]] = {
     ImportWriter: PostgresImportWriter,
+    TableStatistics: PostgresStatistics,
 }
