@@ -391,3 +391,16 @@ def test_reimporting_a_file_whose_duplicate_was_approved_commits_cleanly(world: 
     assert again.stats_json["outcomes"]["unchanged"] == 2
     with unit_of_work(world.velocity) as uow:
         assert uow.crm.people.count(Eq("source_system", "test")) == 2
+
+
+def test_people_imported_for_an_agent_are_theirs_to_see(world: World) -> None:
+    agent = world.by_role["sales_agent"]
+    rows = [{"Name": "Tara Bose", "Email": "tara@example.in", "Mobile": "9840030303"}]
+    before = {p.key for p in world.velocity.contacts.list(agent, limit=200).items}
+    batch = _run(world, rows, assign_to=agent.user_id)
+    mine = {p.key for p in world.velocity.contacts.list(agent, limit=200).items} - before
+    person = world.velocity.contacts.get(agent, _rows(world, batch)[0].target_entity_ref)
+    assert mine == {person.key}
+    assert (person.full_name, person.owner_user_id) == ("Tara Bose", agent.user_id)
+    other = world.agent_b
+    assert person.key not in {p.key for p in world.velocity.contacts.list(other, limit=200).items}
