@@ -24,8 +24,6 @@ A batch goes ``uploaded`` → ``parsed`` → ``mapped`` → ``proposed`` →
 
 from __future__ import annotations
 
-import builtins
-import csv
 import os
 import re
 import threading
@@ -41,7 +39,6 @@ from velocity_domain.crm.entities import (
     ImportBatch,
     ImportBatchStatus,
     ImportOutcome,
-    ImportRow,
     ImportRowStatus,
 )
 from velocity_domain.crm.lifecycle import IMPORT_BATCH
@@ -56,26 +53,22 @@ from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.engine import Governance
 from velocity_domain.governance.service import serves
 from velocity_domain.governance.writebacks import WritebackService
-from velocity_domain.identity.entities import AuditEvent
-from velocity_domain.imports import pipeline
+from velocity_domain.imports import committing, pipeline
+from velocity_domain.imports.history import ImportHistory, ImportReplay
 from velocity_domain.imports.mapping import ColumnMapping, suggest_mapping
 from velocity_domain.imports.sources import open_source
 from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.ids import new_id
-from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, Filter, In, Query, asc
+from velocity_domain.kernel.query import Eq, In
 from velocity_domain.services.crm.import_batches import (
     REVIEW_PERMISSION,
     SUBMIT,
     SUBMIT_PERMISSION,
-    ImportBatchService,
 )
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import (
-    Approval,
     ChangeKind,
-    PolicyDecision,
     Writeback,
     WritebackStatus,
 )
@@ -99,12 +92,6 @@ COMMIT = register(
     "crm.imports.commit", SUBMIT_PERMISSION, "write an import batch's approved changes"
 )
 UNDO = register("crm.imports.undo", SUBMIT_PERMISSION, "take a committed import batch back")
-ROWS = register("crm.imports.rows", SUBMIT_PERMISSION, "read the rows of an import batch")
-ERRORS = register("crm.imports.errors", SUBMIT_PERMISSION, "download an import batch's bad rows")
-REPLAY = register("crm.imports.replay", SUBMIT_PERMISSION, "replay an import batch's history")
-UNRESOLVED = register(
-    "crm.imports.unresolved", REVIEW_PERMISSION, "list import proposals awaiting a decision"
-)
 
 _B, _O, _S = ImportBatchStatus, ImportOutcome, ImportRowStatus
 #: The outcomes that write something, each carried by one proposal per batch.
@@ -112,22 +99,6 @@ WRITING = (_O.NEW, _O.UPDATE, _O.DUPLICATE)
 
 #: ``progress(ImportProgress)``: how far a long step has come.
 ProgressCallback = Callable[["ImportProgress"], None]
-
-
-@attrs.frozen
-class ImportReplay:
-    """An import batch with its history: the answer of :meth:`ImportGateway.replay`.
-
-    ``events`` are the audit events naming the batch (each lifecycle move,
-    mapping edit, row review, commit and undo with actor and time), oldest
-    first; ``proposals`` pair each proposal with its policy decisions and
-    approvals; ``rows`` counts rows by ``(outcome, status)``.
-    """
-
-    batch: ImportBatch
-    events: tuple[AuditEvent, ...]
-    proposals: tuple[tuple[Writeback, tuple[PolicyDecision, ...], tuple[Approval, ...]], ...]
-    rows: dict[tuple[str, str], int]
 
 
 @attrs.frozen
@@ -139,7 +110,7 @@ class ImportProgress:
     rows: int
 
 
-class ImportGateway(ImportBatchService):
+class ImportGateway(ImportHistory):
     """Import files through the governed flow: submit, map, propose, review, commit, undo."""
 
     def __init__(
@@ -461,12 +432,6 @@ class ImportGateway(ImportBatchService):
             return batch
         return self._move_in(uow, principal, batch, _B.APPROVED)
 
-    @staticmethod
-    def _proposals(uow: UnitOfWork, batch: ImportBatch) -> dict[ImportOutcome, Writeback]:
-        ids = {_O(o): UUID(k) for o, k in batch.stats_json.get("proposals", {}).items()}
-        found = uow.workflow.writebacks.get_many(ids.values())
-        return {o: found[k] for o, k in ids.items() if k in found}
-
     # -- commit and undo ------------------------------------------------------
 
     @serves(COMMIT)
@@ -513,7 +478,7 @@ class ImportGateway(ImportBatchService):
             batch = uow.crm.import_batches.get(batch_id)
             if batch.status is _B.COMMITTED:
                 return batch
-            linked = pipeline.commit_unchanged(uow, batch)
+            linked = committing.commit_unchanged(uow, batch)
             counts = dict(batch.stats_json.get("committed", {}))
             counts["unchanged"] = linked
             stats = {**batch.stats_json, "committed": counts}
@@ -529,12 +494,12 @@ class ImportGateway(ImportBatchService):
         batch = uow.crm.import_batches.get(change.target_ref)
         outcome = _O(change.context["outcome"])
         now = self.clock.now()
-        to = pipeline.Assignment(_assignee(batch), now)
-        tell = getattr(self._local, "progress", pipeline._quiet)
+        to = committing.Assignment(_assignee(batch), now)
+        tell = getattr(self._local, "progress", pipeline.quiet)
         if outcome is _O.UPDATE:
-            counts = pipeline.commit_updates(uow, batch, tell)
+            counts = committing.commit_updates(uow, batch, tell)
         else:
-            counts = pipeline.commit_created(uow, batch, outcome, to, tell)
+            counts = committing.commit_created(uow, batch, outcome, to, tell)
         committed = dict(batch.stats_json.get("committed", {}))
         committed[outcome.value] = counts
         after = attrs.evolve(batch, stats_json={**batch.stats_json, "committed": committed})
@@ -588,7 +553,7 @@ class ImportGateway(ImportBatchService):
         """Take a committed batch back (the applier of ``crm.imports.undo``)."""
         assert change.target_ref is not None
         batch = uow.crm.import_batches.get(change.target_ref)
-        report = pipeline.undo_batch(uow, batch)
+        report = committing.undo_batch(uow, batch)
         after = attrs.evolve(batch, stats_json={**batch.stats_json, "undo": report})
         return self._update_audited(
             uow,
@@ -602,94 +567,6 @@ class ImportGateway(ImportBatchService):
         )
 
     # -- reads ----------------------------------------------------------------
-
-    @serves(ROWS)
-    def rows(
-        self,
-        principal: Principal,
-        batch_id: UUID,
-        *,
-        outcome: ImportOutcome | str | None = None,
-        status: ImportRowStatus | str | None = None,
-        limit: int = DEFAULT_PAGE_SIZE,
-        cursor: str | None = None,
-    ) -> Page[ImportRow]:
-        """The batch's rows in file order, optionally of one outcome or status, a page at a time."""
-        where: builtins.list[Filter] = [Eq("import_batch_id", batch_id)]
-        if outcome is not None:
-            where.append(Eq("outcome", ImportOutcome(outcome)))
-        if status is not None:
-            where.append(Eq("status", ImportRowStatus(status)))
-        with self._reading(principal, ROWS) as uow:
-            uow.crm.import_batches.get(batch_id)
-            return uow.crm.import_rows.list(Query(where, (asc("row_number"),), limit, cursor))
-
-    @serves(ERRORS)
-    def write_errors(self, principal: Principal, batch_id: UUID, out: Any) -> int:
-        """Write the batch's invalid rows to ``out`` as CSV: the file's columns, then ``error``.
-
-        What every CRM importer offers: fix the rows in a spreadsheet and
-        import the file again. Returns how many rows were written.
-        """
-        with self._reading(principal, ERRORS) as uow:
-            batch = uow.crm.import_batches.get(batch_id)
-            headers = [str(h) for h in batch.stats_json.get("headers", [])]
-            writer = csv.writer(out)
-            writer.writerow([*headers, "row", "error"])
-            written = 0
-            for chunk in pipeline.batch_rows(uow, batch_id, Eq("status", _S.INVALID)):
-                for row in chunk:
-                    raw = row.raw_json
-                    cells = [raw.get(h, "") for h in headers]
-                    writer.writerow([*cells, row.row_number, row.error_reason or ""])
-                    written += 1
-        return written
-
-    @serves(REPLAY)
-    def replay(self, principal: Principal, batch_id: UUID) -> ImportReplay:
-        """The batch as it happened: source, mapping and its edits, outcomes, moves and approvals.
-
-        The replay query of spec section 11: every lifecycle move and mapping
-        edit (audit events with actor and time, oldest first), each proposal
-        with its policy decision and approvals, and the count of rows by
-        outcome and status. The rows themselves page through :meth:`rows`.
-        """
-        with self._reading(principal, REPLAY) as uow:
-            batch = uow.crm.import_batches.get(batch_id)
-            events = pipeline.every(
-                uow.identity.audit_events, Eq("target_ref", str(batch_id)), order="occurred_at"
-            )
-            reviews = []
-            for proposal in self._proposals(uow, batch).values():
-                decisions = pipeline.every(
-                    uow.workflow.policy_decisions, Eq("writeback_id", proposal.key)
-                )
-                votes = pipeline.every(uow.workflow.approvals, Eq("writeback_id", proposal.key))
-                reviews.append((proposal, tuple(decisions), tuple(votes)))
-            counts: dict[tuple[str, str], int] = {}
-            for outcome in ImportOutcome:
-                for status in ImportRowStatus:
-                    held = uow.crm.import_rows.count(
-                        Eq("import_batch_id", batch_id),
-                        Eq("outcome", outcome),
-                        Eq("status", status),
-                    )
-                    if held:
-                        counts[(outcome.value, status.value)] = held
-        return ImportReplay(batch, tuple(events), tuple(reviews), counts)
-
-    @serves(UNRESOLVED)
-    def unresolved(
-        self, principal: Principal, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
-    ) -> Page[Writeback]:
-        """Import proposals still waiting for a decision, oldest first (spec section 10)."""
-        where = (
-            Eq("target_table", ImportBatch.table_name),
-            In("status", (WritebackStatus.DRAFT, WritebackStatus.REVIEW_REQUIRED)),
-        )
-        with self._reading(principal, UNRESOLVED) as uow:
-            order = (asc("created_at"), asc("writeback_id"))
-            return uow.workflow.writebacks.list(Query(where, order, limit, cursor))
 
     # -- helpers --------------------------------------------------------------
 
@@ -776,7 +653,7 @@ def _outcomes(given: Iterable[ImportOutcome | str] | None) -> set[ImportOutcome]
 
 def _teller(batch_id: UUID, progress: ProgressCallback | None) -> pipeline.Progress:
     if progress is None:
-        return pipeline._quiet
+        return pipeline.quiet
 
     def tell(stage: str, rows: int) -> None:
         progress(ImportProgress(batch_id, stage, rows))

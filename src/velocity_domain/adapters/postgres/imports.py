@@ -5,7 +5,7 @@ the rows of the outcome are read, and people, leads and property interests
 inserted from their mapped values, inside the server, with no row travelling
 to Python and back. The values were validated when the rows were mapped;
 the statement builds exactly what the generic path
-(``velocity_domain.imports.pipeline.commit_created``) builds, which the
+(``velocity_domain.imports.committing.commit_created``) builds, which the
 gateway's tests check on both stores. Ids are UUIDv7 made in SQL: the
 millisecond clock in the first 48 bits, version 7, random bits after.
 """
