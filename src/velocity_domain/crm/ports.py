@@ -7,7 +7,7 @@ bounded number of statements.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -43,7 +43,7 @@ from velocity_domain.kernel.query import (
 )
 from velocity_domain.kernel.repository import AppendTable, MutableTable, StoreTransaction
 
-__all__ = ["CrmRepository", "ImportWriter", "search_text"]
+__all__ = ["CrmRepository", "ImportMatcher", "ImportWriter", "search_text"]
 
 _PHONE_LIKE = re.compile(r"^[\d\s()+.-]+$")
 
@@ -76,19 +76,48 @@ class ImportWriter(Protocol):
     For every row of the batch with ``outcome`` still ``proposed``, write a
     person, a lead and (when the row brings a budget, a configuration or an
     interest) a property interest from the row's mapped values exactly as
-    the generic path builds them, mark the row committed with the person as
-    its target, and return how many people were written.
+    the generic path builds them, and mark the row committed with the person
+    as its target; a row whose source reference a person already has (in
+    the store, or an earlier row of the same call) is marked ``skipped``
+    with the ``conflict`` the generic path records. Returns how many people
+    were written and how many rows were skipped.
     """
 
     def create_people(
         self,
         batch_id: UUID,
         outcome: ImportOutcome,
+        *,
         source_system: str,
         owner_user_id: UUID | None,
         now: datetime,
-    ) -> int:
-        """Write the people of ``outcome``'s proposed rows; return how many."""
+        conflict: str,
+    ) -> tuple[int, int]:
+        """Write the people of ``outcome``'s proposed rows; return (written, skipped)."""
+        ...
+
+
+class ImportMatcher(Protocol):
+    """A store's set-based matching of an import batch by its exact rules (see the pipeline).
+
+    Decide, for every ``valid`` row of the batch, what the exact rules of
+    ``velocity_domain.imports.matching`` decide (the same record by source
+    reference, an earlier row of the file with the same email or phone, the
+    same email or phone as people on file), exactly as ``decide`` records it
+    (outcome, person, changes, evidence, the proposal of ``proposals`` for the
+    outcome), and move those rows to ``proposed``. Rows no exact rule
+    decides stay ``valid`` for the generic path (namesakes). Returns the
+    count of rows decided per outcome.
+    """
+
+    def match_exact(
+        self,
+        batch_id: UUID,
+        source_system: str,
+        proposals: Mapping[ImportOutcome, UUID],
+        now: datetime,
+    ) -> dict[str, int]:
+        """Decide the rows the exact rules decide; return their count per outcome."""
         ...
 
 

@@ -36,6 +36,7 @@ from velocity_domain.errors import ValidationFailed
 from velocity_domain.imports.pipeline import (
     Progress,
     batch_rows,
+    people_by,
     quiet,
     trusted,
 )
@@ -44,6 +45,7 @@ from velocity_domain.kernel.query import Eq, In
 from velocity_domain.uow import UnitOfWork
 
 __all__ = [
+    "ALREADY_WRITTEN",
     "Assignment",
     "commit_created",
     "commit_unchanged",
@@ -53,6 +55,10 @@ __all__ = [
 
 _S = ImportRowStatus
 _O = ImportOutcome
+_CENT = Decimal("0.01")
+
+#: The conflict of a row not written because a person already has its source reference.
+ALREADY_WRITTEN = "not written: a person with this source reference exists (a repeated row)"
 
 
 @attrs.frozen
@@ -114,7 +120,8 @@ def _band(text: Any) -> str | None:
 
 
 def _amount(value: Any) -> Decimal | None:
-    return None if value in (None, "") else Decimal(str(value))
+    """A budget as ``numeric(18, 2)`` holds it (``5`` is ``5.00``), as the money field scales it."""
+    return None if value in (None, "") else Decimal(str(value)).quantize(_CENT)
 
 
 def commit_created(
@@ -126,20 +133,36 @@ def commit_created(
 ) -> dict[str, int]:
     """Write a person and a lead (and a property interest) for each accepted row of ``outcome``.
 
-    Matching found no person with the row's source reference; should one
-    appear before the commit (another batch of the same file committed
-    meanwhile), the unique source key refuses the write and the proposal
-    fails with that conflict, so no canonical row is ever made twice.
+    A row whose source reference a person already has (a row repeating an
+    earlier one of the file exactly, or the same file committed meanwhile
+    by another batch) is set aside (``skipped``, with :data:`ALREADY_WRITTEN`
+    as its conflict), so no canonical row is ever made twice.
     """
     writer = uow.extension(ImportWriter)  # type: ignore[type-abstract]
     if writer is not None:  # the store's own set-based way: one statement
-        created = writer.create_people(batch.key, outcome, batch.source_system, to.user_id, to.now)
+        created, skipped = writer.create_people(
+            batch.key,
+            outcome,
+            source_system=batch.source_system,
+            owner_user_id=to.user_id,
+            now=to.now,
+            conflict=ALREADY_WRITTEN,
+        )
         progress("committed", created)
-        return {"created": created}
-    counts = {"created": 0}
+        return {"created": created, "skipped": skipped}
+    counts = {"created": 0, "skipped": 0}
+    source = Eq("source_system", batch.source_system)
     for chunk in batch_rows(uow, batch.key, Eq("outcome", outcome), Eq("status", _S.PROPOSED)):
+        taken = {p.source_ref for p in people_by(uow, "source_ref", _keys(chunk), source)}
         people, leads, interests, changes = [], [], [], []
         for row in chunk:
+            if row.source_key in taken:
+                evidence = {**row.evidence_json, "conflict": ALREADY_WRITTEN}
+                skip = {"status": _S.SKIPPED.value, "evidence_json": evidence}
+                changes.append((row.key, row.version, skip))
+                counts["skipped"] += 1
+                continue
+            taken.add(row.source_key)
             values = row.mapped_json
             person = trusted(
                 Person,
@@ -168,6 +191,10 @@ def commit_created(
     return counts
 
 
+def _keys(chunk: Sequence[ImportRow]) -> set[str]:
+    return {r.source_key for r in chunk if r.source_key}
+
+
 def _committed(target: UUID) -> dict[str, Any]:
     return {"status": _S.COMMITTED.value, "target_domain": "crm", "target_entity_ref": target}
 
@@ -178,10 +205,13 @@ def commit_updates(
     """Apply each accepted update's changed fields where the person still holds the old values.
 
     A person changed since matching in one of those fields keeps their
-    value: the row is set aside (``skipped``) with the conflict as evidence.
+    value, and so does a person an earlier row of the same batch updated
+    (two rows of one file found the same person by different keys): the
+    row is set aside (``skipped``) with the conflict as evidence.
     """
     counts: dict[str, Any] = {"updated": 0, "conflicts": 0}
     where = (Eq("outcome", _O.UPDATE), Eq("status", _S.PROPOSED))
+    updated: set[UUID] = set()
     for chunk in batch_rows(uow, batch.key, *where):
         ids = [r.matched_person_id for r in chunk if r.matched_person_id is not None]
         people = uow.crm.people.get_many(ids)
@@ -189,8 +219,14 @@ def commit_updates(
         for row in chunk:
             person = people.get(row.matched_person_id) if row.matched_person_id else None
             stale = _stale_fields(person, row.changes_json, before=True)
-            if person is None or stale:
-                why = "the person is gone" if person is None else f"changed since: {stale}"
+            why = None
+            if person is None:
+                why = "the person is gone"
+            elif person.key in updated:
+                why = "an earlier row of this batch updated the person"
+            elif stale:
+                why = f"changed since: {stale}"
+            if person is None or why is not None:
                 evidence = {**row.evidence_json, "conflict": why}
                 marks.append(
                     (row.key, row.version, {"status": _S.SKIPPED.value, "evidence_json": evidence})
@@ -201,10 +237,11 @@ def commit_updates(
             if "full_name" in values:
                 values["normalized_name"] = normalize_name(values["full_name"])
             writes.append((person.key, person.version, values))
+            updated.add(person.key)
             marks.append((row.key, row.version, _committed(person.key)))
-        updated = uow.crm.people.update_many(writes)
-        counts["updated"] += len(updated)
-        if len(updated) != len(writes):  # pragma: no cover - rows are locked by this transaction
+        written = uow.crm.people.update_many(writes)
+        counts["updated"] += len(written)
+        if len(written) != len(writes):  # pragma: no cover - read in this transaction, locked
             raise ValidationFailed("people", "a person changed while the update was written")
         uow.crm.import_rows.update_many(marks)
         progress("committed", counts["updated"])

@@ -265,7 +265,8 @@ class ImportGateway(ImportHistory):
         with self._begin(principal, PROPOSE) as uow:
             batch = self._batch(uow, batch_id, expected_version, _B.PROPOSED)
             ids = {outcome: new_id() for outcome in WRITING}
-            counts = pipeline.match_rows(uow, batch, ids, _teller(batch_id, progress))
+            tell = _teller(batch_id, progress)
+            counts = pipeline.match_rows(uow, batch, ids, tell, now=self.clock.now())
             counts[_O.INVALID.value] = batch.stats_json.get("parsed", {}).get("invalid", 0)
             proposals: dict[str, str] = {}
             for outcome in WRITING:

@@ -27,6 +27,7 @@ from velocity_domain.crm.entities import (
     ImportRowStatus,
     Person,
 )
+from velocity_domain.crm.ports import ImportMatcher
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.imports.mapping import ColumnMapping
 from velocity_domain.imports.matching import Candidates, decide, swapped
@@ -338,6 +339,8 @@ def match_rows(
     batch: ImportBatch,
     proposals: Mapping[ImportOutcome, UUID],
     progress: Progress = quiet,
+    *,
+    now: datetime,
 ) -> dict[str, int]:
     """Match every readable row and record its outcome, person, changes and evidence.
 
@@ -346,6 +349,14 @@ def match_rows(
     """
     counts = {o.value: 0 for o in _O}
     done = 0
+    matcher = uow.extension(ImportMatcher)  # type: ignore[type-abstract]
+    if matcher is not None:  # the store decides the exact matches in one statement
+        for outcome, decided in matcher.match_exact(
+            batch.key, batch.source_system, proposals, now
+        ).items():
+            counts[outcome] += decided
+            done += decided
+        progress("matched", done)
     source = Eq("source_system", batch.source_system)
     for chunk in batch_rows(uow, batch.key, Eq("status", _S.VALID)):
         by_source = {

@@ -12,7 +12,7 @@ millisecond clock in the first 48 bits, version 7, random bits after.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -22,14 +22,14 @@ import sqlalchemy as sa
 from velocity_domain.adapters.postgres.bulk import qualified
 from velocity_domain.adapters.postgres.tables import metadata
 from velocity_domain.crm.entities import ImportOutcome
-from velocity_domain.crm.ports import ImportWriter
+from velocity_domain.crm.ports import ImportMatcher, ImportWriter
 from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.repository import TableStatistics
 
 if TYPE_CHECKING:
     from velocity_domain.adapters.postgres.store import PostgresTransaction
 
-__all__ = ["EXTENSIONS", "PostgresImportWriter", "PostgresStatistics"]
+__all__ = ["EXTENSIONS", "PostgresImportMatcher", "PostgresImportWriter", "PostgresStatistics"]
 
 #: A UUIDv7 from ``x.b`` (16 random bytes with the clock laid over the first six).
 _UUID7 = "encode(set_byte({b}, 6, (get_byte({b}, 6) & 15) | 112), 'hex')::uuid"
@@ -40,15 +40,19 @@ _RANDOM_WITH_CLOCK = (
 
 
 _CREATE = """
-WITH src AS (
+WITH locked AS (
+    SELECT import_row_id, row_number, mapped_json AS m, source_key, match_name
+    FROM {rows}
+    WHERE import_batch_id = :batch AND outcome = :outcome AND status = 'proposed'
+    FOR UPDATE
+), src AS (
     SELECT r.import_row_id, r.m, r.source_key, r.match_name,
+           row_number() OVER (PARTITION BY r.source_key ORDER BY r.row_number) = 1
+               AND NOT EXISTS (SELECT 1 FROM {people} AS q
+                               WHERE q.source_system = :system AND q.source_ref = r.source_key)
+               AS keep,
            {person_id} AS person_id, {lead_id} AS lead_id, {interest_id} AS interest_id
-    FROM (
-        SELECT import_row_id, mapped_json AS m, source_key, match_name
-        FROM {rows}
-        WHERE import_batch_id = :batch AND outcome = :outcome AND status = 'proposed'
-        FOR UPDATE
-    ) AS r
+    FROM locked AS r
     CROSS JOIN LATERAL (SELECT {random} AS b1, {random} AS b2, {random} AS b3) AS x
 ), people AS (
     INSERT INTO {people} (person_id, full_name, normalized_name, primary_email, primary_phone,
@@ -56,7 +60,7 @@ WITH src AS (
                           version, created_at, updated_at)
     SELECT person_id, m->>'full_name', match_name, m->>'primary_email', m->>'primary_phone',
            '{{}}', :system, source_key, :owner, 1, :now, :now
-    FROM src
+    FROM src WHERE keep
     RETURNING person_id
 ), leads AS (
     INSERT INTO {leads} (lead_id, person_id, source_system, source_ref, status, stage,
@@ -67,7 +71,7 @@ WITH src AS (
            COALESCE(m->>'stage', 'new'),
            NULLIF(left(btrim(COALESCE(m->>'budget_text', '')), 64), ''),
            :owner, 1, :now, :now
-    FROM src
+    FROM src WHERE keep
     RETURNING lead_id
 ), interests AS (
     INSERT INTO {interests} (property_interest_id, person_id, configuration, budget_min,
@@ -80,15 +84,26 @@ WITH src AS (
                 10000),
            1, :now, :now
     FROM src
-    WHERE COALESCE(NULLIF(m->>'budget_min', ''), NULLIF(m->>'budget_max', ''),
-                   NULLIF(m->>'configuration', ''), NULLIF(m->>'interest', '')) IS NOT NULL
+    WHERE keep AND COALESCE(NULLIF(m->>'budget_min', ''), NULLIF(m->>'budget_max', ''),
+                            NULLIF(m->>'configuration', ''), NULLIF(m->>'interest', ''))
+                   IS NOT NULL
     RETURNING property_interest_id
+), marked AS (
+    UPDATE {rows} AS t
+    SET status = CASE WHEN src.keep THEN 'committed' ELSE 'skipped' END,
+        target_domain = CASE WHEN src.keep THEN 'crm' END,
+        target_entity_ref = CASE WHEN src.keep THEN src.person_id END,
+        evidence_json = CASE
+            WHEN src.keep THEN t.evidence_json
+            ELSE t.evidence_json || jsonb_build_object('conflict', CAST(:conflict AS text))
+        END,
+        version = t.version + 1, updated_at = :now
+    FROM src
+    WHERE t.import_row_id = src.import_row_id
+    RETURNING t.status
 )
-UPDATE {rows} AS t
-SET status = 'committed', target_domain = 'crm', target_entity_ref = src.person_id,
-    version = t.version + 1, updated_at = :now
-FROM src
-WHERE t.import_row_id = src.import_row_id
+SELECT count(*) FILTER (WHERE status = 'committed'), count(*) FILTER (WHERE status = 'skipped')
+FROM marked
 """
 
 
@@ -102,11 +117,13 @@ class PostgresImportWriter:
         self,
         batch_id: UUID,
         outcome: ImportOutcome,
+        *,
         source_system: str,
         owner_user_id: UUID | None,
         now: datetime,
-    ) -> int:
-        """Write the people of ``outcome``'s proposed rows in one statement; return how many."""
+        conflict: str,
+    ) -> tuple[int, int]:
+        """Write the people of ``outcome``'s rows in one statement; return (written, skipped)."""
         connection = self._tx.writing()
         tables = metadata.tables
         statement = _CREATE.format(
@@ -125,10 +142,11 @@ class PostgresImportWriter:
             "system": source_system,
             "owner": owner_user_id,
             "now": now,
+            "conflict": conflict,
         }
         with self._tx.translating():
-            result = connection.execute(sa.text(statement), params)
-        return int(result.rowcount or 0)
+            written, skipped = connection.execute(sa.text(statement), params).one()
+        return int(written), int(skipped)
 
 
 class PostgresStatistics:
@@ -152,8 +170,156 @@ class PostgresStatistics:
                 connection.execute(sa.text(f"ANALYZE {table}"))
 
 
+#: Each valid row with what the exact rules find: the person with its source
+#: reference, the oldest with its email and with its phone, and the first
+#: readable row of the file sharing its email or phone.
+_FOUND = """
+WITH r AS (
+    SELECT import_row_id, row_number, status, match_email, match_phone, match_name, source_key,
+           mapped_json AS m,
+           CASE WHEN match_email IS NOT NULL
+                THEN min(row_number) OVER (PARTITION BY match_email) END AS first_email,
+           CASE WHEN match_phone IS NOT NULL
+                THEN min(row_number) OVER (PARTITION BY match_phone) END AS first_phone
+    FROM {rows}
+    WHERE import_batch_id = :batch AND status <> 'invalid'
+), x AS (
+    SELECT r.*,
+           s.person_id AS s_id, s.version AS s_ver, s.full_name AS s_name,
+           s.normalized_name AS s_norm, s.primary_email AS s_email, s.primary_phone AS s_phone,
+           e.person_id AS e_id, e.version AS e_ver, e.full_name AS e_name,
+           e.normalized_name AS e_norm, e.primary_email AS e_email, e.primary_phone AS e_phone,
+           p.person_id AS p_id, p.version AS p_ver, p.full_name AS p_name,
+           p.normalized_name AS p_norm, p.primary_email AS p_email, p.primary_phone AS p_phone
+    FROM r
+    LEFT JOIN {people} AS s ON s.source_system = :system AND s.source_ref = r.source_key
+    LEFT JOIN LATERAL (
+        SELECT * FROM {people} AS q WHERE q.primary_email = r.match_email
+        ORDER BY q.created_at, q.person_id LIMIT 1
+    ) AS e ON true
+    LEFT JOIN LATERAL (
+        SELECT * FROM {people} AS q WHERE q.primary_phone = r.match_phone
+        ORDER BY q.created_at, q.person_id LIMIT 1
+    ) AS p ON true
+), k AS (
+    SELECT x.*,
+           CASE WHEN s_id IS NOT NULL THEN 'source'
+                WHEN first_email < row_number OR first_phone < row_number THEN 'same_file'
+                WHEN e_id IS NOT NULL AND p_id IS NOT NULL AND e_id <> p_id THEN 'conflict'
+                WHEN e_id IS NOT NULL OR p_id IS NOT NULL THEN 'exact'
+           END AS kind,
+           (SELECT COALESCE(jsonb_agg(v.m ORDER BY v.o), '[]'::jsonb) FROM (VALUES
+                (1, CASE WHEN s_id IS NOT NULL THEN jsonb_build_object(
+                        'rule', 'source', 'person_id', s_id::text) END),
+                (2, CASE WHEN e_id IS NOT NULL THEN jsonb_build_object(
+                        'rule', 'email', 'person_id', e_id::text) END),
+                (3, CASE WHEN p_id IS NOT NULL THEN jsonb_build_object(
+                        'rule', 'phone', 'person_id', p_id::text) END)
+            ) AS v(o, m) WHERE v.m IS NOT NULL) AS matches
+    FROM x
+    WHERE status = 'valid'
+), d AS (
+    -- the person the row is decided about: the source match, else email, else phone
+    SELECT k.*,
+           CASE WHEN kind = 'source' THEN s_id ELSE COALESCE(e_id, p_id) END AS d_id,
+           CASE WHEN kind = 'source' THEN s_ver WHEN e_id IS NOT NULL THEN e_ver
+                ELSE p_ver END AS d_ver,
+           CASE WHEN kind = 'source' THEN s_name WHEN e_id IS NOT NULL THEN e_name
+                ELSE p_name END AS d_name,
+           CASE WHEN kind = 'source' THEN s_norm WHEN e_id IS NOT NULL THEN e_norm
+                ELSE p_norm END AS d_norm,
+           CASE WHEN kind = 'source' THEN s_email WHEN e_id IS NOT NULL THEN e_email
+                ELSE p_email END AS d_email,
+           CASE WHEN kind = 'source' THEN s_phone WHEN e_id IS NOT NULL THEN e_phone
+                ELSE p_phone END AS d_phone
+    FROM k WHERE kind IS NOT NULL
+), c AS (
+    SELECT d.*,
+           CASE WHEN kind IN ('source', 'exact') THEN jsonb_strip_nulls(jsonb_build_object(
+               'full_name', CASE WHEN NULLIF(m->>'full_name', '') IS NOT NULL
+                                  AND match_name IS DISTINCT FROM d_norm
+                                 THEN jsonb_build_array(d_name, m->>'full_name') END,
+               'primary_email', CASE WHEN NULLIF(m->>'primary_email', '') IS NOT NULL
+                                      AND m->>'primary_email' IS DISTINCT FROM d_email
+                                     THEN jsonb_build_array(d_email, m->>'primary_email') END,
+               'primary_phone', CASE WHEN NULLIF(m->>'primary_phone', '') IS NOT NULL
+                                      AND m->>'primary_phone' IS DISTINCT FROM d_phone
+                                     THEN jsonb_build_array(d_phone, m->>'primary_phone') END
+           )) ELSE '{{}}'::jsonb END AS changes
+    FROM d
+), o AS (
+    SELECT c.*,
+           CASE WHEN kind IN ('same_file', 'conflict') THEN 'duplicate'
+                WHEN changes = '{{}}'::jsonb THEN 'unchanged' ELSE 'update' END AS outcome,
+           CASE kind
+               WHEN 'source' THEN jsonb_build_object(
+                   'rule', 'source', 'matches', matches, 'version', d_ver)
+               WHEN 'exact' THEN jsonb_build_object(
+                   'rule', CASE WHEN e_id IS NOT NULL THEN 'email' ELSE 'phone' END,
+                   'matches', matches, 'version', d_ver)
+               WHEN 'conflict' THEN jsonb_build_object(
+                   'rule', 'conflicting_matches', 'matches', matches)
+               ELSE jsonb_build_object(
+                   'rule', 'same_file',
+                   'field', CASE WHEN first_email < row_number
+                                 THEN 'primary_email' ELSE 'primary_phone' END,
+                   'row', CASE WHEN first_email < row_number
+                               THEN first_email ELSE first_phone END,
+                   'value', CASE WHEN first_email < row_number
+                                 THEN m->'primary_email' ELSE m->'primary_phone' END,
+                   'matches', matches)
+           END AS evidence
+    FROM c
+), u AS (
+    UPDATE {rows} AS t
+    SET status = 'proposed', outcome = o.outcome, matched_person_id = o.d_id,
+        changes_json = o.changes, evidence_json = o.evidence,
+        writeback_id = CASE o.outcome WHEN 'new' THEN CAST(:new AS uuid)
+                                      WHEN 'update' THEN CAST(:update AS uuid)
+                                      WHEN 'duplicate' THEN CAST(:duplicate AS uuid) END,
+        version = t.version + 1, updated_at = :now
+    FROM o
+    WHERE t.import_row_id = o.import_row_id
+    RETURNING t.outcome
+)
+SELECT outcome, count(*) FROM u GROUP BY outcome
+"""
+
+
+class PostgresImportMatcher:
+    """The import pipeline's exact matching as one statement (see ``ImportMatcher``)."""
+
+    def __init__(self, tx: PostgresTransaction) -> None:
+        self._tx = tx
+
+    def match_exact(
+        self,
+        batch_id: UUID,
+        source_system: str,
+        proposals: Mapping[ImportOutcome, UUID],
+        now: datetime,
+    ) -> dict[str, int]:
+        """Decide every row an exact rule decides, in one statement; count them per outcome."""
+        connection = self._tx.writing()
+        tables = metadata.tables
+        statement = _FOUND.format(
+            rows=qualified(connection, tables["crm_import_rows"]),
+            people=qualified(connection, tables["crm_people"]),
+        )
+        params: dict[str, Any] = {
+            "batch": batch_id,
+            "system": source_system,
+            "now": now,
+            **{o.value: proposals.get(o) for o in ImportOutcome},
+        }
+        with self._tx.translating():
+            found = connection.execute(sa.text(statement), params).all()
+        return {str(outcome): int(count) for outcome, count in found}
+
+
 #: The bulk steps this store does its own way, by port.
 EXTENSIONS: dict[type[Any], Callable[[PostgresTransaction], Any]] = {
     ImportWriter: PostgresImportWriter,
+    ImportMatcher: PostgresImportMatcher,
     TableStatistics: PostgresStatistics,
 }
