@@ -404,3 +404,24 @@ def test_people_imported_for_an_agent_are_theirs_to_see(world: World) -> None:
     assert (person.full_name, person.owner_user_id) == ("Tara Bose", agent.user_id)
     other = world.agent_b
     assert person.key not in {p.key for p in world.velocity.contacts.list(other, limit=200).items}
+
+
+def test_an_update_whose_person_changed_meanwhile_is_set_aside(world: World) -> None:
+    manager, operator = world.by_role["sales_manager"], world.by_role["operator"]
+    asha = world.velocity.contacts.create(
+        manager, full_name="Asha Iyer", primary_email="asha@example.in"
+    )
+    rows = [{"Name": "Asha Iyer", "Email": "asha@example.in", "Mobile": "9840012345"}]
+    imports = world.velocity.imports
+    batch = imports.submit(manager, rows, source_system="expo")
+    batch = imports.map(manager, batch.key, expected_version=batch.version)
+    batch = imports.propose(manager, batch.key, expected_version=batch.version)
+    world.velocity.contacts.update(
+        manager, asha.key, expected_version=asha.version, primary_phone="+919840099999"
+    )
+    batch = imports.commit(manager, imports.approve(operator, batch.key).key)
+    assert batch.stats_json["committed"]["update"] == {"updated": 0, "conflicts": 1}
+    row = _rows(world, batch)[0]
+    assert row.status.value == "skipped"
+    assert row.evidence_json["conflict"] == "changed since: ['primary_phone']"
+    assert world.velocity.contacts.get(manager, asha.key).primary_phone == "+919840099999"

@@ -96,6 +96,17 @@ class ImportWriter(Protocol):
         """Write the people of ``outcome``'s proposed rows; return (written, skipped)."""
         ...
 
+    def apply_updates(self, batch_id: UUID, now: datetime) -> tuple[int, int]:
+        """Apply the batch's proposed updates exactly as the generic path does.
+
+        Returns how many people were updated and how many rows were set aside.
+        """
+        ...
+
+    def link_unchanged(self, batch_id: UUID, now: datetime) -> int:
+        """Mark the batch's proposed unchanged rows committed, each naming its person."""
+        ...
+
 
 class ImportMatcher(Protocol):
     """A store's set-based matching of an import batch by its exact rules (see the pipeline).

@@ -200,7 +200,7 @@ def _committed(target: UUID) -> dict[str, Any]:
 
 
 def commit_updates(
-    uow: UnitOfWork, batch: ImportBatch, progress: Progress = quiet
+    uow: UnitOfWork, batch: ImportBatch, now: datetime, progress: Progress = quiet
 ) -> dict[str, Any]:
     """Apply each accepted update's changed fields where the person still holds the old values.
 
@@ -209,6 +209,11 @@ def commit_updates(
     (two rows of one file found the same person by different keys): the
     row is set aside (``skipped``) with the conflict as evidence.
     """
+    writer = uow.extension(ImportWriter)  # type: ignore[type-abstract]
+    if writer is not None:  # the store's own set-based way: one statement
+        applied, aside = writer.apply_updates(batch.key, now)
+        progress("committed", applied)
+        return {"updated": applied, "conflicts": aside}
     counts: dict[str, Any] = {"updated": 0, "conflicts": 0}
     where = (Eq("outcome", _O.UPDATE), Eq("status", _S.PROPOSED))
     updated: set[UUID] = set()
@@ -253,34 +258,23 @@ def _stale_fields(person: Person | None, changes: Mapping[str, Any], *, before: 
     if person is None:
         return []
     position = 0 if before else 1
-    return [
-        field
-        for field, pair in changes.items()
-        if getattr(person, field) != pair[position]
-        and not (field == "full_name" and _same_name(getattr(person, field), pair[position]))
-    ]
+    return [field for field, pair in changes.items() if getattr(person, field) != pair[position]]
 
 
-def _same_name(current: Any, other: Any) -> bool:
-    try:
-        return bool(current and other and normalize_name(current) == normalize_name(other))
-    except ValidationFailed:
-        return False
-
-
-def commit_unchanged(uow: UnitOfWork, batch: ImportBatch) -> int:
+def commit_unchanged(uow: UnitOfWork, batch: ImportBatch, now: datetime) -> int:
     """Link every unchanged row to its person (nothing is written to the person)."""
+    writer = uow.extension(ImportWriter)  # type: ignore[type-abstract]
+    if writer is not None:  # the store's own set-based way: one statement
+        return writer.link_unchanged(batch.key, now)
     done = 0
     where = (Eq("outcome", _O.UNCHANGED), Eq("status", _S.PROPOSED))
     for chunk in batch_rows(uow, batch.key, *where):
-        uow.crm.import_rows.update_many(
-            [
-                (r.key, r.version, _committed(r.matched_person_id))
-                for r in chunk
-                if r.matched_person_id
-            ]
-        )
-        done += len(chunk)
+        linked = [
+            (r.key, r.version, _committed(r.matched_person_id))
+            for r in chunk
+            if r.matched_person_id
+        ]
+        done += len(uow.crm.import_rows.update_many(linked))
     return done
 
 

@@ -479,7 +479,7 @@ class ImportGateway(ImportHistory):
             batch = uow.crm.import_batches.get(batch_id)
             if batch.status is _B.COMMITTED:
                 return batch
-            linked = committing.commit_unchanged(uow, batch)
+            linked = committing.commit_unchanged(uow, batch, self.clock.now())
             counts = dict(batch.stats_json.get("committed", {}))
             counts["unchanged"] = linked
             stats = {**batch.stats_json, "committed": counts}
@@ -498,7 +498,7 @@ class ImportGateway(ImportHistory):
         to = committing.Assignment(_assignee(batch), now)
         tell = getattr(self._local, "progress", pipeline.quiet)
         if outcome is _O.UPDATE:
-            counts = committing.commit_updates(uow, batch, tell)
+            counts = committing.commit_updates(uow, batch, now, tell)
         else:
             counts = committing.commit_created(uow, batch, outcome, to, tell)
         committed = dict(batch.stats_json.get("committed", {}))

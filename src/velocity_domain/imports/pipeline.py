@@ -358,19 +358,22 @@ def match_rows(
             done += decided
         progress("matched", done)
     source = Eq("source_system", batch.source_system)
+    exact = matcher is None  # else the store decided every row an exact rule decides
     for chunk in batch_rows(uow, batch.key, Eq("status", _S.VALID)):
-        by_source = {
-            p.source_ref: p
-            for p in people_by(
-                uow, "source_ref", {r.source_key for r in chunk if r.source_key}, source
+        by_source: dict[str | None, Person] = {}
+        by_email: dict[str, Person] = {}
+        by_phone: dict[str, Person] = {}
+        earlier: dict[UUID, Any] = {}
+        if exact:
+            keys = {r.source_key for r in chunk if r.source_key}
+            by_source = {p.source_ref: p for p in people_by(uow, "source_ref", keys, source)}
+            by_email = _first_by(
+                people_by(uow, "primary_email", _keys(chunk, "match_email")), "primary_email"
             )
-        }
-        by_email = _first_by(
-            people_by(uow, "primary_email", _keys(chunk, "match_email")), "primary_email"
-        )
-        by_phone = _first_by(
-            people_by(uow, "primary_phone", _keys(chunk, "match_phone")), "primary_phone"
-        )
+            by_phone = _first_by(
+                people_by(uow, "primary_phone", _keys(chunk, "match_phone")), "primary_phone"
+            )
+            earlier = _earlier(uow, batch.key, chunk)
         unmatched = [
             r
             for r in chunk
@@ -379,7 +382,6 @@ def match_rows(
             and (r.match_phone or "") not in by_phone
         ]
         by_name, compared = _namesakes(uow, unmatched)
-        earlier = _earlier(uow, batch.key, chunk)
         changes = []
         for row in chunk:
             name = row.match_name or ""

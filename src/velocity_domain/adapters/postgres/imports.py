@@ -107,6 +107,79 @@ FROM marked
 """
 
 
+_LINK = """
+UPDATE {rows} AS t
+SET status = 'committed', target_domain = 'crm', target_entity_ref = t.matched_person_id,
+    version = t.version + 1, updated_at = :now
+WHERE import_batch_id = :batch AND outcome = 'unchanged' AND status = 'proposed'
+  AND matched_person_id IS NOT NULL
+"""
+
+#: The checks and writes of ``commit_updates``, in its order: a person gone; a person an
+#: earlier row of the batch wrote; a field changed since matching; else the write.
+_UPDATE = """
+WITH src AS (
+    SELECT import_row_id, row_number, matched_person_id AS pid, changes_json AS c,
+           match_name
+    FROM {rows}
+    WHERE import_batch_id = :batch AND outcome = 'update' AND status = 'proposed'
+    FOR UPDATE
+), j AS (
+    SELECT src.*, p.person_id IS NOT NULL AS present,
+           array_remove(ARRAY[
+               CASE WHEN c ? 'full_name' AND p.full_name IS DISTINCT FROM c->'full_name'->>0
+                    THEN 'full_name' END,
+               CASE WHEN c ? 'primary_email'
+                         AND p.primary_email IS DISTINCT FROM c->'primary_email'->>0
+                    THEN 'primary_email' END,
+               CASE WHEN c ? 'primary_phone'
+                         AND p.primary_phone IS DISTINCT FROM c->'primary_phone'->>0
+                    THEN 'primary_phone' END
+           ], NULL) AS stale
+    FROM src LEFT JOIN {people} AS p ON p.person_id = src.pid
+), k AS (
+    SELECT j.*,
+           min(row_number) FILTER (WHERE present AND cardinality(stale) = 0)
+               OVER (PARTITION BY pid) AS first_ok
+    FROM j
+), w AS (
+    SELECT k.*,
+           CASE WHEN NOT present THEN 'the person is gone'
+                WHEN first_ok < row_number THEN 'an earlier row of this batch updated the person'
+                WHEN cardinality(stale) > 0 THEN 'changed since: [' || array_to_string(
+                    ARRAY(SELECT quote_literal(f) FROM unnest(stale) AS f), ', ') || ']'
+           END AS why
+    FROM k
+), people_written AS (
+    UPDATE {people} AS p
+    SET full_name = CASE WHEN w.c ? 'full_name' THEN w.c->'full_name'->>1 ELSE p.full_name END,
+        normalized_name = CASE WHEN w.c ? 'full_name' THEN w.match_name
+                               ELSE p.normalized_name END,
+        primary_email = CASE WHEN w.c ? 'primary_email' THEN w.c->'primary_email'->>1
+                             ELSE p.primary_email END,
+        primary_phone = CASE WHEN w.c ? 'primary_phone' THEN w.c->'primary_phone'->>1
+                             ELSE p.primary_phone END,
+        version = p.version + 1, updated_at = :now
+    FROM w
+    WHERE p.person_id = w.pid AND w.why IS NULL
+    RETURNING p.person_id
+), marked AS (
+    UPDATE {rows} AS t
+    SET status = CASE WHEN w.why IS NULL THEN 'committed' ELSE 'skipped' END,
+        target_domain = CASE WHEN w.why IS NULL THEN 'crm' END,
+        target_entity_ref = CASE WHEN w.why IS NULL THEN w.pid END,
+        evidence_json = CASE WHEN w.why IS NULL THEN t.evidence_json
+                             ELSE t.evidence_json || jsonb_build_object('conflict', w.why) END,
+        version = t.version + 1, updated_at = :now
+    FROM w
+    WHERE t.import_row_id = w.import_row_id
+    RETURNING t.status
+)
+SELECT (SELECT count(*) FROM people_written), count(*) FILTER (WHERE status = 'skipped')
+FROM marked
+"""
+
+
 class PostgresImportWriter:
     """The import pipeline's commit of new people as one statement (see the module)."""
 
@@ -147,6 +220,18 @@ class PostgresImportWriter:
         with self._tx.translating():
             written, skipped = connection.execute(sa.text(statement), params).one()
         return int(written), int(skipped)
+
+    def apply_updates(self, batch_id: UUID, now: datetime) -> tuple[int, int]:
+        """Apply the batch's proposed updates in one statement; return (updated, set aside)."""
+        found = _batch_statement(self._tx, _UPDATE, {"batch": batch_id, "now": now})
+        assert not isinstance(found, int)
+        return int(found[0]), int(found[1])
+
+    def link_unchanged(self, batch_id: UUID, now: datetime) -> int:
+        """Link the batch's unchanged rows to their people in one statement; return how many."""
+        linked = _batch_statement(self._tx, _LINK, {"batch": batch_id, "now": now})
+        assert isinstance(linked, int)
+        return linked
 
 
 class PostgresStatistics:
@@ -315,6 +400,20 @@ class PostgresImportMatcher:
         with self._tx.translating():
             found = connection.execute(sa.text(statement), params).all()
         return {str(outcome): int(count) for outcome, count in found}
+
+
+def _batch_statement(
+    tx: PostgresTransaction, text: str, params: dict[str, Any]
+) -> tuple[Any, ...] | int:
+    connection = tx.writing()
+    tables = metadata.tables
+    statement = text.format(
+        rows=qualified(connection, tables["crm_import_rows"]),
+        people=qualified(connection, tables["crm_people"]),
+    )
+    with tx.translating():
+        result = connection.execute(sa.text(statement), params)
+        return tuple(result.one()) if result.returns_rows else int(result.rowcount or 0)
 
 
 #: The bulk steps this store does its own way, by port.
