@@ -7,9 +7,9 @@ bounded number of statements.
 """
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol, Self
 from uuid import UUID
 
 from velocity_domain.crm.entities import (
@@ -43,7 +43,7 @@ from velocity_domain.kernel.query import (
 )
 from velocity_domain.kernel.repository import AppendTable, MutableTable, StoreTransaction
 
-__all__ = ["CrmRepository", "ImportMatcher", "ImportWriter", "search_text"]
+__all__ = ["CrmRepository", "ImportMatcher", "ImportWriter", "Namesake", "search_text"]
 
 _PHONE_LIKE = re.compile(r"^[\d\s()+.-]+$")
 
@@ -108,6 +108,34 @@ class ImportWriter(Protocol):
         ...
 
 
+class Namesake(NamedTuple):
+    """What matching needs of a person who shares a name with an import row."""
+
+    person_id: UUID
+    full_name: str
+    normalized_name: str
+    primary_email: str | None
+    primary_phone: str | None
+    version: int
+
+    @property
+    def key(self) -> UUID:
+        """The person's id, as an entity's ``key``."""
+        return self.person_id
+
+    @classmethod
+    def of(cls, person: Person) -> Self:
+        """The namesake view of a person."""
+        return cls(
+            person.key,
+            person.full_name,
+            person.normalized_name,
+            person.primary_email,
+            person.primary_phone,
+            person.version,
+        )
+
+
 class ImportMatcher(Protocol):
     """A store's set-based matching of an import batch by its exact rules (see the pipeline).
 
@@ -129,6 +157,10 @@ class ImportMatcher(Protocol):
         now: datetime,
     ) -> dict[str, int]:
         """Decide the rows the exact rules decide; return their count per outcome."""
+        ...
+
+    def namesakes(self, names: Collection[str]) -> list[Namesake]:
+        """Everyone whose normalised name is one of ``names``, as :class:`Namesake`."""
         ...
 
 

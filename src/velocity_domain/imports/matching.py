@@ -42,6 +42,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from velocity_domain.crm.entities import ImportOutcome, Person
+from velocity_domain.crm.ports import Namesake
 from velocity_domain.kernel.normalize import normalize_name
 
 __all__ = [
@@ -67,7 +68,7 @@ class Candidates:
     by_source: Person | None = None
     by_email: Person | None = None
     by_phone: Person | None = None
-    by_name: tuple[Person, ...] = ()
+    by_name: tuple[Namesake, ...] = ()
     #: ``(field, row number)`` of the first earlier row of the file sharing a key.
     earlier: tuple[str, int] | None = None
 
@@ -77,7 +78,7 @@ class Verdict:
     """The outcome for one row, the person it concerns, the field changes and the evidence."""
 
     outcome: ImportOutcome
-    person: Person | None = None
+    person: Person | Namesake | None = None
     changes: dict[str, list[Any]] = attrs.field(factory=dict)
     evidence: dict[str, Any] = attrs.field(factory=dict)
 
@@ -102,7 +103,7 @@ def _changes(values: Mapping[str, Any], person: Person, key: str | None) -> dict
     return changes
 
 
-def _corroboration(values: Mapping[str, Any], person: Person) -> dict[str, Any] | None:
+def _corroboration(values: Mapping[str, Any], person: Namesake) -> dict[str, Any] | None:
     phone, other_phone = values.get("primary_phone"), person.primary_phone
     if phone and other_phone:
         edits = Levenshtein.distance(phone[-10:], other_phone[-10:])
@@ -157,17 +158,17 @@ def decide(values: Mapping[str, Any], found: Candidates, name_key: str | None = 
         outcome = ImportOutcome.UPDATE if changes else ImportOutcome.UNCHANGED
         return Verdict(outcome, person, changes, evidence)
     name = values.get("full_name") or ""
-    for person in found.by_name:
-        signal = _corroboration(values, person)
+    for namesake in found.by_name:
+        signal = _corroboration(values, namesake)
         if signal is None:
             continue
-        score = fuzz.token_sort_ratio(name_key or normalize_name(name), person.normalized_name)
+        score = fuzz.token_sort_ratio(name_key or normalize_name(name), namesake.normalized_name)
         evidence = {
             "rule": "similar_name",
-            "person_id": str(person.key),
+            "person_id": str(namesake.key),
             "name_score": round(score, 1),
-            "names": [name, person.full_name],
+            "names": [name, namesake.full_name],
             **signal,
         }
-        return Verdict(ImportOutcome.DUPLICATE, person, evidence=evidence)
+        return Verdict(ImportOutcome.DUPLICATE, namesake, evidence=evidence)
     return Verdict(ImportOutcome.NEW, evidence={"rule": "no_match"})

@@ -27,7 +27,7 @@ from velocity_domain.crm.entities import (
     ImportRowStatus,
     Person,
 )
-from velocity_domain.crm.ports import ImportMatcher
+from velocity_domain.crm.ports import ImportMatcher, Namesake
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.imports.mapping import ColumnMapping
 from velocity_domain.imports.matching import Candidates, decide, swapped
@@ -381,7 +381,7 @@ def match_rows(
             and (r.match_email or "") not in by_email
             and (r.match_phone or "") not in by_phone
         ]
-        by_name, compared = _namesakes(uow, unmatched)
+        by_name, compared = _namesakes(uow, unmatched, matcher)
         changes = []
         for row in chunk:
             name = row.match_name or ""
@@ -426,28 +426,32 @@ NAME_GROUP = 250
 
 
 def _namesakes(
-    uow: UnitOfWork, rows: Sequence[ImportRow]
-) -> tuple[dict[str, list[Person]], set[str]]:
+    uow: UnitOfWork, rows: Sequence[ImportRow], matcher: ImportMatcher | None
+) -> tuple[dict[str, list[Namesake]], set[str]]:
     """People sharing the rows' names (or the names swapped), and the names fully read.
 
     Read a group of names at a time, up to :data:`NAMESAKES_PER_ROW` people
     per row: names left when the budget runs out are not compared, and the
     rows bearing them say so in their evidence rather than cost a scan of
-    everyone of a very common name.
+    everyone of a very common name. Each name's people come in the order of
+    their ids (so the first to corroborate is the same in every store).
     """
     names = _keys(rows, "match_name")
     names |= {s for n in names if (s := swapped(n))}
-    by_name: dict[str, list[Person]] = {}
+    by_name: dict[str, list[Namesake]] = {}
     budget = max(MAX_PAGE_SIZE, NAMESAKES_PER_ROW * len(rows))
     read = 0
     compared: set[str] = set()
     for group in chunks(sorted(names), NAME_GROUP):
         if read >= budget:
             break
-        found = uow.crm.people.where_in("normalized_name", group)
+        if matcher is not None:
+            found = matcher.namesakes(group)
+        else:
+            found = [Namesake.of(p) for p in uow.crm.people.where_in("normalized_name", group)]
         read += len(found)
-        for person in found:
-            by_name.setdefault(person.normalized_name, []).append(person)
+        for namesake in sorted(found, key=lambda n: n.person_id):
+            by_name.setdefault(namesake.normalized_name, []).append(namesake)
         compared.update(group)
     complete = {n for n in compared if (twin := swapped(n)) is None or twin in compared}
     return by_name, complete

@@ -12,7 +12,7 @@ millisecond clock in the first 48 bits, version 7, random bits after.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from velocity_domain.adapters.postgres.bulk import qualified
 from velocity_domain.adapters.postgres.tables import metadata
 from velocity_domain.crm.entities import ImportOutcome
-from velocity_domain.crm.ports import ImportMatcher, ImportWriter
+from velocity_domain.crm.ports import ImportMatcher, ImportWriter, Namesake
 from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.repository import TableStatistics
 
@@ -400,6 +400,20 @@ class PostgresImportMatcher:
         with self._tx.translating():
             found = connection.execute(sa.text(statement), params).all()
         return {str(outcome): int(count) for outcome, count in found}
+
+    def namesakes(self, names: Collection[str]) -> list[Namesake]:
+        """Everyone with one of the normalised ``names``: one indexed statement, six columns."""
+        if not names:
+            return []
+        connection = self._tx.connection
+        people = qualified(connection, metadata.tables["crm_people"])
+        statement = sa.text(
+            "SELECT person_id, full_name, normalized_name, primary_email, primary_phone, version"
+            f" FROM {people} WHERE normalized_name = ANY(CAST(:names AS text[]))"
+        )
+        with self._tx.translating():
+            found = connection.execute(statement, {"names": list(names)}).all()
+        return [Namesake(*row) for row in found]
 
 
 def _batch_statement(
