@@ -122,6 +122,15 @@ def normalize_name(value: str, field: str = "full_name") -> str:
     """
     if not isinstance(value, str):
         raise ValidationFailed(field, f"must be a string, not {type(value).__name__}")
+    words = _name_words(value)
+    if not words:
+        raise ValidationFailed(field, "has no name left once titles and punctuation are removed")
+    return words
+
+
+@functools.lru_cache(maxsize=65_536)
+def _name_words(value: str) -> str:
+    """The matching key of ``value`` ('' when nothing is left); names repeat, so it is cached."""
     text = _strip_marks(_strip_marks(value).casefold())
     chars: list[str] = []
     for ch in text:
@@ -132,6 +141,4 @@ def normalize_name(value: str, field: str = "full_name") -> str:
     words = "".join(chars).split()
     while words and words[0] in HONORIFICS:
         words.pop(0)
-    if not words:
-        raise ValidationFailed(field, "has no name left once titles and punctuation are removed")
     return " ".join(words)
