@@ -257,6 +257,4 @@ crm_import_rows = sa.Table(
     sa.Index(None, "source_fingerprint"),
     sa.Index(None, "import_batch_id", "status"),
     sa.Index(None, "import_batch_id", "outcome", "row_number"),
-    sa.Index(None, "import_batch_id", "match_email"),
-    sa.Index(None, "import_batch_id", "match_phone"),
 )

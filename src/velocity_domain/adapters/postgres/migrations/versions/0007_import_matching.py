@@ -7,9 +7,11 @@ matching (new, update, unchanged, duplicate, invalid) with the person it
 matched, the field-level ``changes_json`` an update makes (what undo
 restores), the ``evidence_json`` of the decision and the ``writeback_id`` of
 the proposal that carries the row. The index ``(import_batch_id, outcome,
-row_number)`` serves reading a batch's rows of one outcome in file order;
-``(import_batch_id, match_email)`` and ``(import_batch_id, match_phone)``
-find the earlier rows of the same file with the same contact point.
+row_number)`` serves reading a batch's rows of one outcome in file order.
+The matching keys have no index of their own: on PostgreSQL a batch is
+matched by one set-based statement that partitions the batch's rows by them,
+and every index on this table costs each of the writes every row goes
+through.
 
 Revision ID: 0007
 Revises: 0006
@@ -53,16 +55,10 @@ def upgrade() -> None:
         _TABLE,
         ["import_batch_id", "outcome", "row_number"],
     )
-    for key in ("match_email", "match_phone"):
-        op.create_index(
-            f"ix_crm_import_rows_import_batch_id_{key}", _TABLE, ["import_batch_id", key]
-        )
 
 
 def downgrade() -> None:
     """Revert this revision."""
-    for key in ("match_email", "match_phone"):
-        op.drop_index(f"ix_crm_import_rows_import_batch_id_{key}", table_name=_TABLE)
     op.drop_index("ix_crm_import_rows_import_batch_id_outcome_row_number", table_name=_TABLE)
     for name in ("writeback_id", "evidence_json", "changes_json", "matched_person_id"):
         op.drop_column(_TABLE, name)
