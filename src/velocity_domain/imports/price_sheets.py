@@ -209,6 +209,11 @@ class _Run:
         self.invalid: list[Finding] = []
         self.refused: list[Finding] = []
 
+    def refuse(self, outcome: _Row, row: int, field: str, reason: str) -> None:
+        """Record that the inventory refused a change of ``row`` (and mark the row so)."""
+        self.refused.append((row, field, reason))
+        outcome.refused = True
+
     def stats(self) -> dict[str, Any]:
         """The findings as the job's ``stats_json`` keeps them (each list cut at :data:`KEPT`)."""
 
@@ -405,8 +410,7 @@ class PriceSheetService(Service):
             outcome.proposed = True
             return None
         except _REFUSALS as exc:
-            run.refused.append((row.number, getattr(exc, "field", "unit"), _reason(exc)))
-            outcome.refused = True
+            run.refuse(outcome, row.number, getattr(exc, "field", "unit"), _reason(exc))
             return None
         outcome.created = True
         run.units.put(unit)
@@ -417,8 +421,7 @@ class PriceSheetService(Service):
     ) -> Unit:
         move, why = status_move(unit.status, row.status)
         if why is not None:
-            run.refused.append((row.number, "status", why))
-            outcome.refused = True
+            run.refuse(outcome, row.number, "status", why)
         if move is None:
             return unit
         moved: Callable[..., Unit] = getattr(self._inventory, move)
@@ -426,8 +429,7 @@ class PriceSheetService(Service):
         try:
             unit = moved(principal, unit.key, expected_version=unit.version, reason=reason)
         except _REFUSALS as exc:
-            run.refused.append((row.number, "status", _reason(exc)))
-            outcome.refused = True
+            run.refuse(outcome, row.number, "status", _reason(exc))
             return unit
         outcome.wrote = True
         run.units.put(unit)
@@ -448,8 +450,7 @@ class PriceSheetService(Service):
             outcome.proposed = True
             return unit
         except _REFUSALS as exc:
-            run.refused.append((row.number, getattr(exc, "field", "unit"), _reason(exc)))
-            outcome.refused = True
+            run.refuse(outcome, row.number, getattr(exc, "field", "unit"), _reason(exc))
             return unit
         outcome.wrote = True
         run.units.put(unit)
@@ -464,8 +465,7 @@ class PriceSheetService(Service):
             return
         if row.currency is not None and row.currency != unit.currency:
             why = f"is in {row.currency}; the unit is priced in {unit.currency}"
-            run.refused.append((row.number, "price", why))
-            outcome.refused = True
+            run.refuse(outcome, row.number, "price", why)
             return
         if unit.price_current == price:
             return
@@ -487,8 +487,7 @@ class PriceSheetService(Service):
             outcome.proposed = True
             return
         except _REFUSALS as exc:
-            run.refused.append((row.number, "price", _reason(exc)))
-            outcome.refused = True
+            run.refuse(outcome, row.number, "price", _reason(exc))
             return
         outcome.wrote = True
 
