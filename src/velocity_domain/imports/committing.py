@@ -36,12 +36,13 @@ from velocity_domain.errors import ValidationFailed
 from velocity_domain.imports.pipeline import (
     Progress,
     batch_rows,
+    keys,
     people_by,
     quiet,
-    trusted,
 )
 from velocity_domain.kernel.normalize import normalize_name
 from velocity_domain.kernel.query import Eq, In
+from velocity_domain.kernel.tableinfo import trusted_entity
 from velocity_domain.uow import UnitOfWork
 
 __all__ = [
@@ -73,7 +74,7 @@ def _lead_and_interest(
     batch: ImportBatch, row: ImportRow, person: Person, to: Assignment
 ) -> tuple[Lead, PropertyInterest | None]:
     values = row.mapped_json
-    lead = trusted(
+    lead = trusted_entity(
         Lead,
         person_id=person.key,
         source_system=batch.source_system,
@@ -89,7 +90,7 @@ def _lead_and_interest(
     if not any(wants):
         return lead, None
     notes = "\n".join(str(values[k]) for k in ("interest", "notes") if values.get(k)) or None
-    interest = trusted(
+    interest = trusted_entity(
         PropertyInterest,
         person_id=person.key,
         configuration=values.get("configuration"),
@@ -153,7 +154,9 @@ def commit_created(
     counts = {"created": 0, "skipped": 0}
     source = Eq("source_system", batch.source_system)
     for chunk in batch_rows(uow, batch.key, Eq("outcome", outcome), Eq("status", _S.PROPOSED)):
-        taken = {p.source_ref for p in people_by(uow, "source_ref", _keys(chunk), source)}
+        taken = {
+            p.source_ref for p in people_by(uow, "source_ref", keys(chunk, "source_key"), source)
+        }
         people, leads, interests, changes = [], [], [], []
         for row in chunk:
             if row.source_key in taken:
@@ -164,7 +167,7 @@ def commit_created(
                 continue
             taken.add(row.source_key)
             values = row.mapped_json
-            person = trusted(
+            person = trusted_entity(
                 Person,
                 normalized_name=row.match_name,
                 full_name=values["full_name"],
@@ -189,10 +192,6 @@ def commit_created(
         uow.crm.import_rows.update_many(changes)
         progress("committed", counts["created"])
     return counts
-
-
-def _keys(chunk: Sequence[ImportRow]) -> set[str]:
-    return {r.source_key for r in chunk if r.source_key}
 
 
 def _committed(target: UUID) -> dict[str, Any]:

@@ -591,26 +591,6 @@ class ImportGateway(ImportHistory):
             elif proposal.status is WritebackStatus.DRAFT:  # pragma: no cover - classified at once
                 engine.move(uow, self.clock, principal, proposal, WritebackStatus.REJECTED)
 
-    def _move_in(
-        self,
-        uow: UnitOfWork,
-        principal: Principal,
-        batch: ImportBatch,
-        target: ImportBatchStatus,
-        **changes: Any,
-    ) -> ImportBatch:
-        IMPORT_BATCH.transition(batch.status, target)
-        return self._update_audited(
-            uow,
-            principal,
-            f"crm.imports.{target.value}",
-            batch,
-            attrs.evolve(batch, status=target, **changes),
-            domain="crm",
-            expected_version=batch.version,
-            details={"from": batch.status.value, "to": target.value},
-        )
-
 
 _DATA_IN_HEADER = re.compile(r"[^@\s]+@[^@\s]+\.[a-z]{2,}|^\+?[\d\s().-]{8,}$", re.IGNORECASE)
 

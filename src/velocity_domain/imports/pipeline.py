@@ -15,10 +15,8 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from uuid import UUID
-
-import attrs
 
 from velocity_domain.crm.entities import (
     ImportBatch,
@@ -37,7 +35,7 @@ from velocity_domain.kernel.normalize import normalize_name
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, Filter, In, Query, Range, asc
 from velocity_domain.kernel.repository import ReadTable, TableStatistics
-from velocity_domain.kernel.tableinfo import table_info
+from velocity_domain.kernel.tableinfo import trusted_entity
 from velocity_domain.uow import UnitOfWork
 
 __all__ = [
@@ -46,12 +44,12 @@ __all__ = [
     "batch_rows",
     "chunks",
     "every",
+    "keys",
     "match_rows",
     "people_by",
     "quiet",
     "remap_rows",
     "store_rows",
-    "trusted",
 ]
 
 #: Rows handled together: one round of statements per chunk.
@@ -66,39 +64,6 @@ _O = ImportOutcome
 
 def quiet(_: str, __: int) -> None:
     """The progress callback that says nothing."""
-
-
-_DEFAULTS: dict[type[Entity], tuple[tuple[str, Any, bool], ...]] = {}
-
-
-def _defaults(cls: type[Entity]) -> tuple[tuple[str, Any, bool], ...]:
-    """Each field of ``cls`` with its default: ``(name, value or factory, is a factory)``."""
-    if cls in _DEFAULTS:
-        return _DEFAULTS[cls]
-    found = []
-    for field in attrs.fields(cls):
-        default = field.default
-        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            factory = None if default.takes_self else default.factory
-            found.append((field.name, factory, factory is not None))
-        else:
-            found.append((field.name, None if default is attrs.NOTHING else default, False))
-    _DEFAULTS[cls] = tuple(found)
-    return _DEFAULTS[cls]
-
-
-def trusted(cls: type[E], **values: Any) -> E:
-    """A ``cls`` from values the pipeline validated already: built without checking them again.
-
-    Validate once, on the way in: a row's values are checked when it is
-    mapped (:mod:`.mapping` and :func:`_limits`); writing them builds the
-    entities as a store builds the rows it reads back.
-    """
-    row = {
-        name: values[name] if name in values else (default() if factory else default)
-        for name, default, factory in _defaults(cast("type[Entity]", cls))
-    }
-    return cast("E", table_info(cls).build(row))
 
 
 def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -237,14 +202,14 @@ def _new_row(batch: ImportBatch, raw: RawRow, mapping: ColumnMapping, now: datet
         "version": 1,
     }
     if raw.error is not None:
-        return trusted(
+        return trusted_entity(
             ImportRow,
             **common,
             status=_S.INVALID,
             outcome=_O.INVALID,
             error_reason=_clean(raw.error or "the row could not be read"),
         )
-    return trusted(ImportRow, **common, **_mapped_fields(raw.values, mapping, digest))
+    return trusted_entity(ImportRow, **common, **_mapped_fields(raw.values, mapping, digest))
 
 
 def store_rows(  # noqa: PLR0917
@@ -287,14 +252,10 @@ def remap_rows(
                 raise ValidationFailed("batch", "a committed row is never mapped again")
             fields = _mapped_fields(row.raw_json, mapping, row.source_fingerprint)
             counts["valid" if fields["status"] is _S.VALID else "invalid"] += 1
-            changes.append((row.key, row.version, _stored(fields)))
+            changes.append((row.key, row.version, fields))
         uow.crm.import_rows.update_many(changes)
         progress("mapped", counts["rows"])
     return counts
-
-
-def _stored(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: getattr(v, "value", v) if isinstance(v, _S | _O) else v for k, v in fields.items()}
 
 
 # -- match --------------------------------------------------------------------
@@ -365,13 +326,13 @@ def match_rows(
         by_phone: dict[str, Person] = {}
         earlier: dict[UUID, Any] = {}
         if exact:
-            keys = {r.source_key for r in chunk if r.source_key}
-            by_source = {p.source_ref: p for p in people_by(uow, "source_ref", keys, source)}
+            refs = keys(chunk, "source_key")
+            by_source = {p.source_ref: p for p in people_by(uow, "source_ref", refs, source)}
             by_email = _first_by(
-                people_by(uow, "primary_email", _keys(chunk, "match_email")), "primary_email"
+                people_by(uow, "primary_email", keys(chunk, "match_email")), "primary_email"
             )
             by_phone = _first_by(
-                people_by(uow, "primary_phone", _keys(chunk, "match_phone")), "primary_phone"
+                people_by(uow, "primary_phone", keys(chunk, "match_phone")), "primary_phone"
             )
             earlier = _earlier(uow, batch.key, chunk)
         unmatched = [
@@ -436,7 +397,7 @@ def _namesakes(
     everyone of a very common name. Each name's people come in the order of
     their ids (so the first to corroborate is the same in every store).
     """
-    names = _keys(rows, "match_name")
+    names = keys(rows, "match_name")
     names |= {s for n in names if (s := swapped(n))}
     by_name: dict[str, list[Namesake]] = {}
     budget = max(MAX_PAGE_SIZE, NAMESAKES_PER_ROW * len(rows))
@@ -457,7 +418,8 @@ def _namesakes(
     return by_name, complete
 
 
-def _keys(chunk: Sequence[ImportRow], field: str) -> set[str]:
+def keys(chunk: Sequence[ImportRow], field: str) -> set[str]:
+    """The distinct values of ``field`` among the rows of ``chunk`` (empty ones left out)."""
     return {v for r in chunk if (v := getattr(r, field))}
 
 

@@ -93,22 +93,48 @@ class ImportBatchService(Service):
     ) -> ImportBatch:
         with self._begin(principal, operation) as uow:
             before = uow.crm.import_batches.get(key)
-            IMPORT_BATCH.transition(before.status, target)
-            if target is _I.APPROVED:
-                self._check_four_eyes(uow, principal, before)
-            after = self._update_audited(
+            after = self._move_in(
                 uow,
                 principal,
-                operation.name,
                 before,
-                attrs.evolve(before, status=target, **changes),
-                domain="crm",
+                target,
+                action=operation.name,
                 expected_version=version,
                 reason=reason,
-                details={"from": before.status.value, "to": target.value},
+                **changes,
             )
             uow.commit()
         return after
+
+    def _move_in(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        batch: ImportBatch,
+        target: ImportBatchStatus,
+        *,
+        action: str | None = None,
+        expected_version: int | None = None,
+        reason: str | None = None,
+        **changes: Any,
+    ) -> ImportBatch:
+        """Move ``batch`` to ``target`` inside ``uow``, as the lifecycle allows, audited.
+
+        The audit action is ``action`` (default ``crm.imports.<target>``); the
+        batch must still be at ``expected_version`` (default: as read).
+        """
+        IMPORT_BATCH.transition(batch.status, target)
+        return self._update_audited(
+            uow,
+            principal,
+            action or f"crm.imports.{target.value}",
+            batch,
+            attrs.evolve(batch, status=target, **changes),
+            domain="crm",
+            expected_version=batch.version if expected_version is None else expected_version,
+            reason=reason,
+            details={"from": batch.status.value, "to": target.value},
+        )
 
     @staticmethod
     def _check_four_eyes(uow: UnitOfWork, principal: Principal, batch: ImportBatch) -> None:
