@@ -60,7 +60,7 @@ from velocity_domain.imports.sources import open_source
 from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.ids import new_id
-from velocity_domain.kernel.query import Eq, In
+from velocity_domain.kernel.query import Eq
 from velocity_domain.services.crm.import_batches import (
     REVIEW_PERMISSION,
     SUBMIT,
@@ -343,11 +343,8 @@ class ImportGateway(ImportHistory):
                 (back, _S.SKIPPED, _S.PROPOSED),
             ):
                 for chunk in pipeline.chunks(numbers, 500):
-                    rows = pipeline.every(
-                        uow.crm.import_rows,
-                        Eq("import_batch_id", batch_id),
-                        In("row_number", tuple(chunk)),
-                        Eq("status", source),
+                    rows = uow.crm.import_rows.where_in(
+                        "row_number", chunk, Eq("import_batch_id", batch_id), Eq("status", source)
                     )
                     changes = [
                         (r.key, r.version, {"status": target.value}) for r in rows if r.writeback_id

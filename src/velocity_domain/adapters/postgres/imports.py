@@ -39,6 +39,19 @@ _RANDOM_WITH_CLOCK = (
 )
 
 
+#: The id columns a statement makes, each a UUIDv7 from its own random bytes.
+_IDS = {
+    "random": _RANDOM_WITH_CLOCK,
+    "person_id": _UUID7.format(b="x.b1"),
+    "lead_id": _UUID7.format(b="x.b2"),
+    "interest_id": _UUID7.format(b="x.b3"),
+}
+
+_NAMESAKES = """
+SELECT person_id, full_name, normalized_name, primary_email, primary_phone, version
+FROM {people} WHERE normalized_name = ANY(CAST(:names AS text[]))
+"""
+
 _CREATE = """
 WITH locked AS (
     SELECT import_row_id, row_number, mapped_json AS m, source_key, match_name
@@ -197,18 +210,6 @@ class PostgresImportWriter:
         conflict: str,
     ) -> tuple[int, int]:
         """Write the people of ``outcome``'s rows in one statement; return (written, skipped)."""
-        connection = self._tx.writing()
-        tables = metadata.tables
-        statement = _CREATE.format(
-            rows=qualified(connection, tables["crm_import_rows"]),
-            people=qualified(connection, tables["crm_people"]),
-            leads=qualified(connection, tables["crm_leads"]),
-            interests=qualified(connection, tables["crm_property_interests"]),
-            random=_RANDOM_WITH_CLOCK,
-            person_id=_UUID7.format(b="x.b1"),
-            lead_id=_UUID7.format(b="x.b2"),
-            interest_id=_UUID7.format(b="x.b3"),
-        )
         params = {
             "batch": batch_id,
             "outcome": outcome.value,
@@ -217,19 +218,21 @@ class PostgresImportWriter:
             "now": now,
             "conflict": conflict,
         }
-        with self._tx.translating():
-            written, skipped = connection.execute(sa.text(statement), params).one()
+        found = _run(self._tx, _CREATE, params)
+        assert not isinstance(found, int)
+        written, skipped = found[0]
         return int(written), int(skipped)
 
     def apply_updates(self, batch_id: UUID, now: datetime) -> tuple[int, int]:
         """Apply the batch's proposed updates in one statement; return (updated, set aside)."""
-        found = _batch_statement(self._tx, _UPDATE, {"batch": batch_id, "now": now})
+        found = _run(self._tx, _UPDATE, {"batch": batch_id, "now": now})
         assert not isinstance(found, int)
-        return int(found[0]), int(found[1])
+        updated, aside = found[0]
+        return int(updated), int(aside)
 
     def link_unchanged(self, batch_id: UUID, now: datetime) -> int:
         """Link the batch's unchanged rows to their people in one statement; return how many."""
-        linked = _batch_statement(self._tx, _LINK, {"batch": batch_id, "now": now})
+        linked = _run(self._tx, _LINK, {"batch": batch_id, "now": now})
         assert isinstance(linked, int)
         return linked
 
@@ -385,49 +388,49 @@ class PostgresImportMatcher:
         now: datetime,
     ) -> dict[str, int]:
         """Decide every row an exact rule decides, in one statement; count them per outcome."""
-        connection = self._tx.writing()
-        tables = metadata.tables
-        statement = _FOUND.format(
-            rows=qualified(connection, tables["crm_import_rows"]),
-            people=qualified(connection, tables["crm_people"]),
-        )
         params: dict[str, Any] = {
             "batch": batch_id,
             "system": source_system,
             "now": now,
             **{o.value: proposals.get(o) for o in ImportOutcome},
         }
-        with self._tx.translating():
-            found = connection.execute(sa.text(statement), params).all()
+        found = _run(self._tx, _FOUND, params)
+        assert not isinstance(found, int)
         return {str(outcome): int(count) for outcome, count in found}
 
     def namesakes(self, names: Collection[str]) -> list[Namesake]:
         """Everyone with one of the normalised ``names``: one indexed statement, six columns."""
         if not names:
             return []
-        connection = self._tx.connection
-        people = qualified(connection, metadata.tables["crm_people"])
-        statement = sa.text(
-            "SELECT person_id, full_name, normalized_name, primary_email, primary_phone, version"
-            f" FROM {people} WHERE normalized_name = ANY(CAST(:names AS text[]))"
-        )
-        with self._tx.translating():
-            found = connection.execute(statement, {"names": list(names)}).all()
+        found = _run(self._tx, _NAMESAKES, {"names": list(names)}, write=False)
+        assert not isinstance(found, int)
         return [Namesake(*row) for row in found]
 
 
-def _batch_statement(
-    tx: PostgresTransaction, text: str, params: dict[str, Any]
-) -> tuple[Any, ...] | int:
-    connection = tx.writing()
-    tables = metadata.tables
-    statement = text.format(
-        rows=qualified(connection, tables["crm_import_rows"]),
-        people=qualified(connection, tables["crm_people"]),
-    )
+#: The tables the statements name, by their placeholder.
+_TABLES = {
+    "rows": "crm_import_rows",
+    "people": "crm_people",
+    "leads": "crm_leads",
+    "interests": "crm_property_interests",
+}
+
+
+def _run(
+    tx: PostgresTransaction, text: str, params: dict[str, Any], *, write: bool = True
+) -> list[tuple[Any, ...]] | int:
+    """Run one of this module's statements, its tables named in the store's schema.
+
+    Returns the rows it returns, or how many rows it changed.
+    """
+    connection = tx.writing() if write else tx.connection
+    names = {key: qualified(connection, metadata.tables[table]) for key, table in _TABLES.items()}
+    statement = sa.text(text.format(**names, **_IDS))
     with tx.translating():
-        result = connection.execute(sa.text(statement), params)
-        return tuple(result.one()) if result.returns_rows else int(result.rowcount or 0)
+        result = connection.execute(statement, params)
+        if result.returns_rows:
+            return [tuple(row) for row in result]
+        return int(result.rowcount or 0)
 
 
 #: The bulk steps this store does its own way, by port.
