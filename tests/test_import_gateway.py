@@ -16,7 +16,9 @@ from velocity_domain.errors import (
     InvalidTransition,
     PermissionDenied,
     UnreadableImport,
+    ValidationFailed,
 )
+from velocity_domain.kernel.ids import new_id
 from velocity_domain.kernel.query import Eq, Query
 from velocity_domain.testing import unit_of_work
 from velocity_domain.workflow.entities import WritebackStatus
@@ -425,3 +427,17 @@ def test_an_update_whose_person_changed_meanwhile_is_set_aside(world: World) -> 
     assert row.status.value == "skipped"
     assert row.evidence_json["conflict"] == "changed since: ['primary_phone']"
     assert world.velocity.contacts.get(manager, asha.key).primary_phone == "+919840099999"
+
+
+def test_an_unknown_assignee_and_a_non_stream_are_refused_naming_them(world: World) -> None:
+    manager = world.by_role["sales_manager"]
+    rows = [{"Name": "Tara Bose", "Email": "tara@example.in"}]
+    with pytest.raises(ValidationFailed) as refused:
+        world.velocity.imports.submit(manager, rows, source_system="t", assign_to=new_id())
+    assert refused.value.field == "assign_to"
+    with unit_of_work(world.velocity) as uow:
+        assert uow.crm.import_batches.count() == 0
+    batch = world.velocity.imports.submit(manager, rows, source_system="t")
+    with pytest.raises(ValidationFailed) as refused:
+        world.velocity.imports.write_errors(manager, batch.key, None)
+    assert refused.value.field == "out"

@@ -172,27 +172,29 @@ class ImportGateway(ImportHistory):
                 )
             assignee = assign_to or principal.user_id
             now = self.clock.now()
-            batch = self._create_audited(
-                principal,
-                SUBMIT,
-                lambda _uow: ImportBatch(
+            stats = {
+                "byte_size": info.byte_size,
+                "format": info.format,
+                "encoding": info.encoding,
+                "delimiter": info.delimiter,
+                "headers": list(info.headers),
+            }
+
+            def build(uow: UnitOfWork) -> ImportBatch:
+                if assign_to is not None and uow.identity.users.find(assign_to) is None:
+                    raise ValidationFailed("assign_to", "names no user", value=assign_to)
+                return ImportBatch(
                     source_system=source_system,
                     file_name=file_name,
                     content_sha256=info.content_sha256,
                     submitted_by_user_id=principal.user_id,
                     mapping_json=_mapping_doc(chosen, assignee),
-                    stats_json={
-                        "byte_size": info.byte_size,
-                        "format": info.format,
-                        "encoding": info.encoding,
-                        "delimiter": info.delimiter,
-                        "headers": list(info.headers),
-                    },
+                    stats_json=stats,
                     created_at=now,
                     updated_at=now,
-                ),
-                domain="crm",
-            )
+                )
+
+            batch = self._create_audited(principal, SUBMIT, build, domain="crm")
             tell = _teller(batch.key, progress)
             with self._begin(principal, SUBMIT) as uow:
                 counts = pipeline.store_rows(uow, batch, opened.rows(), chosen, now, tell)

@@ -22,6 +22,7 @@ from velocity_domain.crm.entities import (
     ImportRow,
     ImportRowStatus,
 )
+from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.service import serves
 from velocity_domain.identity.entities import AuditEvent
 from velocity_domain.imports import pipeline
@@ -99,6 +100,8 @@ class ImportHistory(ImportBatchService):
         What every CRM importer offers: fix the rows in a spreadsheet and
         import the file again. Returns how many rows were written.
         """
+        if not callable(getattr(out, "write", None)):
+            raise ValidationFailed("out", "must be a text stream (something with a write method)")
         with self._reading(principal, ERRORS) as uow:
             batch = uow.crm.import_batches.get(batch_id)
             headers = [str(h) for h in batch.stats_json.get("headers", [])]
