@@ -18,7 +18,7 @@ from velocity_domain.kernel.model import Entity
 
 DOMAINS = ("crm", "intel", "inventory", "oracle", "identity", "workflow")
 
-# The 48 tables of spec section 4 plus the two import tables the lifecycle needs.
+# The 48 tables of spec section 4, the two import tables the lifecycle needs, and merges.
 SPEC_TABLES = {
     "crm": [
         "crm_people",
@@ -31,6 +31,7 @@ SPEC_TABLES = {
         "crm_stage_history",
         "crm_import_batches",
         "crm_import_rows",
+        "crm_person_merges",
     ],
     "intel": [
         "intel_interactions",

@@ -60,9 +60,11 @@ __all__ = [
     "ImportRowStatus",
     "Lead",
     "LeadStatus",
+    "MergeStatus",
     "Opportunity",
     "OpportunityStage",
     "Person",
+    "PersonMerge",
     "Priority",
     "PropertyInterest",
     "PropertyInterestStatus",
@@ -174,6 +176,14 @@ class ImportOutcome(enum.StrEnum):
     INVALID = "invalid"
 
 
+class MergeStatus(enum.StrEnum):
+    """Where a merge of people stands (its writeback carries the approvals)."""
+
+    PROPOSED = "proposed"
+    EXECUTED = "executed"
+    UNDONE = "undone"
+
+
 class ImportRowStatus(enum.StrEnum):
     """Where one row of an import batch stands: read, mapped, proposed, written or set aside."""
 
@@ -208,6 +218,10 @@ class Person(VersionedEntity):
     source_ref: str | None = text(max_length=200, optional=True)
     #: The user who owns the contact (its creator, when they see only their own clients).
     owner_user_id: UUID | None = ref("core_users.user_id", optional=True)
+    #: The survivor this record was merged into (a merged record is kept, never deleted).
+    merged_into_person_id: UUID | None = ref("crm_people.person_id", optional=True)
+    #: When the merge was executed.
+    merged_at: datetime | None = timestamp(optional=True)
 
     @normalized_name.default
     def _normalized_name(self) -> str:
@@ -224,6 +238,10 @@ class Person(VersionedEntity):
         if not self.normalized_name:
             raise invalid(self, "full_name", "has no name left once titles and punctuation go")
         check_source_pair(self)
+        if self.merged_into_person_id == self.person_id:
+            raise invalid(self, "merged_into_person_id", "a person cannot be merged into itself")
+        merged = self.merged_into_person_id is not None
+        check_set_exactly_when(self, "merged_at", merged, "the person is merged into another")
 
 
 @attrs.frozen(kw_only=True)
@@ -458,3 +476,48 @@ class ImportRow(VersionedEntity):
         super().check()
         invalid_row = self.status is ImportRowStatus.INVALID
         check_set_exactly_when(self, "error_reason", invalid_row, "the row is invalid")
+
+
+@attrs.frozen(kw_only=True)
+class PersonMerge(VersionedEntity):
+    """One merge of people into a survivor: proposed, executed, maybe undone (an addition).
+
+    ``cluster_key`` names the set of people (survivor included) so that a
+    scan does not propose the same cluster twice. ``changes_json`` records,
+    at execution, exactly what the merge changed: the survivor's fields, the
+    merged records, every moved reference and every row it set aside; undo
+    reads it back.
+    """
+
+    table_name: ClassVar[str] = "crm_person_merges"
+    key_field: ClassVar[str] = "merge_id"
+
+    merge_id: UUID = id_field()
+    survivor_person_id: UUID = ref("crm_people.person_id")
+    #: The people merged into the survivor, in the order given.
+    merged_person_ids: tuple[str, ...] = labels(
+        max_length=36, pattern=r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", pattern_hint="UUIDs"
+    )
+    cluster_key: str = sha256_hex()
+    status: MergeStatus = choice(MergeStatus, default=MergeStatus.PROPOSED)
+    #: The proposal (``crm.merges.merge``) and, once asked for, the undo proposal.
+    writeback_id: UUID | None = ref("workflow_writebacks.writeback_id", optional=True)
+    undo_writeback_id: UUID | None = ref("workflow_writebacks.writeback_id", optional=True)
+    #: ``scan`` or ``manual``; the rule matches that found the cluster.
+    origin: str = text(max_length=32, default="manual")
+    evidence_json: dict[str, Any] = json_field()
+    changes_json: dict[str, Any] = json_field()
+    proposed_by_user_id: UUID | None = ref("core_users.user_id", optional=True)
+    executed_at: datetime | None = timestamp(optional=True)
+    undone_at: datetime | None = timestamp(optional=True)
+
+    def check(self) -> None:  # noqa: D102
+        super().check()
+        if not self.merged_person_ids:
+            raise invalid(self, "merged_person_ids", "names nobody to merge")
+        if str(self.survivor_person_id) in self.merged_person_ids:
+            raise invalid(self, "merged_person_ids", "holds the survivor")
+        executed = self.status is not MergeStatus.PROPOSED
+        check_set_exactly_when(self, "executed_at", executed, "the merge was executed")
+        undone = self.status is MergeStatus.UNDONE
+        check_set_exactly_when(self, "undone_at", undone, "the merge was undone")
