@@ -13,6 +13,8 @@ section 8 needs somewhere to keep a batch and each of its rows.
 """
 
 import enum
+import hashlib
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -510,6 +512,17 @@ class PersonMerge(VersionedEntity):
     proposed_by_user_id: UUID | None = ref("core_users.user_id", optional=True)
     executed_at: datetime | None = timestamp(optional=True)
     undone_at: datetime | None = timestamp(optional=True)
+
+    @staticmethod
+    def cluster_of(person_ids: Iterable[UUID]) -> str:
+        """The key of a set of people: the SHA-256 of their sorted ids (order does not matter).
+
+        >>> PersonMerge.cluster_of([UUID(int=2), UUID(int=1)]) == PersonMerge.cluster_of(
+        ...     [UUID(int=1), UUID(int=2)])
+        True
+        """
+        text = ",".join(sorted({str(i) for i in person_ids}))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def check(self) -> None:  # noqa: D102
         super().check()
