@@ -42,6 +42,8 @@ FAMILIES: dict[str, str] = {
     "DuplicateSuspected": "conflict",
     "InvalidTransition": "conflict",
     "WritebackFailed": "conflict",
+    "MergedRecord": "conflict",
+    "UndoBlocked": "conflict",
     "SerializationFailure": "retryable",
     "StorageUnavailable": "retryable",
     "ApprovalRequired": "none",

@@ -54,6 +54,7 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidCursor",
     "InvalidTransition",
+    "MergedRecord",
     "NotConfigured",
     "NotFound",
     "PermissionDenied",
@@ -62,6 +63,7 @@ __all__ = [
     "SchemaNotReady",
     "SerializationFailure",
     "StorageUnavailable",
+    "UndoBlocked",
     "UnitOfWorkError",
     "UnreadableImport",
     "ValidationFailed",
@@ -282,6 +284,46 @@ class AuthenticationFailed(ClientError):
 
     def __init__(self) -> None:
         super().__init__("authentication failed")
+
+
+class MergedRecord(Conflict):
+    """The record was merged into another (its survivor); work with the survivor instead.
+
+    A merged record is kept, never deleted, but it changes no more: reads
+    answer with the survivor, and writes naming the merged record are
+    refused with this error, which names the survivor.
+    """
+
+    code = "merged_record"
+
+    def __init__(self, entity: str, key: object, survivor: object) -> None:
+        super().__init__(f"{entity} {key} was merged into {survivor}; use that record instead")
+        self.entity = entity
+        self.key = key
+        self.survivor = survivor
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {"entity": self.entity, "key": self.key, "survivor": self.survivor}
+
+
+class UndoBlocked(Conflict):
+    """An undo cannot restore things exactly: ``blockers`` names each later change in the way.
+
+    Nothing was undone. Resolve what the blockers name (or leave the change
+    in place) before asking again.
+    """
+
+    code = "undo_blocked"
+
+    def __init__(self, what: str, blockers: Iterable[str]) -> None:
+        self.blockers = tuple(blockers)
+        shown = "; ".join(self.blockers[:10])
+        more = f" (and {len(self.blockers) - 10} more)" if len(self.blockers) > 10 else ""
+        super().__init__(f"{what} cannot be undone cleanly: {shown}{more}")
+        self.what = what
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {"what": self.what, "blockers": list(self.blockers)}
 
 
 class ConcurrencyConflict(Conflict):

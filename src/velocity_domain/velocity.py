@@ -32,11 +32,12 @@ from velocity_domain.imports.price_sheets import PriceSheetService
 from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.pagination import CursorCodec
 from velocity_domain.kernel.repository import Store
-from velocity_domain.services.crm import accounts, contacts, leads, opportunities
+from velocity_domain.services.crm import accounts, contacts, leads, merges, merging, opportunities
 from velocity_domain.services.crm import property_interests as interests
 from velocity_domain.services.crm.accounts import AccountService
 from velocity_domain.services.crm.contacts import ContactService
 from velocity_domain.services.crm.leads import LeadService
+from velocity_domain.services.crm.merges import MergeService
 from velocity_domain.services.crm.opportunities import OpportunityService
 from velocity_domain.services.crm.property_interests import PropertyInterestService
 from velocity_domain.services.crm.relationships import RelationshipService
@@ -79,6 +80,8 @@ class Velocity:
         """The accounts route family."""
         self.relationships = RelationshipService(self._unit_of_work, self.clock, self.governance)
         """Households and relationships between people."""
+        self.merges = MergeService(self._unit_of_work, self.clock, self.governance)
+        """Merging duplicate people into a survivor: preview, proposal, undo."""
         self.leads = LeadService(self._unit_of_work, self.clock, self.governance)
         """Leads and their conversion."""
         self.opportunities = OpportunityService(self._unit_of_work, self.clock, self.governance)
@@ -199,16 +202,19 @@ def governed_operations(velocity: Velocity) -> tuple[Route, ...]:
     writeback is applied by the method its operation names here, with the
     same rules as the direct service call.
     """
-    create, update = ChangeKind.CREATE, ChangeKind.UPDATE
+    create, update, merge = ChangeKind.CREATE, ChangeKind.UPDATE, ChangeKind.MERGE
     people, accounts_, deals = "crm_people", "crm_accounts", "crm_opportunities"
     c, a, le, o = velocity.contacts, velocity.accounts, velocity.leads, velocity.opportunities
     pi, t, inv = velocity.property_interests, velocity.tasks, velocity.inventory
     imports, batches = velocity.imports, "crm_import_batches"
+    m = velocity.merges
     return (
         Route(contacts.CREATE.name, people, create, c._apply_create),
         Route(gateway.COMMIT.name, batches, update, imports._apply_commit, ("status",), False),
         Route(gateway.UNDO.name, batches, ChangeKind.DELETE, imports._apply_undo, (), False),
         Route(contacts.UPDATE.name, people, update, c._apply_update, contacts.UPDATABLE),
+        Route(merges.MERGE.name, people, merge, m._apply_merge, merging.MERGEABLE, False),
+        Route(merges.UNDO.name, people, merge, m._apply_undo, (), False),
         Route(accounts.CREATE.name, accounts_, create, a._apply_create),
         Route(accounts.UPDATE.name, accounts_, update, a._apply_update, accounts.UPDATABLE),
         Route(leads.CREATE.name, "crm_leads", create, le._apply_create),

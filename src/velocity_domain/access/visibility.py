@@ -27,7 +27,7 @@ from uuid import UUID
 
 from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Household, Person, Relationship
-from velocity_domain.errors import NotFound, ValidationFailed
+from velocity_domain.errors import MergedRecord, NotFound, ValidationFailed
 from velocity_domain.intel.entities import Reminder
 from velocity_domain.kernel.arguments import uuid_arg
 from velocity_domain.kernel.model import Entity
@@ -173,10 +173,23 @@ class Visibility:
         """Return the row ``key`` of ``cls`` if it exists and the principal may see it.
 
         A key that is not a UUID is ``ValidationFailed`` naming ``field``; a
-        missing row and a hidden one are both ``None``.
+        missing row and a hidden one are both ``None``. A person merged into
+        another is ``MergedRecord`` naming the survivor (``None`` when the
+        principal may not see the survivor).
         """
         row = self._uow.table(cls).find(uuid_arg(key, field))
-        return row if row is not None and self.may_see(row) else None
+        if row is None or not self.may_see(row):
+            return None
+        if isinstance(row, Person) and row.merged_into_person_id is not None:
+            self._refuse_merged(row)
+            return None
+        return row
+
+    def _refuse_merged(self, person: Person) -> None:
+        """A merged person changes no more: name its survivor, if the principal may see it."""
+        survivor = person.merged_into_person_id
+        if self.can_see(survivor):
+            raise MergedRecord(Person.table_name, person.key, survivor)
 
     def get(self, cls: type[E], key: object, field: str) -> E:
         """The row ``key`` the call is about, or ``NotFound`` (missing and hidden alike)."""
@@ -207,6 +220,9 @@ def check_person_for_new_record(uow: UnitOfWork, principal: Principal, person_id
     """
     person = uow.crm.people.find(uuid_arg(person_id, "person_id"))
     visibility = Visibility(uow, principal)
+    if person is not None and person.merged_into_person_id is not None:
+        visibility._refuse_merged(person)
+        person = None
     if person is not None and visibility.may_see(person):
         return
     if person is not None and person.owner_user_id is None:

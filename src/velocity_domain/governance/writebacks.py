@@ -35,10 +35,12 @@ from velocity_domain.errors import (
     DuplicateSuspected,
     IdempotencyConflict,
     InvalidTransition,
+    MergedRecord,
     NotFound,
     PermissionDenied,
     PolicyDenied,
     SerializationFailure,
+    UndoBlocked,
     ValidationFailed,
     VelocityError,
     WritebackFailed,
@@ -92,6 +94,8 @@ CONFLICTS: tuple[type[VelocityError], ...] = (
     ConstraintViolation,
     DuplicateSuspected,
     PolicyDenied,
+    MergedRecord,
+    UndoBlocked,
 )
 
 

@@ -90,6 +90,18 @@ class AppendTable(ReadTable[E], Protocol[E]):
         """Insert every entity in one round trip; all or none."""
         ...
 
+    def relink(self, field: str, moves: Sequence[tuple[UUID, UUID, UUID]]) -> set[UUID]:
+        """Point the reference ``field`` of each row from one record to another, if unchanged.
+
+        ``moves`` holds ``(key, old, new)``: the row ``key`` gets ``new`` only
+        while its ``field`` still holds ``old``. The one change the rows of an
+        append-only table take: a merge moving a person's rows to the
+        survivor, and its undo moving them back. A versioned row goes up one
+        version. Returns the keys changed; a fixed handful of statements
+        however many rows. ``field`` must be a reference (an id) field.
+        """
+        ...
+
     def delete(self, key: UUID, *, expected_version: int | None = None) -> None:
         """Remove a row, only for entity classes marked ``deletable``.
 

@@ -77,6 +77,12 @@ class TableInfo:
             if name not in self.specs or name in (self.key_field, "version", "created_at"):
                 raise ValidationFailed(name, f"{self.name}.{name} cannot be set here")
 
+    def check_relinkable(self, field: str) -> None:
+        """Refuse a :meth:`relink` of a field that holds no reference (an id of another row)."""
+        spec = self.specs.get(field)
+        if spec is None or spec.kind != "ref" or field == self.key_field:
+            raise ValidationFailed(field, f"{self.name}.{field} is no reference to relink")
+
     def check_bulk_settable(self, names: Iterable[str]) -> None:
         """Refuse an ``update_many`` this table cannot take: only columns, never the fixed ones.
 

@@ -425,6 +425,25 @@ class MemoryTable(Generic[E]):
             done.add(key)
         return done
 
+    def relink(self, field: str, moves: Sequence[tuple[UUID, UUID, UUID]]) -> set[UUID]:
+        """Point ``field`` of each row from ``old`` to ``new`` while it holds ``old``."""
+        info = self._info
+        info.check_relinkable(field)
+        now = self._tx._store.clock.now()
+        done: set[UUID] = set()
+        for key, old, new in moves:
+            current = self._rows.get(key)
+            if current is None or getattr(current, field) != old:
+                continue
+            row = {**row_values(current, info), field: new}
+            if isinstance(current, VersionedEntity):
+                row.update(version=current.version + 1, updated_at=now)
+            stored = info.build(row)
+            self._check_rules(stored, replacing=key)
+            self._tx.write(info, key, stored)
+            done.add(key)
+        return done
+
     def remove_unreferenced(self, keys: Sequence[tuple[UUID, int]]) -> set[UUID]:
         """Delete each row still at the version given that no row refers to."""
         info, data = self._info, self._data

@@ -22,7 +22,14 @@ from sqlalchemy.dialects import postgresql as pg
 
 from velocity_domain.errors import ValidationFailed
 
-__all__ = ["array_type", "copy_rows", "qualified", "remove_unreferenced", "update_many"]
+__all__ = [
+    "array_type",
+    "copy_rows",
+    "qualified",
+    "relink",
+    "remove_unreferenced",
+    "update_many",
+]
 
 
 def array_type(column: sa.Column[Any]) -> str:
@@ -138,6 +145,38 @@ def update_many(
         document = json.dumps(rows, default=_json_value, separators=(",", ":"))
         done.update(connection.execute(statement, {"now": now, "rows": document}).scalars())
     return done
+
+
+def relink(  # noqa: PLR0917 - the statement's own parts
+    connection: sa.Connection,
+    table: sa.Table,
+    key_field: str,
+    field: str,
+    moves: Sequence[tuple[UUID, UUID, UUID]],
+    now: datetime,
+    versioned: bool,
+) -> set[UUID]:
+    """Point ``field`` of each row from its old id to its new one, where it still holds the old.
+
+    One ``UPDATE ... FROM unnest(keys, olds, news)``; a versioned row also
+    goes up one version and takes ``updated_at`` from ``now``.
+    """
+    if not moves:
+        return set()
+    column = table.c[field].name
+    bump = ", version = t.version + 1, updated_at = :now" if versioned else ""
+    # Every name in the text comes from the table metadata; values are bound parameters.
+    statement = sa.text(
+        f'UPDATE {qualified(connection, table)} AS t SET "{column}" = v.new{bump}'
+        " FROM unnest(CAST(:keys AS uuid[]), CAST(:olds AS uuid[]), CAST(:news AS uuid[]))"
+        f' AS v(k, old, new) WHERE t."{key_field}" = v.k AND t."{column}" = v.old'
+        f' RETURNING t."{key_field}"'
+    )
+    keys, olds, news = (list(part) for part in zip(*moves, strict=True))
+    params: dict[str, Any] = {"keys": keys, "olds": olds, "news": news}
+    if versioned:
+        params["now"] = now
+    return set(connection.execute(statement, params).scalars())
 
 
 def remove_unreferenced(

@@ -530,6 +530,16 @@ class PostgresTable(Generic[E]):
                 self._tx.writing(), self._table, self._info.key_field, stored, now
             )
 
+    def relink(self, field: str, moves: Sequence[tuple[UUID, UUID, UUID]]) -> set[UUID]:
+        """Point ``field`` of each row from ``old`` to ``new`` while it holds ``old``."""
+        info = self._info
+        info.check_relinkable(field)
+        now = self._tx.store.clock.now()
+        with self._errors():
+            return bulk.relink(
+                self._tx.writing(), self._table, info.key_field, field, moves, now, info.versioned
+            )
+
     def remove_unreferenced(self, keys: Sequence[tuple[UUID, int]]) -> set[UUID]:
         """Delete the rows still at their version that nothing refers to: one DELETE."""
         with self._errors():

@@ -266,6 +266,8 @@ crm_import_rows = sa.Table(
     sa.Index(None, "source_fingerprint"),
     sa.Index(None, "import_batch_id", "status"),
     sa.Index(None, "import_batch_id", "outcome", "row_number"),
+    sa.Index(None, "matched_person_id"),
+    sa.Index(None, "target_entity_ref"),
 )
 
 crm_person_merges = sa.Table(

@@ -7,7 +7,8 @@ into it, the cluster's key (so a duplicate scan never proposes the same
 people twice), the proposal that carries it, its evidence, and at execution
 exactly what it changed, which undo reads back. The permission
 ``crm.merges.propose`` is added to the catalogue and to the operator, sales
-manager and admin roles.
+manager and admin roles. Import rows get indexes on the person they matched
+and the record they wrote, so a merge finds a person's import lineage.
 
 Revision ID: 0008
 Revises: 0007
@@ -135,6 +136,8 @@ def upgrade() -> None:
         ["merged_person_ids"],
         postgresql_using="gin",
     )
+    for column in ("matched_person_id", "target_entity_ref"):
+        op.create_index(f"ix_crm_import_rows_{column}", "crm_import_rows", [column])
     pid, family, action, description = PERMISSION
     op.execute(
         sa.text(
@@ -172,6 +175,8 @@ def downgrade() -> None:
         )
     )
     op.drop_table("crm_person_merges")
+    for column in ("matched_person_id", "target_entity_ref"):
+        op.drop_index(f"ix_crm_import_rows_{column}", table_name="crm_import_rows")
     op.drop_index("ix_crm_people_merged_into_person_id", table_name="crm_people")
     op.drop_constraint("ck_crm_people_merged_at_iff_merged", "crm_people", type_="check")
     op.drop_constraint("ck_crm_people_not_merged_into_self", "crm_people", type_="check")
