@@ -36,6 +36,7 @@ from velocity_domain.kernel.query import (
     Filter,
     HasLabel,
     In,
+    IsNull,
     Query,
     Range,
     asc,
@@ -203,7 +204,7 @@ class CrmRepository:
         :mod:`velocity_domain.access.visibility`). Time ranges are half-open:
         ``from`` inclusive, ``to`` exclusive.
         """
-        where: list[Filter] = []
+        where: list[Filter] = [IsNull("merged_into_person_id")]
         if search is not None and search.strip():
             where.append(
                 Contains(("normalized_name", "primary_email", "primary_phone"), search_text(search))

@@ -62,6 +62,9 @@ CREATE_MANY = register(
     "crm.contacts.create_many", "crm.contacts.write", "create many contacts in one call"
 )
 
+#: How many merges ``get`` follows from a merged person to its survivor.
+_MERGE_HOPS = 8
+
 #: The audit action of a create or update refused as a suspected duplicate.
 DUPLICATE_SUSPECTED = "crm.contacts.duplicate_suspected"
 
@@ -274,16 +277,29 @@ class ContactService(Service):
 
     @serves(GET)
     def get(self, principal: Principal, person_id: UUID) -> Person:
-        """Read one contact; one the principal may not see is ``NotFound``."""
+        """Read one contact; one the principal may not see is ``NotFound``.
+
+        A person merged into another answers with the survivor (the one it
+        was merged into, or that one's survivor), if the principal may see it.
+        """
         with self._reading(principal, GET) as uow:
             rule = self._visibility(uow, principal).rule()
-            if rule is None:
-                return uow.crm.people.get(person_id)
-            # One query: the person, if the principal may see them.
-            found = uow.crm.people.list(Query((Eq("person_id", person_id), rule), limit=1))
-            if not found.items:
-                raise NotFound("crm_people", person_id)
-            return found.items[0]
+            person = self._seen(uow, person_id, rule)
+            for _ in range(_MERGE_HOPS):
+                if person.merged_into_person_id is None:
+                    return person
+                person = self._seen(uow, person.merged_into_person_id, rule)
+            return person
+
+    @staticmethod
+    def _seen(uow: UnitOfWork, person_id: UUID, rule: Filter | None) -> Person:
+        """The person ``person_id`` if visible under ``rule`` (one query), else ``NotFound``."""
+        if rule is None:
+            return uow.crm.people.get(person_id)
+        found = uow.crm.people.list(Query((Eq("person_id", person_id), rule), limit=1))
+        if not found.items:
+            raise NotFound("crm_people", person_id)
+        return found.items[0]
 
     @serves(LIST)
     def list(
