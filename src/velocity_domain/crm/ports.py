@@ -7,11 +7,12 @@ bounded number of statements.
 """
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import NamedTuple, Protocol, Self
 from uuid import UUID
 
+from velocity_domain.crm.duplicates import Block
 from velocity_domain.crm.entities import (
     Account,
     AccountType,
@@ -44,7 +45,15 @@ from velocity_domain.kernel.query import (
 )
 from velocity_domain.kernel.repository import AppendTable, MutableTable, StoreTransaction
 
-__all__ = ["CrmRepository", "ImportMatcher", "ImportWriter", "Namesake", "search_text"]
+__all__ = [
+    "BlockMember",
+    "CrmRepository",
+    "DuplicateBlocks",
+    "ImportMatcher",
+    "ImportWriter",
+    "Namesake",
+    "search_text",
+]
 
 _PHONE_LIKE = re.compile(r"^[\d\s()+.-]+$")
 
@@ -162,6 +171,46 @@ class ImportMatcher(Protocol):
 
     def namesakes(self, names: Collection[str]) -> list[Namesake]:
         """Everyone whose normalised name is one of ``names``, as :class:`Namesake`."""
+        ...
+
+
+class BlockMember(NamedTuple):
+    """One live person in one block of the duplicate scan, with what the rules compare.
+
+    ``block`` and ``key`` name the block (a :class:`~velocity_domain.crm.duplicates.Block`
+    and its key); ``size`` is how many live people share it; ``account_ids``
+    are the accounts of the person's leads and deals.
+    """
+
+    block: Block
+    key: str
+    size: int
+    person_id: UUID
+    full_name: str
+    normalized_name: str
+    primary_email: str | None
+    primary_phone: str | None
+    household_id: UUID | None
+    source_ref: str | None
+    created_at: datetime
+    account_ids: tuple[UUID, ...]
+
+
+class DuplicateBlocks(Protocol):
+    """A store's set-based grouping of the live people by blocking keys (the duplicate scan).
+
+    Live people are those not merged into another (``merged_into_person_id``
+    is null). The name key is :func:`~velocity_domain.crm.duplicates.name_key`
+    of the normalised name; emails and phones are compared as stored.
+    """
+
+    def members(self, blocks: Collection[Block], *, chunk: int) -> Iterator[BlockMember]:
+        """Every member of every block of two or more live people, of the kinds ``blocks``.
+
+        Ordered by block kind, key (in code point order) and person id, read
+        from the store ``chunk`` rows at a time; consumed inside the unit of
+        work that asked for it.
+        """
         ...
 
 

@@ -269,9 +269,9 @@ class PostgresTransaction:
 
     def extension(self, port: type[Any]) -> Any:
         """This store's set-based implementation of a bulk step, where it has one."""
-        from velocity_domain.adapters.postgres import imports  # noqa: PLC0415
+        from velocity_domain.adapters.postgres import duplicates, imports  # noqa: PLC0415
 
-        make = imports.EXTENSIONS.get(port)
+        make = imports.EXTENSIONS.get(port) or duplicates.EXTENSIONS.get(port)
         return None if make is None else make(self)
 
     def rollback(self) -> None:
