@@ -23,7 +23,6 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -34,13 +33,7 @@ from benchmarks.datagen import conninfo, database_url, progress, recreate_databa
 from benchmarks.measure import Row
 from velocity_domain import Velocity
 from velocity_domain.adapters.postgres import migrate
-from velocity_domain.crm import duplicates
-from velocity_domain.crm.duplicates import (
-    DEFAULT_PERSON_RULES,
-    Block,
-    DuplicateRule,
-    DuplicateRules,
-)
+from velocity_domain.crm.duplicates import DuplicateRules
 from velocity_domain.crm.ports import DuplicateBlocks
 from velocity_domain.services.crm.duplicate_clusters import Clusterer
 from velocity_domain.services.crm.duplicate_scan import (
@@ -161,28 +154,6 @@ def baseline(url: str) -> tuple[float, int]:
     return best, blocks
 
 
-def _strict_similar_name(a: Any, b: Any) -> Any:
-    """``similar_name``, its email signal kept only for the same mailbox written another way.
-
-    The proposed fix of the default rule (see the report): the same domain
-    and local parts equal once dots, underscores and hyphens are set aside.
-    """
-    found = duplicates._similar_name(a, b)
-    if found is None or found[2].get("signal") != "email":
-        return found
-    (la, da), (lb, db) = (e.split("@") for e in (a.primary_email, b.primary_email))
-    plain = str.maketrans("", "", "._-")
-    return found if da == db and la.translate(plain) == lb.translate(plain) else None
-
-
-def chosen_rules(name: str) -> DuplicateRules:
-    """The rules the run uses."""
-    if name == "default":
-        return DEFAULT_PERSON_RULES
-    rule = DuplicateRule("similar_name", ("full_name",), (Block.NAME,), _strict_similar_name)
-    return DEFAULT_PERSON_RULES.with_rule(rule)
-
-
 def detect(
     velocity: Velocity, rules: DuplicateRules, tell: Stages
 ) -> tuple[ScanReport, list[set[UUID]]]:
@@ -264,7 +235,7 @@ def measure(args: argparse.Namespace) -> Result:
     result.baseline_seconds, result.baseline_blocks = baseline(url)
     progress(f"  bare grouping: {result.baseline_seconds:.1f}s; scanning")
     stages = Stages()
-    rules = chosen_rules(args.rules)
+    rules = duplicate_data.rules(args.rules)
     with Velocity.from_url(url) as velocity:
         if args.detect_only:
             result.report, clusters = detect(velocity, rules, stages)
