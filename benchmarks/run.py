@@ -17,7 +17,14 @@ from collections.abc import Callable
 
 import psycopg
 
-from benchmarks import cases_read, cases_write, datagen, import_throughput, report
+from benchmarks import (
+    cases_read,
+    cases_write,
+    datagen,
+    duplicate_scan,
+    import_throughput,
+    report,
+)
 from benchmarks.cases_memory import memory
 from benchmarks.cases_read import Context
 from benchmarks.measure import Budget, Row
@@ -37,7 +44,7 @@ PG_MEASURES: dict[str, Callable[[Context], list[Row]]] = {
     "writeback": cases_write.writebacks,
     "startup": cases_read.startup,
 }
-ALL = [*PG_MEASURES, "memory", "import"]
+ALL = [*PG_MEASURES, "memory", "import", "duplicates"]
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -63,6 +70,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--import-rows",
         type=int,
         help="rows of the import file, and people held (default: min(people, 100000))",
+    )
+    parser.add_argument(
+        "--duplicate-people",
+        type=int,
+        help="base people of the duplicates measure's planted population (default: people)",
     )
     parser.add_argument("--seed", type=int, default=7, help="the data generator's seed")
     parser.add_argument(
@@ -153,6 +165,13 @@ def main(argv: list[str] | None = None) -> int:
         extra.append(
             f"Import: a {size:,}-row file against {size:,} people in database"
             f" {import_throughput.DEFAULT_DB} (dropped afterwards)"
+        )
+    if "duplicates" in args.chosen:
+        size = args.duplicate_people or args.people
+        rows += _measure("duplicates", lambda: duplicate_scan.run_measure(args.url, size))
+        extra.append(
+            f"Duplicates: {size:,} base people with 1% planted duplicates and 0.5% of each trap"
+            f" in database {duplicate_scan.DEFAULT_DB} (dropped afterwards)"
         )
     about = report.machine(postgres_version)
     print()

@@ -9,6 +9,7 @@ merges the scan files.
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import timedelta
 from uuid import UUID
@@ -164,7 +165,10 @@ def _clusters_on(
         own = uow.extension(DuplicateBlocks)  # type: ignore[type-abstract]
         clusterer.feed(members_of(uow, blocks) if own is None else own.members(blocks, chunk=7))
     return {
-        (frozenset(c.person_ids), tuple((a, b, m.to_json()) for a, b, m in c.matches))
+        (
+            frozenset(c.person_ids),
+            tuple((a, b, json.dumps(m.to_json(), sort_keys=True)) for a, b, m in c.matches),
+        )
         for c in clusterer.clusters()
     }
 
