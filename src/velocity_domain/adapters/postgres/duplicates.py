@@ -27,6 +27,19 @@ if TYPE_CHECKING:
 
 __all__ = ["EXTENSIONS", "PostgresDuplicateBlocks"]
 
+
+#: The name key of ``n``: its words in code point order (two words, the most, without a subquery).
+_NAME_KEY = """CASE
+    WHEN strpos(p.normalized_name, ' ') > 0
+         AND strpos(substr(p.normalized_name, strpos(p.normalized_name, ' ') + 1), ' ') = 0
+    THEN least(split_part(p.normalized_name, ' ', 1) COLLATE "C",
+               split_part(p.normalized_name, ' ', 2) COLLATE "C")
+         || ' ' || greatest(split_part(p.normalized_name, ' ', 1) COLLATE "C",
+                            split_part(p.normalized_name, ' ', 2) COLLATE "C")
+    ELSE (SELECT string_agg(w, ' ' ORDER BY w COLLATE "C")
+            FROM unnest(string_to_array(p.normalized_name, ' ')) AS w WHERE w <> '')
+END"""
+
 #: The key of each block kind, as an expression over ``live``.
 _KEYS = {
     Block.EMAIL: "primary_email",
@@ -35,38 +48,36 @@ _KEYS = {
 }
 
 _MEMBERS = """
-WITH live AS MATERIALIZED (
-    SELECT p.person_id, p.full_name, p.normalized_name, p.primary_email, p.primary_phone,
-           p.household_id, p.source_ref, p.created_at,
-           (SELECT string_agg(w, ' ' ORDER BY w COLLATE "C")
-              FROM unnest(string_to_array(p.normalized_name, ' ')) AS w
-             WHERE w <> '') AS name_key
-    FROM {people} AS p
-    WHERE p.merged_into_person_id IS NULL
-), keyed AS (
-    {keyed}
-), sized AS (
-    SELECT block, key, person_id, count(*) OVER (PARTITION BY block, key) AS size
-    FROM keyed
-), accounts AS (
+WITH accounts AS (
     SELECT person_id, array_agg(DISTINCT account_id ORDER BY account_id) AS ids
     FROM (SELECT person_id, account_id FROM {leads} WHERE account_id IS NOT NULL
           UNION ALL
           SELECT person_id, account_id FROM {opportunities} WHERE account_id IS NOT NULL) AS a
     GROUP BY person_id
+), live AS MATERIALIZED (
+    SELECT p.person_id, p.full_name, p.normalized_name AS n, p.primary_email, p.primary_phone,
+           p.household_id, p.source_ref, p.created_at, a.ids, {name_key} AS name_key
+    FROM {people} AS p
+    LEFT JOIN accounts AS a ON a.person_id = p.person_id
+    WHERE p.merged_into_person_id IS NULL
+), keyed AS (
+    {keyed}
+), sized AS (
+    SELECT keyed.*, count(*) OVER (PARTITION BY block, key) AS size
+    FROM keyed
 )
-SELECT s.block, s.key, s.size, l.person_id, l.full_name, l.normalized_name, l.primary_email,
-       l.primary_phone, l.household_id, l.source_ref, l.created_at, a.ids
-FROM sized AS s
-JOIN live AS l ON l.person_id = s.person_id
-LEFT JOIN accounts AS a ON a.person_id = s.person_id
-WHERE s.size > 1
-ORDER BY s.block COLLATE "C", s.key COLLATE "C", s.person_id
+SELECT block, key, size, person_id, full_name, n, primary_email, primary_phone, household_id,
+       source_ref, created_at, ids
+FROM sized
+WHERE size > 1
+ORDER BY block, key, person_id
 """
 
-_KEYED = (
-    "SELECT '{block}'::text AS block, {key} AS key, person_id FROM live WHERE {key} IS NOT NULL"
-)
+_KEYED = 'SELECT \'{block}\'::text COLLATE "C" AS block, {key} COLLATE "C" AS key, live.*'
+_KEYED += " FROM live WHERE {key} IS NOT NULL"
+
+#: At a million people JIT compiling the statement costs more than it saves (0.6 s of 18).
+_SETTINGS = ("SET LOCAL jit = off",)
 
 #: The tables the statement names, by their placeholder.
 _TABLES = {
@@ -84,7 +95,7 @@ def members_sql(blocks: Collection[Block]) -> str:
     """
     chosen = sorted({Block(b) for b in blocks})
     keyed = "\n    UNION ALL\n    ".join(_KEYED.format(block=b.value, key=_KEYS[b]) for b in chosen)
-    return _MEMBERS.replace("{keyed}", keyed)
+    return _MEMBERS.replace("{keyed}", keyed).replace("{name_key}", _NAME_KEY)
 
 
 class PostgresDuplicateBlocks:
@@ -105,6 +116,8 @@ class PostgresDuplicateBlocks:
         names = {key: qualified(connection, metadata.tables[t]) for key, t in _TABLES.items()}
         statement = sa.text(members_sql(blocks).format(**names))
         with self._tx.translating():
+            for setting in _SETTINGS:
+                connection.execute(sa.text(setting))
             result = connection.execution_options(
                 stream_results=True, max_row_buffer=chunk
             ).execute(statement)
