@@ -372,3 +372,19 @@ def test_reads_naming_a_merged_person_point_to_the_survivor(
     # An agent who cannot see the survivor learns nothing of the merge.
     with pytest.raises(NotFound):
         velocity.interactions.timeline(world.agent_a, dup)
+
+
+def test_a_bare_merge_writeback_is_refused_pointing_to_the_merge_service(
+    world: World, merge_graph: MergeGraph
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        world.velocity.writebacks.propose(
+            world.admin,
+            target_table="crm_people",
+            change_kind="merge",
+            target_ref=merge_graph.client.key,
+            base_version=1,
+            fields={"full_name": "Asha Rao"},
+        )
+    assert refused.value.field == "change_kind"
+    assert "velocity.merges.propose" in refused.value.reason

@@ -442,5 +442,7 @@ class MergeService(Service):
         key = change.context.get("merge_id")
         merge = None if key is None else uow.table(PersonMerge).find(UUID(str(key)))
         if merge is None:
-            raise ValidationFailed("context", "names no merge (merge_id)", value=key)
+            raise ValidationFailed(
+                "change_kind", "a merge is proposed with velocity.merges.propose", value="merge"
+            )
         return merge
