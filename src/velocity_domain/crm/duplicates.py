@@ -345,15 +345,20 @@ def names_agree(a: str, b: str) -> bool:
     short, long = sorted((a.split(), b.split()), key=len)
     if not short:
         return False
-    free = list(long)
-    for word in short:
-        for i, other in enumerate(free):
-            if _words_agree(word, other):
-                del free[i]
-                break
-        else:
-            return False
-    return True
+    # A matching of the shorter name's words into the longer's (augmenting paths),
+    # so that the answer never depends on which name is given first.
+    owner: dict[int, int] = {}
+
+    def place(i: int, tried: set[int]) -> bool:
+        for j, other in enumerate(long):
+            if j not in tried and _words_agree(short[i], other):
+                tried.add(j)
+                if j not in owner or place(owner[j], tried):
+                    owner[j] = i
+                    return True
+        return False
+
+    return all(place(i, set()) for i in range(len(short)))
 
 
 # -- the default person rules -------------------------------------------------

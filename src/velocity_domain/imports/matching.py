@@ -11,13 +11,14 @@ The duplicate rules decide (``governance.person_rules``, see
    when a person shares them too; only a source match (the very record,
    imported before) outranks it;
 3. **email** / **phone**: the people with the same normalised email or
-   E.164 phone are compared with the row by the rules. One person matched
-   with a confidence of at least ``SAME_AT`` is the same person: an
+   E.164 phone are compared with the row by the rules. The one person
+   matched with a confidence of at least ``SAME_AT`` is the same person: an
    **update** when the row brings a value the person lacks or holds
-   differently (only those fields change), **unchanged** otherwise. One
-   matched below it (the names do not agree: a family phone, an office
-   email) is a possible **duplicate** for review. Two people matched (the
-   email names one, the phone another) are a possible duplicate too;
+   differently (only those fields change), **unchanged** otherwise; two
+   such people (the email names one, the phone another, both with the
+   row's name) are a possible **duplicate** for review. With none, the
+   strongest weaker match (the names do not agree: a family phone, an
+   office email) makes the row a possible duplicate;
 4. **namesakes**: the people with the same normalised name (or its first and
    last words swapped) are compared by the rules (``similar_name`` asks for
    a corroborating signal); the strongest match makes the row a possible
@@ -90,6 +91,8 @@ class Candidates:
     by_email: Person | None = None
     by_phone: Person | None = None
     by_name: tuple[Namesake, ...] = ()
+    #: The other people sharing the row's email or phone (a family's, an office's).
+    sharing: tuple[Person, ...] = ()
     #: ``(field, row number)`` of the first earlier row of the file sharing a key.
     earlier: tuple[str, int] | None = None
 
@@ -169,7 +172,7 @@ def decide(
         if person is not None
     ]
     people: dict[UUID, Person] = {}
-    for _, person in exact:
+    for person in (*(p for _, p in exact), *found.sharing):
         people.setdefault(person.key, person)
     matches = [{"rule": rule, "person_id": str(person.key)} for rule, person in exact]
     if found.by_source is not None:  # the very record, imported before: nothing else decides
@@ -185,23 +188,25 @@ def decide(
         return Verdict(ImportOutcome.DUPLICATE, first, evidence={**evidence, "matches": matches})
     profile = row_profile(values, name_key)
     judged = _judged(rules, profile, list(people.values()))
-    if len(judged) > 1:
+    same = [(p, m) for p, m in judged if m.confidence >= SAME_AT]
+    if len(same) > 1:  # two people are each this one: the people on file duplicate each other
         evidence = {
             "rule": "conflicting_matches",
             "matches": matches,
-            "rule_matches": [_with_person(p, m) for p, m in judged],
+            "rule_matches": [_with_person(p, m) for p, m in same],
         }
-        return Verdict(ImportOutcome.DUPLICATE, judged[0][0], evidence=evidence)
-    if judged:
-        chosen, match = judged[0]
-        if match.confidence < SAME_AT:
-            evidence = {**_with_person(chosen, match), "matches": matches}
-            return Verdict(ImportOutcome.DUPLICATE, chosen, evidence=evidence)
+        return Verdict(ImportOutcome.DUPLICATE, same[0][0], evidence=evidence)
+    if same:
+        chosen, match = same[0]
         person = people[chosen.key]
         changes = _changes(values, person, name_key)
         evidence = {**match.to_json(), "matches": matches, "version": person.version}
         outcome = ImportOutcome.UPDATE if changes else ImportOutcome.UNCHANGED
         return Verdict(outcome, person, changes, evidence)
+    if judged:
+        chosen, match = judged[0]
+        evidence = {**_with_person(chosen, match), "matches": matches}
+        return Verdict(ImportOutcome.DUPLICATE, chosen, evidence=evidence)
     namesakes = [n for n in found.by_name if n.key not in people]
     for namesake, match in _judged(rules, profile, namesakes)[:1]:
         evidence = {

@@ -333,21 +333,23 @@ def match_rows(
             refs = keys(chunk, "source_key")
             by_source = {p.source_ref: p for p in people_by(uow, "source_ref", refs, source, LIVE)}
             earlier = _earlier(uow, batch.key, chunk)
-        by_email = _first_by(
+        by_email = _all_by(
             people_by(uow, "primary_email", keys(chunk, "match_email"), LIVE), "primary_email"
         )
-        by_phone = _first_by(
+        by_phone = _all_by(
             people_by(uow, "primary_phone", keys(chunk, "match_phone"), LIVE), "primary_phone"
         )
-        found = {
-            row.key: Candidates(
+        found = {}
+        for row in chunk:
+            emails = by_email.get(row.match_email or "", [])
+            phones = by_phone.get(row.match_phone or "", [])
+            found[row.key] = Candidates(
                 by_source=by_source.get(row.source_key or ""),
-                by_email=by_email.get(row.match_email or ""),
-                by_phone=by_phone.get(row.match_phone or ""),
+                by_email=emails[0] if emails else None,
+                by_phone=phones[0] if phones else None,
                 earlier=earlier.get(row.key),
+                sharing=(*emails[1:SHARING], *phones[1:SHARING]),
             )
-            for row in chunk
-        }
         verdicts = {r.key: decide(r.mapped_json, found[r.key], r.match_name, rules) for r in chunk}
         unmatched = [r for r in chunk if verdicts[r.key].outcome is _O.NEW]
         by_name, compared = _namesakes(uow, unmatched, matcher)
@@ -385,6 +387,8 @@ def match_rows(
     return counts
 
 
+#: How many people sharing one email or phone a row is compared with (the oldest).
+SHARING = 10
 #: How many namesakes per unmatched row matching reads, at most, in a chunk.
 NAMESAKES_PER_ROW = 10
 #: Names looked up together: the budget is checked between groups.
@@ -430,9 +434,9 @@ def keys(chunk: Sequence[ImportRow], field: str) -> set[str]:
     return {v for r in chunk if (v := getattr(r, field))}
 
 
-def _first_by(people: list[Person], field: str) -> dict[str, Person]:
-    """People by ``field``; where several share a value, the oldest (then lowest id) wins."""
-    chosen: dict[str, Person] = {}
+def _all_by(people: list[Person], field: str) -> dict[str, list[Person]]:
+    """People by ``field``, the oldest (then lowest id) first."""
+    chosen: dict[str, list[Person]] = {}
     for person in sorted(people, key=lambda p: (p.created_at, p.key)):
-        chosen.setdefault(getattr(person, field), person)
+        chosen.setdefault(getattr(person, field), []).append(person)
     return chosen
