@@ -20,10 +20,12 @@ evidence. The check runs when the call is made and again when the change is
 applied; it runs on a change of name or metadata only.
 
 The candidates are found by one indexed query: the accounts whose name
-holds the longest word of the new name's key (a search the trigram index of
-``account_name`` serves), at most :data:`CANDIDATES` of them. So an account
-that shares no word with the new one (it matches by web domain only), or
-whose name is written in other letters than its key (accents), is not found.
+holds the new name's key as it is written ("prestige estates" in "Prestige
+Estates Pvt. Ltd."; a search the trigram index of ``account_name`` serves),
+at most :data:`CANDIDATES` of them. So an account is not found when its name
+writes the key otherwise (other punctuation or spacing between the words,
+accents), or holds no more than the web domain in common ("Prestige Group"
+and "Prestige Estates" of one domain).
 """
 
 from __future__ import annotations
@@ -99,11 +101,10 @@ CANDIDATES = 50
 
 
 def _candidates(uow: UnitOfWork, profile: AccountProfile) -> list[Account]:
-    """Accounts whose name holds the longest word of ``profile``'s name key (one query)."""
-    word = max(profile.name_key.split(), key=len, default="")
-    if not word:
+    """Accounts whose name holds ``profile``'s name key (one query)."""
+    if not profile.name_key:
         return []
-    query = Query((Contains(("account_name",), word),), limit=CANDIDATES)
+    query = Query((Contains(("account_name",), profile.name_key),), limit=CANDIDATES)
     return list(uow.crm.accounts.list(query).items)
 
 
