@@ -288,7 +288,7 @@ def test_accounts_warn_by_name_and_domain_and_the_host_edits_the_rules(world: Wo
     with pytest.raises(DuplicateSuspected) as err:
         v.accounts.create(
             w.admin,
-            account_name="Prestige Group",
+            account_name="Prestige",
             metadata_json={"website": "https://www.prestige.in/about"},
         )
     assert (err.value.matched_on, err.value.rule) == ("domain", "domain")
