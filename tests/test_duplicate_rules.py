@@ -307,3 +307,15 @@ def test_accounts_warn_by_name_and_domain_and_the_host_edits_the_rules(world: Wo
         w.admin, other.key, expected_version=1, account_name="Prestige Estates"
     )
     assert renamed.version == 2
+
+
+def test_a_change_is_refused_only_for_a_duplicate_it_makes(world: World) -> None:
+    v, w = world.velocity, world  # client_a is Asha Rao, +919830012345
+    twin = v.contacts.create(
+        w.admin, full_name="Asha Rao", primary_phone="+919830012346", allow_duplicate=True
+    )
+    fixed = v.contacts.update(w.admin, twin.key, expected_version=1, primary_email="asha@x.in")
+    assert fixed.version == 2
+    with pytest.raises(DuplicateSuspected) as err:
+        v.contacts.update(w.admin, w.client_b.key, expected_version=1, primary_email="ASHA@x.in")
+    assert (err.value.existing_ids, err.value.rule) == ((twin.key,), "email")

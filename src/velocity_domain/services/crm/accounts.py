@@ -108,13 +108,13 @@ def _candidates(uow: UnitOfWork, profile: AccountProfile) -> list[Account]:
     return list(uow.crm.accounts.list(query).items)
 
 
-def _suspects(
-    uow: UnitOfWork, rules: DuplicateRules, account: Account
+def _judged(
+    rules: DuplicateRules, account: Account, others: list[Account]
 ) -> list[tuple[Account, RuleMatch]]:
-    """The accounts ``rules`` match with ``account`` from ``WARN_AT``, strongest first."""
+    """The accounts of ``others`` that ``rules`` match with ``account``, strongest first."""
     me = AccountProfile.of(account)
     found: list[tuple[Account, RuleMatch]] = []
-    for other in _candidates(uow, me):
+    for other in others:
         if other.key == account.key:
             continue
         match = rules.compare(me, AccountProfile.of(other))
@@ -122,6 +122,17 @@ def _suspects(
             found.append((other, match))
     found.sort(key=lambda s: -s[1].confidence)
     return found
+
+
+def _suspects(
+    uow: UnitOfWork, rules: DuplicateRules, account: Account, before: Account | None
+) -> list[tuple[Account, RuleMatch]]:
+    """The accounts ``account`` probably duplicates; for a change, only those it makes."""
+    found = _judged(rules, account, _candidates(uow, AccountProfile.of(account)))
+    if before is None or not found:
+        return found
+    known = {a.key for a, _ in _judged(rules, before, [a for a, _ in found])}
+    return [(a, m) for a, m in found if a.key not in known]
 
 
 def _identity_moved(current: Account, wanted: Account) -> bool:
@@ -215,16 +226,21 @@ class AccountService(Service):
         return self._insert(uow, principal, account, details, reason)
 
     def _screen(
-        self, uow: UnitOfWork, account: Account, allow_duplicate: bool
+        self,
+        uow: UnitOfWork,
+        account: Account,
+        allow_duplicate: bool,
+        before: Account | None = None,
     ) -> dict[str, Any] | None:
         """Look for accounts ``account`` duplicates under the governance's account rules.
 
-        Returns the audit details of an allowed duplicate (``None`` when
+        ``before`` is the stored account of a change: only duplicates the
+        change makes count. Returns the audit details of an allowed duplicate (``None`` when
         nothing matches); raises ``DuplicateSuspected`` for one not allowed.
         """
         if not isinstance(allow_duplicate, bool):
             raise ValidationFailed("allow_duplicate", "must be True or False")
-        suspects = _suspects(uow, self.governance.account_rules, account)
+        suspects = _suspects(uow, self.governance.account_rules, account, before)
         if not suspects:
             return None
         best = suspects[0][1]
@@ -282,7 +298,7 @@ class AccountService(Service):
 
         def screened(uow: UnitOfWork, current: Account, wanted: Account) -> None:
             if _identity_moved(current, wanted):
-                self._screen(uow, wanted, allow_duplicate)
+                self._screen(uow, wanted, allow_duplicate, current)
 
         return self._governed_update(
             principal,
@@ -303,7 +319,7 @@ class AccountService(Service):
         allow_duplicate, reason = _carried(change)
         details = None
         if _identity_moved(current, wanted):
-            details = self._screen(uow, wanted, allow_duplicate)
+            details = self._screen(uow, wanted, allow_duplicate, current)
         return self._write_update(
             uow, principal, change, current, wanted, domain="crm", reason=reason, details=details
         )

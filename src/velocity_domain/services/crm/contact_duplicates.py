@@ -118,9 +118,20 @@ def judged(rules: DuplicateRules, person: Person, others: Iterable[Person]) -> l
     return found
 
 
-def duplicates(uow: UnitOfWork, rules: DuplicateRules, person: Person) -> list[Suspect]:
-    """The people ``person`` probably duplicates under ``rules``, strongest first (one query)."""
-    return judged(rules, person, candidates(uow, rules, person))
+def duplicates(
+    uow: UnitOfWork, rules: DuplicateRules, person: Person, before: Person | None = None
+) -> list[Suspect]:
+    """The people ``person`` probably duplicates under ``rules``, strongest first (one query).
+
+    For a change, ``before`` is the person as stored: the people it already
+    matched are left out, so that a change is refused only for a duplicate
+    it makes (correcting an email does not stumble on a known namesake).
+    """
+    found = judged(rules, person, candidates(uow, rules, person))
+    if before is None or not found:
+        return found
+    known = {p.key for p, _ in judged(rules, before, [p for p, _ in found])}
+    return [(p, m) for p, m in found if p.key not in known]
 
 
 def evidence(suspects: Sequence[Suspect]) -> list[dict[str, Any]]:

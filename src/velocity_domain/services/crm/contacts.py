@@ -7,7 +7,10 @@ merged into another) who share the email, the phone or the name (also with
 its first and last words swapped) are compared with the new values, and
 those a rule matches with a confidence of at least ``WARN_AT`` raise
 ``DuplicateSuspected`` unless the caller passes ``allow_duplicate=True``,
-which the audit event records. By default a shared email or phone always
+which the audit event records. A change is refused only for a duplicate
+it makes: people the stored person already matched are not counted again
+(a known namesake does not block correcting an email). By default a shared
+email or phone always
 warns (with a low confidence when the names differ: a family phone), and a
 name that agrees warns when something corroborates it. The check spans
 every person, visible or not, so duplicates cannot hide behind visibility;
@@ -526,7 +529,7 @@ class ContactService(Service):
 
         def screened(uow: UnitOfWork, current: Person, wanted: Person) -> None:
             if _contact_points_moved(current, wanted):
-                self._screen(uow, principal, wanted, allow_duplicate)
+                self._screen(uow, principal, wanted, allow_duplicate, current)
 
         try:
             return self._governed_update(
@@ -549,22 +552,29 @@ class ContactService(Service):
         allow_duplicate, reason = _carried(change)
         details = None
         if _contact_points_moved(current, wanted):
-            details = self._duplicate_details(uow, principal, wanted, allow_duplicate)
+            details = self._duplicate_details(uow, principal, wanted, allow_duplicate, current)
         return self._write_update(
             uow, principal, change, current, wanted, domain="crm", reason=reason, details=details
         )
 
     def _screen(
-        self, uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        person: Person,
+        allow_duplicate: bool,
+        before: Person | None = None,
     ) -> dict[str, Any] | None:
         """Look for people ``person`` duplicates under the governance's rules (one query).
 
-        Returns the audit details of an allowed duplicate (``None`` when
-        nobody matches); raises :class:`_Suspected` for one not allowed.
+        ``before`` is the stored person of a change: only duplicates the
+        change makes count. Returns the audit details of an allowed
+        duplicate (``None`` when nobody matches); raises :class:`_Suspected`
+        for one not allowed.
         """
         if not isinstance(allow_duplicate, bool):
             raise ValidationFailed("allow_duplicate", "must be True or False")
-        suspects = duplicates(uow, self.governance.person_rules, person)
+        suspects = duplicates(uow, self.governance.person_rules, person, before)
         if not suspects:
             return None
         if not allow_duplicate:
@@ -577,11 +587,16 @@ class ContactService(Service):
         }
 
     def _duplicate_details(
-        self, uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        person: Person,
+        allow_duplicate: bool,
+        before: Person | None = None,
     ) -> dict[str, Any] | None:
         """The audit details of an allowed duplicate; refuse others (``DuplicateSuspected``)."""
         try:
-            return self._screen(uow, principal, person, allow_duplicate)
+            return self._screen(uow, principal, person, allow_duplicate, before)
         except _Suspected as suspected:
             raise suspected.error from None
 
