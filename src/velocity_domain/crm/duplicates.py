@@ -342,6 +342,8 @@ def names_agree(a: str, b: str) -> bool:
     >>> names_agree("anita rao", "anitha rao"), names_agree("ravi sharma", "priya sharma")
     (True, False)
     """
+    if a == b:
+        return bool(a.split())
     short, long = sorted((a.split(), b.split()), key=len)
     if not short:
         return False

@@ -186,6 +186,8 @@ def decide(
         evidence = {"rule": "same_file", "field": field, "row": row, "value": values.get(field)}
         first = next(iter(people.values()), None)
         return Verdict(ImportOutcome.DUPLICATE, first, evidence={**evidence, "matches": matches})
+    if not people and not found.by_name:
+        return Verdict(ImportOutcome.NEW, evidence={"rule": "no_match"})
     profile = row_profile(values, name_key)
     judged = _judged(rules, profile, list(people.values()))
     same = [(p, m) for p, m in judged if m.confidence >= SAME_AT]
