@@ -297,10 +297,10 @@ class Rows:
             return self._row(i, person.full_name, person.email, self._new_phone(), "update")
         if roll < 0.75:  # by phone alone, the same name
             return self._row(i, person.full_name, None, person.phone, "unchanged")
-        while True:  # by phone alone, under another name
+        while True:  # by phone alone, under another name: a family phone, for review
             full, norm, _, _ = person_name(self.rng)
             if norm != person.normalized_name:
-                return self._row(i, full, None, person.phone, "update")
+                return self._row(i, full, None, person.phone, "duplicate")
 
     def _new(self, i: int) -> FileRow:
         rng = self.rng

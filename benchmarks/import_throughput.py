@@ -315,7 +315,7 @@ def _attempt(result: Result, what: str, call: Any) -> Any:
 def _check_pipeline(result: Result, url: str) -> None:
     """Compare the outcomes with what the file was made of, and the people with the commit."""
     outcomes = result.pipeline.get("outcomes", {})
-    for kind in ("new", "update", "unchanged"):
+    for kind in ("new", "update", "unchanged", "duplicate"):
         got, meant = outcomes.get(kind, 0), result.kinds[kind]
         if got != meant:
             result.notes.append(

@@ -6,7 +6,8 @@ merge racing an ordinary update of a merged person: one of them wins, the
 other fails cleanly, and the graph is whole either way. While a merge is
 being written, another transaction sees none of it. A merge whose connection
 is terminated half-way leaves nothing behind and, executed again, ends as an
-undisturbed merge does.
+undisturbed merge does. A merge costs the same statements whatever the
+people's history.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -24,16 +26,20 @@ from tests.support.merge_graph import MergeGraph, build_graph, graph
 from tests.support.pg_harness import empty_all_tables
 from tests.support.world import World, build
 from velocity_domain import Velocity
-from velocity_domain.crm.entities import MergeStatus, PersonMerge
+from velocity_domain.crm.entities import Lead, MergeStatus, Person, PersonMerge, PropertyInterest
 from velocity_domain.errors import (
     ConcurrencyConflict,
     MergedRecord,
     StorageUnavailable,
     WritebackFailed,
 )
-from velocity_domain.testing import unit_of_work
+from velocity_domain.intel.entities import Channel, Interaction
+from velocity_domain.kernel.query import Eq
+from velocity_domain.testing import seed, unit_of_work
 
 pytestmark = pytest.mark.postgres
+
+T0 = datetime(2026, 2, 1, tzinfo=UTC)
 
 #: A piece of the statement that moves rows to the survivor (``relink``).
 RELINK = "unnest(CAST(%(keys)s AS uuid[])"
@@ -229,3 +235,58 @@ def test_a_merge_cut_off_half_way_is_executed_again_to_the_same_end(
         moved = uow.crm.leads.where_in("person_id", [g.duplicate.key])
         assert moved == []
     assert velocity.writebacks.execute(world.admin, merge.writeback_id).applied is False
+
+
+def _history(velocity: Velocity, person: Person, size: int) -> None:
+    """Give ``person`` ``size`` interactions, leads and property interests."""
+    with unit_of_work(velocity) as uow:
+        uow.intel.interactions.add_many(
+            [
+                Interaction(
+                    person_id=person.key,
+                    channel=Channel.CALL,
+                    happened_at=T0 + timedelta(minutes=i),
+                )
+                for i in range(size)
+            ]
+        )
+        uow.crm.leads.add_many(
+            [
+                Lead(person_id=person.key, source_system="web", source_ref=f"{person.key}-{i}")
+                for i in range(size)
+            ]
+        )
+        uow.crm.property_interests.add_many(
+            [PropertyInterest(person_id=person.key, configuration="2BHK") for i in range(size)]
+        )
+        uow.commit()
+
+
+class _Statements:
+    """Every statement sent, in order (a ``before_cursor_execute`` listener)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.seen.append(statement)
+
+
+def test_a_merge_costs_the_same_statements_whatever_the_history(velocity: Velocity) -> None:
+    world = build(velocity)
+    counts = []
+    for size in (2, 120):
+        pair = [Person(full_name=f"Twin {size} {n}") for n in range(2)]
+        seed(velocity, *pair)
+        _history(velocity, pair[1], size)
+        merge = _approved(world, [p.key for p in pair])
+        count = _Statements()
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+        try:
+            assert _execute(world, merge) == "executed"
+        finally:
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+        counts.append(len(count.seen))
+        with unit_of_work(velocity) as uow:
+            assert uow.crm.leads.count(Eq("person_id", pair[0].key)) == size
+    assert counts[0] == counts[1]

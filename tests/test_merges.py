@@ -349,3 +349,42 @@ def test_reading_merges_follows_visibility(world: World) -> None:
         velocity.merges.get(world.agent_a, merge.key)
     with pytest.raises(NotFound):
         velocity.merges.list(world.agent_a, world.client_b.key)
+
+
+def test_reads_naming_a_merged_person_point_to_the_survivor(
+    world: World, merge_graph: MergeGraph
+) -> None:
+    velocity, g = world.velocity, merge_graph
+    _merge(world, g)
+    manager = world.by_role["sales_manager"]
+    dup = g.duplicate.key
+    reads = {
+        "timeline": lambda: velocity.interactions.timeline(manager, dup),
+        "leads": lambda: velocity.leads.list(manager, person_id=dup),
+        "deals": lambda: velocity.opportunities.list(manager, person_id=dup),
+        "interests": lambda: velocity.property_interests.of_client(manager, dup),
+        "relationships": lambda: velocity.relationships.relationships_of(manager, dup),
+    }
+    for name, read in reads.items():
+        with pytest.raises(MergedRecord) as pointed:
+            read()
+        assert pointed.value.survivor == g.client.key, name
+    # An agent who cannot see the survivor learns nothing of the merge.
+    with pytest.raises(NotFound):
+        velocity.interactions.timeline(world.agent_a, dup)
+
+
+def test_a_bare_merge_writeback_is_refused_pointing_to_the_merge_service(
+    world: World, merge_graph: MergeGraph
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        world.velocity.writebacks.propose(
+            world.admin,
+            target_table="crm_people",
+            change_kind="merge",
+            target_ref=merge_graph.client.key,
+            base_version=1,
+            fields={"full_name": "Asha Rao"},
+        )
+    assert refused.value.field == "change_kind"
+    assert "velocity.merges.propose" in refused.value.reason

@@ -135,6 +135,9 @@ CALLS: dict[str, Callable[[Velocity, dict[str, Any]], Any]] = {
     "deals as an agent": lambda v, w: v.opportunities.list(w["agent"]),
     "account search": lambda v, w: v.accounts.list(w["admin"], search="ount 123"),
     "account list, deep page": lambda v, w: _deep(lambda c: v.accounts.list(w["admin"], cursor=c)),
+    "merge preview (every reference of both people)": lambda v, w: v.merges.preview(
+        w["admin"], [w["client"], w["held_client"]]
+    ),
     "contact create (duplicate check)": lambda v, w: v.contacts.create(
         w["admin"],
         full_name="New Person",

@@ -383,7 +383,11 @@ class AlreadyExists(ConstraintViolation):
 
 
 class DuplicateSuspected(Conflict):
-    """A new record looks like existing ones; ``existing_ids`` says which."""
+    """A new record looks like existing ones; ``existing_ids`` says which.
+
+    ``rule`` and ``confidence`` name the strongest duplicate rule that
+    matched (see ``velocity_domain.crm.duplicates``), when a rule decided.
+    """
 
     code = "duplicate_suspected"
 
@@ -394,6 +398,8 @@ class DuplicateSuspected(Conflict):
         matched_on: str,
         *,
         count: int | None = None,
+        rule: str | None = None,
+        confidence: float | None = None,
     ) -> None:
         """``count`` records match; ``existing_ids`` are those the caller may see (maybe none).
 
@@ -402,22 +408,28 @@ class DuplicateSuspected(Conflict):
         """
         ids = tuple(existing_ids)
         total = len(ids) if count is None else count
+        by_rule = "" if rule is None else f" by rule {rule} (confidence {confidence})"
         super().__init__(
-            f"{entity} looks like {total} existing record(s) (same {matched_on});"
+            f"{entity} looks like {total} existing record(s) (same {matched_on}){by_rule};"
             " pass allow_duplicate=True to create it anyway"
         )
         self.entity = entity
         self.existing_ids = ids
         self.matched_on = matched_on
         self.count = total
+        self.rule = rule
+        self.confidence = confidence
 
     def details(self) -> dict[str, Any]:  # noqa: D102
-        return {
+        found: dict[str, Any] = {
             "entity": self.entity,
             "existing_ids": list(self.existing_ids),
             "matched_on": self.matched_on,
             "count": self.count,
         }
+        if self.rule is not None:
+            found |= {"rule": self.rule, "confidence": self.confidence}
+        return found
 
 
 class ApprovalRequired(VelocityError):

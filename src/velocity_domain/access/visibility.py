@@ -181,15 +181,27 @@ class Visibility:
         if row is None or not self.may_see(row):
             return None
         if isinstance(row, Person) and row.merged_into_person_id is not None:
-            self._refuse_merged(row)
+            self.refuse_merged(row)
             return None
         return row
 
-    def _refuse_merged(self, person: Person) -> None:
-        """A merged person changes no more: name its survivor, if the principal may see it."""
+    def refuse_merged(self, person: Person) -> None:
+        """Raise ``MergedRecord`` naming the survivor of a merged ``person`` the principal sees.
+
+        A merged person changes no more and has no rows of its own; a call
+        naming it is pointed to its survivor (when the principal may not see
+        the survivor, nothing is raised and the caller treats the person as
+        unknown).
+        """
         survivor = person.merged_into_person_id
-        if self.can_see(survivor):
+        if survivor is not None and self.can_see(survivor):
             raise MergedRecord(Person.table_name, person.key, survivor)
+
+    def refuse_merged_id(self, person_id: UUID) -> None:
+        """:meth:`refuse_merged` for an id (one read), for lists filtered by a person."""
+        person = self._uow.crm.people.find(person_id)
+        if person is not None:
+            self.refuse_merged(person)
 
     def get(self, cls: type[E], key: object, field: str) -> E:
         """The row ``key`` the call is about, or ``NotFound`` (missing and hidden alike)."""
@@ -221,7 +233,7 @@ def check_person_for_new_record(uow: UnitOfWork, principal: Principal, person_id
     person = uow.crm.people.find(uuid_arg(person_id, "person_id"))
     visibility = Visibility(uow, principal)
     if person is not None and person.merged_into_person_id is not None:
-        visibility._refuse_merged(person)
+        visibility.refuse_merged(person)
         person = None
     if person is not None and visibility.may_see(person):
         return

@@ -66,6 +66,7 @@ __all__ = [
     "account_name_key",
     "name_key",
     "names_agree",
+    "swapped_name",
 ]
 
 #: The confidence from which a new contact is refused as ``DuplicateSuspected``.
@@ -166,8 +167,12 @@ class RuleMatch:
         return self.fields[0]
 
     def to_json(self) -> dict[str, Any]:
-        """The match as JSON-safe evidence (stored with proposals and import rows)."""
+        """The match as JSON-safe evidence (stored with proposals and import rows).
+
+        The rule's details sit beside the common keys, which they never replace.
+        """
         return {
+            **self.details,
             "rule": self.rule,
             "confidence": self.confidence,
             "explanation": self.explanation,
@@ -176,7 +181,6 @@ class RuleMatch:
                 name: [str(v) if v is not None else None for v in pair]
                 for name, pair in self.values.items()
             },
-            **self.details,
         }
 
 
@@ -303,6 +307,18 @@ def name_key(normalized_name: str) -> str:
     return " ".join(sorted(normalized_name.split()))
 
 
+def swapped_name(normalized_name: str) -> str | None:
+    """The name with its first and last words swapped; ``None`` for a one-word name.
+
+    >>> swapped_name("asha k rao"), swapped_name("asha")
+    ('rao k asha', None)
+    """
+    words = normalized_name.split()
+    if len(words) < 2:
+        return None
+    return " ".join([words[-1], *words[1:-1], words[0]])
+
+
 def _words_agree(a: str, b: str) -> bool:
     if a == b:
         return True
@@ -326,18 +342,25 @@ def names_agree(a: str, b: str) -> bool:
     >>> names_agree("anita rao", "anitha rao"), names_agree("ravi sharma", "priya sharma")
     (True, False)
     """
+    if a == b:
+        return bool(a.split())
     short, long = sorted((a.split(), b.split()), key=len)
     if not short:
         return False
-    free = list(long)
-    for word in short:
-        for i, other in enumerate(free):
-            if _words_agree(word, other):
-                del free[i]
-                break
-        else:
-            return False
-    return True
+    # A matching of the shorter name's words into the longer's (augmenting paths),
+    # so that the answer never depends on which name is given first.
+    owner: dict[int, int] = {}
+
+    def place(i: int, tried: set[int]) -> bool:
+        for j, other in enumerate(long):
+            if j not in tried and _words_agree(short[i], other):
+                tried.add(j)
+                if j not in owner or place(owner[j], tried):
+                    owner[j] = i
+                    return True
+        return False
+
+    return all(place(i, set()) for i in range(len(short)))
 
 
 # -- the default person rules -------------------------------------------------
@@ -364,10 +387,10 @@ def _corroboration(a: Any, b: Any) -> dict[str, Any] | None:
     pa, pb = a.primary_phone, b.primary_phone
     if pa and pb:
         if pa[-PHONE_SUFFIX:] == pb[-PHONE_SUFFIX:]:
-            return {"signal": "phone_suffix", "values": [pa, pb]}
+            return {"signal": "phone_suffix", "signal_values": [pa, pb]}
         edits = Levenshtein.distance(pa[-10:], pb[-10:], score_cutoff=PHONE_EDITS)
         if edits <= PHONE_EDITS:
-            return {"signal": "phone", "edits": edits, "values": [pa, pb]}
+            return {"signal": "phone", "edits": edits, "signal_values": [pa, pb]}
     shared: frozenset[UUID] = getattr(a, "account_ids", frozenset()) & getattr(
         b, "account_ids", frozenset()
     )
@@ -378,12 +401,12 @@ def _corroboration(a: Any, b: Any) -> dict[str, Any] | None:
         return {"signal": "household", "household_id": str(ha)}
     ra, rb = getattr(a, "source_ref", None), getattr(b, "source_ref", None)
     if ra and ra == rb:
-        return {"signal": "source_ref", "values": [ra, rb]}
+        return {"signal": "source_ref", "signal_values": [ra, rb]}
     ea, eb = a.primary_email, b.primary_email
     if ea and eb:
         score = fuzz.ratio(ea.split("@")[0], eb.split("@")[0])
         if score >= EMAIL_LOCAL_SCORE:
-            return {"signal": "email", "score": round(score, 1), "values": [ea, eb]}
+            return {"signal": "email", "score": round(score, 1), "signal_values": [ea, eb]}
     return None
 
 

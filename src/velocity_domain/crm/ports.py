@@ -147,15 +147,15 @@ class Namesake(NamedTuple):
 
 
 class ImportMatcher(Protocol):
-    """A store's set-based matching of an import batch by its exact rules (see the pipeline).
+    """A store's set-based matching of an import batch: what no duplicate rule can change.
 
-    Decide, for every ``valid`` row of the batch, what the exact rules of
-    ``velocity_domain.imports.matching`` decide (the same record by source
-    reference, an earlier row of the file with the same email or phone, the
-    same email or phone as people on file), exactly as ``decide`` records it
-    (outcome, person, changes, evidence, the proposal of ``proposals`` for the
-    outcome), and move those rows to ``proposed``. Rows no exact rule
-    decides stay ``valid`` for the generic path (namesakes). Returns the
+    Decide, for every ``valid`` row of the batch, the same record by source
+    reference (among people not merged) and an earlier row of the file with
+    the same email or phone, exactly as ``decide`` records them (outcome,
+    person, changes, evidence, the proposal of ``proposals`` for the
+    outcome), and move those rows to ``proposed``. Rows these do not decide
+    stay ``valid``: the pipeline compares them with the people sharing their
+    email, phone or name under the governance's duplicate rules. Returns the
     count of rows decided per outcome.
     """
 

@@ -20,6 +20,11 @@ import attrs
 from velocity_domain.access import audit
 from velocity_domain.access.operations import OPERATIONS
 from velocity_domain.access.principal import Principal
+from velocity_domain.crm.duplicates import (
+    DEFAULT_ACCOUNT_RULES,
+    DEFAULT_PERSON_RULES,
+    DuplicateRules,
+)
 from velocity_domain.errors import ApprovalRequired, PolicyDenied
 from velocity_domain.governance.appliers import Appliers
 from velocity_domain.governance.change import ProposedChange
@@ -170,13 +175,38 @@ def classify(
 
 
 class Governance:
-    """The policy and the appliers one :class:`~velocity_domain.Velocity` shares by its services."""
+    """What one :class:`~velocity_domain.Velocity` shares by its services to govern writes.
 
-    def __init__(self, policy: Policy | None = None, appliers: Appliers | None = None) -> None:
+    The policy and the appliers of writebacks, and the duplicate rules: the
+    services read ``person_rules`` and ``account_rules`` at each call, so a
+    host edits them in place::
+
+        velocity.governance.person_rules = velocity.governance.person_rules.without("phone")
+        velocity.governance.person_rules = velocity.governance.person_rules.with_rule(
+            DuplicateRule("same_linkedin", ...)
+        )
+
+    and from then on contact creation, the import gateway and the duplicate
+    scan all judge people by the edited set
+    (see :mod:`velocity_domain.crm.duplicates`).
+    """
+
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        appliers: Appliers | None = None,
+        *,
+        person_rules: DuplicateRules = DEFAULT_PERSON_RULES,
+        account_rules: DuplicateRules = DEFAULT_ACCOUNT_RULES,
+    ) -> None:
         #: The rules every governed write and every proposal is classified by.
         self.policy = policy if policy is not None else Policy()
         #: The governed operations and the functions that apply them.
         self.appliers = appliers if appliers is not None else Appliers()
+        #: When two people are probably one: create-time warnings, imports, the scan.
+        self.person_rules = person_rules
+        #: When two accounts are probably one: the create-time warning of accounts.
+        self.account_rules = account_rules
 
     def verdict(self, change: ProposedChange, proposer: Principal) -> Verdict:
         """The policy's verdict, never approving at once what the proposer may not do directly.

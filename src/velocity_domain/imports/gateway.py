@@ -268,7 +268,9 @@ class ImportGateway(ImportHistory):
             batch = self._batch(uow, batch_id, expected_version, _B.PROPOSED)
             ids = {outcome: new_id() for outcome in WRITING}
             tell = _teller(batch_id, progress)
-            counts = pipeline.match_rows(uow, batch, ids, tell, now=self.clock.now())
+            counts = pipeline.match_rows(
+                uow, batch, ids, tell, now=self.clock.now(), rules=self.governance.person_rules
+            )
             counts[_O.INVALID.value] = batch.stats_json.get("parsed", {}).get("invalid", 0)
             proposals: dict[str, str] = {}
             for outcome in WRITING:

@@ -1,25 +1,35 @@
 """Matching one mapped import row against canonical people and the file's earlier rows.
 
-The rules, strongest first:
+The duplicate rules decide (``governance.person_rules``, see
+:mod:`velocity_domain.crm.duplicates`); the order of the decisions:
 
 1. **source**: a person with the batch's source system and the row's source
    reference (the file's own id, or its fingerprint) is the same record,
    whatever else matches;
-2. **email** / **phone**: a person with the same normalised email or E.164
-   phone is the same person;
-3. **same file**: an earlier row of the same file with the same email or
+2. **same file**: an earlier row of the same file with the same email or
    phone makes this row a possible duplicate (one person, two rows), even
-   when rule 2 also found a person; only a source match (the very record,
+   when a person shares them too; only a source match (the very record,
    imported before) outranks it;
-4. **similar name**: a person with the same normalised name (or its words
-   swapped) is a possible duplicate only when one corroborating signal
-   agrees: phone numbers a digit or two apart, or email local parts that are
-   nearly the same (rapidfuzz scores, recorded as evidence).
+3. **email** / **phone**: the people with the same normalised email or
+   E.164 phone are compared with the row by the rules. The one person
+   matched with a confidence of at least ``SAME_AT`` is the same person: an
+   **update** when the row brings a value the person lacks or holds
+   differently (only those fields change), **unchanged** otherwise; two
+   such people (the email names one, the phone another, both with the
+   row's name) are a possible **duplicate** for review. With none, the
+   strongest weaker match (the names do not agree: a family phone, an
+   office email) makes the row a possible duplicate;
+4. **namesakes**: the people with the same normalised name (or its first and
+   last words swapped) are compared by the rules (``similar_name`` asks for
+   a corroborating signal); the strongest match makes the row a possible
+   duplicate, never an update: a person found by name alone is changed only
+   after review.
 
-Exact matches that disagree (the email names one person, the phone another)
-are a possible duplicate too. One exact match is an **update** when the row
-brings a value the person lacks or holds differently (only those fields
-change) and **unchanged** otherwise; no match is **new**.
+Matches below ``WARN_AT`` count for nothing, and a row nothing matches is
+**new**. The evidence of a rule's decision is its ``RuleMatch.to_json()``
+(rule, confidence, explanation, fields and values), with the lookups that
+found the people (``matches``). People merged into another are never
+candidates: the stores leave them out of every lookup.
 
 >>> from velocity_domain.crm.entities import Person
 >>> asha = Person(full_name="Asha Rao", primary_email="asha@example.in")
@@ -27,20 +37,30 @@ change) and **unchanged** otherwise; no match is **new**.
 >>> row = {"full_name": "Asha Rao", "primary_email": "asha@example.in",
 ...        "primary_phone": "+919830012345"}
 >>> verdict = decide(row, found)
->>> (verdict.outcome.value, verdict.changes)
-('update', {'primary_phone': [None, '+919830012345']})
+>>> (verdict.outcome.value, verdict.changes, verdict.evidence["rule"])
+('update', {'primary_phone': [None, '+919830012345']}, 'email')
+>>> family = {"full_name": "Ravi Rao", "primary_email": "asha@example.in"}
+>>> (decide(family, found).outcome.value, decide(family, found).evidence["confidence"])
+('duplicate', 0.5)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 import attrs
-from rapidfuzz import fuzz
-from rapidfuzz.distance import Levenshtein
 
+from velocity_domain.crm.duplicates import (
+    DEFAULT_PERSON_RULES,
+    SAME_AT,
+    WARN_AT,
+    DuplicateRules,
+    PersonProfile,
+    RuleMatch,
+    swapped_name,
+)
 from velocity_domain.crm.entities import ImportOutcome, Person
 from velocity_domain.crm.ports import Namesake
 from velocity_domain.kernel.normalize import normalize_name
@@ -50,15 +70,17 @@ __all__ = [
     "Candidates",
     "Verdict",
     "decide",
+    "row_profile",
     "swapped",
 ]
 
 #: The person fields an import row may set or change.
 CONTACT_FIELDS = ("full_name", "primary_email", "primary_phone")
-#: How many digits two phone numbers may differ by and still corroborate a name.
-PHONE_EDITS = 2
-#: The rapidfuzz ratio two email local parts reach to corroborate a name.
-EMAIL_LOCAL_SCORE = 85.0
+#: The profile id of an import row (a row is not a person yet).
+_ROW_ID = UUID(int=0)
+
+#: The normalised name with its first and last words swapped ("rao asha" for "asha rao").
+swapped = swapped_name
 
 
 @attrs.frozen
@@ -69,6 +91,8 @@ class Candidates:
     by_email: Person | None = None
     by_phone: Person | None = None
     by_name: tuple[Namesake, ...] = ()
+    #: The other people sharing the row's email or phone (a family's, an office's).
+    sharing: tuple[Person, ...] = ()
     #: ``(field, row number)`` of the first earlier row of the file sharing a key.
     earlier: tuple[str, int] | None = None
 
@@ -83,14 +107,6 @@ class Verdict:
     evidence: dict[str, Any] = attrs.field(factory=dict)
 
 
-def swapped(name: str) -> str | None:
-    """The normalised name with its first and last words swapped ("rao asha" for "asha rao")."""
-    words = name.split()
-    if len(words) < 2:
-        return None
-    return " ".join([words[-1], *words[1:-1], words[0]])
-
-
 def _changes(values: Mapping[str, Any], person: Person, key: str | None) -> dict[str, list[Any]]:
     changes: dict[str, list[Any]] = {}
     name = values.get("full_name")
@@ -103,25 +119,48 @@ def _changes(values: Mapping[str, Any], person: Person, key: str | None) -> dict
     return changes
 
 
-def _corroboration(values: Mapping[str, Any], person: Namesake) -> dict[str, Any] | None:
-    phone, other_phone = values.get("primary_phone"), person.primary_phone
-    if phone and other_phone:
-        edits = Levenshtein.distance(phone[-10:], other_phone[-10:])
-        if edits <= PHONE_EDITS:
-            return {"signal": "phone", "edits": edits, "values": [phone, other_phone]}
-    email, other_email = values.get("primary_email"), person.primary_email
-    if email and other_email:
-        score = fuzz.ratio(email.split("@")[0], other_email.split("@")[0])
-        if score >= EMAIL_LOCAL_SCORE:
-            return {"signal": "email", "score": round(score, 1), "values": [email, other_email]}
-    return None
+def row_profile(values: Mapping[str, Any], name_key: str | None = None) -> PersonProfile:
+    """The mapped row ``values`` as the duplicate rules see a person."""
+    name = str(values.get("full_name") or "")
+    key = name_key if name_key is not None else (normalize_name(name) if name else "")
+    return PersonProfile(
+        _ROW_ID,
+        name,
+        values.get("primary_email") or None,
+        values.get("primary_phone") or None,
+        source_ref=values.get("source_ref") or None,
+        normalized_name=key,
+    )
 
 
-def decide(values: Mapping[str, Any], found: Candidates, name_key: str | None = None) -> Verdict:
+def _judged(
+    rules: DuplicateRules, row: PersonProfile, people: Sequence[Person | Namesake]
+) -> list[tuple[Person | Namesake, RuleMatch]]:
+    """The people a rule matches with the row from ``WARN_AT``, strongest first (stable)."""
+    found: list[tuple[Person | Namesake, RuleMatch]] = []
+    for person in people:
+        match = rules.compare(row, PersonProfile.of(person))
+        if match is not None and match.confidence >= WARN_AT:
+            found.append((person, match))
+    found.sort(key=lambda j: -j[1].confidence)
+    return found
+
+
+def _with_person(person: Person | Namesake, match: RuleMatch) -> dict[str, Any]:
+    return {"person_id": str(person.key), **match.to_json()}
+
+
+def decide(
+    values: Mapping[str, Any],
+    found: Candidates,
+    name_key: str | None = None,
+    rules: DuplicateRules = DEFAULT_PERSON_RULES,
+) -> Verdict:
     """Decide what importing the mapped row ``values`` does, given what matching ``found``.
 
     ``name_key`` is the row's full name already normalised, when the caller
-    has it (saving the work of normalising it again).
+    has it (saving the work of normalising it again); ``rules`` are the
+    duplicate rules that judge the people found (see the module).
     """
     exact: list[tuple[str, Person]] = [
         (rule, person)
@@ -133,7 +172,7 @@ def decide(values: Mapping[str, Any], found: Candidates, name_key: str | None = 
         if person is not None
     ]
     people: dict[UUID, Person] = {}
-    for _, person in exact:
+    for person in (*(p for _, p in exact), *found.sharing):
         people.setdefault(person.key, person)
     matches = [{"rule": rule, "person_id": str(person.key)} for rule, person in exact]
     if found.by_source is not None:  # the very record, imported before: nothing else decides
@@ -147,28 +186,34 @@ def decide(values: Mapping[str, Any], found: Candidates, name_key: str | None = 
         evidence = {"rule": "same_file", "field": field, "row": row, "value": values.get(field)}
         first = next(iter(people.values()), None)
         return Verdict(ImportOutcome.DUPLICATE, first, evidence={**evidence, "matches": matches})
-    if len(people) > 1:
-        first = next(iter(people.values()))
-        evidence = {"rule": "conflicting_matches", "matches": matches}
-        return Verdict(ImportOutcome.DUPLICATE, first, evidence=evidence)
-    if people:
-        person = next(iter(people.values()))
+    if not people and not found.by_name:
+        return Verdict(ImportOutcome.NEW, evidence={"rule": "no_match"})
+    profile = row_profile(values, name_key)
+    judged = _judged(rules, profile, list(people.values()))
+    same = [(p, m) for p, m in judged if m.confidence >= SAME_AT]
+    if len(same) > 1:  # two people are each this one: the people on file duplicate each other
+        evidence = {
+            "rule": "conflicting_matches",
+            "matches": matches,
+            "rule_matches": [_with_person(p, m) for p, m in same],
+        }
+        return Verdict(ImportOutcome.DUPLICATE, same[0][0], evidence=evidence)
+    if same:
+        chosen, match = same[0]
+        person = people[chosen.key]
         changes = _changes(values, person, name_key)
-        evidence = {"rule": exact[0][0], "matches": matches, "version": person.version}
+        evidence = {**match.to_json(), "matches": matches, "version": person.version}
         outcome = ImportOutcome.UPDATE if changes else ImportOutcome.UNCHANGED
         return Verdict(outcome, person, changes, evidence)
-    name = values.get("full_name") or ""
-    for namesake in found.by_name:
-        signal = _corroboration(values, namesake)
-        if signal is None:
-            continue
-        score = fuzz.token_sort_ratio(name_key or normalize_name(name), namesake.normalized_name)
+    if judged:
+        chosen, match = judged[0]
+        evidence = {**_with_person(chosen, match), "matches": matches}
+        return Verdict(ImportOutcome.DUPLICATE, chosen, evidence=evidence)
+    namesakes = [n for n in found.by_name if n.key not in people]
+    for namesake, match in _judged(rules, profile, namesakes)[:1]:
         evidence = {
-            "rule": "similar_name",
-            "person_id": str(namesake.key),
-            "name_score": round(score, 1),
-            "names": [name, namesake.full_name],
-            **signal,
+            **_with_person(namesake, match),
+            "names": [profile.full_name, namesake.full_name],
         }
         return Verdict(ImportOutcome.DUPLICATE, namesake, evidence=evidence)
     return Verdict(ImportOutcome.NEW, evidence={"rule": "no_match"})

@@ -18,6 +18,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
+import attrs
+
+from velocity_domain.crm.duplicates import DEFAULT_PERSON_RULES, DuplicateRules
 from velocity_domain.crm.entities import (
     ImportBatch,
     ImportOutcome,
@@ -33,7 +36,7 @@ from velocity_domain.imports.sources import RawRow
 from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.normalize import normalize_name
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
-from velocity_domain.kernel.query import Eq, Filter, In, Query, Range, asc
+from velocity_domain.kernel.query import Eq, Filter, In, IsNull, Query, Range, asc
 from velocity_domain.kernel.repository import ReadTable, TableStatistics
 from velocity_domain.kernel.tableinfo import trusted_entity
 from velocity_domain.uow import UnitOfWork
@@ -52,6 +55,8 @@ __all__ = [
     "store_rows",
 ]
 
+#: A person merged into another is no live record: never an import match.
+LIVE = IsNull("merged_into_person_id")
 #: Rows handled together: one round of statements per chunk.
 CHUNK = 2000
 #: ``(stage, rows done so far)``; called once per chunk.
@@ -302,16 +307,18 @@ def match_rows(
     progress: Progress = quiet,
     *,
     now: datetime,
+    rules: DuplicateRules = DEFAULT_PERSON_RULES,
 ) -> dict[str, int]:
     """Match every readable row and record its outcome, person, changes and evidence.
 
     Rows whose outcome needs writing name the proposal of their outcome
-    (``proposals``); counts per outcome come back.
+    (``proposals``); ``rules`` judge the people found (see ``matching``);
+    counts per outcome come back.
     """
     counts = {o.value: 0 for o in _O}
     done = 0
     matcher = uow.extension(ImportMatcher)  # type: ignore[type-abstract]
-    if matcher is not None:  # the store decides the exact matches in one statement
+    if matcher is not None:  # the store decides the source and same-file rows in one statement
         for outcome, decided in matcher.match_exact(
             batch.key, batch.source_system, proposals, now
         ).items():
@@ -319,42 +326,42 @@ def match_rows(
             done += decided
         progress("matched", done)
     source = Eq("source_system", batch.source_system)
-    exact = matcher is None  # else the store decided every row an exact rule decides
     for chunk in batch_rows(uow, batch.key, Eq("status", _S.VALID)):
         by_source: dict[str | None, Person] = {}
-        by_email: dict[str, Person] = {}
-        by_phone: dict[str, Person] = {}
         earlier: dict[UUID, Any] = {}
-        if exact:
+        if matcher is None:  # else the store decided every row these decide
             refs = keys(chunk, "source_key")
-            by_source = {p.source_ref: p for p in people_by(uow, "source_ref", refs, source)}
-            by_email = _first_by(
-                people_by(uow, "primary_email", keys(chunk, "match_email")), "primary_email"
-            )
-            by_phone = _first_by(
-                people_by(uow, "primary_phone", keys(chunk, "match_phone")), "primary_phone"
-            )
+            by_source = {p.source_ref: p for p in people_by(uow, "source_ref", refs, source, LIVE)}
             earlier = _earlier(uow, batch.key, chunk)
-        unmatched = [
-            r
-            for r in chunk
-            if (r.source_key or "") not in by_source
-            and (r.match_email or "") not in by_email
-            and (r.match_phone or "") not in by_phone
-        ]
+        by_email = _all_by(
+            people_by(uow, "primary_email", keys(chunk, "match_email"), LIVE), "primary_email"
+        )
+        by_phone = _all_by(
+            people_by(uow, "primary_phone", keys(chunk, "match_phone"), LIVE), "primary_phone"
+        )
+        found = {}
+        for row in chunk:
+            emails = by_email.get(row.match_email or "", [])
+            phones = by_phone.get(row.match_phone or "", [])
+            found[row.key] = Candidates(
+                by_source=by_source.get(row.source_key or ""),
+                by_email=emails[0] if emails else None,
+                by_phone=phones[0] if phones else None,
+                earlier=earlier.get(row.key),
+                sharing=(*emails[1:SHARING], *phones[1:SHARING]),
+            )
+        verdicts = {r.key: decide(r.mapped_json, found[r.key], r.match_name, rules) for r in chunk}
+        unmatched = [r for r in chunk if verdicts[r.key].outcome is _O.NEW]
         by_name, compared = _namesakes(uow, unmatched, matcher)
         changes = []
         for row in chunk:
+            verdict = verdicts[row.key]
             name = row.match_name or ""
-            twin = swapped(name)
-            found = Candidates(
-                by_source=by_source.get(row.source_key or ""),
-                by_email=by_email.get(row.match_email or ""),
-                by_phone=by_phone.get(row.match_phone or ""),
-                by_name=tuple(by_name.get(name, [])) + tuple(by_name.get(twin or "", [])),
-                earlier=earlier.get(row.key),
-            )
-            verdict = decide(row.mapped_json, found, row.match_name)
+            if verdict.outcome is _O.NEW and name:
+                twin = swapped(name)
+                namesakes = tuple(by_name.get(name, [])) + tuple(by_name.get(twin or "", []))
+                candidates = attrs.evolve(found[row.key], by_name=namesakes)
+                verdict = decide(row.mapped_json, candidates, row.match_name, rules)
             if verdict.outcome is _O.NEW and name and name not in compared:
                 verdict.evidence["name_check"] = (
                     "not compared with namesakes: too many people share the name"
@@ -380,6 +387,8 @@ def match_rows(
     return counts
 
 
+#: How many people sharing one email or phone a row is compared with (the oldest).
+SHARING = 10
 #: How many namesakes per unmatched row matching reads, at most, in a chunk.
 NAMESAKES_PER_ROW = 10
 #: Names looked up together: the budget is checked between groups.
@@ -409,7 +418,9 @@ def _namesakes(
         if matcher is not None:
             found = matcher.namesakes(group)
         else:
-            found = [Namesake.of(p) for p in uow.crm.people.where_in("normalized_name", group)]
+            found = [
+                Namesake.of(p) for p in uow.crm.people.where_in("normalized_name", group, LIVE)
+            ]
         read += len(found)
         for namesake in sorted(found, key=lambda n: n.person_id):
             by_name.setdefault(namesake.normalized_name, []).append(namesake)
@@ -423,9 +434,9 @@ def keys(chunk: Sequence[ImportRow], field: str) -> set[str]:
     return {v for r in chunk if (v := getattr(r, field))}
 
 
-def _first_by(people: list[Person], field: str) -> dict[str, Person]:
-    """People by ``field``; where several share a value, the oldest (then lowest id) wins."""
-    chosen: dict[str, Person] = {}
+def _all_by(people: list[Person], field: str) -> dict[str, list[Person]]:
+    """People by ``field``, the oldest (then lowest id) first."""
+    chosen: dict[str, list[Person]] = {}
     for person in sorted(people, key=lambda p: (p.created_at, p.key)):
-        chosen.setdefault(getattr(person, field), person)
+        chosen.setdefault(getattr(person, field), []).append(person)
     return chosen

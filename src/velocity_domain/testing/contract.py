@@ -331,6 +331,29 @@ class RepositoryContract:
         with unit_of_work(velocity) as uow:
             assert [p.key for p in uow.crm.people.list().items] == [c.key]
 
+    def test_relink_moves_references_still_holding_the_old_id(
+        self, velocity: Velocity, clock: FixedClock
+    ) -> None:
+        a, b, c = (Person(full_name=n) for n in ("Asha Rao", "Asha R", "Ravi Rao"))
+        lead = Lead(person_id=b.key, source_system="web")
+        other = Lead(person_id=c.key, source_system="web")
+        talk = Interaction(person_id=b.key, channel=Channel.CALL, happened_at=T0)
+        _commit(velocity, a, b, c, lead, other, talk)
+        with unit_of_work(velocity) as uow:
+            moves = [(lead.key, b.key, a.key), (other.key, b.key, a.key)]
+            assert uow.crm.leads.relink("person_id", moves) == {lead.key}
+            # Append-only evidence takes this one change too, and keeps no version.
+            done = uow.intel.interactions.relink("person_id", [(talk.key, b.key, a.key)])
+            assert done == {talk.key}
+            with pytest.raises(ValidationFailed):
+                uow.crm.leads.relink("source_system", [(lead.key, b.key, a.key)])
+            uow.commit()
+        with unit_of_work(velocity) as uow:
+            moved = uow.crm.leads.get(lead.key)
+            assert (moved.person_id, moved.version, moved.updated_at) == (a.key, 2, clock.now())
+            assert uow.crm.leads.get(other.key).person_id == c.key
+            assert uow.intel.interactions.get(talk.key).person_id == a.key
+
     # -- units of work -------------------------------------------------------
 
     def test_leaving_without_commit_rolls_back_adds_updates_and_deletes(

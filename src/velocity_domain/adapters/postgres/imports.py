@@ -49,7 +49,8 @@ _IDS = {
 
 _NAMESAKES = """
 SELECT person_id, full_name, normalized_name, primary_email, primary_phone, version
-FROM {people} WHERE normalized_name = ANY(CAST(:names AS text[]))
+FROM {people}
+WHERE normalized_name = ANY(CAST(:names AS text[])) AND merged_into_person_id IS NULL
 """
 
 _CREATE = """
@@ -258,9 +259,11 @@ class PostgresStatistics:
                 connection.execute(sa.text(f"ANALYZE {table}"))
 
 
-#: Each valid row with what the exact rules find: the person with its source
-#: reference, the oldest with its email and with its phone, and the first
-#: readable row of the file sharing its email or phone.
+#: Each valid row with what the lookups find among the live people (never one
+#: merged into another): the person with its source reference, the oldest with
+#: its email and with its phone, and the first readable row of the file sharing
+#: its email or phone. Only the rows a source match or an earlier row decides
+#: are decided here; the rest, which the duplicate rules decide, stay valid.
 _FOUND = """
 WITH r AS (
     SELECT import_row_id, row_number, status, match_email, match_phone, match_name, source_key,
@@ -281,20 +284,21 @@ WITH r AS (
            p.normalized_name AS p_norm, p.primary_email AS p_email, p.primary_phone AS p_phone
     FROM r
     LEFT JOIN {people} AS s ON s.source_system = :system AND s.source_ref = r.source_key
+                               AND s.merged_into_person_id IS NULL
     LEFT JOIN LATERAL (
-        SELECT * FROM {people} AS q WHERE q.primary_email = r.match_email
+        SELECT * FROM {people} AS q
+        WHERE q.primary_email = r.match_email AND q.merged_into_person_id IS NULL
         ORDER BY q.created_at, q.person_id LIMIT 1
     ) AS e ON true
     LEFT JOIN LATERAL (
-        SELECT * FROM {people} AS q WHERE q.primary_phone = r.match_phone
+        SELECT * FROM {people} AS q
+        WHERE q.primary_phone = r.match_phone AND q.merged_into_person_id IS NULL
         ORDER BY q.created_at, q.person_id LIMIT 1
     ) AS p ON true
 ), k AS (
     SELECT x.*,
            CASE WHEN s_id IS NOT NULL THEN 'source'
                 WHEN first_email < row_number OR first_phone < row_number THEN 'same_file'
-                WHEN e_id IS NOT NULL AND p_id IS NOT NULL AND e_id <> p_id THEN 'conflict'
-                WHEN e_id IS NOT NULL OR p_id IS NOT NULL THEN 'exact'
            END AS kind,
            (SELECT COALESCE(jsonb_agg(v.m ORDER BY v.o), '[]'::jsonb) FROM (VALUES
                 (1, CASE WHEN s_id IS NOT NULL THEN jsonb_build_object(
@@ -323,7 +327,7 @@ WITH r AS (
     FROM k WHERE kind IS NOT NULL
 ), c AS (
     SELECT d.*,
-           CASE WHEN kind IN ('source', 'exact') THEN jsonb_strip_nulls(jsonb_build_object(
+           CASE WHEN kind = 'source' THEN jsonb_strip_nulls(jsonb_build_object(
                'full_name', CASE WHEN NULLIF(m->>'full_name', '') IS NOT NULL
                                   AND match_name IS DISTINCT FROM d_norm
                                  THEN jsonb_build_array(d_name, m->>'full_name') END,
@@ -337,16 +341,11 @@ WITH r AS (
     FROM d
 ), o AS (
     SELECT c.*,
-           CASE WHEN kind IN ('same_file', 'conflict') THEN 'duplicate'
+           CASE WHEN kind = 'same_file' THEN 'duplicate'
                 WHEN changes = '{{}}'::jsonb THEN 'unchanged' ELSE 'update' END AS outcome,
            CASE kind
                WHEN 'source' THEN jsonb_build_object(
                    'rule', 'source', 'matches', matches, 'version', d_ver)
-               WHEN 'exact' THEN jsonb_build_object(
-                   'rule', CASE WHEN e_id IS NOT NULL THEN 'email' ELSE 'phone' END,
-                   'matches', matches, 'version', d_ver)
-               WHEN 'conflict' THEN jsonb_build_object(
-                   'rule', 'conflicting_matches', 'matches', matches)
                ELSE jsonb_build_object(
                    'rule', 'same_file',
                    'field', CASE WHEN first_email < row_number
@@ -375,7 +374,12 @@ SELECT outcome, count(*) FROM u GROUP BY outcome
 
 
 class PostgresImportMatcher:
-    """The import pipeline's exact matching as one statement (see ``ImportMatcher``)."""
+    """The import pipeline's source and same-file matching as one statement (see ``ImportMatcher``).
+
+    Whether a person sharing an email or phone is the same person is for the
+    duplicate rules (Python callables a host may edit), so the pipeline
+    decides those rows; this statement decides only what no rule changes.
+    """
 
     def __init__(self, tx: PostgresTransaction) -> None:
         self._tx = tx
@@ -387,7 +391,10 @@ class PostgresImportMatcher:
         proposals: Mapping[ImportOutcome, UUID],
         now: datetime,
     ) -> dict[str, int]:
-        """Decide every row an exact rule decides, in one statement; count them per outcome."""
+        """Decide the rows a source match or an earlier row decides, in one statement.
+
+        Returns their count per outcome; the rows the duplicate rules decide stay valid.
+        """
         params: dict[str, Any] = {
             "batch": batch_id,
             "system": source_system,

@@ -1,13 +1,24 @@
 """The contacts route family (``/api/crm/contacts``): people, within visibility.
 
-Creating or changing a person whose normalised email or phone already
-belongs to someone else raises ``DuplicateSuspected`` unless the caller
-passes ``allow_duplicate=True``, which the audit event records. The check
-spans every person, visible or not, so duplicates cannot hide behind
-visibility; the error says how many people match and on what, and names
+Creating a person, or changing a person's name, email or phone, is checked
+against the duplicate rules of the governance (``governance.person_rules``,
+see :mod:`velocity_domain.crm.duplicates`): the live people (never one
+merged into another) who share the email, the phone or the name (also with
+its first and last words swapped) are compared with the new values, and
+those a rule matches with a confidence of at least ``WARN_AT`` raise
+``DuplicateSuspected`` unless the caller passes ``allow_duplicate=True``,
+which the audit event records. A change is refused only for a duplicate
+it makes: people the stored person already matched are not counted again
+(a known namesake does not block correcting an email). By default a shared
+email or phone always
+warns (with a low confidence when the names differ: a family phone), and a
+name that agrees warns when something corroborates it. The check spans
+every person, visible or not, so duplicates cannot hide behind visibility;
+the error says how many people match, on what and by which rule, and names
 only those the caller may see. So that someone who sees everyone can review
 it, each refusal is recorded as a ``crm.contacts.duplicate_suspected`` audit
-event naming every match (read with ``velocity.audit.list``, ``audit.read``).
+event naming every match and its rule evidence (read with
+``velocity.audit.list``, ``audit.read``).
 
 A contact created by a principal who sees only their own clients is owned by
 them (``owner_user_id``), so they see it before any lead or deal names it.
@@ -24,7 +35,7 @@ proposal.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -35,6 +46,7 @@ import attrs
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.access.visibility import Visibility, assigned_to, default_owner
+from velocity_domain.crm.duplicates import DuplicateRules
 from velocity_domain.crm.entities import Person
 from velocity_domain.errors import (
     AlreadyExists,
@@ -47,8 +59,18 @@ from velocity_domain.governance import engine
 from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.service import GovernedUpdate, Service, argument_checks, serves
 from velocity_domain.kernel.arguments import UNCHANGED, ArgumentChecks, Unchanged, Version, changes
-from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Among, Eq, Filter, In, Query, Source
+from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
+from velocity_domain.kernel.query import Eq, Filter, In, Query
+from velocity_domain.services.crm.contact_duplicates import (
+    Suspect,
+    blocked_with,
+    by_block,
+    duplicates,
+    evidence,
+    existing,
+    judged,
+    stored_candidates,
+)
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import PolicyOutcome
 
@@ -121,27 +143,6 @@ UPDATABLE = (
 _CONTACT_POINTS = ("primary_email", "primary_phone")
 
 
-def _duplicates(uow: UnitOfWork, person: Person) -> tuple[str, list[UUID]] | None:
-    """Return what ``person`` shares with other people (email first, then phone), if anything.
-
-    One indexed query: the people holding the same email or the same phone.
-    """
-    sources = tuple(
-        Source(Person.table_name, "person_id", (Eq(field, getattr(person, field)),))
-        for field in _CONTACT_POINTS
-        if getattr(person, field) is not None
-    )
-    if not sources:
-        return None
-    found = uow.crm.people.list(Query((Among("person_id", sources),), limit=MAX_PAGE_SIZE))
-    for field in _CONTACT_POINTS:
-        value = getattr(person, field)
-        ids = [p.key for p in found if p.key != person.key and getattr(p, field) == value]
-        if value is not None and ids:
-            return field, ids
-    return None
-
-
 def _new_person(fields: Mapping[str, Any], now: datetime) -> Person:
     """A new person from ``create``'s keyword arguments (validated and normalised)."""
     labels = fields.get("persona_labels", ())
@@ -151,8 +152,9 @@ def _new_person(fields: Mapping[str, Any], now: datetime) -> Person:
 
 
 def _contact_points_moved(current: Person, wanted: Person) -> bool:
-    """Whether a change gives the person another email or phone (the duplicate keys)."""
-    return (wanted.primary_email, wanted.primary_phone) != (
+    """Whether a change gives the person another name, email or phone (what the rules compare)."""
+    return (wanted.normalized_name, wanted.primary_email, wanted.primary_phone) != (
+        current.normalized_name,
         current.primary_email,
         current.primary_phone,
     )
@@ -166,21 +168,32 @@ class _Suspected(Exception):
     """
 
     def __init__(
-        self, person: Person, matched_on: str, existing_ids: list[UUID], error: DuplicateSuspected
+        self, person: Person, suspects: Sequence[Suspect], error: DuplicateSuspected
     ) -> None:
         super().__init__(error)
-        self.person, self.matched_on, self.error = person, matched_on, error
-        self.existing_ids = tuple(existing_ids)
+        self.person, self.error = person, error
+        self.suspects = tuple(suspects)
+        self.matched_on = suspects[0][1].field
+        self.existing_ids = tuple(p.key for p, _ in suspects)
 
 
 def _suspicion(
-    uow: UnitOfWork, principal: Principal, person: Person, matched_on: str, ids: list[UUID]
+    uow: UnitOfWork, principal: Principal, person: Person, suspects: Sequence[Suspect]
 ) -> _Suspected:
-    """The refusal of ``person`` as a duplicate of ``ids``, naming only the visible ones."""
+    """The refusal of ``person`` as a duplicate of ``suspects``, naming only the visible ones."""
+    ids = [p.key for p, _ in suspects]
     seen = Visibility(uow, principal).visible(ids)
     shown = [i for i in ids if i in seen]
-    error = DuplicateSuspected(Person.table_name, shown, matched_on, count=len(ids))
-    return _Suspected(person, matched_on, ids, error)
+    best = suspects[0][1]
+    error = DuplicateSuspected(
+        Person.table_name,
+        shown,
+        best.field,
+        count=len(ids),
+        rule=best.rule,
+        confidence=best.confidence,
+    )
+    return _Suspected(person, suspects, error)
 
 
 def _carried(change: ProposedChange) -> tuple[Any, str | None]:
@@ -213,38 +226,29 @@ def _row_fields(row: object, checks: ArgumentChecks) -> dict[str, Any]:
     return {name: checks.check_value(name, value) for name, value in row.items()}
 
 
-def _existing(uow: UnitOfWork, *where: Filter) -> list[Person]:
-    """Every person matching ``where`` (a handful: the batch's own emails, phones or refs)."""
-    found: list[Person] = []
-    cursor: str | None = None
-    while True:
-        page = uow.crm.people.list(Query(where, limit=MAX_PAGE_SIZE, cursor=cursor))
-        found.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return found
-
-
 def _batch_clashes(
-    uow: UnitOfWork, people: list[tuple[int, Person]], allow_duplicate: bool
+    uow: UnitOfWork,
+    rules: DuplicateRules,
+    people: list[tuple[int, Person]],
+    allow_duplicate: bool,
 ) -> dict[int, RowRefused]:
     """The rows that clash with stored people or with earlier rows, by row index.
 
     A source reference already taken always clashes (it is a unique key); a
-    shared email or phone clashes unless ``allow_duplicate``. The reason
-    names the field, never the other record, which the caller may not see.
+    row the duplicate rules match with a stored person or an earlier row
+    clashes unless ``allow_duplicate``. The reason names the field and the
+    rule, never the other record, which the caller may not see.
     """
-    taken: dict[str, set[Any]] = {field: set() for field in _CONTACT_POINTS}
     refs: set[tuple[str, str]] = set()
-    for field in _CONTACT_POINTS:
-        values = {getattr(p, field) for _, p in people} - {None}
-        if values and not allow_duplicate:
-            taken[field] = {getattr(p, field) for p in _existing(uow, In(field, tuple(values)))}
+    stored: dict[str, list[Person]] = {}
+    if not allow_duplicate:
+        stored = by_block(rules, stored_candidates(uow, rules, [p for _, p in people]))
     keyed = [p for _, p in people if p.source_system is not None and p.source_ref is not None]
     for system in {str(p.source_system) for p in keyed}:
         wanted = tuple({p.source_ref for p in keyed if p.source_system == system})
-        found = _existing(uow, Eq("source_system", system), In("source_ref", wanted))
+        found = existing(uow, Eq("source_system", system), In("source_ref", wanted))
         refs |= {(system, str(p.source_ref)) for p in found}
+    earlier: dict[str, list[Person]] = {}
     clashes: dict[int, RowRefused] = {}
     for index, person in people:
         ref = (str(person.source_system), str(person.source_ref))
@@ -253,19 +257,21 @@ def _batch_clashes(
             why = "this source_system and source_ref already name a person"
             clashes[index] = RowRefused(index, "source_ref", why, AlreadyExists.code)
             continue
-        for field in _CONTACT_POINTS:
-            value = getattr(person, field)
-            if value is not None and value in taken[field]:
-                why = f"another person has this {field}; pass allow_duplicate=True to keep both"
-                clashes[index] = RowRefused(index, field, why, DuplicateSuspected.code)
-                break
-        if index in clashes:
-            continue
+        if not allow_duplicate:
+            others = blocked_with(rules, stored, person) + blocked_with(rules, earlier, person)
+            suspects = judged(rules, person, others)
+            if suspects:
+                best = suspects[0][1]
+                why = (
+                    f"looks like another person (same {best.field}; rule {best.rule},"
+                    f" confidence {best.confidence}); pass allow_duplicate=True to keep both"
+                )
+                clashes[index] = RowRefused(index, best.field, why, DuplicateSuspected.code)
+                continue
+            for key, found_people in by_block(rules, [person]).items():
+                earlier.setdefault(key, []).extend(found_people)
         if keyed_row:
             refs.add(ref)
-        for field in _CONTACT_POINTS:
-            if not allow_duplicate and getattr(person, field) is not None:
-                taken[field].add(getattr(person, field))
     return clashes
 
 
@@ -356,7 +362,7 @@ class ContactService(Service):
         allow_duplicate: bool = False,
         reason: str | None = None,
     ) -> Person:
-        """Create a contact; one sharing an email or phone is ``DuplicateSuspected``.
+        """Create a contact; one the duplicate rules match is ``DuplicateSuspected``.
 
         The write passes the writeback policy first (``ApprovalRequired`` when
         it asks for a review).
@@ -431,7 +437,8 @@ class ContactService(Service):
         created: list[Person] = []
         proposed: list[tuple[int, UUID]] = []
         with self._begin(principal, CREATE_MANY) as uow:
-            clashes = _batch_clashes(uow, people, allow_duplicate)
+            rules = self.governance.person_rules
+            clashes = _batch_clashes(uow, rules, people, allow_duplicate)
             for index, person in people:
                 if index in clashes:
                     refused.append(clashes[index])
@@ -522,7 +529,7 @@ class ContactService(Service):
 
         def screened(uow: UnitOfWork, current: Person, wanted: Person) -> None:
             if _contact_points_moved(current, wanted):
-                self._screen(uow, principal, wanted, allow_duplicate)
+                self._screen(uow, principal, wanted, allow_duplicate, current)
 
         try:
             return self._governed_update(
@@ -545,40 +552,51 @@ class ContactService(Service):
         allow_duplicate, reason = _carried(change)
         details = None
         if _contact_points_moved(current, wanted):
-            details = self._duplicate_details(uow, principal, wanted, allow_duplicate)
+            details = self._duplicate_details(uow, principal, wanted, allow_duplicate, current)
         return self._write_update(
             uow, principal, change, current, wanted, domain="crm", reason=reason, details=details
         )
 
-    @staticmethod
     def _screen(
-        uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        person: Person,
+        allow_duplicate: bool,
+        before: Person | None = None,
     ) -> dict[str, Any] | None:
-        """Look for people ``person`` duplicates (one query).
+        """Look for people ``person`` duplicates under the governance's rules (one query).
 
-        Returns the audit details of an allowed duplicate (``None`` when
-        nobody matches); raises :class:`_Suspected` for one not allowed.
+        ``before`` is the stored person of a change: only duplicates the
+        change makes count. Returns the audit details of an allowed
+        duplicate (``None`` when nobody matches); raises :class:`_Suspected`
+        for one not allowed.
         """
         if not isinstance(allow_duplicate, bool):
             raise ValidationFailed("allow_duplicate", "must be True or False")
-        found = _duplicates(uow, person)
-        if found is None:
+        suspects = duplicates(uow, self.governance.person_rules, person, before)
+        if not suspects:
             return None
-        matched_on, ids = found
         if not allow_duplicate:
-            raise _suspicion(uow, principal, person, matched_on, ids)
+            raise _suspicion(uow, principal, person, suspects)
         return {
             "duplicate_allowed": True,
-            "matched_on": matched_on,
-            "existing_ids": [str(i) for i in ids],
+            "matched_on": suspects[0][1].field,
+            "existing_ids": [str(p.key) for p, _ in suspects],
+            "matches": evidence(suspects),
         }
 
     def _duplicate_details(
-        self, uow: UnitOfWork, principal: Principal, person: Person, allow_duplicate: bool
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        person: Person,
+        allow_duplicate: bool,
+        before: Person | None = None,
     ) -> dict[str, Any] | None:
         """The audit details of an allowed duplicate; refuse others (``DuplicateSuspected``)."""
         try:
-            return self._screen(uow, principal, person, allow_duplicate)
+            return self._screen(uow, principal, person, allow_duplicate, before)
         except _Suspected as suspected:
             raise suspected.error from None
 
@@ -603,6 +621,7 @@ class ContactService(Service):
                     "matched_on": suspected.matched_on,
                     "value": getattr(suspected.person, suspected.matched_on),
                     "existing_ids": [str(i) for i in suspected.existing_ids],
+                    "matches": evidence(suspected.suspects),
                 },
             )
             uow.commit()

@@ -151,7 +151,10 @@ class LeadService(Service):
         with self._reading(principal, LIST) as uow:
             order = (desc("created_at"), desc("lead_id"))
             query = Query(self._seen_only(uow, principal, where), order, limit, cursor)
-            return uow.crm.leads.list(query)
+            page = uow.crm.leads.list(query)
+            if person_id is not None and not page.items and cursor is None:
+                self._visibility(uow, principal).refuse_merged_id(person_id)
+            return page
 
     @serves(ASSIGN)
     def assign(

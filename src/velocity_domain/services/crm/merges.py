@@ -73,7 +73,7 @@ __all__ = ["MAX_MERGE", "MergePreview", "MergeService"]
 
 _PERMISSION = "crm.merges.propose"
 PREVIEW = register("crm.merges.preview", _PERMISSION, "preview a merge of people")
-PROPOSE = register("crm.merges.propose", _PERMISSION, "propose merging people into one")
+#: Proposing a merge; the same operation is applied when its writeback executes.
 MERGE = register("crm.merges.merge", _PERMISSION, "merge people into a survivor")
 UNDO = register("crm.merges.undo", _PERMISSION, "undo a merge of people")
 GET = register("crm.merges.get", "crm.contacts.read", "read a merge of people")
@@ -195,7 +195,7 @@ class MergeService(Service):
             plan.grants_sight_to,
         )
 
-    @serves(PROPOSE)
+    @serves(MERGE)
     def propose(
         self,
         principal: Principal,
@@ -213,7 +213,7 @@ class MergeService(Service):
         with it, e.g. the duplicate rules that matched.
         """
         why = _reason_arg(reason)
-        with self._begin(principal, PROPOSE) as uow:
+        with self._begin(principal, MERGE) as uow:
             plan = self._plan(uow, principal, person_ids, survivor_id, winners)
             merge = self._file(
                 uow, principal, plan, reason=why, evidence=dict(evidence or {}), origin="manual"
@@ -280,7 +280,7 @@ class MergeService(Service):
             created_at=now,
             updated_at=now,
         )
-        self._add_audited(uow, principal, PROPOSE.name, merge, domain="crm", reason=reason)
+        self._add_audited(uow, principal, "crm.merges.propose", merge, domain="crm", reason=reason)
         return merge
 
     def _apply_merge(self, uow: UnitOfWork, principal: Principal, change: ProposedChange) -> Person:
@@ -442,5 +442,7 @@ class MergeService(Service):
         key = change.context.get("merge_id")
         merge = None if key is None else uow.table(PersonMerge).find(UUID(str(key)))
         if merge is None:
-            raise ValidationFailed("context", "names no merge (merge_id)", value=key)
+            raise ValidationFailed(
+                "change_kind", "a merge is proposed with velocity.merges.propose", value="merge"
+            )
         return merge

@@ -196,13 +196,13 @@ def _relationship_moves(
 def _score_moves(
     uow: UnitOfWork, survivor: UUID, merged: set[UUID]
 ) -> tuple[list[Move], list[SetAside]]:
-    """QD scores move, except a summary of a type the survivor (or an earlier mover) holds."""
+    """QD scores move, except a summary of a type the survivor (or a newer one moved) holds."""
     rows = _rows(uow, QdScore, "person_id", [survivor, *merged])
     held = {s.score_type for s in rows if s.person_id == survivor and s.interaction_id is None}  # type: ignore[attr-defined]
     moves: list[Move] = []
     aside: list[SetAside] = []
     scores: list[Any] = rows
-    for score in sorted(scores, key=lambda r: (r.created_at, r.key)):
+    for score in sorted(scores, key=lambda r: (r.created_at, r.key), reverse=True):
         row = score
         if score.person_id == survivor:
             continue

@@ -304,7 +304,10 @@ class OpportunityService(Service):
         with self._reading(principal, LIST) as uow:
             where = self._seen_only(uow, principal, where)
             order = (desc("created_at"), desc("opportunity_id"))
-            return uow.crm.opportunities.list(Query(where, order, limit, cursor))
+            page = uow.crm.opportunities.list(Query(where, order, limit, cursor))
+            if person_id is not None and not page.items and cursor is None:
+                self._visibility(uow, principal).refuse_merged_id(person_id)
+            return page
 
     @serves(MOVE_STAGE)
     def move_stage(

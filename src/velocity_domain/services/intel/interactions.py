@@ -82,8 +82,8 @@ class InteractionService(Service):
             page = uow.intel.timeline(
                 person_id, channels=channels, since=since, until=until, limit=limit, cursor=cursor
             )
-            if not page.items:
-                uow.crm.people.get(person_id)  # an empty page of someone who does not exist
+            if not page.items:  # someone who does not exist, or was merged into another
+                self._visibility(uow, principal).refuse_merged(uow.crm.people.get(person_id))
             return page
 
     @serves(GET)

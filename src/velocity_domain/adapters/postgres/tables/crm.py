@@ -76,6 +76,7 @@ crm_households = sa.Table(
     fk("head_person_id", "crm_people.person_id", ondelete="SET NULL", use_alter=True),
     text("notes", None),
     *versioned(),
+    sa.Index(None, "head_person_id"),
 )
 
 crm_people = sa.Table(

@@ -8,7 +8,8 @@ people twice), the proposal that carries it, its evidence, and at execution
 exactly what it changed, which undo reads back. The permission
 ``crm.merges.propose`` is added to the catalogue and to the operator, sales
 manager and admin roles. Import rows get indexes on the person they matched
-and the record they wrote, so a merge finds a person's import lineage.
+and the record they wrote, and households one on their head, so a merge finds
+every row naming a person through an index.
 
 Revision ID: 0008
 Revises: 0007
@@ -138,6 +139,7 @@ def upgrade() -> None:
     )
     for column in ("matched_person_id", "target_entity_ref"):
         op.create_index(f"ix_crm_import_rows_{column}", "crm_import_rows", [column])
+    op.create_index("ix_crm_households_head_person_id", "crm_households", ["head_person_id"])
     pid, family, action, description = PERMISSION
     op.execute(
         sa.text(
@@ -174,6 +176,7 @@ def downgrade() -> None:
             pid=PERMISSION[0]
         )
     )
+    op.drop_index("ix_crm_households_head_person_id", table_name="crm_households")
     op.drop_table("crm_person_merges")
     for column in ("matched_person_id", "target_entity_ref"):
         op.drop_index(f"ix_crm_import_rows_{column}", table_name="crm_import_rows")
