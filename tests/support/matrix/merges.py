@@ -28,6 +28,16 @@ def _executed(v: Any, w: Any) -> Any:
     return merge
 
 
+def _scan(v: Any, p: Any) -> Any:
+    """``velocity.duplicates.scan`` (the service built here until the composition root has it)."""
+    from velocity_domain.services.crm.duplicate_scan import DuplicateScanService  # noqa: PLC0415
+
+    scanner = getattr(v, "duplicates", None) or DuplicateScanService(
+        v._unit_of_work, v.clock, v.governance, merges=v.merges
+    )
+    return scanner.scan(p)
+
+
 def _proposed(v: Any, w: Any) -> Any:
     return v.merges.propose(w.admin, _pair(v, w), reason="matrix")
 
@@ -50,4 +60,7 @@ ROWS: dict[str, Row] = {
         "a merge is seen by whoever sees its survivor",
     ),
     "crm.merges.list": Row(ALL_ROLES, lambda v, w, p: v.merges.list(p, w.client_a.key)),
+    "crm.merges.scan": Row(
+        PROPOSERS, lambda v, w, p: _scan(v, p), "files the clusters it finds as merge proposals"
+    ),
 }

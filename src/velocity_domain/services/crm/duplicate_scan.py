@@ -36,7 +36,7 @@ import attrs
 from velocity_domain.access.operations import authorize, register
 from velocity_domain.access.principal import Principal
 from velocity_domain.access.visibility import Visibility
-from velocity_domain.crm.duplicates import DEFAULT_PERSON_RULES, PROPOSE_AT, DuplicateRules
+from velocity_domain.crm.duplicates import PROPOSE_AT, DuplicateRules
 from velocity_domain.crm.entities import PersonMerge
 from velocity_domain.crm.ports import DuplicateBlocks
 from velocity_domain.governance.engine import Governance
@@ -171,10 +171,6 @@ class DuplicateScanService(Service):
         super().__init__(unit_of_work, clock, governance)
         self._merges = merges or MergeService(unit_of_work, clock, self.governance)
 
-    def _default_rules(self) -> DuplicateRules:
-        rules = getattr(self.governance, "person_rules", None)
-        return rules if isinstance(rules, DuplicateRules) else DEFAULT_PERSON_RULES
-
     @serves(SCAN)
     def scan(
         self,
@@ -185,12 +181,13 @@ class DuplicateScanService(Service):
     ) -> ScanReport:
         """Find the clusters of duplicate people and file each new one as a merge proposal.
 
-        ``rules`` default to the host's person rules. ``progress`` is called
-        as the scan moves through its stages (see :class:`ScanProgress`).
+        ``rules`` default to the host's person rules
+        (``governance.person_rules``). ``progress`` is called as the scan
+        moves through its stages (see :class:`ScanProgress`).
         Returns the counts of what was compared, found, filed and skipped.
         """
         authorize(principal, SCAN)
-        chosen = rules if rules is not None else self._default_rules()
+        chosen = rules if rules is not None else self.governance.person_rules
         tell = progress or _quiet
         clusterer = Clusterer(
             chosen, lambda blocks, pairs: tell(ScanProgress("comparing", blocks, None, pairs))
