@@ -306,3 +306,40 @@ def test_a_report_counts_what_it_did(any_velocity: tuple[Velocity, FixedClock]) 
     admin, _, _ = _staff(velocity)
     report = _scanner(velocity).scan(admin, rules=DEFAULT_PERSON_RULES.without("similar_name"))
     assert report == ScanReport(0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+
+def test_a_principal_who_sees_some_clients_files_only_clusters_among_them(
+    any_velocity: tuple[Velocity, FixedClock],
+) -> None:
+    velocity, clock = any_velocity
+    admin, _, agent = _staff(velocity)
+    agent_role = next(r for r in velocity.roles.list(admin) if r.role_name == "sales_agent")
+    velocity.roles.set_permissions(
+        admin, "sales_agent", [*agent_role.permission_names, "crm.merges.propose"]
+    )
+    agent = velocity.users.principal_for(admin, agent.user_id)
+    now = clock.now()
+
+    def person(name: str, phone: str, owner: UUID | None) -> Person:
+        return Person(
+            full_name=name,
+            primary_phone=phone,
+            owner_user_id=owner,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+
+    theirs = [person("Asha Rao", "+919830012345", agent.user_id) for _ in range(2)]
+    hidden = [person("Ravi Das", "+919830054321", None) for _ in range(2)]
+    half = [person("Meena Iyer", "+919830099999", agent.user_id)]
+    half.append(person("Iyer Meena", "+919830099999", None))
+    with unit_of_work(velocity) as uow:
+        uow.crm.people.add_many([*theirs, *hidden, *half])
+        uow.commit()
+
+    report = _scanner(velocity).scan(agent)
+
+    assert report.clusters_found == 3
+    assert (report.filed, report.skipped_other) == (1, 2)
+    assert _clusters(_merges(velocity)) == {frozenset(p.key for p in theirs)}
