@@ -40,20 +40,12 @@ import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import psycopg
 
 from benchmarks import names
 from velocity_domain import Velocity
-from velocity_domain.crm import duplicates
-from velocity_domain.crm.duplicates import (
-    DEFAULT_PERSON_RULES,
-    Block,
-    DuplicateRule,
-    DuplicateRules,
-)
 from velocity_domain.crm.entities import Household, Person
 from velocity_domain.kernel.ids import new_id
 from velocity_domain.kernel.normalize import normalize_email, normalize_name, normalize_phone
@@ -375,36 +367,6 @@ def _with_household(person: Planted, household: UUID) -> Planted:
         person.truth,
         person.kind,
     )
-
-
-# --- rules -----------------------------------------------------------------------------------
-
-
-def _strict_similar_name(a: Any, b: Any) -> Any:
-    """``similar_name``, its email signal kept only for the same mailbox written another way.
-
-    The email signal of the default rule (local parts 85% alike) holds for
-    most namesakes, whose addresses are made of the same name; here it
-    needs the same domain and local parts equal once dots, underscores and
-    hyphens are set aside.
-    """
-    found = duplicates._similar_name(a, b)
-    if found is None or found[2].get("signal") != "email":
-        return found
-    (la, da), (lb, db) = (e.split("@") for e in (a.primary_email, b.primary_email))
-    plain = str.maketrans("", "", "._-")
-    return found if da == db and la.translate(plain) == lb.translate(plain) else None
-
-
-#: The default rules with the stricter email signal of ``similar_name`` (see the report).
-STRICT_EMAIL_RULES = DEFAULT_PERSON_RULES.with_rule(
-    DuplicateRule("similar_name", ("full_name",), (Block.NAME,), _strict_similar_name)
-)
-
-
-def rules(name: str) -> DuplicateRules:
-    """``default`` (the library's rules) or ``strict_email`` (:data:`STRICT_EMAIL_RULES`)."""
-    return DEFAULT_PERSON_RULES if name == "default" else STRICT_EMAIL_RULES
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -33,11 +33,10 @@ from benchmarks.datagen import conninfo, database_url, progress, recreate_databa
 from benchmarks.measure import Row
 from velocity_domain import Velocity
 from velocity_domain.adapters.postgres import migrate
-from velocity_domain.crm.duplicates import DuplicateRules
+from velocity_domain.crm.duplicates import DEFAULT_PERSON_RULES, DuplicateRules
 from velocity_domain.crm.ports import DuplicateBlocks
 from velocity_domain.services.crm.duplicate_clusters import Clusterer
 from velocity_domain.services.crm.duplicate_scan import (
-    DuplicateScanService,
     ScanProgress,
     ScanReport,
 )
@@ -81,12 +80,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--detect-only",
         action="store_true",
         help="time the detection (the scan's own code, without filing) and score its clusters",
-    )
-    parser.add_argument(
-        "--rules",
-        choices=("default", "strict_email"),
-        default="default",
-        help="the default rules, or similar_name's email signal only for the same mailbox",
     )
     return parser.parse_args(argv)
 
@@ -235,20 +228,12 @@ def measure(args: argparse.Namespace) -> Result:
     result.baseline_seconds, result.baseline_blocks = baseline(url)
     progress(f"  bare grouping: {result.baseline_seconds:.1f}s; scanning")
     stages = Stages()
-    rules = duplicate_data.rules(args.rules)
+    rules = DEFAULT_PERSON_RULES
     with Velocity.from_url(url) as velocity:
         if args.detect_only:
             result.report, clusters = detect(velocity, rules, stages)
         else:
-            scanner = getattr(velocity, "duplicates", None)
-            if not isinstance(scanner, DuplicateScanService):
-                scanner = DuplicateScanService(
-                    velocity._unit_of_work,
-                    velocity.clock,
-                    velocity.governance,
-                    merges=velocity.merges,
-                )
-            result.report = scanner.scan(admin, rules=rules, progress=stages)
+            result.report = velocity.duplicates.scan(admin, rules=rules, progress=stages)
             clusters = filed_clusters(url)
     result.stages = stages.seconds
     scored = duplicate_data.score(clusters, population)
@@ -329,7 +314,7 @@ def run_measure(server_url: str, people: int, seed: int = 15) -> list[Row]:
     """The duplicates measure for ``benchmarks.run``."""
     args = parse(
         ["--url", server_url, "--people", str(people), "--seed", str(seed), "--duplicates",
-         "0.01", "--traps", "0.005", "--rules", "strict_email"]
+         "0.01", "--traps", "0.005"]
     )  # fmt: skip
     result = measure(args)
     print(table(result), flush=True)

@@ -36,6 +36,7 @@ from velocity_domain.services.crm import accounts, contacts, leads, merges, merg
 from velocity_domain.services.crm import property_interests as interests
 from velocity_domain.services.crm.accounts import AccountService
 from velocity_domain.services.crm.contacts import ContactService
+from velocity_domain.services.crm.duplicate_scan import DuplicateScanService
 from velocity_domain.services.crm.leads import LeadService
 from velocity_domain.services.crm.merges import MergeService
 from velocity_domain.services.crm.opportunities import OpportunityService
@@ -82,6 +83,10 @@ class Velocity:
         """Households and relationships between people."""
         self.merges = MergeService(self._unit_of_work, self.clock, self.governance)
         """Merging duplicate people into a survivor: preview, proposal, undo."""
+        self.duplicates = DuplicateScanService(
+            self._unit_of_work, self.clock, self.governance, merges=self.merges
+        )
+        """The duplicate scan: clusters of duplicate people filed as merge proposals."""
         self.leads = LeadService(self._unit_of_work, self.clock, self.governance)
         """Leads and their conversion."""
         self.opportunities = OpportunityService(self._unit_of_work, self.clock, self.governance)

@@ -19,7 +19,8 @@ The default rules for people (:data:`DEFAULT_PERSON_RULES`):
   initial, a missing middle name or a typo of a letter or two) together with
   one corroborating signal: phone numbers a digit or two apart (or ending in
   the same seven digits), the same employer account, the same household, the
-  same source reference, or nearly the same email local part.
+  same source reference, or the same mailbox written another way
+  (``asha.rao@`` and ``asharao@`` at one domain; see :func:`mailbox`).
 
 An exact email or phone shared by people whose names do not agree (a family
 phone, an office address) still matches, with a low confidence: enough to
@@ -64,6 +65,7 @@ __all__ = [
     "PersonProfile",
     "RuleMatch",
     "account_name_key",
+    "mailbox",
     "name_key",
     "names_agree",
     "swapped_name",
@@ -79,8 +81,6 @@ PROPOSE_AT = 0.6
 PHONE_EDITS = 2
 #: How many trailing digits two phone numbers share to corroborate a name.
 PHONE_SUFFIX = 7
-#: The rapidfuzz ratio two email local parts reach to corroborate a name.
-EMAIL_LOCAL_SCORE = 85.0
 
 
 class Block(enum.StrEnum):
@@ -403,11 +403,26 @@ def _corroboration(a: Any, b: Any) -> dict[str, Any] | None:
     if ra and ra == rb:
         return {"signal": "source_ref", "signal_values": [ra, rb]}
     ea, eb = a.primary_email, b.primary_email
-    if ea and eb:
-        score = fuzz.ratio(ea.split("@")[0], eb.split("@")[0])
-        if score >= EMAIL_LOCAL_SCORE:
-            return {"signal": "email", "score": round(score, 1), "signal_values": [ea, eb]}
+    if ea and eb and ea != eb and mailbox(ea) == mailbox(eb):
+        return {"signal": "email", "signal_values": [ea, eb]}
     return None
+
+
+_SEPARATORS = str.maketrans("", "", "._-")
+
+
+def mailbox(email: str) -> str:
+    """An address as one mailbox: the local part without dots, dashes, underscores or ``+tag``.
+
+    Two addresses of one domain that differ only so are one person's
+    mailbox written another way. (An address merely alike is no signal:
+    namesakes' addresses are made of the same name.)
+
+    >>> mailbox("Asha.Rao+expo@example.in") == mailbox("asha_rao@example.in")
+    True
+    """
+    local, _, domain = email.lower().rpartition("@")
+    return f"{local.split('+', 1)[0].translate(_SEPARATORS)}@{domain}"
 
 
 def _similar_name(a: Any, b: Any) -> Outcome:

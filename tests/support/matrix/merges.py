@@ -29,13 +29,7 @@ def _executed(v: Any, w: Any) -> Any:
 
 
 def _scan(v: Any, p: Any) -> Any:
-    """``velocity.duplicates.scan`` (the service built here until the composition root has it)."""
-    from velocity_domain.services.crm.duplicate_scan import DuplicateScanService  # noqa: PLC0415
-
-    scanner = getattr(v, "duplicates", None) or DuplicateScanService(
-        v._unit_of_work, v.clock, v.governance, merges=v.merges
-    )
-    return scanner.scan(p)
+    return v.duplicates.scan(p)
 
 
 def _proposed(v: Any, w: Any) -> Any:
