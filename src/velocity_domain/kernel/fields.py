@@ -506,7 +506,9 @@ def boolean(*, default: bool = False) -> Any:
 def _json_check(instance: object, name: str, value: Any) -> None:
     def walk(item: Any, path: str) -> None:
         if isinstance(item, str):
-            if "\x00" in item or any(unicodedata.category(ch) == "Cs" for ch in item):
+            if "\x00" in item or (
+                not item.isascii() and any(unicodedata.category(ch) == "Cs" for ch in item)
+            ):
                 raise invalid(instance, name, f"holds a NUL or a lone surrogate at {path}")
             return
         if item is None or isinstance(item, bool | int):

@@ -260,7 +260,7 @@ class DuplicateScanService(Service):
                     filed.known += 1
                     continue
                 survivor, *merged = (found[p] for p in cluster.person_ids)
-                plan = merging.plan(uow, survivor, merged)
+                plan = merging.plan(uow, survivor, merged, rows=False)
                 merge = self._merges._file(
                     uow,
                     principal,

@@ -250,7 +250,6 @@ class MergeService(Service):
                 "merged": {str(p.key): p.version for p in plan.merged},
                 "winners": {c.field: str(c.person_id) for c in plan.fields},
                 "grants_sight_to": [str(u) for u in plan.grants_sight_to],
-                "moves": len(plan.moves),
                 "reason": reason,
             },
         )

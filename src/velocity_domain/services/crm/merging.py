@@ -236,8 +236,15 @@ def plan(
     survivor: Person,
     merged: Sequence[Person],
     winners: Mapping[str, UUID] | None = None,
+    *,
+    rows: bool = True,
 ) -> Plan:
-    """Work out what merging ``merged`` into ``survivor`` does, from the rows as stored now."""
+    """Work out what merging ``merged`` into ``survivor`` does, from the rows as stored now.
+
+    ``rows=False`` leaves out the rows that would move or be set aside (the
+    people's fields and who would gain sight are still worked out): enough
+    to file a proposal, whose execution works the rows out again anyway.
+    """
     for person in (survivor, *merged):
         if person.merged_into_person_id is not None:
             raise MergedRecord(Person.table_name, person.key, person.merged_into_person_id)
@@ -256,6 +263,9 @@ def plan(
     moves: list[Move] = []
     aside: list[SetAside] = []
     removed: list[Entity] = []
+    sight = _sight(uow, survivor, merged)
+    if not rows:
+        return Plan(survivor, tuple(merged), result, tuple(fields), (), (), sight)
     for cls, field in references():
         if cls is Relationship or cls is QdScore:
             continue
@@ -275,7 +285,7 @@ def plan(
         tuple(fields),
         tuple(moves),
         tuple(aside),
-        _sight(uow, survivor, merged),
+        sight,
         tuple(removed),
     )
 
