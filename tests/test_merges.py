@@ -388,3 +388,30 @@ def test_a_bare_merge_writeback_is_refused_pointing_to_the_merge_service(
         )
     assert refused.value.field == "change_kind"
     assert "velocity.merges.propose" in refused.value.reason
+
+
+def test_every_write_naming_a_merged_person_points_to_the_survivor(
+    world: World, merge_graph: MergeGraph
+) -> None:
+    velocity, g = world.velocity, merge_graph
+    _merge(world, g)
+    manager = world.by_role["sales_manager"]
+    dup, spouse = g.duplicate.key, g.world.spouse.key
+    household = g.copies[-2]
+    writes = {
+        "lead": lambda: velocity.leads.create(manager, person_id=dup, source_system="web"),
+        "deal": lambda: velocity.opportunities.create(manager, person_id=dup),
+        "task": lambda: velocity.tasks.create(
+            manager, title="Call", due_at=g.client.created_at, person_id=dup
+        ),
+        "interaction": lambda: velocity.interactions.log(
+            manager, person_id=dup, channel="call", happened_at=g.client.created_at
+        ),
+        "interest": lambda: velocity.property_interests.record(manager, person_id=dup),
+        "relationship": lambda: velocity.relationships.relate(manager, dup, spouse, "sibling"),
+        "household member": lambda: velocity.relationships.add_member(manager, household.key, dup),
+    }
+    for name, write in writes.items():
+        with pytest.raises(MergedRecord) as pointed:
+            write()
+        assert pointed.value.survivor == g.client.key, name
