@@ -161,8 +161,10 @@ def detect(
     clusters = clusterer.clusters()
     tell(ScanProgress("done", 0, len(clusters)))
     found = [set(c.person_ids) for c in clusters]
+    with unit_of_work(velocity, read_only=True) as uow:
+        people = uow.crm.people.count()
     report = ScanReport(
-        0,
+        people,
         clusterer.blocks,
         clusterer.capped,
         clusterer.pairs,
