@@ -21,6 +21,7 @@ import threading
 from types import TracebackType
 
 from velocity_domain.access.catalogue import seed_rows
+from velocity_domain.client_graph.client360 import ClientGraphService
 from velocity_domain.errors import NotConfigured
 from velocity_domain.governance.agents import AgentRunService
 from velocity_domain.governance.appliers import Appliers, Route
@@ -107,6 +108,8 @@ class Velocity:
             self._unit_of_work, self.clock, self.governance, writebacks=self.writebacks
         )
         """The import gateway: files in, mapped, matched, reviewed, committed and undone."""
+        self.client_graph = ClientGraphService(self._unit_of_work, self.clock, self.governance)
+        """The client graph: client 360, derived from the canonical tables at read time."""
         self.price_sheets = PriceSheetService(
             self._unit_of_work, self.clock, self.governance, inventory=self.inventory
         )
