@@ -36,6 +36,7 @@ from velocity_domain.crm.entities import (
     PersonMerge,
     PropertyInterest,
     Relationship,
+    StagedEntity,
     StageHistory,
 )
 from velocity_domain.errors import NotFound, ValidationFailed
@@ -240,7 +241,9 @@ class ClientGraphService(Service):
 
     @staticmethod
     def _deals(uow: UnitOfWork, deals: list[Opportunity], now: datetime) -> tuple[Deal, ...]:
-        moves = uow.table(StageHistory).where_in("entity_id", [d.key for d in deals])
+        moves = uow.table(StageHistory).where_in(
+            "entity_id", [d.key for d in deals], Eq("entity_type", StagedEntity.OPPORTUNITY)
+        )
         entered: dict[UUID, datetime] = {}
         for move in moves:
             if move.entity_id not in entered or move.changed_at > entered[move.entity_id]:
