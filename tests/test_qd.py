@@ -428,6 +428,32 @@ def test_reads_and_writes_cost_the_same_statements_at_any_history(pg_world: Worl
 
 
 @pytest.mark.postgres
+def test_a_batch_costs_the_same_statements_at_any_size(pg_world: World) -> None:
+    world, velocity = pg_world, pg_world.velocity
+    counts = []
+    for size in (2, 300):
+        with unit_of_work(velocity) as uow:
+            people = [Person(full_name=f"Client {size} {i}") for i in range(size // 2)]
+            uow.crm.people.add_many(people)
+            uow.commit()
+        rows = [
+            {
+                "person_id": people[i % len(people)].key,
+                "score_type": list(QdScoreType)[i % 6],
+                "signal_source": "call",
+                "value": i % 100,
+            }
+            for i in range(size)
+        ]
+        batch, seen = _counted(velocity, lambda r=rows: velocity.qd.record_points(world.admin, r))
+        assert len(batch.recorded) == size
+        assert batch.refused == ()
+        counts.append(len(seen))
+    assert counts == [counts[0]] * 2, counts
+    print(f"QD batch: {counts[0]} statements")
+
+
+@pytest.mark.postgres
 def test_the_history_read_is_served_by_the_person_history_index(
     pg_world: World, pg_engine: sa.Engine
 ) -> None:
@@ -473,3 +499,119 @@ def test_the_history_read_is_served_by_the_person_history_index(
     plan = json.dumps(document)
     assert "ix_intel_qd_timeseries_person_history" in plan, plan
     assert '"Seq Scan"' not in plan, plan
+
+
+# -- many points at once ------------------------------------------------------------------------
+
+
+def test_a_batch_records_the_good_rows_and_refuses_the_bad_with_reasons(world: World) -> None:
+    merged = Person(
+        full_name="Asha R.",
+        merged_into_person_id=world.client_a.key,
+        merged_at=world.clock.now(),
+        owner_user_id=world.agent_a.user_id,  # so agent A sees it, and is pointed to the survivor
+    )
+    with unit_of_work(world.velocity) as uow:
+        uow.crm.people.add(merged)
+        uow.commit()
+    a, b = world.client_a.key, world.client_b.key
+    at = world.clock.now() - DAY
+    rows: list[Any] = [
+        {
+            "person_id": a,
+            "score_type": "intent",
+            "signal_source": "call",
+            "value": 40,
+            "timestamp": at,
+        },
+        {"person_id": a, "score_type": "intent", "signal_source": "whatsapp", "value": 80},
+        {"person_id": a, "score_type": "intent", "signal_source": "call", "value": 101},
+        {"person_id": b, "score_type": "intent", "signal_source": "call", "value": 50},
+        {"person_id": merged.key, "score_type": "intent", "signal_source": "call", "value": 5},
+        {"person_id": a, "score_type": "intent", "signal_source": "call", "value": 5, "colour": 1},
+        {"person_id": a, "score_type": "intent", "value": 5},
+        "not a row",
+        {
+            "person_id": a,
+            "score_type": "urgency",
+            "signal_source": "visit",
+            "value": 70,
+            "interaction_id": world.call.key,
+        },
+    ]
+    batch = world.velocity.qd.record_points(world.agent_a, rows)
+    assert [(r.index, r.field, r.code) for r in batch.refused] == [
+        (2, "value", "validation_failed"),
+        (3, "person_id", "not_found"),
+        (4, "person_id", "merged_record"),
+        (5, "colour", "validation_failed"),
+        (6, "signal_source", "validation_failed"),
+        (7, "row", "validation_failed"),
+    ]
+    assert [p.value for p in batch.recorded] == [40, 80, 70]
+    assert batch.proposed == ()
+    by_type = {s.score_type: s for s in batch.summaries}
+    assert set(by_type) == {QdScoreType.INTENT, QdScoreType.URGENCY}
+    stored = _summaries(world, a)
+    assert stored[QdScoreType.INTENT].current_value == by_type[QdScoreType.INTENT].current_value
+    assert stored[QdScoreType.INTENT].version == by_type[QdScoreType.INTENT].version
+    assert len(stored[QdScoreType.INTENT].evidence_refs_json) == 2
+    assert len(_points(world, a)) == 3
+    assert _points(world, b) == []
+
+
+def test_a_batch_updates_existing_summaries_as_single_points_would(world: World) -> None:
+    _record(world, 20, days_ago=3, signal_source="email")
+    single = _record(world, 60, days_ago=1, signal_source="call").summary
+    a = world.client_a.key
+    batch = world.velocity.qd.record_points(
+        world.admin,
+        [{"person_id": a, "score_type": "intent", "signal_source": "call", "value": 90}],
+    )
+    (summary,) = batch.summaries
+    assert summary.key == single.key
+    assert summary.version == single.version + 1
+    alone = WeightedDecay().score(
+        [
+            QdSignal(UUID(int=1), SignalSource.EMAIL, world.clock.now() - 3 * DAY, Decimal(20)),
+            QdSignal(UUID(int=2), SignalSource.CALL, world.clock.now(), Decimal(90)),
+        ],
+        world.clock.now(),
+    )
+    assert summary.current_value == alone.value
+    assert _summaries(world, a)[QdScoreType.INTENT] == summary
+
+
+def test_a_batch_row_the_policy_holds_is_proposed(world: World) -> None:
+    world.velocity.governance.policy.add(
+        FieldRule(
+            "model_qd",
+            lambda c, p: (
+                "models are reviewed" if c.fields.get("signal_source") == "model" else None
+            ),
+        )
+    )
+    a = world.client_a.key
+    batch = world.velocity.qd.record_points(
+        world.admin,
+        [
+            {"person_id": a, "score_type": "intent", "signal_source": "model", "value": 90},
+            {"person_id": a, "score_type": "intent", "signal_source": "call", "value": 30},
+        ],
+    )
+    assert [index for index, _ in batch.proposed] == [0]
+    assert [p.value for p in batch.recorded] == [30]
+
+
+def test_a_batch_over_the_limit_or_not_a_list_is_refused_whole(world: World) -> None:
+    row = {
+        "person_id": world.client_a.key,
+        "score_type": "intent",
+        "signal_source": "call",
+        "value": 1,
+    }
+    for rows in ([row] * 501, "rows", row):
+        with pytest.raises(ValidationFailed) as err:
+            world.velocity.qd.record_points(world.admin, rows)
+        assert err.value.field == "rows"
+    assert _points(world, world.client_a.key) == []

@@ -25,7 +25,7 @@ a merged person is ``MergedRecord`` naming the survivor.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,10 +36,17 @@ import attrs
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.crm.entities import Person
-from velocity_domain.errors import MergedRecord, ValidationFailed
+from velocity_domain.errors import (
+    ConcurrencyConflict,
+    MergedRecord,
+    NotFound,
+    PolicyDenied,
+    ValidationFailed,
+)
+from velocity_domain.governance import engine
 from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.engine import Governance
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import Service, argument_checks, serves
 from velocity_domain.intel.entities import (
     Interaction,
     QdScore,
@@ -63,21 +70,63 @@ from velocity_domain.intel.qd import (
     signals_from_json,
     trend,
 )
+from velocity_domain.kernel.arguments import ArgumentChecks
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, IsNull, Query
+from velocity_domain.services.crm.contacts import RowRefused
 from velocity_domain.uow import UnitOfWork
+from velocity_domain.workflow.entities import PolicyOutcome
 
-__all__ = ["HISTORY_LIMIT", "QdRecorded", "QdService", "QdTypeView", "QdView"]
+__all__ = [
+    "HISTORY_LIMIT",
+    "MAX_BATCH",
+    "QdBatch",
+    "QdRecorded",
+    "QdService",
+    "QdTypeView",
+    "QdView",
+]
 
 RECORD = register(
     "crm.qd.record", "crm.qd.write", "record a QD signal point and update the client's summary"
+)
+RECORD_MANY = register(
+    "crm.qd.record_many", "crm.qd.write", "record many QD signal points in one call"
 )
 READ = register("crm.qd.read", "crm.qd.read", "a client's QD summary, changes, trend and series")
 
 #: How many of a person's newest points the QD query reads (one statement).
 HISTORY_LIMIT = MAX_PAGE_SIZE
+#: The most points one ``record_points`` call takes.
+MAX_BATCH = 500
+#: The keys a row of ``record_points`` may hold: the arguments of ``record_point``.
+_ROW_FIELDS = (
+    "person_id",
+    "score_type",
+    "signal_source",
+    "value",
+    "timestamp",
+    "interaction_id",
+    "evidence_ref",
+)
+_REQUIRED = ("person_id", "score_type", "signal_source", "value")
 _WEEK, _MONTH = timedelta(days=7), timedelta(days=30)
+
+
+@attrs.frozen
+class QdBatch:
+    """What ``record_points`` did with each row: recorded, sent to review, or refused.
+
+    ``summaries`` are the summaries the recorded points left, one per client
+    and score type.
+    """
+
+    recorded: tuple[QdTimeseriesPoint, ...]
+    summaries: tuple[QdScore, ...]
+    #: ``(row index, writeback id)`` of the rows the policy sent to review.
+    proposed: tuple[tuple[int, UUID], ...]
+    refused: tuple[RowRefused, ...]
 
 
 @attrs.frozen
@@ -200,34 +249,14 @@ class QdService(Service):
                     value=point.interaction_id,
                 )
         summary = _summary_of(uow, point.person_id, point.score_type)
-        before = [] if summary is None else signals_from_json(summary.evidence_refs_json)
-        result = self.scoring.score([*before, signal_of(point)], now)
         uow.intel.qd_timeseries.add(point)
-        after = summary
-        if result.value is not None:
-            refs = evidence_json(result.evidence)
-            if summary is None:
-                after = QdScore(
-                    person_id=point.person_id,
-                    score_type=point.score_type,
-                    current_value=result.value,
-                    computed_at=now,
-                    evidence_refs_json=refs,
-                    created_at=now,
-                    updated_at=now,
-                )
-                uow.intel.qd_scores.add(after)
-            else:
-                after = uow.intel.qd_scores.update(
-                    attrs.evolve(
-                        summary,
-                        current_value=result.value,
-                        computed_at=now,
-                        evidence_refs_json=refs,
-                        updated_at=now,
-                    ),
-                    expected_version=summary.version,
-                )
+        after = self._rescored(summary, point.person_id, point.score_type, [point], now)
+        if after is not None and summary is None:
+            uow.intel.qd_scores.add(after)
+        elif after is not None and summary is not None:
+            after = uow.intel.qd_scores.update(after, expected_version=summary.version)
+        else:
+            after = summary
         self._audit(
             uow,
             principal,
@@ -243,6 +272,29 @@ class QdService(Service):
         )
         return QdRecorded(point, after)
 
+    def _rescored(
+        self,
+        summary: QdScore | None,
+        person_id: UUID,
+        score_type: QdScoreType,
+        points: Sequence[QdTimeseriesPoint],
+        now: datetime,
+    ) -> QdScore | None:
+        """The summary after ``points`` (new, or ``summary`` changed); ``None``: none to write."""
+        before = [] if summary is None else signals_from_json(summary.evidence_refs_json)
+        result = self.scoring.score([*before, *(signal_of(p) for p in points)], now)
+        if result.value is None:
+            return None
+        values: dict[str, Any] = {
+            "current_value": result.value,
+            "computed_at": now,
+            "evidence_refs_json": evidence_json(result.evidence),
+            "updated_at": now,
+        }
+        if summary is not None:
+            return attrs.evolve(summary, **values)
+        return QdScore(person_id=person_id, score_type=score_type, created_at=now, **values)
+
     def _apply_record(
         self, uow: UnitOfWork, principal: Principal, change: ProposedChange
     ) -> QdTimeseriesPoint:
@@ -251,6 +303,133 @@ class QdService(Service):
         if not isinstance(point, QdTimeseriesPoint):  # pragma: no cover - a misrouted change
             raise TypeError(f"{change.operation} builds {type(point).__name__}")
         return self._record(uow, principal, point).point
+
+    @serves(RECORD_MANY)
+    def record_points(self, principal: Principal, rows: Iterable[Any]) -> QdBatch:
+        """Record up to ``MAX_BATCH`` points in one transaction; each row is judged on its own.
+
+        A row is a mapping of ``record_point``'s arguments (``person_id``,
+        ``score_type``, ``signal_source`` and ``value`` required), each
+        checked as ``record_point`` checks it. A row with a bad value, a
+        client one may not see (or merged), an interaction of another
+        client, or a policy denial is refused with its index, field and
+        reason, and the good rows are recorded; a row the policy sends to
+        review is stored as a proposal. Each client's summary of each score
+        type is recomputed once, from all its new points. The cost is a fixed
+        handful of statements whatever the batch size.
+        """
+        batch = _rows_arg(rows)
+        now = self.clock.now()
+        refused: list[RowRefused] = []
+        proposed: list[tuple[int, UUID]] = []
+        with self._begin(principal, RECORD_MANY) as uow:
+            candidates = self._batch_points(uow, principal, batch, now, refused)
+            recorded: list[QdTimeseriesPoint] = []
+            for index, point in candidates:
+                verdict = self.governance.verdict(self._create_change(RECORD, point), principal)
+                if verdict.outcome is PolicyOutcome.AUTO_APPROVE:
+                    recorded.append(point)
+                elif verdict.outcome is PolicyOutcome.DENY:
+                    why = f"denied by policy rule {verdict.rule}: {verdict.reason}"
+                    refused.append(RowRefused(index, "row", why, PolicyDenied.code))
+                else:
+                    change = self._create_change(RECORD, point)
+                    draft = engine.store(uow, self.clock, principal, change)
+                    engine.classify(uow, self.clock, principal, draft, verdict)
+                    proposed.append((index, draft.key))
+            summaries = self._write_batch(uow, principal, recorded, now)
+            uow.commit()
+        refused.sort(key=lambda r: r.index)
+        return QdBatch(tuple(recorded), summaries, tuple(proposed), tuple(refused))
+
+    def _batch_points(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        batch: list[Any],
+        now: datetime,
+        refused: list[RowRefused],
+    ) -> list[tuple[int, QdTimeseriesPoint]]:
+        """The rows of a batch as points, refusing (into ``refused``) the bad ones."""
+        checks = argument_checks(type(self).record_point)
+        points: list[tuple[int, QdTimeseriesPoint]] = []
+        for index, row in enumerate(batch):
+            try:
+                points.append((index, _row_point(row, checks, now)))
+            except ValidationFailed as err:
+                refused.append(RowRefused(index, err.field, err.reason, err.code))
+        visibility = self._visibility(uow, principal)
+        people = uow.crm.people.get_many({p.person_id for _, p in points})
+        seen = visibility.visible(people.keys())
+        linked = {p.interaction_id for _, p in points if p.interaction_id is not None}
+        interactions = uow.intel.interactions.get_many(linked) if linked else {}
+        good: list[tuple[int, QdTimeseriesPoint]] = []
+        for index, point in points:
+            person = people.get(point.person_id)
+            problem: tuple[str, str, str] | None = None
+            if person is None or person.key not in seen:
+                problem = ("person_id", "names no person", NotFound.code)
+            elif person.merged_into_person_id is not None:
+                survivor = person.merged_into_person_id
+                problem = (
+                    ("person_id", f"was merged into {survivor}", MergedRecord.code)
+                    if visibility.can_see(survivor)
+                    else ("person_id", "names no person", NotFound.code)
+                )
+            elif point.interaction_id is not None:
+                interaction = interactions.get(point.interaction_id)
+                if interaction is None or interaction.person_id != point.person_id:
+                    why = "names no interaction of this person"
+                    problem = ("interaction_id", why, ValidationFailed.code)
+            if problem is None:
+                good.append((index, point))
+            else:
+                refused.append(RowRefused(index, *problem))
+        return good
+
+    def _write_batch(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        points: list[QdTimeseriesPoint],
+        now: datetime,
+    ) -> tuple[QdScore, ...]:
+        """Add ``points``, each audited, and write each touched summary once."""
+        if not points:
+            return ()
+        uow.intel.qd_timeseries.add_many(points)
+        for point in points:
+            self._audit(
+                uow,
+                principal,
+                RECORD.name,
+                target_domain="intel",
+                target_ref=point.key,
+                after=point,
+                details={"bulk": True},
+            )
+        groups: dict[tuple[UUID, QdScoreType], list[QdTimeseriesPoint]] = {}
+        for point in points:
+            groups.setdefault((point.person_id, point.score_type), []).append(point)
+        people = sorted({person_id for person_id, _ in groups})
+        found = uow.intel.qd_scores.where_in("person_id", people, IsNull("interaction_id"))
+        stored = {(s.person_id, s.score_type): s for s in found}
+        added: list[QdScore] = []
+        changed: list[QdScore] = []
+        for (person_id, score_type), group in groups.items():
+            summary = stored.get((person_id, score_type))
+            after = self._rescored(summary, person_id, score_type, group, now)
+            if after is not None:
+                (added if summary is None else changed).append(after)
+        uow.intel.qd_scores.add_many(added)
+        moves = [(s.key, s.version, {f: getattr(s, f) for f in _SUMMARY_FIELDS}) for s in changed]
+        updated = uow.intel.qd_scores.update_many(moves) if moves else set()
+        for s in changed:
+            if s.key not in updated:  # another write moved it since it was read
+                now_at = uow.intel.qd_scores.find(s.key)
+                actual = None if now_at is None else now_at.version
+                raise ConcurrencyConflict(s.table_name, s.key, s.version, actual)
+        return tuple(added) + tuple(attrs.evolve(s, version=s.version + 1) for s in changed)
 
     @serves(READ)
     def qd(
@@ -343,6 +522,47 @@ class QdService(Service):
                 else ()
             ),
         )
+
+
+_SUMMARY_FIELDS = ("current_value", "computed_at", "evidence_refs_json")
+
+
+def _rows_arg(rows: object) -> list[Any]:
+    """The rows of a batch as a list, refusing what is not a bounded collection of rows."""
+    if isinstance(rows, str | bytes | Mapping) or not isinstance(rows, Iterable):
+        raise ValidationFailed("rows", "must be a list of rows (mappings of field to value)")
+    batch = list(rows)
+    if len(batch) > MAX_BATCH:
+        raise ValidationFailed("rows", f"at most {MAX_BATCH} rows per call", value=len(batch))
+    return batch
+
+
+def _row_point(row: object, checks: ArgumentChecks, now: datetime) -> QdTimeseriesPoint:
+    """One batch row as a point, each value checked as ``record_point`` checks its argument."""
+    if not isinstance(row, Mapping):
+        raise ValidationFailed("row", "must be a mapping of field to value")
+    for name in row:
+        if name not in _ROW_FIELDS:
+            raise ValidationFailed(
+                str(name), f"is not a field of a QD point; fields: {', '.join(_ROW_FIELDS)}"
+            )
+    for name in _REQUIRED:
+        if name not in row:
+            raise ValidationFailed(name, "is required")
+    given = {name: checks.check_value(name, value) for name, value in row.items()}
+    value = given["value"]
+    timestamp = given.get("timestamp")
+    point = QdTimeseriesPoint(
+        person_id=given["person_id"],
+        score_type=given["score_type"],
+        signal_source=given["signal_source"],
+        timestamp=now if timestamp is None else timestamp,
+        value=Decimal(repr(value) if isinstance(value, float) else value),
+        interaction_id=given.get("interaction_id"),
+        evidence_ref=given.get("evidence_ref"),
+    )
+    _check_point(point, now)
+    return point
 
 
 def _minus(a: Decimal | None, b: Decimal | None) -> Decimal | None:
