@@ -293,6 +293,42 @@ def timeline(ctx: Context) -> list[Row]:
     return rows
 
 
+#: Client 360's target (issue 16): its p99 within this many times a raw primary-key lookup's p50.
+CLIENT_360_RATIO = 30.0
+
+
+def client_360(ctx: Context) -> list[Row]:
+    """Client 360 of random clients, and of the client with the most interactions.
+
+    The baseline is a raw primary-key lookup of the same client (the floor of
+    any read about one client), as issue 16 states its target.
+    """
+    ids: list[UUID] = [
+        r[0] for r in ctx.rows("SELECT person_id FROM crm_people ORDER BY random() LIMIT 1000")
+    ]
+    (heavy,) = ctx.rows(
+        "SELECT person_id FROM crm_people WHERE primary_email = %s", (TIMELINE_EMAIL,)
+    )[0]
+    view = ctx.velocity.client_graph.client_360(ctx.operator, heavy)
+    assert view.person.key == heavy
+    rows = []
+    for name, pick in (
+        ("client_graph.client_360, random clients", lambda i: ids[i % len(ids)]),
+        (
+            f"client_graph.client_360, the heaviest client"
+            f" ({sum(view.interactions_by_channel.values()):,} interactions)",
+            lambda _: heavy,
+        ),
+    ):
+        lib, raw = interleaved(
+            lambda i, pick=pick: ctx.velocity.client_graph.client_360(ctx.operator, pick(i)),
+            lambda i, pick=pick: ctx.rows(RAW_GET, (pick(i),)),
+            ctx.budget,
+        )
+        rows.append(latency_row(name, lib, raw, max_ratio=CLIENT_360_RATIO))
+    return rows
+
+
 def startup(ctx: Context) -> list[Row]:
     """``Velocity.from_url`` (engine, pool, schema revision check) against ``psycopg.connect``."""
     raw_url = conninfo(ctx.url)

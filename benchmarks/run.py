@@ -40,6 +40,7 @@ PG_MEASURES: dict[str, Callable[[Context], list[Row]]] = {
     "search": cases_read.search,
     "get": cases_read.get,
     "timeline": cases_read.timeline,
+    "client360": cases_read.client_360,
     "create": cases_write.create,
     "writeback": cases_write.writebacks,
     "startup": cases_read.startup,

@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL
 from tests.support.pg_harness import ENV_VAR, SHARED_VAR, NoServerError, PostgresServer
 from tests.support.world import World, build
 from velocity_domain import Velocity
+from velocity_domain.adapters.blobs import LocalBlobStore
 from velocity_domain.adapters.postgres import migrate
 from velocity_domain.kernel.clock import FixedClock
 
@@ -104,7 +105,9 @@ def any_velocity(request: pytest.FixtureRequest) -> Iterator[tuple[Velocity, Fix
 
     url: URL = request.getfixturevalue("pg_url")
     empty_all_tables(request.getfixturevalue("pg_engine"))
-    with Velocity.from_url(url.render_as_string(hide_password=False), clock=clock) as velocity:
+    blobs = LocalBlobStore(request.getfixturevalue("tmp_path") / "blobs")
+    dsn = url.render_as_string(hide_password=False)
+    with Velocity.from_url(dsn, clock=clock, blob_store=blobs) as velocity:
         yield velocity, clock
 
 

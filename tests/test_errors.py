@@ -49,6 +49,7 @@ FAMILIES: dict[str, str] = {
     "ApprovalRequired": "none",
     "SchemaNotReady": "none",
     "NotConfigured": "none",
+    "BlobTampered": "none",
 }
 _BASES = {"client": ClientError, "conflict": Conflict, "retryable": Retryable}
 

@@ -27,7 +27,14 @@ from velocity_domain.testing import store_of
 pytestmark = pytest.mark.postgres
 
 PEOPLE = 60_000
-LARGE = {"crm_people", "crm_leads", "crm_opportunities", "intel_interactions", "crm_accounts"}
+LARGE = {
+    "crm_people",
+    "crm_leads",
+    "crm_opportunities",
+    "intel_interactions",
+    "crm_accounts",
+    "crm_stage_history",
+}
 
 POPULATE = f"""
 INSERT INTO crm_people (person_id, full_name, normalized_name, primary_email, primary_phone,
@@ -135,6 +142,7 @@ CALLS: dict[str, Callable[[Velocity, dict[str, Any]], Any]] = {
     "deals as an agent": lambda v, w: v.opportunities.list(w["agent"]),
     "account search": lambda v, w: v.accounts.list(w["admin"], search="ount 123"),
     "account list, deep page": lambda v, w: _deep(lambda c: v.accounts.list(w["admin"], cursor=c)),
+    "client 360": lambda v, w: v.client_graph.client_360(w["admin"], w["client"]),
     "merge preview (every reference of both people)": lambda v, w: v.merges.preview(
         w["admin"], [w["client"], w["held_client"]]
     ),

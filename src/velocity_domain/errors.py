@@ -24,11 +24,12 @@ The errors come in three families a host can catch, each saying what to do:
   deadlock) and :class:`StorageUnavailable` (the connection was lost or could
   not be had) are its two members.
 
-Three errors belong to none: :class:`ApprovalRequired` (the write was stored
+Four errors belong to none: :class:`ApprovalRequired` (the write was stored
 as a proposal for review; nothing is wrong), :class:`SchemaNotReady` (the
-database must be migrated) and :class:`NotConfigured` (an extra is not
-installed or a setting is missing); the last two are an operator's task, not
-the caller's.
+database must be migrated), :class:`NotConfigured` (an extra is not
+installed or a setting is missing) and :class:`BlobTampered` (stored evidence
+no longer matches its hash); the last three are an operator's task, not the
+caller's.
 
 >>> isinstance(NotFound("crm_people", 1), ClientError)
 True
@@ -46,6 +47,7 @@ __all__ = [
     "ApprovalRefused",
     "ApprovalRequired",
     "AuthenticationFailed",
+    "BlobTampered",
     "ClientError",
     "ConcurrencyConflict",
     "Conflict",
@@ -556,6 +558,28 @@ class NotConfigured(VelocityError):
 
     def details(self) -> dict[str, Any]:  # noqa: D102
         return {"missing": self.missing, "remedy": self.remedy}
+
+
+class BlobTampered(VelocityError):
+    """A stored blob's bytes no longer match the SHA-256 they are filed under.
+
+    Evidence is content-addressed: its address is the hash of its bytes, so
+    bytes that hash (or measure) otherwise were altered or damaged where they
+    are stored. No content is returned as the blob's. Neither the caller nor
+    a retry can mend it: an operator restores the blob from a copy (putting
+    the original bytes again heals a local store) and looks into how it
+    changed, so it belongs to no family (HTTP 500).
+    """
+
+    code = "blob_tampered"
+
+    def __init__(self, sha256: str, reason: str) -> None:
+        super().__init__(f"blob {sha256} was altered in storage: {reason}")
+        self.sha256 = sha256
+        self.reason = reason
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {"sha256": self.sha256, "reason": self.reason}
 
 
 class StorageUnavailable(Retryable):

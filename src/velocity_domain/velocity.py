@@ -17,10 +17,12 @@ machinery; tests seed data through :mod:`velocity_domain.testing`.
 
 from __future__ import annotations
 
+import os
 import threading
 from types import TracebackType
 
 from velocity_domain.access.catalogue import seed_rows
+from velocity_domain.client_graph.client360 import ClientGraphService
 from velocity_domain.errors import NotConfigured
 from velocity_domain.governance.agents import AgentRunService
 from velocity_domain.governance.appliers import Appliers, Route
@@ -29,6 +31,7 @@ from velocity_domain.governance.writebacks import WritebackService
 from velocity_domain.imports import gateway
 from velocity_domain.imports.gateway import ImportGateway
 from velocity_domain.imports.price_sheets import PriceSheetService
+from velocity_domain.intel.blobs import BlobStore
 from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.pagination import CursorCodec
 from velocity_domain.kernel.repository import Store
@@ -46,6 +49,7 @@ from velocity_domain.services.identity.audit_trail import AuditService
 from velocity_domain.services.identity.sessions import SessionService
 from velocity_domain.services.identity.users import RoleService, UserService
 from velocity_domain.services.intel import qd, tasks
+from velocity_domain.services.intel.artifacts import ArtifactService
 from velocity_domain.services.intel.interactions import InteractionService
 from velocity_domain.services.intel.qd import QdService
 from velocity_domain.services.intel.tasks import TaskService
@@ -54,13 +58,18 @@ from velocity_domain.services.inventory.catalogue import InventoryService
 from velocity_domain.uow import ENTITY_CLASSES, UnitOfWork
 from velocity_domain.workflow.entities import ChangeKind
 
-__all__ = ["Velocity", "governed_operations"]
+__all__ = ["BLOB_ROOT_VAR", "Velocity", "governed_operations"]
+
+#: The environment variable naming the blob folder of a PostgreSQL-backed Velocity.
+BLOB_ROOT_VAR = "VELOCITY_BLOB_ROOT"
 
 
 class Velocity:
     """The canonical CRM model over one store (in memory or PostgreSQL)."""
 
-    def __init__(self, store: Store, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self, store: Store, *, clock: Clock | None = None, blob_store: BlobStore | None = None
+    ) -> None:
         self._store = store
         self.clock = clock or SystemClock()
         self._active = threading.local()
@@ -78,6 +87,10 @@ class Velocity:
         """The contacts route family."""
         self.interactions = InteractionService(self._unit_of_work, self.clock, self.governance)
         """The interactions route family."""
+        self.artifacts = ArtifactService(
+            self._unit_of_work, self.clock, self.governance, blobs=_blob_store(blob_store)
+        )
+        """The artifact query, evidence attached to interactions and blob reads."""
         self.qd = QdService(self._unit_of_work, self.clock, self.governance)
         """QD (``/api/crm/qd``): signal points, the summary they keep, the QD query."""
         self.accounts = AccountService(self._unit_of_work, self.clock, self.governance)
@@ -110,6 +123,8 @@ class Velocity:
             self._unit_of_work, self.clock, self.governance, writebacks=self.writebacks
         )
         """The import gateway: files in, mapped, matched, reviewed, committed and undone."""
+        self.client_graph = ClientGraphService(self._unit_of_work, self.clock, self.governance)
+        """The client graph: client 360, derived from the canonical tables at read time."""
         self.price_sheets = PriceSheetService(
             self._unit_of_work, self.clock, self.governance, inventory=self.inventory
         )
@@ -117,13 +132,28 @@ class Velocity:
         self.governance.appliers = Appliers(governed_operations(self))
 
     @classmethod
-    def in_memory(cls, *, clock: Clock | None = None, cursor_key: bytes | None = None) -> Velocity:
-        """Return a Velocity over a fresh in-memory store (the embedded default)."""
+    def in_memory(
+        cls,
+        *,
+        clock: Clock | None = None,
+        cursor_key: bytes | None = None,
+        blob_store: BlobStore | None = None,
+    ) -> Velocity:
+        """Return a Velocity over a fresh in-memory store (the embedded default).
+
+        Evidence bytes go to ``blob_store`` (by default a fresh
+        ``MemoryBlobStore``, gone with the process like the rows).
+        """
+        from velocity_domain.adapters.blobs import MemoryBlobStore  # noqa: PLC0415
         from velocity_domain.adapters.memory.store import MemoryStore  # noqa: PLC0415
 
         clock = clock or SystemClock()
         codec = CursorCodec(cursor_key) if cursor_key else None
-        velocity = cls(MemoryStore(ENTITY_CLASSES, clock=clock, cursor_codec=codec), clock=clock)
+        velocity = cls(
+            MemoryStore(ENTITY_CLASSES, clock=clock, cursor_codec=codec),
+            clock=clock,
+            blob_store=blob_store or MemoryBlobStore(),
+        )
         # What migration 0002 seeds into PostgreSQL, seeded here with the same ids.
         with velocity._unit_of_work() as uow:
             for row in seed_rows():
@@ -142,6 +172,7 @@ class Velocity:
         pre_ping: bool = False,
         clock: Clock | None = None,
         cursor_key: bytes | str | None = None,
+        blob_store: BlobStore | None = None,
     ) -> Velocity:
         """Return a Velocity over the PostgreSQL database at ``url``.
 
@@ -153,6 +184,10 @@ class Velocity:
         ``pre_ping`` tests each pooled connection before a unit of work uses
         it (one more round trip each time; off by default). Needs the
         ``postgres`` extra (``NotConfigured`` says so when it is missing).
+        Evidence bytes go to ``blob_store`` (never into PostgreSQL): without
+        it, a ``LocalBlobStore`` in the folder ``$VELOCITY_BLOB_ROOT``; with
+        neither, attaching or reading bytes is ``NotConfigured`` naming both
+        (everything else works).
         """
         try:
             from velocity_domain.adapters.postgres.engine import (  # noqa: PLC0415
@@ -176,7 +211,7 @@ class Velocity:
             raise
         clock = clock or SystemClock()
         store = PostgresStore(engine, ENTITY_CLASSES, clock=clock, cursor_codec=codec)
-        return cls(store, clock=clock)
+        return cls(store, clock=clock, blob_store=blob_store)
 
     def _unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         """A new unit of work over the store: the services' machinery, not a host API.
@@ -201,6 +236,16 @@ class Velocity:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _blob_store(given: BlobStore | None) -> BlobStore:
+    """``given``, or the folder ``$VELOCITY_BLOB_ROOT``, or a store saying it is not configured."""
+    from velocity_domain.adapters.blobs import LocalBlobStore, UnconfiguredBlobStore  # noqa: PLC0415
+
+    if given is not None:
+        return given
+    root = os.environ.get(BLOB_ROOT_VAR)
+    return LocalBlobStore(root) if root else UnconfiguredBlobStore(BLOB_ROOT_VAR)
 
 
 def governed_operations(velocity: Velocity) -> tuple[Route, ...]:

@@ -1,0 +1,300 @@
+"""Client 360 (``/api/crm/client-360/{client_id}``): one client's whole picture, read at once.
+
+A derived read model (spec section 2): nothing here is stored; every part is
+read from the canonical tables when asked, in a fixed number of statements
+whatever the client's history. Record visibility applies to every part: a
+client the principal may not see is ``NotFound``; related people they may not
+see are left out of the household and the relationships. A part whose read
+permission the principal lacks (leads without ``crm.leads.read``, the
+interactions without ``crm.interactions.read``, ...) is left empty and named
+in :attr:`Client360.omitted`. Interactions are the timeline's metadata, as
+``velocity.interactions.timeline`` gives them; their contents are read
+through the interactions service, redacted and audited there.
+
+A merged person answers with its survivor (``Client360.person`` is the
+survivor), as ``velocity.contacts.get`` does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from velocity_domain.access.operations import register
+from velocity_domain.access.principal import Principal
+from velocity_domain.crm.entities import (
+    Account,
+    Household,
+    Lead,
+    Opportunity,
+    OpportunityStage,
+    Person,
+    PersonMerge,
+    PropertyInterest,
+    Relationship,
+    StagedEntity,
+    StageHistory,
+)
+from velocity_domain.errors import NotFound, ValidationFailed
+from velocity_domain.governance.service import Service, serves
+from velocity_domain.intel.entities import (
+    Channel,
+    Interaction,
+    QdScore,
+    Reminder,
+    ReminderStatus,
+    Visit,
+)
+from velocity_domain.inventory.entities import Project, Unit
+from velocity_domain.kernel.arguments import uuid_arg
+from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from velocity_domain.kernel.query import Eq, IsNull, Query
+from velocity_domain.uow import UnitOfWork
+
+__all__ = ["CLIENT_360", "Client360", "ClientGraphService", "Deal", "Interest"]
+
+CLIENT_360 = register("crm.client_360.read", "crm.contacts.read", "read a client's 360 view")
+
+#: How many merges ``client_360`` follows from a merged person to its survivor.
+_MERGE_HOPS = 8
+#: The stages after which a deal is no longer open.
+_CLOSED = frozenset({OpportunityStage.WON, OpportunityStage.LOST})
+#: The read permission each part needs, besides seeing the client.
+_PARTS = {
+    "leads": "crm.leads.read",
+    "opportunities": "crm.opportunities.read",
+    "accounts": "crm.accounts.read",
+    "interactions": "crm.interactions.read",
+    "visits": "crm.interactions.read",
+    "tasks": "crm.tasks.read",
+    "qd": "crm.qd.read",
+    "inventory": "inventory.read",
+}
+
+
+@attrs.frozen
+class Deal:
+    """An opportunity with how long it has been in its current stage."""
+
+    opportunity: Opportunity
+    #: When the deal entered its current stage (its creation, if it never moved).
+    stage_since: datetime
+    time_in_stage: timedelta
+
+
+@attrs.frozen
+class Interest:
+    """A property interest with the inventory it names (``None`` when unnamed or not readable)."""
+
+    interest: PropertyInterest
+    project: Project | None
+    unit: Unit | None
+
+
+@attrs.frozen
+class Client360:
+    """Everything about one client the principal may see, read at one moment."""
+
+    person: Person
+    accounts: tuple[Account, ...]
+    household: Household | None
+    household_members: tuple[Person, ...]
+    #: Relationships from the client, and to the client, with people the principal sees.
+    relationships_from: tuple[Relationship, ...]
+    relationships_to: tuple[Relationship, ...]
+    leads: tuple[Lead, ...]
+    deals: tuple[Deal, ...]
+    interests: tuple[Interest, ...]
+    #: The latest interactions across every channel, newest first; more with ``next_cursor``.
+    interactions: Page[Interaction]
+    visits: tuple[Visit, ...]
+    open_tasks: tuple[Reminder, ...]
+    #: The QD summary: the latest score of each type.
+    qd: tuple[QdScore, ...]
+    #: Merges into this client (who was merged into it), newest first.
+    merged_from: tuple[PersonMerge, ...]
+    interactions_by_channel: dict[str, int]
+    open_deals: int
+    #: The value of the open deals, by currency.
+    pipeline_value: dict[str, Decimal]
+    #: The parts left empty because the principal lacks their read permission.
+    omitted: tuple[str, ...] = ()
+
+
+def _limit(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PAGE_SIZE:
+        raise ValidationFailed("interactions", f"must be a whole number from 1 to {MAX_PAGE_SIZE}")
+    return value
+
+
+class ClientGraphService(Service):
+    """The client graph aggregation gateway (spec section 6): client 360."""
+
+    @serves(CLIENT_360)
+    def client_360(
+        self,
+        principal: Principal,
+        client_id: UUID,
+        *,
+        interactions: int = DEFAULT_PAGE_SIZE,
+        cursor: str | None = None,
+    ) -> Client360:
+        """The 360 view of ``client_id``: a fixed number of statements whatever its history.
+
+        ``interactions`` is the size of the page of latest interactions;
+        ``cursor`` (a page's ``next_cursor``) continues it.
+        """
+        size = _limit(interactions)
+        key = uuid_arg(client_id, "client_id")
+        with self._reading(principal, CLIENT_360) as uow:
+            person = self._client(uow, principal, key)
+            allowed = {part: principal.has(p) for part, p in _PARTS.items()}
+            return self._gather(uow, principal, person, allowed, size=size, cursor=cursor)
+
+    def _client(self, uow: UnitOfWork, principal: Principal, key: UUID) -> Person:
+        seen = self._visibility(uow, principal)
+        person = uow.crm.people.find(key)
+        for _ in range(_MERGE_HOPS):
+            if person is None or not seen.may_see(person):
+                raise NotFound(Person.table_name, key)
+            if person.merged_into_person_id is None:
+                return person
+            person = uow.crm.people.find(person.merged_into_person_id)
+        raise NotFound(Person.table_name, key)
+
+    def _gather(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        person: Person,
+        allowed: dict[str, bool],
+        *,
+        size: int,
+        cursor: str | None,
+    ) -> Client360:
+        pid = person.key
+        now = self.clock.now()
+        seen = self._visibility(uow, principal)
+        mine = Eq("person_id", pid)
+        leads = _all(uow.crm.leads, mine) if allowed["leads"] else []
+        deals = _all(uow.crm.opportunities, mine) if allowed["opportunities"] else []
+        account_ids = {r.account_id for r in (*leads, *deals) if r.account_id is not None}
+        accounts = (
+            list(uow.crm.accounts.get_many(account_ids).values()) if allowed["accounts"] else []
+        )
+        household = (
+            None if person.household_id is None else uow.crm.households.find(person.household_id)
+        )
+        members: list[Person] = []
+        if household is not None:
+            members = _all(
+                uow.crm.people, Eq("household_id", household.key), IsNull("merged_into_person_id")
+            )
+        outgoing = uow.crm.relationships.where_in("from_person_id", [pid])
+        incoming = uow.crm.relationships.where_in("to_person_id", [pid])
+        others = {r.to_person_id for r in outgoing} | {r.from_person_id for r in incoming}
+        visible = seen.visible([*others, *(m.key for m in members)])
+        interests = _all(uow.crm.property_interests, mine)
+        page: Page[Interaction] = Page((), None)
+        counts: dict[str, int] = {}
+        visits: list[Visit] = []
+        if allowed["interactions"]:
+            page = uow.intel.timeline(pid, limit=size, cursor=cursor)
+            counts = {
+                channel.value: uow.intel.interactions.count(mine, Eq("channel", channel))
+                for channel in Channel
+            }
+            visits = _all(uow.intel.visits, mine)
+        tasks = (
+            _all(uow.intel.reminders, mine, Eq("status", ReminderStatus.OPEN))
+            if allowed["tasks"]
+            else []
+        )
+        qd = _all(uow.table(QdScore), mine, IsNull("interaction_id")) if allowed["qd"] else []
+        merged_from = list(
+            uow.table(PersonMerge).where_in("survivor_person_id", [pid], Eq("status", "executed"))
+        )
+        return Client360(
+            person=person,
+            accounts=tuple(sorted(accounts, key=lambda a: (a.account_name, a.key))),
+            household=household,
+            household_members=tuple(m for m in members if m.key in visible),
+            relationships_from=tuple(r for r in outgoing if r.to_person_id in visible),
+            relationships_to=tuple(r for r in incoming if r.from_person_id in visible),
+            leads=tuple(sorted(leads, key=_newest, reverse=True)),
+            deals=self._deals(uow, deals, now),
+            interests=_interests(uow, interests, allowed["inventory"]),
+            interactions=page,
+            visits=tuple(sorted(visits, key=lambda v: v.visited_at, reverse=True)),
+            open_tasks=tuple(sorted(tasks, key=lambda t: (t.due_at, t.key))),
+            qd=tuple(sorted(qd, key=lambda s: s.score_type.value)),
+            merged_from=tuple(sorted(merged_from, key=_newest, reverse=True)),
+            interactions_by_channel={c: n for c, n in counts.items() if n},
+            open_deals=sum(1 for d in deals if d.stage not in _CLOSED),
+            pipeline_value=_pipeline(deals),
+            omitted=tuple(part for part, ok in allowed.items() if not ok),
+        )
+
+    @staticmethod
+    def _deals(uow: UnitOfWork, deals: list[Opportunity], now: datetime) -> tuple[Deal, ...]:
+        moves = uow.table(StageHistory).where_in(
+            "entity_id", [d.key for d in deals], Eq("entity_type", StagedEntity.OPPORTUNITY)
+        )
+        entered: dict[UUID, datetime] = {}
+        for move in moves:
+            if move.entity_id not in entered or move.changed_at > entered[move.entity_id]:
+                entered[move.entity_id] = move.changed_at
+        found = [
+            Deal(d, entered.get(d.key, d.created_at), now - entered.get(d.key, d.created_at))
+            for d in deals
+        ]
+        return tuple(sorted(found, key=lambda d: _newest(d.opportunity), reverse=True))
+
+
+def _newest(row: Any) -> tuple[datetime, str]:
+    return (row.created_at, str(row.key))
+
+
+def _all(table: Any, *where: Any) -> list[Any]:
+    """Every row matching ``where``: pages of the largest size (one statement for most clients)."""
+    rows: list[Any] = []
+    cursor: str | None = None
+    while True:
+        page = table.list(Query(where, limit=MAX_PAGE_SIZE, cursor=cursor))
+        rows.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return rows
+
+
+def _interests(
+    uow: UnitOfWork, interests: list[PropertyInterest], inventory: bool
+) -> tuple[Interest, ...]:
+    projects: dict[UUID, Project] = {}
+    units: dict[UUID, Unit] = {}
+    if inventory:
+        projects = dict(
+            uow.inventory.projects.get_many({i.project_id for i in interests if i.project_id})
+        )
+        units = dict(uow.inventory.units.get_many({i.unit_id for i in interests if i.unit_id}))
+    found = [
+        Interest(
+            i,
+            None if i.project_id is None else projects.get(i.project_id),
+            None if i.unit_id is None else units.get(i.unit_id),
+        )
+        for i in interests
+    ]
+    return tuple(sorted(found, key=lambda i: _newest(i.interest), reverse=True))
+
+
+def _pipeline(deals: list[Opportunity]) -> dict[str, Decimal]:
+    values: dict[str, Decimal] = {}
+    for deal in deals:
+        if deal.stage not in _CLOSED and deal.value is not None:
+            values[deal.currency] = values.get(deal.currency, Decimal(0)) + deal.value
+    return values

@@ -1,0 +1,13 @@
+"""Matrix rows of the client graph: client 360."""
+
+from __future__ import annotations
+
+from tests.support.matrix import ALL_ROLES, Row
+
+ROWS: dict[str, Row] = {
+    "crm.client_360.read": Row(
+        ALL_ROLES,
+        lambda v, w, p: v.client_graph.client_360(p, w.client_a.key),
+        "parts whose read permission is missing are left empty and named",
+    ),
+}
