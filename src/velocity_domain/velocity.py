@@ -48,9 +48,10 @@ from velocity_domain.services.crm.relationships import RelationshipService
 from velocity_domain.services.identity.audit_trail import AuditService
 from velocity_domain.services.identity.sessions import SessionService
 from velocity_domain.services.identity.users import RoleService, UserService
-from velocity_domain.services.intel import tasks
+from velocity_domain.services.intel import qd, tasks
 from velocity_domain.services.intel.artifacts import ArtifactService
 from velocity_domain.services.intel.interactions import InteractionService
+from velocity_domain.services.intel.qd import QdService
 from velocity_domain.services.intel.tasks import TaskService
 from velocity_domain.services.inventory import catalogue, unit_status
 from velocity_domain.services.inventory.catalogue import InventoryService
@@ -90,6 +91,8 @@ class Velocity:
             self._unit_of_work, self.clock, self.governance, blobs=_blob_store(blob_store)
         )
         """The artifact query, evidence attached to interactions and blob reads."""
+        self.qd = QdService(self._unit_of_work, self.clock, self.governance)
+        """QD (``/api/crm/qd``): signal points, the summary they keep, the QD query."""
         self.accounts = AccountService(self._unit_of_work, self.clock, self.governance)
         """The accounts route family."""
         self.relationships = RelationshipService(self._unit_of_work, self.clock, self.governance)
@@ -285,6 +288,7 @@ def governed_operations(velocity: Velocity) -> tuple[Route, ...]:
         ),
         Route(interests.CLOSE.name, "crm_property_interests", update, pi._apply_close, ("status",)),
         Route(tasks.CREATE.name, "intel_reminders", create, t._apply_create),
+        Route(qd.RECORD.name, "intel_qd_timeseries", create, velocity.qd._apply_record),
         Route(tasks.ASSIGN.name, "intel_reminders", update, t._apply_assign, ("assigned_user_id",)),
         Route(
             catalogue.CREATE_PROJECT.name, "inventory_projects", create, inv._apply_create_project

@@ -71,6 +71,7 @@ PERMISSIONS: tuple[PermissionSpec, ...] = (
     PermissionSpec("crm.interactions", "read", "see the interaction timeline (metadata)"),
     PermissionSpec("crm.interactions", "write", "log interactions"),
     PermissionSpec("crm.qd", "read", "see QD scores and their history"),
+    PermissionSpec("crm.qd", "write", "record QD signal points"),
     PermissionSpec(
         "intel.artifacts",
         "read_sensitive",
@@ -114,6 +115,7 @@ _SALES_WRITE = (
     "crm.opportunities.write",
     "crm.tasks.write",
     "crm.interactions.write",
+    "crm.qd.write",
 )
 
 
