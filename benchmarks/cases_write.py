@@ -89,11 +89,17 @@ class NewContacts:
         self.count = 0
 
     def next(self) -> tuple[str, str, str, str]:
-        """A full name, its normalised form, an email and a phone, all new."""
+        """A full name, its normalised form, an email and a phone, all new.
+
+        The name ends in a three-letter word of its own, so that no two new
+        contacts are namesakes: their phones are only digits apart, which the
+        duplicate rules rightly take for one person under one name.
+        """
         full, norm, first, last = person_name(self.rng)
         n, self.count = self.count, self.count + 1
+        tag = "".join(chr(ord("a") + n // 26**i % 26) for i in range(3))
         email = f"{first}.{last}.{self.token}.{n}@{BENCH_DOMAIN}"
-        return full, norm, email, f"{self.block}{n:05d}"
+        return f"{full} {tag.title()}", f"{norm} {tag}", email, f"{self.block}{n:05d}"
 
 
 def _raw_create(

@@ -64,7 +64,14 @@ def upgrade() -> None:
         "crm_people",
         "(merged_into_person_id IS NULL) = (merged_at IS NULL)",
     )
-    op.create_index("ix_crm_people_merged_into_person_id", "crm_people", ["merged_into_person_id"])
+    # Partial: merged records are few, and a query for the live ones (IS NULL) must
+    # never be steered to this index by the statistics of a young table.
+    op.create_index(
+        "ix_crm_people_merged_into_person_id",
+        "crm_people",
+        ["merged_into_person_id"],
+        postgresql_where=sa.text("merged_into_person_id IS NOT NULL"),
+    )
     op.create_table(
         "crm_person_merges",
         sa.Column("merge_id", sa.Uuid, nullable=False),
