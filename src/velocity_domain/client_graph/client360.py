@@ -204,10 +204,8 @@ class ClientGraphService(Service):
         visits: list[Visit] = []
         if allowed["interactions"]:
             page = uow.intel.timeline(pid, limit=size, cursor=cursor)
-            counts = {
-                channel.value: uow.intel.interactions.count(mine, Eq("channel", channel))
-                for channel in Channel
-            }
+            by_channel = uow.intel.interactions.count_by("channel", mine)
+            counts = {Channel(c).value: n for c, n in by_channel.items()}
             visits = _all(uow.intel.visits, mine)
         tasks = (
             _all(uow.intel.reminders, mine, Eq("status", ReminderStatus.OPEN))

@@ -78,6 +78,13 @@ class ReadTable(Protocol[E]):
         """Return how many rows match every filter in ``where``."""
         ...
 
+    def count_by(self, field: str, *where: Filter) -> dict[Any, int]:
+        """Return how many rows match every filter in ``where``, by their value of ``field``.
+
+        One statement (``GROUP BY``); values no row holds are absent.
+        """
+        ...
+
 
 class AppendTable(ReadTable[E], Protocol[E]):
     """A table whose rows are written once (evidence, history, audit)."""

@@ -331,6 +331,27 @@ class RepositoryContract:
         with unit_of_work(velocity) as uow:
             assert [p.key for p in uow.crm.people.list().items] == [c.key]
 
+    def test_count_by_groups_the_matching_rows_by_a_field(self, velocity: Velocity) -> None:
+        a, b = Person(full_name="Asha Rao"), Person(full_name="Ravi Rao")
+        talks = [
+            Interaction(person_id=p.key, channel=c, happened_at=T0)
+            for p, c in (
+                (a, Channel.CALL),
+                (a, Channel.CALL),
+                (a, Channel.EMAIL),
+                (b, Channel.CALL),
+            )
+        ]
+        _commit(velocity, a, b, *talks)
+        with unit_of_work(velocity) as uow:
+            table = uow.intel.interactions
+            mine = table.count_by("channel", Eq("person_id", a.key))
+            assert mine == {Channel.CALL: 2, Channel.EMAIL: 1}
+            assert table.count_by("person_id") == {a.key: 3, b.key: 1}
+            assert table.count_by("channel", In("person_id", ())) == {}
+            with pytest.raises(ValidationFailed):
+                table.count_by("no_such_field")
+
     def test_relink_moves_references_still_holding_the_old_id(
         self, velocity: Velocity, clock: FixedClock
     ) -> None:

@@ -12,7 +12,7 @@ filter. A cost estimate picks the cheapest way; all give the same page.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -398,7 +398,26 @@ class Planner:
         if best is not None and best.sized and len(where) == 1 and self.prefer is None:
             return best.size
         text = self._text_filter(table, where)
-        n = len(rows)
+        if text is not None and len(where) == 1 and self._way(table, best, text) == "text":
+            return table.any_sorted().count_holding(text.reader, text.needle)
+        return sum(1 for _ in self._matching(table, where, allowed, best, text))
+
+    def count_by(self, table: TableIndexes, field: str, where: Sequence[Filter]) -> dict[Any, int]:
+        """Return how many rows match every filter of ``where``, by their value of ``field``."""
+        allowed = self._resolve(where)
+        if any(not values for values in allowed.values()):
+            return {}
+        best = self._best(self._exact(table, where, allowed))
+        text = self._text_filter(table, where)
+        counts: dict[Any, int] = {}
+        for row in self._matching(table, where, allowed, best, text):
+            value = getattr(row, field)
+            counts[value] = counts.get(value, 0) + 1
+        return counts
+
+    def _way(self, table: TableIndexes, best: _Candidates | None, text: _Text | None) -> str:
+        """The cheapest way to walk the rows a filter matches: scan, gather or text."""
+        n = len(table.rows)
         ways = {"scan": n * _WALK_ROW}
         if best is not None:
             ways["gather"] = best.size * _WALK_ROW
@@ -407,6 +426,19 @@ class Planner:
         way = min(ways, key=ways.__getitem__)
         if self.prefer in ways:
             way = self.prefer
+        return way
+
+    def _matching(
+        self,
+        table: TableIndexes,
+        where: Sequence[Filter],
+        allowed: dict[int, Values],
+        best: _Candidates | None,
+        text: _Text | None,
+    ) -> Iterator[Any]:
+        """The rows matching every filter, walked the cheapest way."""
+        rows = table.rows
+        way = self._way(table, best, text)
         found: Iterable[Any]
         if way == "gather":
             assert best is not None
@@ -414,19 +446,19 @@ class Planner:
             check = predicate(where, allowed, skip=best.skip())
         elif way == "text":
             assert text is not None
-            index = table.any_sorted()
-            if len(where) == 1:
-                return index.count_holding(text.reader, text.needle)
-            keys = index.holding((0, 0), index.end, text.reader, text.needle)
+            keys = table.any_sorted().holding(
+                (0, 0), table.any_sorted().end, text.reader, text.needle
+            )
             found = (rows[key] for key in keys)
             check = predicate(where, allowed, skip={text.position})
         else:
             found = rows.values()
             check = predicate(where, allowed)
-        total = examined = 0
-        for row in found:
-            examined += 1
-            if check(row):
-                total += 1
-        self.stats.rows_examined += examined
-        return total
+        examined = 0
+        try:
+            for row in found:
+                examined += 1
+                if check(row):
+                    yield row
+        finally:
+            self.stats.rows_examined += examined

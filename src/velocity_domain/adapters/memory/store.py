@@ -295,6 +295,16 @@ class MemoryTable(Generic[E]):
         prepared = prepare(info.name, info.optional, info.key_field, Query(where=where))
         return self._tx._store.planner.count(self._data.indexes[info.name], prepared.where)
 
+    def count_by(self, field: str, *where: Filter) -> dict[Any, int]:
+        """Return how many rows match every filter, by their value of ``field``."""
+        self._tx.check_open()
+        info = self._info
+        if field not in info.specs:
+            raise ValidationFailed(field, f"{info.name} has no field {field}")
+        prepared = prepare(info.name, info.optional, info.key_field, Query(where=where))
+        indexes = self._data.indexes[info.name]
+        return self._tx._store.planner.count_by(indexes, field, prepared.where)
+
     def _check_rules(self, row: Entity, *, replacing: UUID | None = None) -> None:
         try:
             self._find_broken_rule(row, replacing)

@@ -33,6 +33,7 @@ from velocity_domain.errors import (
     VelocityError,
 )
 from velocity_domain.kernel.clock import Clock, SystemClock
+from velocity_domain.kernel.fields import FieldSpec
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.pagination import CursorCodec, Page
 from velocity_domain.kernel.query import (
@@ -442,6 +443,20 @@ class PostgresTable(Generic[E]):
         with self._errors():
             return int(self._tx.connection.execute(statement).scalar_one())
 
+    def count_by(self, field: str, *where: Filter) -> dict[Any, int]:
+        """Return how many rows match every filter, by their value of ``field``: one GROUP BY."""
+        info = self._info
+        if field not in info.specs:
+            raise ValidationFailed(field, f"{info.name} has no field {field}")
+        prepared = prepare(info.name, info.optional, info.key_field, Query(where=where))
+        column = self._table.c[field]
+        statement = sa.select(column, sa.func.count()).select_from(self._table).group_by(column)
+        statement = statement.where(*(self._queries.condition(f) for f in prepared.where))
+        with self._errors():
+            rows = self._tx.connection.execute(statement).all()
+        spec = info.specs[field]
+        return {_as_field(spec, value): int(n) for value, n in rows}
+
     def _check_type(self, entity: Entity) -> None:
         if type(entity) is not self._info.cls:
             raise ValidationFailed(
@@ -572,6 +587,13 @@ class PostgresTable(Generic[E]):
             if info.versioned and expected_version is not None:
                 self._raise_missing_or_stale(key, expected_version)
             raise NotFound(info.name, key)
+
+
+def _as_field(spec: FieldSpec, value: Any) -> Any:
+    """A column's value as the entity's field holds it (an enum member, not its text)."""
+    if spec.choices is not None and value is not None:
+        return spec.choices(value)
+    return value
 
 
 def _stored(value: Any) -> Any:
