@@ -52,7 +52,8 @@ from velocity_domain.intel.entities import (
 from velocity_domain.inventory.entities import Project, Unit
 from velocity_domain.kernel.arguments import uuid_arg
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
-from velocity_domain.kernel.query import Eq, IsNull, Query
+from velocity_domain.kernel.query import Eq, Filter, IsNull
+from velocity_domain.kernel.repository import ReadTable, every
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["CLIENT_360", "Client360", "ClientGraphService", "Deal", "Interest"]
@@ -180,8 +181,8 @@ class ClientGraphService(Service):
         now = self.clock.now()
         seen = self._visibility(uow, principal)
         mine = Eq("person_id", pid)
-        leads = _all(uow.crm.leads, mine) if allowed["leads"] else []
-        deals = _all(uow.crm.opportunities, mine) if allowed["opportunities"] else []
+        leads = _rows(uow.crm.leads, mine) if allowed["leads"] else []
+        deals = _rows(uow.crm.opportunities, mine) if allowed["opportunities"] else []
         account_ids = {r.account_id for r in (*leads, *deals) if r.account_id is not None}
         accounts = (
             list(uow.crm.accounts.get_many(account_ids).values()) if allowed["accounts"] else []
@@ -191,14 +192,14 @@ class ClientGraphService(Service):
         )
         members: list[Person] = []
         if household is not None:
-            members = _all(
+            members = _rows(
                 uow.crm.people, Eq("household_id", household.key), IsNull("merged_into_person_id")
             )
         outgoing = uow.crm.relationships.where_in("from_person_id", [pid])
         incoming = uow.crm.relationships.where_in("to_person_id", [pid])
         others = {r.to_person_id for r in outgoing} | {r.from_person_id for r in incoming}
         visible = seen.visible([*others, *(m.key for m in members)])
-        interests = _all(uow.crm.property_interests, mine)
+        interests = _rows(uow.crm.property_interests, mine)
         page: Page[Interaction] = Page((), None)
         counts: dict[str, int] = {}
         visits: list[Visit] = []
@@ -206,13 +207,13 @@ class ClientGraphService(Service):
             page = uow.intel.timeline(pid, limit=size, cursor=cursor)
             by_channel = uow.intel.interactions.count_by("channel", mine)
             counts = {Channel(c).value: n for c, n in by_channel.items()}
-            visits = _all(uow.intel.visits, mine)
+            visits = _rows(uow.intel.visits, mine)
         tasks = (
-            _all(uow.intel.reminders, mine, Eq("status", ReminderStatus.OPEN))
+            _rows(uow.intel.reminders, mine, Eq("status", ReminderStatus.OPEN))
             if allowed["tasks"]
             else []
         )
-        qd = _all(uow.table(QdScore), mine, IsNull("interaction_id")) if allowed["qd"] else []
+        qd = _rows(uow.table(QdScore), mine, IsNull("interaction_id")) if allowed["qd"] else []
         merged_from = list(
             uow.table(PersonMerge).where_in("survivor_person_id", [pid], Eq("status", "executed"))
         )
@@ -257,16 +258,8 @@ def _newest(row: Any) -> tuple[datetime, str]:
     return (row.created_at, str(row.key))
 
 
-def _all(table: Any, *where: Any) -> list[Any]:
-    """Every row matching ``where``: pages of the largest size (one statement for most clients)."""
-    rows: list[Any] = []
-    cursor: str | None = None
-    while True:
-        page = table.list(Query(where, limit=MAX_PAGE_SIZE, cursor=cursor))
-        rows.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return rows
+def _rows(table: ReadTable[Any], *where: Filter) -> list[Any]:
+    return list(every(table, *where))
 
 
 def _interests(

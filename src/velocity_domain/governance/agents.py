@@ -18,7 +18,7 @@ review and execution on their own.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -38,9 +38,8 @@ from velocity_domain.governance.writebacks import (
 from velocity_domain.kernel.arguments import Version
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.model import VersionedEntity
-from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
-from velocity_domain.kernel.query import Eq, Filter, Query, SortKey, asc, desc
-from velocity_domain.kernel.repository import MutableTable
+from velocity_domain.kernel.query import Eq, Query, asc, desc
+from velocity_domain.kernel.repository import every
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import (
     ActionStatus,
@@ -103,19 +102,6 @@ class AgentRunView:
 
 def _document(value: Mapping[str, Any] | None) -> dict[str, Any]:
     return {} if value is None else dict(value)
-
-
-def _every(
-    table: MutableTable[V], where: tuple[Filter, ...], order: tuple[SortKey, ...]
-) -> Iterator[V]:
-    """Every row matching ``where``, page after page."""
-    cursor: str | None = None
-    while True:
-        page = table.list(Query(where, order, MAX_PAGE_SIZE, cursor))
-        yield from page.items
-        cursor = page.next_cursor
-        if cursor is None:
-            return
 
 
 class AgentRunService(Service):
@@ -368,18 +354,18 @@ class AgentRunService(Service):
             )
             why = f"branch {branch.label!r} ({key}) was chosen instead"
             order = (asc("created_at"), asc("branch_id"))
-            siblings = _every(
-                uow.workflow.branches, (Eq("agent_run_id", branch.agent_run_id),), order
+            siblings = every(
+                uow.workflow.branches, Eq("agent_run_id", branch.agent_run_id), order=order
             )
             rejected: list[UUID] = []
             for sibling in list(siblings):
                 if sibling.key != key and sibling.status is BranchStatus.OPEN:
                     self._move_branch(uow, principal, sibling, why)
                     rejected.append(sibling.key)
-            steps = _every(
+            steps = every(
                 uow.workflow.actions,
-                (Eq("agent_run_id", branch.agent_run_id),),
-                (asc("sequence"),),
+                Eq("agent_run_id", branch.agent_run_id),
+                order=(asc("sequence"),),
             )
             for action in list(steps):
                 if action.branch_id == key and action.status is ActionStatus.PROPOSED:
@@ -446,6 +432,8 @@ class AgentRunService(Service):
         with self._begin(principal, GET) as uow:
             run = uow.workflow.agent_runs.get(key)
             mine = (Eq("agent_run_id", key),)
-            branches = _every(uow.workflow.branches, mine, (asc("created_at"), asc("branch_id")))
-            actions = _every(uow.workflow.actions, mine, (asc("sequence"),))
+            branches = every(
+                uow.workflow.branches, *mine, order=(asc("created_at"), asc("branch_id"))
+            )
+            actions = every(uow.workflow.actions, *mine, order=(asc("sequence"),))
             return AgentRunView(run, tuple(branches), tuple(actions))

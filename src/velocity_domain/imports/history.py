@@ -28,6 +28,7 @@ from velocity_domain.identity.entities import AuditEvent
 from velocity_domain.imports import pipeline
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, In, Query, asc
+from velocity_domain.kernel.repository import every
 from velocity_domain.services.crm.import_batches import (
     REVIEW_PERMISSION,
     SUBMIT_PERMISSION,
@@ -127,15 +128,17 @@ class ImportHistory(ImportBatchService):
         """
         with self._reading(principal, REPLAY) as uow:
             batch = uow.crm.import_batches.get(batch_id)
-            events = pipeline.every(
-                uow.identity.audit_events, Eq("target_ref", str(batch_id)), order="occurred_at"
+            events = list(
+                every(
+                    uow.identity.audit_events,
+                    Eq("target_ref", str(batch_id)),
+                    order=(asc("occurred_at"),),
+                )
             )
             reviews = []
             for proposal in self._proposals(uow, batch).values():
-                decisions = pipeline.every(
-                    uow.workflow.policy_decisions, Eq("writeback_id", proposal.key)
-                )
-                votes = pipeline.every(uow.workflow.approvals, Eq("writeback_id", proposal.key))
+                decisions = every(uow.workflow.policy_decisions, Eq("writeback_id", proposal.key))
+                votes = every(uow.workflow.approvals, Eq("writeback_id", proposal.key))
                 reviews.append((proposal, tuple(decisions), tuple(votes)))
             counts: dict[tuple[str, str], int] = {}
             for outcome in ImportOutcome:

@@ -37,7 +37,7 @@ from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.normalize import normalize_name
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, Filter, In, IsNull, Query, Range, asc
-from velocity_domain.kernel.repository import ReadTable, TableStatistics
+from velocity_domain.kernel.repository import TableStatistics
 from velocity_domain.kernel.tableinfo import trusted_entity
 from velocity_domain.uow import UnitOfWork
 
@@ -46,7 +46,6 @@ __all__ = [
     "Progress",
     "batch_rows",
     "chunks",
-    "every",
     "keys",
     "match_rows",
     "people_by",
@@ -81,19 +80,6 @@ def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def every(table: ReadTable[E], *where: Filter, order: str | None = None) -> list[E]:
-    """Every row matching ``where``, read a page at a time."""
-    found: list[E] = []
-    cursor = None
-    order_by = (asc(order),) if order else ()
-    while True:
-        page = table.list(Query(where, order_by, MAX_PAGE_SIZE, cursor))
-        found.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return found
 
 
 def batch_rows(

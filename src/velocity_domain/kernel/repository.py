@@ -12,14 +12,14 @@ are deleted only where an entity class says ``deletable = True``.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.model import Entity, VersionedEntity
-from velocity_domain.kernel.pagination import Page
-from velocity_domain.kernel.query import Filter, Query
+from velocity_domain.kernel.pagination import MAX_PAGE_SIZE, Page
+from velocity_domain.kernel.query import Filter, Query, SortKey
 
 __all__ = [
     "AppendTable",
@@ -27,6 +27,7 @@ __all__ = [
     "ReadTable",
     "Store",
     "StoreTransaction",
+    "every",
 ]
 
 E = TypeVar("E", bound=Entity)
@@ -84,6 +85,21 @@ class ReadTable(Protocol[E]):
         One statement (``GROUP BY``); values no row holds are absent.
         """
         ...
+
+
+def every(table: ReadTable[E], *where: Filter, order: Sequence[SortKey] = ()) -> Iterator[E]:
+    """Every row of ``table`` matching ``where``, in ``order`` (default: by key), page by page.
+
+    For reads that need all of a bounded set (a client's deals, a run's
+    branches): one statement per page of :data:`MAX_PAGE_SIZE` rows.
+    """
+    cursor: str | None = None
+    while True:
+        page = table.list(Query(where, tuple(order), MAX_PAGE_SIZE, cursor))
+        yield from page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            return
 
 
 class AppendTable(ReadTable[E], Protocol[E]):

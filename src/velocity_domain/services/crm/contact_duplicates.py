@@ -26,6 +26,7 @@ from velocity_domain.crm.duplicates import (
 from velocity_domain.crm.entities import Person
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Among, Filter, In, Query, Source
+from velocity_domain.kernel.repository import every
 from velocity_domain.uow import UnitOfWork
 
 __all__ = [
@@ -149,14 +150,7 @@ def evidence(suspects: Sequence[Suspect]) -> list[dict[str, Any]]:
 
 def existing(uow: UnitOfWork, *where: Filter) -> list[Person]:
     """Every person matching ``where`` (a handful: the batch's own emails, phones or refs)."""
-    found: list[Person] = []
-    cursor: str | None = None
-    while True:
-        page = uow.crm.people.list(Query(where, limit=MAX_PAGE_SIZE, cursor=cursor))
-        found.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return found
+    return list(every(uow.crm.people, *where))
 
 
 def stored_candidates(

@@ -41,9 +41,8 @@ from velocity_domain.crm.duplicates import (
 from velocity_domain.crm.entities import Lead, Opportunity, Person
 from velocity_domain.crm.ports import BlockMember
 from velocity_domain.kernel.model import Entity
-from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
-from velocity_domain.kernel.query import Filter, IsNull, Query
-from velocity_domain.kernel.repository import ReadTable
+from velocity_domain.kernel.query import IsNull
+from velocity_domain.kernel.repository import every
 from velocity_domain.uow import UnitOfWork
 
 __all__ = ["CAP", "Cluster", "Clusterer", "members_of"]
@@ -232,17 +231,6 @@ class Clusterer:
         return _components(matches, self._created.__getitem__)
 
 
-def _all(table: ReadTable[E], *where: Filter) -> Iterator[E]:
-    """Every row of ``table`` that passes ``where``, page by page in key order."""
-    cursor: str | None = None
-    while True:
-        page = table.list(Query(where, (), MAX_PAGE_SIZE, cursor))
-        yield from page.items
-        cursor = page.next_cursor
-        if cursor is None:
-            return
-
-
 def members_of(uow: UnitOfWork, blocks: Iterable[Block]) -> Iterator[BlockMember]:
     """The blocks' members read through the repository: what ``DuplicateBlocks`` answers.
 
@@ -250,15 +238,15 @@ def members_of(uow: UnitOfWork, blocks: Iterable[Block]) -> Iterator[BlockMember
     """
     accounts: dict[UUID, set[UUID]] = {}
     linked: list[Lead | Opportunity] = [
-        *_all(uow.crm.leads, IsNull("account_id", is_null=False)),
-        *_all(uow.crm.opportunities, IsNull("account_id", is_null=False)),
+        *every(uow.crm.leads, IsNull("account_id", is_null=False)),
+        *every(uow.crm.opportunities, IsNull("account_id", is_null=False)),
     ]
     for link in linked:
         if link.account_id is not None:
             accounts.setdefault(link.person_id, set()).add(link.account_id)
     chosen = sorted({Block(b) for b in blocks})
     grouped: dict[Block, dict[str, list[Person]]] = {b: {} for b in chosen}
-    for row in _all(uow.crm.people, IsNull("merged_into_person_id")):
+    for row in every(uow.crm.people, IsNull("merged_into_person_id")):
         keys = {
             Block.EMAIL: row.primary_email,
             Block.PHONE: row.primary_phone,

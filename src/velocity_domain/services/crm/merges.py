@@ -56,11 +56,10 @@ from velocity_domain.errors import (
     ValidationFailed,
 )
 from velocity_domain.governance import engine
-from velocity_domain.governance.change import ProposedChange
+from velocity_domain.governance.change import ProposedChange, plain_values
 from velocity_domain.governance.policy import Verdict
 from velocity_domain.governance.service import Service, serves
 from velocity_domain.kernel.arguments import uuid_arg
-from velocity_domain.kernel.convert import converter
 from velocity_domain.kernel.ids import new_id
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Query, desc
@@ -135,10 +134,6 @@ def _reason_arg(reason: object, field: str = "reason") -> str:
     if not isinstance(reason, str) or not reason.strip():
         raise ValidationFailed(field, "must say why")
     return reason.strip()
-
-
-def _plain(value: Any) -> Any:
-    return converter.unstructure(value)
 
 
 class MergeService(Service):
@@ -243,8 +238,8 @@ class MergeService(Service):
             change_kind=ChangeKind.MERGE,
             target_ref=survivor.key,
             base_version=survivor.version,
-            fields={c.field: _plain(c.value) for c in plan.fields},
-            current={c.field: _plain(getattr(survivor, c.field)) for c in plan.fields},
+            fields=plain_values({c.field: c.value for c in plan.fields}),
+            current=plain_values({c.field: getattr(survivor, c.field) for c in plan.fields}),
             context={
                 "merge_id": str(merge_id),
                 "merged": {str(p.key): p.version for p in plan.merged},
