@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.merge_graph import MergeGraph, build_graph
+from tests.support.pg_harness import Statements
 from tests.support.world import World
 from velocity_domain import Velocity
 from velocity_domain.access import Principal
@@ -105,16 +106,6 @@ def test_deals_know_how_long_they_have_been_in_their_stage(world: World) -> None
     assert view.deals[0].stage_since >= deal.created_at
 
 
-class _Statements:
-    """Every statement sent (a ``before_cursor_execute`` listener)."""
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.seen.append(statement)
-
-
 @pytest.mark.postgres
 def test_the_view_costs_the_same_statements_whatever_the_history(pg_url: sa.URL) -> None:
     url = pg_url.render_as_string(hide_password=False)
@@ -135,7 +126,7 @@ def test_the_view_costs_the_same_statements_whatever_the_history(pg_url: sa.URL)
             rows += [Lead(person_id=person.key, source_system="web") for _ in range(size)]
             rows += [Opportunity(person_id=person.key, value=Decimal(100)) for _ in range(size)]
             seed(velocity, *rows)
-            count = _Statements()
+            count = Statements()
             sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
             try:
                 view = velocity.client_graph.client_360(office, person.key)

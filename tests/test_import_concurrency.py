@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.support.pg_harness import empty_all_tables
+from tests.support.pg_harness import cut_off_transactions, empty_all_tables
 from tests.support.world import World, build
 from velocity_domain import Velocity
 from velocity_domain.crm.entities import ImportBatch, ImportBatchStatus
@@ -106,16 +106,7 @@ def test_a_commit_cut_off_half_way_is_retried_to_the_same_end(
     def crash(progress: ImportProgress) -> None:
         if progress.stage == "committed" and not cut.is_set():
             cut.set()
-            with pg_engine.connect() as conn:
-                killed = conn.execute(
-                    sa.text(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                        " AND state = 'idle in transaction'"
-                    )
-                ).scalar()
-                conn.commit()
-            assert killed == 1
+            assert cut_off_transactions(pg_engine) == 1
 
     with pytest.raises(StorageUnavailable):
         velocity.imports.commit(manager, batch.key, progress=crash)

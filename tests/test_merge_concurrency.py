@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.support.merge_graph import MergeGraph, build_graph, graph
-from tests.support.pg_harness import empty_all_tables
+from tests.support.pg_harness import Statements, cut_off_transactions, empty_all_tables
 from tests.support.world import World, build
 from velocity_domain import Velocity
 from velocity_domain.crm.entities import Lead, MergeStatus, Person, PersonMerge, PropertyInterest
@@ -206,16 +206,7 @@ def test_a_merge_cut_off_half_way_is_executed_again_to_the_same_end(
     merge = _approved(world, [g.client.key, g.duplicate.key])
 
     def cut() -> None:
-        with pg_engine.connect() as conn:
-            killed = conn.execute(
-                sa.text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    " AND state = 'idle in transaction'"
-                )
-            ).scalar()
-            conn.commit()
-        assert killed == 1
+        assert cut_off_transactions(pg_engine) == 1
 
     before = graph(velocity, g.people)
     fired = hook(cut)
@@ -262,16 +253,6 @@ def _history(velocity: Velocity, person: Person, size: int) -> None:
         uow.commit()
 
 
-class _Statements:
-    """Every statement sent, in order (a ``before_cursor_execute`` listener)."""
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.seen.append(statement)
-
-
 def test_a_merge_costs_the_same_statements_whatever_the_history(velocity: Velocity) -> None:
     world = build(velocity)
     counts = []
@@ -280,7 +261,7 @@ def test_a_merge_costs_the_same_statements_whatever_the_history(velocity: Veloci
         seed(velocity, *pair)
         _history(velocity, pair[1], size)
         merge = _approved(world, [p.key for p in pair])
-        count = _Statements()
+        count = Statements()
         sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
         try:
             assert _execute(world, merge) == "executed"

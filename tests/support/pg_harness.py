@@ -169,3 +169,32 @@ def empty_all_tables(engine: sa.Engine) -> None:
             info = table_info(cls)
             values = [row_values(r, info) for r in rows if isinstance(r, cls)]
             conn.execute(sa.insert(metadata.tables[info.name]), values)
+
+
+def cut_off_transactions(engine: sa.Engine) -> int:
+    """Terminate the other connections of the database that sit inside a transaction.
+
+    How the crash tests cut off a writer half-way: called from within the
+    writer's work (between two of its statements), it ends that connection
+    on the server. Returns how many connections were terminated.
+    """
+    with engine.connect() as conn:
+        killed = conn.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND state = 'idle in transaction'"
+            )
+        ).scalar()
+        conn.commit()
+    return int(killed or 0)
+
+
+class Statements:
+    """Every statement sent, in order: a ``before_cursor_execute`` listener for counting."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.seen.append(statement)
