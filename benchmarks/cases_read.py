@@ -311,20 +311,21 @@ def client_360(ctx: Context) -> list[Row]:
     )[0]
     view = ctx.velocity.client_graph.client_360(ctx.operator, heavy)
     assert view.person.key == heavy
+    many = f"{sum(view.interactions_by_channel.values()):,} interactions"
+    picks: list[tuple[str, list[UUID]]] = [
+        ("client_graph.client_360, random clients", ids),
+        (f"client_graph.client_360, the heaviest client ({many})", [heavy]),
+    ]
     rows = []
-    for name, pick in (
-        ("client_graph.client_360, random clients", lambda i: ids[i % len(ids)]),
-        (
-            f"client_graph.client_360, the heaviest client"
-            f" ({sum(view.interactions_by_channel.values()):,} interactions)",
-            lambda _: heavy,
-        ),
-    ):
-        lib, raw = interleaved(
-            lambda i, pick=pick: ctx.velocity.client_graph.client_360(ctx.operator, pick(i)),
-            lambda i, pick=pick: ctx.rows(RAW_GET, (pick(i),)),
-            ctx.budget,
-        )
+    for name, clients in picks:
+
+        def library(i: int, clients: list[UUID] = clients) -> object:
+            return ctx.velocity.client_graph.client_360(ctx.operator, clients[i % len(clients)])
+
+        def raw_get(i: int, clients: list[UUID] = clients) -> object:
+            return ctx.rows(RAW_GET, (clients[i % len(clients)],))
+
+        lib, raw = interleaved(library, raw_get, ctx.budget)
         rows.append(latency_row(name, lib, raw, max_ratio=CLIENT_360_RATIO))
     return rows
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 import random
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 from uuid import UUID
 
 import attrs
@@ -473,15 +474,44 @@ def _copy(
     progress(f"  {table}: {done:,} rows in {time.monotonic() - started:.1f}s")
 
 
-def _secondary_indexes(cur: psycopg.Cursor[tuple[object, ...]]) -> list[tuple[str, str]]:
-    """The (name, definition) of every index on the loaded tables that backs no constraint."""
-    cur.execute(
-        "SELECT i.indexname, i.indexdef FROM pg_indexes i"
-        " WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s)"
-        " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
-        (list(LOADED_TABLES),),
-    )
-    return [(str(name), str(ddl)) for name, ddl in cur.fetchall()]
+@contextmanager
+def bulk_loading(
+    url: str, tables: Sequence[str], *, superuser: bool = False
+) -> Iterator[psycopg.Cursor[tuple[Any, ...]]]:
+    """A cursor to COPY into ``tables`` with their secondary indexes dropped meanwhile.
+
+    On leaving, the load is committed, every dropped index is built again
+    from its definition (read back from ``pg_indexes``) and the database is
+    vacuumed and analysed. ``superuser`` turns foreign-key triggers off for
+    the load where the role may.
+    """
+    with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
+        if superuser:
+            try:
+                cur.execute("SET session_replication_role = replica")
+            except psycopg.Error:
+                conn.rollback()
+                progress("  (not a superuser: foreign keys are checked row by row; slower)")
+        cur.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i"
+            " WHERE i.schemaname = current_schema() AND i.tablename = ANY(%s)"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+            (list(tables),),
+        )
+        indexes = [(str(name), str(ddl)) for name, ddl in cur.fetchall()]
+        for name, _ in indexes:
+            cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        yield cur
+        conn.commit()
+    with psycopg.connect(conninfo(url), autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        for name, ddl in indexes:
+            started = time.monotonic()
+            conn.execute(ddl.encode())  # read back from pg_indexes
+            progress(f"  rebuilt index {name} in {time.monotonic() - started:.1f}s")
+        started = time.monotonic()
+        conn.execute("VACUUM ANALYZE")
+        progress(f"  VACUUM ANALYZE in {time.monotonic() - started:.1f}s")
 
 
 def load(url: str, sizes: Sizes, staff: Staff, seed: int) -> None:
@@ -491,15 +521,7 @@ def load(url: str, sizes: Sizes, staff: Staff, seed: int) -> None:
     progress(f"generating ids for {sizes.people:,} people")
     people = [str(new_id()) for _ in range(sizes.people)]
     timeline = sizes.people // 2
-    with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
-        try:
-            cur.execute("SET session_replication_role = replica")
-        except psycopg.Error:
-            conn.rollback()
-            progress("  (not a superuser: foreign keys are checked row by row; slower)")
-        indexes = _secondary_indexes(cur)
-        for name, _ in indexes:
-            cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+    with bulk_loading(url, LOADED_TABLES, superuser=True) as cur:
         cur.execute(f"TRUNCATE {', '.join(LOADED_TABLES)} CASCADE")
         _copy(cur, "crm_people", _people(sizes, people, timeline, rng), sizes.people)
         _copy(cur, "crm_leads", _leads(sizes, people, agents, rng), sizes.leads)
@@ -515,16 +537,6 @@ def load(url: str, sizes: Sizes, staff: Staff, seed: int) -> None:
             _interactions(sizes, people, timeline, agents, rng),
             sizes.interactions,
         )
-        conn.commit()
-    with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        conn.execute("SET maintenance_work_mem = '512MB'")
-        for name, ddl in indexes:
-            started = time.monotonic()
-            conn.execute(ddl.encode())  # read back from pg_indexes
-            progress(f"  rebuilt index {name} in {time.monotonic() - started:.1f}s")
-        started = time.monotonic()
-        conn.execute("VACUUM ANALYZE")
-        progress(f"  VACUUM ANALYZE in {time.monotonic() - started:.1f}s")
 
 
 def check_sample(url: str, per_table: int = 200) -> None:

@@ -29,7 +29,7 @@ import psycopg
 from psycopg import sql
 
 from benchmarks import duplicate_data
-from benchmarks.datagen import conninfo, database_url, progress, recreate_database
+from benchmarks.datagen import bulk_loading, conninfo, database_url, progress, recreate_database
 from benchmarks.measure import Row
 from velocity_domain import Velocity
 from velocity_domain.adapters.postgres import migrate
@@ -115,22 +115,8 @@ class Result:
 def load(url: str, population: duplicate_data.Population) -> float:
     """COPY the population in (secondary indexes rebuilt after), then ``VACUUM ANALYZE``."""
     started = time.monotonic()
-    with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i"
-            " WHERE i.schemaname = current_schema() AND i.tablename = 'crm_people'"
-            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
-        )
-        indexes = [(str(name), str(ddl)) for name, ddl in cur.fetchall()]
-        for name, _ in indexes:
-            cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-        duplicate_data.copy_into(conn, population)
-        conn.commit()
-    with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        conn.execute("SET maintenance_work_mem = '512MB'")
-        for _, ddl in indexes:
-            conn.execute(ddl.encode())  # read back from pg_indexes
-        conn.execute("VACUUM ANALYZE")
+    with bulk_loading(url, ("crm_people",)) as cur:
+        duplicate_data.copy_into(cur.connection, population)
     return time.monotonic() - started
 
 

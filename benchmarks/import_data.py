@@ -34,6 +34,7 @@ from benchmarks.datagen import (
     BENCH_DOMAIN,
     COLUMNS,
     Clockwork,
+    bulk_loading,
     conninfo,
     database_url,
     person_name,
@@ -167,15 +168,7 @@ def _people_lines(people: list[Existing], seed: int) -> Iterator[str]:
 def load_people(url: str, people: list[Existing], seed: int) -> None:
     """COPY ``people`` into ``crm_people`` (its secondary indexes rebuilt after), then analyse."""
     started = time.monotonic()
-    with psycopg.connect(conninfo(url)) as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i"
-            " WHERE i.schemaname = current_schema() AND i.tablename = 'crm_people'"
-            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
-        )
-        indexes = [(str(name), str(ddl)) for name, ddl in cur.fetchall()]
-        for name, _ in indexes:
-            cur.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+    with bulk_loading(url, ("crm_people",)) as cur:
         cur.execute("TRUNCATE crm_people CASCADE")
         statement = f"COPY crm_people ({COLUMNS['crm_people']}) FROM STDIN WITH (FREEZE)"
         with cur.copy(statement) as copy:
@@ -186,12 +179,6 @@ def load_people(url: str, people: list[Existing], seed: int) -> None:
                     copy.write("".join(chunk))
                     chunk.clear()
             copy.write("".join(chunk))
-        conn.commit()
-    with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        conn.execute("SET maintenance_work_mem = '512MB'")
-        for _, ddl in indexes:
-            conn.execute(ddl.encode())  # read back from pg_indexes
-        conn.execute("VACUUM ANALYZE")
     progress(f"  loaded {len(people):,} existing people in {time.monotonic() - started:.1f}s")
 
 
