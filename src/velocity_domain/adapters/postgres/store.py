@@ -270,10 +270,19 @@ class PostgresTransaction:
 
     def extension(self, port: type[Any]) -> Any:
         """This store's set-based implementation of a bulk step, where it has one."""
-        from velocity_domain.adapters.postgres import duplicates, imports  # noqa: PLC0415
+        from velocity_domain.adapters.postgres import (  # noqa: PLC0415
+            artifacts,
+            client360,
+            client_summaries,
+            duplicates,
+            imports,
+        )
 
-        make = imports.EXTENSIONS.get(port) or duplicates.EXTENSIONS.get(port)
-        return None if make is None else make(self)
+        for module in (imports, duplicates, client360, client_summaries, artifacts):
+            make = module.EXTENSIONS.get(port)
+            if make is not None:
+                return make(self)
+        return None
 
     def rollback(self) -> None:
         """Roll back and give the connection back to the pool."""
