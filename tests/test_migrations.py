@@ -16,12 +16,12 @@ from tests.support.pg_harness import PostgresServer
 from velocity_domain import cli
 from velocity_domain.adapters.postgres import migrate
 from velocity_domain.adapters.postgres.engine import SCHEMA_REVISION, stored_revision
-from velocity_domain.adapters.postgres.tables import metadata
+from velocity_domain.adapters.postgres.tables import PROJECTION_TABLES, metadata
 from velocity_domain.errors import ValidationFailed
 
 pytestmark = pytest.mark.postgres
 
-ALL_TABLES = {t for group in SPEC_TABLES.values() for t in group}
+ALL_TABLES = {t for group in SPEC_TABLES.values() for t in group} | PROJECTION_TABLES
 
 
 @pytest.fixture

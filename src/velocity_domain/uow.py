@@ -37,6 +37,7 @@ from velocity_domain.intel.ports import IntelRepository
 from velocity_domain.inventory import entities as inventory_entities
 from velocity_domain.inventory.ports import InventoryRepository
 from velocity_domain.kernel.model import Entity, VersionedEntity
+from velocity_domain.kernel.pagination import CursorCodec
 from velocity_domain.kernel.repository import AppendTable, MutableTable, Store, StoreTransaction
 from velocity_domain.oracle import entities as oracle_entities
 from velocity_domain.oracle.ports import OracleRepository
@@ -164,6 +165,11 @@ class UnitOfWork:
     def mutable(self, cls: type[V]) -> MutableTable[V]:
         """Return the table of a versioned entity class, with updates, for generic code."""
         return self._open_tx().mutable(cls)
+
+    @property
+    def cursors(self) -> CursorCodec:
+        """The store's cursor codec, for a listing a service pages itself."""
+        return self._store.codec
 
     def extension(self, port: type[R]) -> R | None:
         """The store's own implementation of a bulk step ``port``, if it has one."""

@@ -26,6 +26,7 @@ import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
+from velocity_domain.client_graph.summaries import SummaryListing
 from velocity_domain.crm.entities import (
     Account,
     Household,
@@ -40,7 +41,7 @@ from velocity_domain.crm.entities import (
     StageHistory,
 )
 from velocity_domain.errors import NotFound, ValidationFailed
-from velocity_domain.governance.service import Service, serves
+from velocity_domain.governance.service import serves
 from velocity_domain.intel.entities import (
     Channel,
     Interaction,
@@ -132,8 +133,8 @@ def _limit(value: object) -> int:
     return value
 
 
-class ClientGraphService(Service):
-    """The client graph aggregation gateway (spec section 6): client 360."""
+class ClientGraphService(SummaryListing):
+    """The client graph aggregation gateway (spec section 6): client 360 and the summary list."""
 
     @serves(CLIENT_360)
     def client_360(

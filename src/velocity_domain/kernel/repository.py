@@ -18,7 +18,7 @@ from uuid import UUID
 
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.kernel.model import Entity, VersionedEntity
-from velocity_domain.kernel.pagination import MAX_PAGE_SIZE, Page
+from velocity_domain.kernel.pagination import MAX_PAGE_SIZE, CursorCodec, Page
 from velocity_domain.kernel.query import Filter, Query, SortKey
 
 __all__ = [
@@ -229,6 +229,9 @@ class TableStatistics(Protocol):
 
 class Store(Protocol):
     """A place canonical rows live: hands out transactions."""
+
+    #: Signs and checks the keyset cursors of this store's listings.
+    codec: CursorCodec
 
     def begin(self, *, read_only: bool = False) -> StoreTransaction:
         """Open a transaction.

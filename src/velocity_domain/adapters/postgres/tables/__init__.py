@@ -1,7 +1,8 @@
-"""Every canonical table as a SQLAlchemy Core ``Table`` on one ``MetaData``.
+"""Every canonical table, and the derived ones, as a SQLAlchemy Core ``Table`` on one ``MetaData``.
 
 One module per domain, named after the spec's table prefixes. Importing this
-package registers all of them on :data:`metadata`.
+package registers all of them on :data:`metadata`; the derived tables
+(read models the store keeps in step) are in :mod:`.projections`.
 """
 
 from velocity_domain.adapters.postgres.tables import (
@@ -10,9 +11,11 @@ from velocity_domain.adapters.postgres.tables import (
     intel,
     inventory,
     oracle,
+    projections,
     workflow,
 )
 from velocity_domain.adapters.postgres.tables._columns import NAMING_CONVENTION, metadata
+from velocity_domain.adapters.postgres.tables.projections import PROJECTION_TABLES
 
 DOMAIN_MODULES = {
     "crm": crm,
@@ -23,4 +26,4 @@ DOMAIN_MODULES = {
     "workflow": workflow,
 }
 
-__all__ = ["DOMAIN_MODULES", "NAMING_CONVENTION", "metadata"]
+__all__ = ["DOMAIN_MODULES", "NAMING_CONVENTION", "PROJECTION_TABLES", "metadata", "projections"]

@@ -1,0 +1,216 @@
+"""The client summary list: a projection kept in step with every write, in the same transaction.
+
+The table ``crm_client_summaries`` holds one row per live client (a person
+not merged into another) and per user whose slice holds the client: the
+nil UUID (everyone), the owner, and each user a lead or a deal of the client
+is assigned to. A row carries what the summary list shows, filters and sorts
+by: the latest interaction's time and channel, the open deals' count and
+value by currency, every deal's stage, the projects of the active interests,
+and the ``overall`` QD score; each sort key is indexed behind ``viewer_id``.
+
+The view ``crm_client_summary_source`` is its definition, computed from the
+canonical tables. ``velocity_refresh_client_summaries(ids)`` brings the rows
+of the people ``ids`` in line with it (upsert what changed, delete what went);
+statement triggers on the tables it reads call it with the people a statement
+touched, old and new (a relink names both), so a bulk statement costs one
+refresh. The functions keep the search path of the migration, so they find
+these tables in whatever schema it ran in. ``velocity_rebuild_client_summaries()`` refills the table from the
+view (after a bulk load that ran with triggers off). The upgrade fills it.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-01 11:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql as pg
+
+revision: str = "0010"
+down_revision: str | Sequence[str] | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_C = "C"
+
+#: The tables whose rows the summary reads, each with a ``person_id`` column.
+SOURCES = (
+    "crm_people",
+    "crm_leads",
+    "crm_opportunities",
+    "crm_property_interests",
+    "intel_interactions",
+    "intel_qd_scores",
+)
+COLUMNS = (
+    "person_id, viewer_id, full_name, name_key, owner_user_id, last_activity_at, last_channel,"
+    " activity_key, open_deals, pipeline, stages, project_ids, qd_value, qd_key"
+)
+CHANGING = [c.strip() for c in COLUMNS.split(",")][2:]
+
+VIEW = f"""
+CREATE VIEW crm_client_summary_source ({COLUMNS}) AS
+SELECT p.person_id, v.viewer_id, p.full_name, p.normalized_name, p.owner_user_id,
+       la.happened_at, la.channel,
+       coalesce(la.happened_at, '0001-01-01 00:00:00+00'::timestamptz),
+       d.open_deals, pv.pipeline, d.stages, pi.project_ids,
+       q.current_value, coalesce(q.current_value, -1)
+FROM crm_people AS p
+LEFT JOIN LATERAL (
+    SELECT i.happened_at, i.channel FROM intel_interactions AS i
+    WHERE i.person_id = p.person_id
+    ORDER BY i.happened_at DESC, i.interaction_id DESC LIMIT 1
+) AS la ON true
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE o.stage NOT IN ('won', 'lost'))::integer AS open_deals,
+           coalesce(array_agg(DISTINCT o.stage::varchar), '{{}}') AS stages
+    FROM crm_opportunities AS o WHERE o.person_id = p.person_id
+) AS d
+CROSS JOIN LATERAL (
+    SELECT coalesce(jsonb_object_agg(t.currency, t.total::text), '{{}}'::jsonb) AS pipeline
+    FROM (SELECT o.currency, sum(o.value) AS total FROM crm_opportunities AS o
+          WHERE o.person_id = p.person_id AND o.stage NOT IN ('won', 'lost')
+            AND o.value IS NOT NULL
+          GROUP BY o.currency) AS t
+) AS pv
+CROSS JOIN LATERAL (
+    SELECT coalesce(array_agg(DISTINCT x.project_id), '{{}}') AS project_ids
+    FROM crm_property_interests AS x
+    WHERE x.person_id = p.person_id AND x.status = 'active' AND x.project_id IS NOT NULL
+) AS pi
+LEFT JOIN intel_qd_scores AS q
+    ON q.person_id = p.person_id AND q.interaction_id IS NULL AND q.score_type = 'overall'
+CROSS JOIN LATERAL (
+    SELECT DISTINCT u.viewer_id FROM (
+        SELECT '00000000-0000-0000-0000-000000000000'::uuid
+        UNION ALL SELECT p.owner_user_id
+        UNION ALL SELECT l.assigned_user_id FROM crm_leads AS l WHERE l.person_id = p.person_id
+        UNION ALL SELECT o.assigned_user_id FROM crm_opportunities AS o
+                  WHERE o.person_id = p.person_id
+    ) AS u (viewer_id)
+    WHERE u.viewer_id IS NOT NULL
+) AS v
+WHERE p.merged_into_person_id IS NULL
+"""  # noqa: S608 (constants of this file)
+
+_SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in CHANGING)
+_OLD = ", ".join(f"s.{c}" for c in CHANGING)
+_NEW = ", ".join(f"EXCLUDED.{c}" for c in CHANGING)
+
+REFRESH = f"""
+CREATE FUNCTION velocity_refresh_client_summaries(ids uuid[]) RETURNS void
+LANGUAGE sql SET search_path FROM CURRENT AS $$
+WITH fresh AS MATERIALIZED (
+    SELECT {COLUMNS} FROM crm_client_summary_source WHERE person_id = ANY(ids)
+), gone AS (
+    DELETE FROM crm_client_summaries AS s
+    WHERE s.person_id = ANY(ids)
+      AND NOT EXISTS (SELECT 1 FROM fresh AS f
+                      WHERE f.person_id = s.person_id AND f.viewer_id = s.viewer_id)
+)
+INSERT INTO crm_client_summaries AS s ({COLUMNS})
+SELECT {COLUMNS} FROM fresh
+ON CONFLICT (person_id, viewer_id) DO UPDATE SET {_SET}
+WHERE ({_OLD}) IS DISTINCT FROM ({_NEW})
+$$
+"""  # noqa: S608 (constants of this file)
+
+REBUILD = f"""
+CREATE FUNCTION velocity_rebuild_client_summaries() RETURNS bigint
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    made bigint;
+BEGIN
+    DELETE FROM crm_client_summaries;
+    INSERT INTO crm_client_summaries ({COLUMNS})
+    SELECT {COLUMNS} FROM crm_client_summary_source;
+    GET DIAGNOSTICS made = ROW_COUNT;
+    RETURN made;
+END
+$$
+"""  # noqa: S608 (constants of this file)
+
+TOUCHED = """
+CREATE FUNCTION velocity_client_summaries_touched() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM velocity_refresh_client_summaries(
+            ARRAY(SELECT DISTINCT person_id FROM new_rows WHERE person_id IS NOT NULL));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM velocity_refresh_client_summaries(
+            ARRAY(SELECT DISTINCT person_id FROM old_rows WHERE person_id IS NOT NULL));
+    ELSE
+        PERFORM velocity_refresh_client_summaries(
+            ARRAY(SELECT person_id FROM new_rows WHERE person_id IS NOT NULL
+                  UNION SELECT person_id FROM old_rows WHERE person_id IS NOT NULL));
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+#: Each event, with the transition tables its trigger reads.
+EVENTS = {
+    "insert": "NEW TABLE AS new_rows",
+    "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    "delete": "OLD TABLE AS old_rows",
+}
+
+
+def _trigger(table: str, event: str) -> str:
+    return f"trg_{table}_client_summaries_{event}"
+
+
+def upgrade() -> None:
+    """Apply this revision."""
+    op.create_table(
+        "crm_client_summaries",
+        sa.Column("person_id", sa.Uuid, nullable=False),
+        sa.Column("viewer_id", sa.Uuid, nullable=False),
+        sa.Column("full_name", sa.String(200, collation=_C), nullable=False),
+        sa.Column("name_key", sa.Text(collation=_C), nullable=False),
+        sa.Column("owner_user_id", sa.Uuid, nullable=True),
+        sa.Column("last_activity_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_channel", sa.String(32, collation=_C), nullable=True),
+        sa.Column("activity_key", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("open_deals", sa.Integer, nullable=False),
+        sa.Column("pipeline", pg.JSONB, nullable=False),
+        sa.Column("stages", pg.ARRAY(sa.String(32, collation=_C)), nullable=False),
+        sa.Column("project_ids", pg.ARRAY(sa.Uuid), nullable=False),
+        sa.Column("qd_value", sa.Numeric, nullable=True),
+        sa.Column("qd_key", sa.Numeric, nullable=False),
+        sa.PrimaryKeyConstraint("person_id", "viewer_id", name="pk_crm_client_summaries"),
+    )
+    for key in ("activity_key", "qd_key", "name_key"):
+        op.create_index(
+            f"ix_crm_client_summaries_viewer_id_{key}_person_id",
+            "crm_client_summaries",
+            ["viewer_id", key, "person_id"],
+        )
+    op.execute(VIEW)
+    op.execute(REFRESH)
+    op.execute(REBUILD)
+    op.execute(TOUCHED)
+    for table in SOURCES:
+        for event, transition in EVENTS.items():
+            op.execute(
+                f"CREATE TRIGGER {_trigger(table, event)} AFTER {event.upper()} ON {table}"
+                f" REFERENCING {transition} FOR EACH STATEMENT"
+                " EXECUTE FUNCTION velocity_client_summaries_touched()"
+            )
+    op.execute("SELECT velocity_rebuild_client_summaries()")
+
+
+def downgrade() -> None:
+    """Revert this revision."""
+    for table in SOURCES:
+        for event in EVENTS:
+            op.execute(f"DROP TRIGGER {_trigger(table, event)} ON {table}")
+    op.execute("DROP FUNCTION velocity_client_summaries_touched()")
+    op.execute("DROP FUNCTION velocity_rebuild_client_summaries()")
+    op.execute("DROP FUNCTION velocity_refresh_client_summaries(uuid[])")
+    op.execute("DROP VIEW crm_client_summary_source")
+    op.drop_table("crm_client_summaries")
