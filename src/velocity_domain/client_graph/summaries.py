@@ -179,7 +179,8 @@ class SummaryFilter:
     stage: OpportunityStage | None = None
     #: Keep the clients with an active interest naming this project.
     project_id: UUID | None = None
-    #: Keep the clients whose latest activity is at or after ``active_from``, before ``active_to``.
+    #: Keep the clients whose latest activity is at or after ``active_from``, before ``active_to``
+    #: (either bound leaves out the clients with no activity).
     active_from: datetime | None = None
     active_to: datetime | None = None
     qd_band: QdBand | None = None
@@ -228,14 +229,16 @@ class SummaryLine:
         s = self.summary
         low, high = (None, None) if where.qd_band is None else where.qd_band.bounds
         score = NO_SCORE if s.qd is None else s.qd
-        active = s.last_activity_at or NO_ACTIVITY
+        active = s.last_activity_at
+        ranged = where.active_from is not None or where.active_to is not None
         return (
             viewer in self.viewers
             and (where.assigned_user_id is None or where.assigned_user_id in self.viewers)
             and (where.stage is None or where.stage in self.stages)
             and (where.project_id is None or where.project_id in self.project_ids)
-            and (where.active_from is None or active >= where.active_from)
-            and (where.active_to is None or active < where.active_to)
+            and not (ranged and active is None)
+            and (where.active_from is None or (active is not None and active >= where.active_from))
+            and (where.active_to is None or (active is not None and active < where.active_to))
             and (low is None or high is None or low <= score < high)
         )
 

@@ -55,6 +55,7 @@ from velocity_domain.kernel.query import (
     asc,
     desc,
 )
+from velocity_domain.testing.client_graph_contract import ClientGraphContract
 from velocity_domain.testing.samples import SampleWorld
 from velocity_domain.testing.seeding import unit_of_work
 from velocity_domain.velocity import Velocity
@@ -76,8 +77,8 @@ def _commit(velocity: Velocity, *rows: Any) -> None:
         uow.commit()
 
 
-class RepositoryContract:
-    """Every behaviour the storage ports promise, as pytest tests."""
+class RepositoryContract(ClientGraphContract):
+    """Every behaviour the storage ports promise, as pytest tests (the client graph's too)."""
 
     @pytest.fixture
     def clock(self) -> FixedClock:

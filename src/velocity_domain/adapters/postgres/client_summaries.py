@@ -62,14 +62,15 @@ def _conditions(viewer: UUID, where: SummaryFilter) -> list[sa.ColumnElement[boo
             )
         )
     if where.stage is not None:
-        found.append(cs.c.stages.any(where.stage.value))
+        found.append(sa.literal(where.stage.value, sa.String(32)) == sa.any_(cs.c.stages))
     if where.project_id is not None:
-        found.append(cs.c.project_ids.any(where.project_id))
+        found.append(sa.literal(where.project_id, sa.Uuid) == sa.any_(cs.c.project_ids))
+    if where.active_from is not None or where.active_to is not None:
+        found.append(cs.c.activity_key > NO_ACTIVITY)
     if where.active_from is not None:
         found.append(cs.c.activity_key >= where.active_from)
     if where.active_to is not None:
         found.append(cs.c.activity_key < where.active_to)
-        found.append(cs.c.activity_key > NO_ACTIVITY)
     if where.qd_band is not None:
         low, high = where.qd_band.bounds
         found.extend((cs.c.qd_key >= low, cs.c.qd_key < high))
