@@ -1,4 +1,4 @@
-"""Matrix rows of the client graph: client 360."""
+"""Matrix rows of the client graph: client 360 and the summary list."""
 
 from __future__ import annotations
 
@@ -9,5 +9,10 @@ ROWS: dict[str, Row] = {
         ALL_ROLES,
         lambda v, w, p: v.client_graph.client_360(p, w.client_a.key),
         "parts whose read permission is missing are left empty and named",
+    ),
+    "crm.client_summaries.read": Row(
+        ALL_ROLES,
+        lambda v, w, p: v.client_graph.summaries(p, sort="name"),
+        "an agent sees their own slice; parts without their permission are omitted",
     ),
 }

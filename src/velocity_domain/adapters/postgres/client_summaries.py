@@ -4,8 +4,11 @@ The projection (revision 0010) holds a row per live client and per user
 whose slice holds the client, kept in step with the canonical tables by
 triggers in the transaction of every write. A page is one statement: an
 index range on ``(viewer_id, sort key, person_id)`` from the cursor's key,
-the filters checked on the rows it walks. A filter on another user's slice
-is a probe of that user's row of the same client.
+the filters checked on the rows it walks. A page filtered by a deal stage or
+a project of interest walks ``crm_client_summary_tags`` instead, on
+``(viewer_id, tag, sort key, person_id)``, and joins each row to its summary.
+Everyone's slice filtered by a user's is read as that user's slice; an
+agent's filtered by another user's probes that user's row of each client.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from uuid import UUID
 import sqlalchemy as sa
 
 from velocity_domain.adapters.postgres.tables.projections import crm_client_summaries as cs
+from velocity_domain.adapters.postgres.tables.projections import crm_client_summary_tags as cst
 from velocity_domain.client_graph.summaries import (
+    EVERYONE,
     NO_ACTIVITY,
     ClientSummary,
     QdBand,
@@ -34,11 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EXTENSIONS", "PostgresSummaryPages"]
 
-_KEYS = {
-    SummarySort.LAST_ACTIVITY: cs.c.activity_key,
-    SummarySort.QD: cs.c.qd_key,
-    SummarySort.NAME: cs.c.name_key,
-}
 _SHOWN = (
     cs.c.person_id,
     cs.c.full_name,
@@ -49,10 +49,33 @@ _SHOWN = (
     cs.c.pipeline,
     cs.c.qd_value,
 )
+_SORT_FIELDS = {
+    SummarySort.LAST_ACTIVITY: "activity_key",
+    SummarySort.QD: "qd_key",
+    SummarySort.NAME: "name_key",
+}
 
 
-def _conditions(viewer: UUID, where: SummaryFilter) -> list[sa.ColumnElement[bool]]:
-    found: list[sa.ColumnElement[bool]] = [cs.c.viewer_id == viewer]
+def _tag(where: SummaryFilter) -> str | None:
+    """The tag a page walks instead of the whole slice: the project's, else the stage's."""
+    if where.project_id is not None:
+        return f"project:{where.project_id}"
+    if where.stage is not None:
+        return f"stage:{where.stage.value}"
+    return None
+
+
+def _conditions(
+    walked: sa.FromClause, viewer: UUID, where: SummaryFilter, tag: str | None
+) -> list[sa.ColumnElement[bool]]:
+    """What the rows walked (the summaries, or the tags of ``tag``) and their summaries must meet.
+
+    The sort keys' bounds go on the walked rows, so they narrow the index range.
+    """
+    c = walked.c
+    found: list[sa.ColumnElement[bool]] = [c.viewer_id == viewer]
+    if tag is not None:
+        found.append(c.tag == tag)
     if where.assigned_user_id is not None and where.assigned_user_id != viewer:
         theirs = cs.alias("theirs")
         found.append(
@@ -61,19 +84,17 @@ def _conditions(viewer: UUID, where: SummaryFilter) -> list[sa.ColumnElement[boo
                 theirs.c.viewer_id == where.assigned_user_id,
             )
         )
-    if where.stage is not None:
+    if where.stage is not None and where.project_id is not None:
         found.append(sa.literal(where.stage.value, sa.String(32)) == sa.any_(cs.c.stages))
-    if where.project_id is not None:
-        found.append(sa.literal(where.project_id, sa.Uuid) == sa.any_(cs.c.project_ids))
     if where.active_from is not None or where.active_to is not None:
-        found.append(cs.c.activity_key > NO_ACTIVITY)
+        found.append(c.activity_key > NO_ACTIVITY)
     if where.active_from is not None:
-        found.append(cs.c.activity_key >= where.active_from)
+        found.append(c.activity_key >= where.active_from)
     if where.active_to is not None:
-        found.append(cs.c.activity_key < where.active_to)
+        found.append(c.activity_key < where.active_to)
     if where.qd_band is not None:
         low, high = where.qd_band.bounds
-        found.extend((cs.c.qd_key >= low, cs.c.qd_key < high))
+        found.extend((c.qd_key >= low, c.qd_key < high))
     return found
 
 
@@ -91,18 +112,36 @@ class PostgresSummaryPages:
         after: tuple[CursorValue, UUID] | None,
         limit: int,
     ) -> list[tuple[ClientSummary, tuple[CursorValue, UUID]]]:
-        """See :meth:`velocity_domain.client_graph.summaries.SummaryPages.page`."""
-        key = _KEYS[sort]
-        conditions = _conditions(viewer, where)
+        """See :meth:`velocity_domain.client_graph.summaries.SummaryPages.page`.
+
+        Everyone's slice filtered by a user's is that user's slice; a page
+        filtered by a stage or a project walks that tag's rows.
+        """
+        if viewer == EVERYONE and where.assigned_user_id is not None:
+            viewer = where.assigned_user_id
+        tag = _tag(where)
+        walked: sa.FromClause = cs if tag is None else cst
+        key = walked.c[_SORT_FIELDS[sort]]
+        person = walked.c.person_id
+        conditions = _conditions(walked, viewer, where, tag)
         down = sort is not SummarySort.NAME
         if after is not None:
-            position = sa.tuple_(key, cs.c.person_id)
-            mark = sa.tuple_(
-                sa.literal(after[0], key.type), sa.literal(after[1], cs.c.person_id.type)
-            )
+            mark = sa.tuple_(sa.literal(after[0], key.type), sa.literal(after[1], sa.Uuid))
+            position = sa.tuple_(key, person)
             conditions.append(position < mark if down else position > mark)
-        order = (key.desc(), cs.c.person_id.desc()) if down else (key, cs.c.person_id)
-        statement = sa.select(*_SHOWN, key).where(*conditions).order_by(*order).limit(limit)
+        order = (key.desc(), person.desc()) if down else (key, person)
+        source: sa.FromClause = cs
+        if tag is not None:
+            source = cst.join(
+                cs, sa.and_(cs.c.person_id == cst.c.person_id, cs.c.viewer_id == cst.c.viewer_id)
+            )
+        statement = (
+            sa.select(*_SHOWN, key)
+            .select_from(source)
+            .where(*conditions)
+            .order_by(*order)
+            .limit(limit)
+        )
         with self._tx.translating():
             rows = self._tx.connection.execute(statement).all()
         return [(_summary(row), (row[-1], row[0])) for row in rows]

@@ -10,6 +10,9 @@ rebuilt from the canonical tables at any time.
 per user whose slice holds the client (``viewer_id``; the nil UUID is the
 row everyone-seeing principals read), with the sort keys indexed per viewer
 so a page of any sort, at any depth, is one index range.
+``crm_client_summary_tags`` adds a row per summary row and per tag of it
+(``stage:<stage>``, ``project:<id>``) with copies of the sort keys, so a page
+filtered by a deal stage or a project of interest is an index range too.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy.dialects import postgresql as pg
 
 from velocity_domain.adapters.postgres.tables._columns import CODE_POINT, metadata
 
-__all__ = ["PROJECTION_TABLES", "crm_client_summaries"]
+__all__ = ["PROJECTION_TABLES", "crm_client_summaries", "crm_client_summary_tags"]
 
 _C = CODE_POINT
 
@@ -45,5 +48,19 @@ crm_client_summaries = sa.Table(
     sa.Index(None, "viewer_id", "name_key", "person_id"),
 )
 
+crm_client_summary_tags = sa.Table(
+    "crm_client_summary_tags",
+    metadata,
+    sa.Column("person_id", sa.Uuid, primary_key=True),
+    sa.Column("viewer_id", sa.Uuid, primary_key=True),
+    sa.Column("tag", sa.Text(collation=_C), primary_key=True),
+    sa.Column("activity_key", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("qd_key", sa.Numeric, nullable=False),
+    sa.Column("name_key", sa.Text(collation=_C), nullable=False),
+    sa.Index(None, "viewer_id", "tag", "activity_key", "person_id"),
+    sa.Index(None, "viewer_id", "tag", "qd_key", "person_id"),
+    sa.Index(None, "viewer_id", "tag", "name_key", "person_id"),
+)
+
 #: The derived tables, by name.
-PROJECTION_TABLES = frozenset({crm_client_summaries.name})
+PROJECTION_TABLES = frozenset({crm_client_summaries.name, crm_client_summary_tags.name})

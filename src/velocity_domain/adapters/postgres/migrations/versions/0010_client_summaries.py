@@ -7,6 +7,11 @@ is assigned to. A row carries what the summary list shows, filters and sorts
 by: the latest interaction's time and channel, the open deals' count and
 value by currency, every deal's stage, the projects of the active interests,
 and the ``overall`` QD score; each sort key is indexed behind ``viewer_id``.
+The table ``crm_client_summary_tags`` holds a row per summary row and per
+tag of it (``stage:<stage>`` for each deal stage, ``project:<id>`` for each
+project of interest) with copies of the sort keys, indexed behind
+``(viewer_id, tag)``: a page filtered by a stage or a project is an index
+range there, however rare the tag.
 
 The view ``crm_client_summary_source`` is its definition, computed from the
 canonical tables. ``velocity_refresh_client_summaries(ids)`` brings the rows
@@ -49,6 +54,8 @@ COLUMNS = (
     " activity_key, open_deals, pipeline, stages, project_ids, qd_value, qd_key"
 )
 CHANGING = [c.strip() for c in COLUMNS.split(",")][2:]
+#: The sort keys a tag row copies from its summary row.
+TAG_KEYS = ("activity_key", "qd_key", "name_key")
 
 VIEW = f"""
 CREATE VIEW crm_client_summary_source ({COLUMNS}) AS
@@ -99,16 +106,43 @@ _SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in CHANGING)
 _OLD = ", ".join(f"s.{c}" for c in CHANGING)
 _NEW = ", ".join(f"EXCLUDED.{c}" for c in CHANGING)
 
+TAG_COLUMNS = "person_id, viewer_id, tag, activity_key, qd_key, name_key"
+_TAG_SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in TAG_KEYS)
+_TAG_OLD = ", ".join(f"t.{c}" for c in TAG_KEYS)
+_TAG_NEW = ", ".join(f"EXCLUDED.{c}" for c in TAG_KEYS)
+
+#: The tags of summary rows ``f``: one per deal stage and per project of interest.
+TAGS_OF = """
+SELECT f.person_id, f.viewer_id, 'stage:' || st, f.activity_key, f.qd_key, f.name_key
+FROM {rows} AS f CROSS JOIN LATERAL unnest(f.stages) AS st
+UNION ALL
+SELECT f.person_id, f.viewer_id, 'project:' || pr::text, f.activity_key, f.qd_key, f.name_key
+FROM {rows} AS f CROSS JOIN LATERAL unnest(f.project_ids) AS pr
+"""
+
 REFRESH = f"""
 CREATE FUNCTION velocity_refresh_client_summaries(ids uuid[]) RETURNS void
 LANGUAGE sql SET search_path FROM CURRENT AS $$
 WITH fresh AS MATERIALIZED (
     SELECT {COLUMNS} FROM crm_client_summary_source WHERE person_id = ANY(ids)
+), fresh_tags ({TAG_COLUMNS}) AS MATERIALIZED (
+    {TAGS_OF.format(rows="fresh")}
 ), gone AS (
     DELETE FROM crm_client_summaries AS s
     WHERE s.person_id = ANY(ids)
       AND NOT EXISTS (SELECT 1 FROM fresh AS f
                       WHERE f.person_id = s.person_id AND f.viewer_id = s.viewer_id)
+), gone_tags AS (
+    DELETE FROM crm_client_summary_tags AS t
+    WHERE t.person_id = ANY(ids)
+      AND NOT EXISTS (SELECT 1 FROM fresh_tags AS f
+                      WHERE f.person_id = t.person_id AND f.viewer_id = t.viewer_id
+                        AND f.tag = t.tag)
+), tagged AS (
+    INSERT INTO crm_client_summary_tags AS t ({TAG_COLUMNS})
+    SELECT {TAG_COLUMNS} FROM fresh_tags
+    ON CONFLICT (person_id, viewer_id, tag) DO UPDATE SET {_TAG_SET}
+    WHERE ({_TAG_OLD}) IS DISTINCT FROM ({_TAG_NEW})
 )
 INSERT INTO crm_client_summaries AS s ({COLUMNS})
 SELECT {COLUMNS} FROM fresh
@@ -123,10 +157,13 @@ LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
     made bigint;
 BEGIN
+    DELETE FROM crm_client_summary_tags;
     DELETE FROM crm_client_summaries;
     INSERT INTO crm_client_summaries ({COLUMNS})
     SELECT {COLUMNS} FROM crm_client_summary_source;
     GET DIAGNOSTICS made = ROW_COUNT;
+    INSERT INTO crm_client_summary_tags ({TAG_COLUMNS})
+    {TAGS_OF.format(rows="crm_client_summaries")};
     RETURN made;
 END
 $$
@@ -190,6 +227,22 @@ def upgrade() -> None:
             "crm_client_summaries",
             ["viewer_id", key, "person_id"],
         )
+    op.create_table(
+        "crm_client_summary_tags",
+        sa.Column("person_id", sa.Uuid, nullable=False),
+        sa.Column("viewer_id", sa.Uuid, nullable=False),
+        sa.Column("tag", sa.Text(collation=_C), nullable=False),
+        sa.Column("activity_key", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("qd_key", sa.Numeric, nullable=False),
+        sa.Column("name_key", sa.Text(collation=_C), nullable=False),
+        sa.PrimaryKeyConstraint("person_id", "viewer_id", "tag", name="pk_crm_client_summary_tags"),
+    )
+    for key in TAG_KEYS:
+        op.create_index(
+            f"ix_crm_client_summary_tags_viewer_id_tag_{key}_person_id",
+            "crm_client_summary_tags",
+            ["viewer_id", "tag", key, "person_id"],
+        )
     op.execute(VIEW)
     op.execute(REFRESH)
     op.execute(REBUILD)
@@ -213,4 +266,5 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION velocity_rebuild_client_summaries()")
     op.execute("DROP FUNCTION velocity_refresh_client_summaries(uuid[])")
     op.execute("DROP VIEW crm_client_summary_source")
+    op.drop_table("crm_client_summary_tags")
     op.drop_table("crm_client_summaries")
