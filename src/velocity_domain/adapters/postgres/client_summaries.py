@@ -5,7 +5,7 @@ whose slice holds the client, kept in step with the canonical tables by
 triggers in the transaction of every write. A page is one statement: an
 index range on ``(viewer_id, sort key, person_id)`` from the cursor's key,
 the filters checked on the rows it walks. A page filtered by a deal stage or
-a project of interest walks ``crm_client_summary_tags`` instead, on
+a project of interest (or both) walks ``crm_client_summary_tags`` instead, on
 ``(viewer_id, tag, sort key, person_id)``, and joins each row to its summary.
 Everyone's slice filtered by a user's is read as that user's slice; an
 agent's filtered by another user's probes that user's row of each client.
@@ -57,12 +57,13 @@ _SORT_FIELDS = {
 
 
 def _tag(where: SummaryFilter) -> str | None:
-    """The tag a page walks instead of the whole slice: the project's, else the stage's."""
+    """The tag a page walks instead of the whole slice (the stage's, the project's, or both's)."""
+    named = []
     if where.project_id is not None:
-        return f"project:{where.project_id}"
+        named.append(f"project:{where.project_id}")
     if where.stage is not None:
-        return f"stage:{where.stage.value}"
-    return None
+        named.append(f"stage:{where.stage.value}")
+    return " ".join(named) or None
 
 
 def _conditions(
@@ -84,8 +85,6 @@ def _conditions(
                 theirs.c.viewer_id == where.assigned_user_id,
             )
         )
-    if where.stage is not None and where.project_id is not None:
-        found.append(sa.literal(where.stage.value, sa.String(32)) == sa.any_(cs.c.stages))
     if where.active_from is not None or where.active_to is not None:
         found.append(c.activity_key > NO_ACTIVITY)
     if where.active_from is not None:

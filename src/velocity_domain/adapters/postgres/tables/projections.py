@@ -11,8 +11,9 @@ per user whose slice holds the client (``viewer_id``; the nil UUID is the
 row everyone-seeing principals read), with the sort keys indexed per viewer
 so a page of any sort, at any depth, is one index range.
 ``crm_client_summary_tags`` adds a row per summary row and per tag of it
-(``stage:<stage>``, ``project:<id>``) with copies of the sort keys, so a page
-filtered by a deal stage or a project of interest is an index range too.
+(``stage:<stage>``, ``project:<id>``, and ``project:<id> stage:<stage>`` for
+each pair) with copies of the sort keys, so a page filtered by a deal stage,
+a project of interest or both is an index range too.
 """
 
 from __future__ import annotations

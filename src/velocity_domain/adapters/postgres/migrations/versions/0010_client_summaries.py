@@ -9,9 +9,9 @@ value by currency, every deal's stage, the projects of the active interests,
 and the ``overall`` QD score; each sort key is indexed behind ``viewer_id``.
 The table ``crm_client_summary_tags`` holds a row per summary row and per
 tag of it (``stage:<stage>`` for each deal stage, ``project:<id>`` for each
-project of interest) with copies of the sort keys, indexed behind
-``(viewer_id, tag)``: a page filtered by a stage or a project is an index
-range there, however rare the tag.
+project of interest, ``project:<id> stage:<stage>`` for each pair) with copies of the sort keys, indexed behind
+``(viewer_id, tag)``: a page filtered by a stage, a project or both is an
+index range there, however rare the tag.
 
 The view ``crm_client_summary_source`` is its definition, computed from the
 canonical tables. ``velocity_refresh_client_summaries(ids)`` brings the rows
@@ -111,13 +111,18 @@ _TAG_SET = ", ".join(f"{c} = EXCLUDED.{c}" for c in TAG_KEYS)
 _TAG_OLD = ", ".join(f"t.{c}" for c in TAG_KEYS)
 _TAG_NEW = ", ".join(f"EXCLUDED.{c}" for c in TAG_KEYS)
 
-#: The tags of summary rows ``f``: one per deal stage and per project of interest.
+#: The tags of summary rows ``f``: one per deal stage, per project of interest, and per pair.
 TAGS_OF = """
 SELECT f.person_id, f.viewer_id, 'stage:' || st, f.activity_key, f.qd_key, f.name_key
 FROM {rows} AS f CROSS JOIN LATERAL unnest(f.stages) AS st
 UNION ALL
 SELECT f.person_id, f.viewer_id, 'project:' || pr::text, f.activity_key, f.qd_key, f.name_key
 FROM {rows} AS f CROSS JOIN LATERAL unnest(f.project_ids) AS pr
+UNION ALL
+SELECT f.person_id, f.viewer_id, 'project:' || pr::text || ' stage:' || st,
+       f.activity_key, f.qd_key, f.name_key
+FROM {rows} AS f CROSS JOIN LATERAL unnest(f.project_ids) AS pr
+     CROSS JOIN LATERAL unnest(f.stages) AS st
 """
 
 REFRESH = f"""
