@@ -18,8 +18,11 @@ canonical tables. ``velocity_refresh_client_summaries(ids)`` brings the rows
 of the people ``ids`` in line with it (upsert what changed, delete what went);
 statement triggers on the tables it reads call it with the people a statement
 touched, old and new (a relink names both), so a bulk statement costs one
-refresh. The functions keep the search path of the migration, so they find
-these tables in whatever schema it ran in. ``velocity_rebuild_client_summaries()`` refills the table from the
+refresh. New people need no refresh: nothing refers to them yet, so their
+rows are written straight from the inserted rows. The functions keep the search path of the migration, so they find
+these tables in whatever schema it ran in. The refresh is planned once per
+session (a generic plan: it walks the ids given, each through the indexes
+by person), so a write pays for executing it, not for planning it. ``velocity_rebuild_client_summaries()`` refills the table from the
 view (after a bulk load that ran with triggers off). The upgrade fills it.
 
 Revision ID: 0010
@@ -87,8 +90,10 @@ CROSS JOIN LATERAL (
     FROM crm_property_interests AS x
     WHERE x.person_id = p.person_id AND x.status = 'active' AND x.project_id IS NOT NULL
 ) AS pi
-LEFT JOIN intel_qd_scores AS q
-    ON q.person_id = p.person_id AND q.interaction_id IS NULL AND q.score_type = 'overall'
+LEFT JOIN LATERAL (
+    SELECT s.current_value FROM intel_qd_scores AS s
+    WHERE s.person_id = p.person_id AND s.interaction_id IS NULL AND s.score_type = 'overall'
+) AS q ON true
 CROSS JOIN LATERAL (
     SELECT DISTINCT u.viewer_id FROM (
         SELECT '00000000-0000-0000-0000-000000000000'::uuid
@@ -127,9 +132,13 @@ FROM {rows} AS f CROSS JOIN LATERAL unnest(f.project_ids) AS pr
 
 REFRESH = f"""
 CREATE FUNCTION velocity_refresh_client_summaries(ids uuid[]) RETURNS void
-LANGUAGE sql SET search_path FROM CURRENT AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
 WITH fresh AS MATERIALIZED (
-    SELECT {COLUMNS} FROM crm_client_summary_source WHERE person_id = ANY(ids)
+    SELECT s.* FROM unnest(ids) AS x (id)
+    CROSS JOIN LATERAL (
+        SELECT {COLUMNS} FROM crm_client_summary_source AS v WHERE v.person_id = x.id
+    ) AS s
 ), fresh_tags ({TAG_COLUMNS}) AS MATERIALIZED (
     {TAGS_OF.format(rows="fresh")}
 ), gone AS (
@@ -152,7 +161,8 @@ WITH fresh AS MATERIALIZED (
 INSERT INTO crm_client_summaries AS s ({COLUMNS})
 SELECT {COLUMNS} FROM fresh
 ON CONFLICT (person_id, viewer_id) DO UPDATE SET {_SET}
-WHERE ({_OLD}) IS DISTINCT FROM ({_NEW})
+WHERE ({_OLD}) IS DISTINCT FROM ({_NEW});
+END
 $$
 """  # noqa: S608 (constants of this file)
 
@@ -193,6 +203,25 @@ BEGIN
 END
 $$
 """
+
+#: A new person has no interaction, deal, interest or score yet (they all refer to it),
+#: so its lines are known without reading the view: one per viewer, everyone and owner.
+PEOPLE_ADDED = f"""
+CREATE FUNCTION velocity_client_summaries_people_added() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    INSERT INTO crm_client_summaries ({COLUMNS})
+    SELECT n.person_id, v.viewer_id, n.full_name, n.normalized_name, n.owner_user_id,
+           NULL, NULL, '0001-01-01 00:00:00+00'::timestamptz, 0, '{{}}'::jsonb, '{{}}', '{{}}',
+           NULL, -1
+    FROM new_rows AS n
+    CROSS JOIN LATERAL (VALUES ('00000000-0000-0000-0000-000000000000'::uuid),
+                               (n.owner_user_id)) AS v (viewer_id)
+    WHERE v.viewer_id IS NOT NULL AND n.merged_into_person_id IS NULL;
+    RETURN NULL;
+END
+$$
+"""  # noqa: S608 (constants of this file)
 
 #: Each event, with the transition tables its trigger reads.
 EVENTS = {
@@ -252,12 +281,15 @@ def upgrade() -> None:
     op.execute(REFRESH)
     op.execute(REBUILD)
     op.execute(TOUCHED)
+    op.execute(PEOPLE_ADDED)
     for table in SOURCES:
         for event, transition in EVENTS.items():
+            added = table == "crm_people" and event == "insert"
+            function = "people_added" if added else "touched"
             op.execute(
                 f"CREATE TRIGGER {_trigger(table, event)} AFTER {event.upper()} ON {table}"
                 f" REFERENCING {transition} FOR EACH STATEMENT"
-                " EXECUTE FUNCTION velocity_client_summaries_touched()"
+                f" EXECUTE FUNCTION velocity_client_summaries_{function}()"
             )
     op.execute("SELECT velocity_rebuild_client_summaries()")
 
@@ -268,6 +300,7 @@ def downgrade() -> None:
         for event in EVENTS:
             op.execute(f"DROP TRIGGER {_trigger(table, event)} ON {table}")
     op.execute("DROP FUNCTION velocity_client_summaries_touched()")
+    op.execute("DROP FUNCTION velocity_client_summaries_people_added()")
     op.execute("DROP FUNCTION velocity_rebuild_client_summaries()")
     op.execute("DROP FUNCTION velocity_refresh_client_summaries(uuid[])")
     op.execute("DROP VIEW crm_client_summary_source")
