@@ -206,6 +206,8 @@ $$
 
 #: A new person has no interaction, deal, interest or score yet (they all refer to it),
 #: so its lines are known without reading the view: one per viewer, everyone and owner.
+#: One statement may insert a person and rows of theirs (an import does): the triggers
+#: of those rows may then refresh the person first, and their lines stand.
 PEOPLE_ADDED = f"""
 CREATE FUNCTION velocity_client_summaries_people_added() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
@@ -217,7 +219,8 @@ BEGIN
     FROM new_rows AS n
     CROSS JOIN LATERAL (VALUES ('00000000-0000-0000-0000-000000000000'::uuid),
                                (n.owner_user_id)) AS v (viewer_id)
-    WHERE v.viewer_id IS NOT NULL AND n.merged_into_person_id IS NULL;
+    WHERE v.viewer_id IS NOT NULL AND n.merged_into_person_id IS NULL
+    ON CONFLICT (person_id, viewer_id) DO NOTHING;
     RETURN NULL;
 END
 $$
