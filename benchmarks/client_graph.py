@@ -39,6 +39,7 @@ from typing import Any, LiteralString
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 
 from benchmarks import client_graph_data as data
 from benchmarks import datagen, report
@@ -65,6 +66,7 @@ SUMMARY_RATIO = 10.0
 #: The deep summary page is the one after following this many cursors (when the list is long).
 DEEP_PAGES = 200
 SAMPLE = 1000
+COUNT = sql.SQL("SELECT count(*) FROM {}")
 RAW_KEYSET: LiteralString = (
     "SELECT * FROM crm_people WHERE person_id > %s ORDER BY person_id LIMIT 50"
 )
@@ -194,15 +196,13 @@ def prepare(args: argparse.Namespace, shape: data.Shape) -> Prepared:
 
 
 def row_counts(url: str) -> str:
-    """The live rows of every loaded table, from the statistics (exact after VACUUM ANALYZE)."""
+    """The rows of every loaded table, counted."""
     with psycopg.connect(datagen.conninfo(url)) as conn:
-        found: dict[str, int] = dict(
-            conn.execute(
-                "SELECT relname, n_live_tup FROM pg_stat_user_tables WHERE relname = ANY(%s)",
-                (list(data.TABLES),),
-            ).fetchall()
-        )
-    return ", ".join(f"{table} {found.get(table, 0):,}" for table in data.TABLES)
+        counts = [
+            (table, conn.execute(COUNT.format(sql.Identifier(table))).fetchone())
+            for table in data.TABLES
+        ]
+    return ", ".join(f"{table} {found[0] if found else 0:,}" for table, found in counts)
 
 
 # --- the sample the measures use -------------------------------------------------------------
