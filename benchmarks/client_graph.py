@@ -52,13 +52,12 @@ from benchmarks.cases_read import (
     random_people,
 )
 from benchmarks.measure import Budget, Row, interleaved, latency_row, percentile
-from benchmarks.run import guarded
+from benchmarks.run import DEFAULT_URL, guarded
 from velocity_domain import Velocity
 from velocity_domain.access.principal import Principal
 from velocity_domain.adapters.postgres import migrate
 from velocity_domain.services.intel.qd import HISTORY_LIMIT
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_DB = "velocity_bench_client_graph"
 MEASURES = ("baselines", "client360", "qd", "artifacts", "summaries")
 QD_RATIO = 10.0
