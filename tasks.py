@@ -9,6 +9,11 @@
     python3 tasks.py bench [ARGS...]        measure the core paths against raw psycopg
                                             (--people N, --url URL, --only NAME,...,
                                             --reuse; see benchmarks/README.md)
+    python3 tasks.py bench client-graph [ARGS...]
+                                            the client graph benchmark: client 360, the
+                                            summary list, QD and artifacts at 1,000,000
+                                            people and 10,000,000 interactions
+                                            (--people N, --reuse, --only NAME,...)
     python3 tasks.py build                  build the sdist and the wheel into dist/
     python3 tasks.py publish --repository-url URL [TWINE ARGS...]
                                             upload dist/ to a package index with twine
@@ -182,7 +187,13 @@ def test(args: list[str]) -> int:
 
 
 def bench(args: list[str]) -> int:
-    """Run the benchmarks (benchmarks/run.py) and write docs/performance.rst from a full run."""
+    """Run the benchmarks (benchmarks/run.py) and write docs/performance.rst from a full run.
+
+    ``bench client-graph ARGS`` runs the client graph benchmark
+    (benchmarks/client_graph.py) instead; it prints its own table.
+    """
+    if args[:1] == ["client-graph"]:
+        return _run([str(PY), "-m", "benchmarks.client_graph", *args[1:]])
     return _run([str(PY), "-m", "benchmarks.run", "--write-docs", *args])
 
 

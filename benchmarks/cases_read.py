@@ -8,7 +8,7 @@ call, and checks once that both return the same rows.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, LiteralString
 from uuid import UUID
@@ -241,19 +241,46 @@ def search(ctx: Context) -> list[Row]:
     return rows
 
 
-def get(ctx: Context) -> list[Row]:
-    """One contact by id against a primary-key lookup (the same random ids for both)."""
-    ids: list[UUID] = [
-        r[0] for r in ctx.rows("SELECT person_id FROM crm_people ORDER BY random() LIMIT 1000")
-    ]
-    person = ctx.velocity.contacts.get(ctx.operator, ids[0])
-    assert person.key == ctx.rows(RAW_GET, (ids[0],))[0][0]
+def keyed_row(
+    ctx: Context,
+    name: str,
+    keys: Sequence[UUID],
+    library: Callable[[UUID], object],
+    query: LiteralString,
+    *,
+    max_ratio: float | None,
+    note: str = "",
+) -> Row:
+    """Time ``library(key)`` against the raw ``query`` on the same key, cycling through ``keys``."""
     lib, raw = interleaved(
-        lambda i: ctx.velocity.contacts.get(ctx.operator, ids[i % len(ids)]),
-        lambda i: ctx.rows(RAW_GET, (ids[i % len(ids)],)),
+        lambda i: library(keys[i % len(keys)]),
+        lambda i: ctx.rows(query, (keys[i % len(keys)],)),
         ctx.budget,
     )
-    return [latency_row("contacts.get (operator)", lib, raw, max_ratio=GET_RATIO)]
+    return latency_row(name, lib, raw, max_ratio=max_ratio, note=note)
+
+
+def random_people(ctx: Context, n: int = 1000) -> list[UUID]:
+    """``n`` random person ids."""
+    query: LiteralString = "SELECT person_id FROM crm_people ORDER BY random() LIMIT %s"
+    return [r[0] for r in ctx.rows(query, (n,))]
+
+
+def get(ctx: Context) -> list[Row]:
+    """One contact by id against a primary-key lookup (the same random ids for both)."""
+    ids = random_people(ctx)
+    person = ctx.velocity.contacts.get(ctx.operator, ids[0])
+    assert person.key == ctx.rows(RAW_GET, (ids[0],))[0][0]
+    return [
+        keyed_row(
+            ctx,
+            "contacts.get (operator)",
+            ids,
+            lambda key: ctx.velocity.contacts.get(ctx.operator, key),
+            RAW_GET,
+            max_ratio=GET_RATIO,
+        )
+    ]
 
 
 def timeline(ctx: Context) -> list[Row]:
@@ -303,31 +330,37 @@ def client_360(ctx: Context) -> list[Row]:
     The baseline is a raw primary-key lookup of the same client (the floor of
     any read about one client), as issue 16 states its target.
     """
-    ids: list[UUID] = [
-        r[0] for r in ctx.rows("SELECT person_id FROM crm_people ORDER BY random() LIMIT 1000")
-    ]
     (heavy,) = ctx.rows(
         "SELECT person_id FROM crm_people WHERE primary_email = %s", (TIMELINE_EMAIL,)
     )[0]
     view = ctx.velocity.client_graph.client_360(ctx.operator, heavy)
     assert view.person.key == heavy
     many = f"{sum(view.interactions_by_channel.values()):,} interactions"
-    picks: list[tuple[str, list[UUID]]] = [
-        ("client_graph.client_360, random clients", ids),
-        (f"client_graph.client_360, the heaviest client ({many})", [heavy]),
+    return client_360_rows(
+        ctx,
+        ctx.operator,
+        [
+            ("client_graph.client_360, random clients", random_people(ctx)),
+            (f"client_graph.client_360, the heaviest client ({many})", [heavy]),
+        ],
+    )
+
+
+def client_360_rows(
+    ctx: Context, principal: Principal, picks: Sequence[tuple[str, Sequence[UUID]]]
+) -> list[Row]:
+    """Client 360 of each pick's clients in turn, each against a raw primary-key lookup."""
+    return [
+        keyed_row(
+            ctx,
+            name,
+            clients,
+            lambda key: ctx.velocity.client_graph.client_360(principal, key),
+            RAW_GET,
+            max_ratio=CLIENT_360_RATIO,
+        )
+        for name, clients in picks
     ]
-    rows = []
-    for name, clients in picks:
-
-        def library(i: int, clients: list[UUID] = clients) -> object:
-            return ctx.velocity.client_graph.client_360(ctx.operator, clients[i % len(clients)])
-
-        def raw_get(i: int, clients: list[UUID] = clients) -> object:
-            return ctx.rows(RAW_GET, (clients[i % len(clients)],))
-
-        lib, raw = interleaved(library, raw_get, ctx.budget)
-        rows.append(latency_row(name, lib, raw, max_ratio=CLIENT_360_RATIO))
-    return rows
 
 
 def startup(ctx: Context) -> list[Row]:

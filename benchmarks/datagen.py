@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -40,6 +40,7 @@ from velocity_domain.adapters.postgres import migrate
 from velocity_domain.crm.entities import Lead, Opportunity, Person
 from velocity_domain.intel.entities import Channel, Direction, Interaction, InteractionType
 from velocity_domain.kernel.ids import new_id
+from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.normalize import normalize_email, normalize_name, normalize_phone
 from velocity_domain.testing import unit_of_work
 
@@ -265,11 +266,11 @@ def principals(velocity: Velocity, staff: Staff) -> tuple[Principal, Principal, 
 
 
 class Clockwork:
-    """Cheap random UTC timestamps over three years, as PostgreSQL text."""
+    """Cheap random UTC timestamps over three years (from ``first_day``), as PostgreSQL text."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, first_day: date = EPOCH) -> None:
         self.rng = rng
-        self.days = [(EPOCH + timedelta(days=d)).isoformat() for d in range(DAYS + 1)]
+        self.days = [(first_day + timedelta(days=d)).isoformat() for d in range(DAYS + 1)]
         self.seconds = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)]
 
     def at(self, day: int, second: int) -> str:
@@ -450,12 +451,19 @@ COLUMNS = {
 }
 
 
-def _copy(
-    cur: psycopg.Cursor[tuple[object, ...]], table: str, lines: Iterator[str], total: int
+def copy_rows(
+    cur: psycopg.Cursor[Any],
+    table: str,
+    lines: Iterable[str],
+    total: int,
+    columns: str | None = None,
 ) -> None:
-    """Stream ``lines`` into ``table`` with COPY FREEZE, reporting progress."""
+    """Stream COPY text ``lines`` into ``table`` with COPY FREEZE, reporting progress.
+
+    ``columns`` names the columns of a line (default: this module's ``COLUMNS[table]``).
+    """
     started = time.monotonic()
-    statement = f"COPY {table} ({COLUMNS[table]}) FROM STDIN WITH (FREEZE)"
+    statement = f"COPY {table} ({columns or COLUMNS[table]}) FROM STDIN WITH (FREEZE)"
     done, step = 0, max(total // 10, 1)
     chunk: list[str] = []
     with cur.copy(statement) as copy:
@@ -523,15 +531,15 @@ def load(url: str, sizes: Sizes, staff: Staff, seed: int) -> None:
     timeline = sizes.people // 2
     with bulk_loading(url, LOADED_TABLES, superuser=True) as cur:
         cur.execute(f"TRUNCATE {', '.join(LOADED_TABLES)} CASCADE")
-        _copy(cur, "crm_people", _people(sizes, people, timeline, rng), sizes.people)
-        _copy(cur, "crm_leads", _leads(sizes, people, agents, rng), sizes.leads)
-        _copy(
+        copy_rows(cur, "crm_people", _people(sizes, people, timeline, rng), sizes.people)
+        copy_rows(cur, "crm_leads", _leads(sizes, people, agents, rng), sizes.leads)
+        copy_rows(
             cur,
             "crm_opportunities",
             _opportunities(sizes, people, agents, rng),
             sizes.opportunities,
         )
-        _copy(
+        copy_rows(
             cur,
             "intel_interactions",
             _interactions(sizes, people, timeline, agents, rng),
@@ -539,30 +547,30 @@ def load(url: str, sizes: Sizes, staff: Staff, seed: int) -> None:
         )
 
 
-def check_sample(url: str, per_table: int = 200) -> None:
+def check_sample(
+    url: str, per_table: int = 200, entities: Sequence[type[Entity]] | None = None
+) -> None:
     """Read a sample of each loaded table through the library and rebuild it with validation.
 
     ``attrs.evolve`` runs every validator and normaliser again, so an equal
     result means the stored row is exactly what the entity class produces.
+    ``entities`` are the classes whose tables are sampled (default: the four
+    tables :func:`load` fills).
     """
-    entity: dict[str, type[Person | Lead | Opportunity | Interaction]] = {
-        "crm_people": Person,
-        "crm_leads": Lead,
-        "crm_opportunities": Opportunity,
-        "intel_interactions": Interaction,
-    }
+    classes = entities or (Person, Lead, Opportunity, Interaction)
+    entity: Mapping[str, type[Entity]] = {cls.table_name: cls for cls in classes}
     with psycopg.connect(conninfo(url)) as conn:
         keys = {
             table: [
                 row[0]
                 for row in conn.execute(
                     sql.SQL("SELECT {} FROM {} TABLESAMPLE SYSTEM (1) LIMIT %s").format(
-                        sql.Identifier(COLUMNS[table].split(",")[0]), sql.Identifier(table)
+                        sql.Identifier(cls.key_field), sql.Identifier(table)
                     ),
                     (per_table,),
                 )
             ]
-            for table in LOADED_TABLES
+            for table, cls in entity.items()
         }
     with Velocity.from_url(url) as velocity, unit_of_work(velocity) as uow:
         for table, ids in keys.items():
@@ -585,10 +593,15 @@ def generate(server_url: str, name: str, sizes: Sizes, seed: int = 7) -> tuple[S
     progress(f"loading {sizes.describe()}")
     load(url, sizes, staff, seed)
     check_sample(url)
+    mark_database(server_url, name, sizes.marker())
+    return staff, time.monotonic() - started
+
+
+def mark_database(server_url: str, name: str, marker: str) -> None:
+    """Record ``marker`` as the comment on database ``name`` (what ``--reuse`` compares)."""
     with psycopg.connect(conninfo(server_url), autocommit=True) as conn:
         conn.execute(
             sql.SQL("COMMENT ON DATABASE {} IS {}").format(
-                sql.Identifier(name), sql.Literal(sizes.marker())
+                sql.Identifier(name), sql.Literal(marker)
             )
         )
-    return staff, time.monotonic() - started

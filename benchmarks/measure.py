@@ -104,13 +104,16 @@ class Row:
 
 
 def latency_row(
-    name: str, lib: list[float], raw: list[float], *, max_ratio: float, note: str = ""
+    name: str, lib: list[float], raw: list[float], *, max_ratio: float | None, note: str = ""
 ) -> Row:
-    """A page or lookup: PASS when the library's p99 is within ``max_ratio`` x the raw p50."""
+    """A page or lookup: PASS when the library's p99 is within ``max_ratio`` x the raw p50.
+
+    With ``max_ratio=None`` the row only informs: the ratio is shown, nothing is judged.
+    """
     row = Row(
         name,
         "latency",
-        target=f"p99 <= {max_ratio:g}x raw p50",
+        target="information" if max_ratio is None else f"p99 <= {max_ratio:g}x raw p50",
         n=len(lib),
         lib_p50=percentile(lib, 50),
         lib_p99=percentile(lib, 99),
@@ -120,7 +123,8 @@ def latency_row(
     assert row.lib_p99 is not None
     assert row.raw_p50 is not None
     row.ratio = row.lib_p99 / row.raw_p50
-    row.verdict = "PASS" if row.ratio <= max_ratio else "FAIL"
+    if max_ratio is not None:
+        row.verdict = "PASS" if row.ratio <= max_ratio else "FAIL"
     if note:
         row.notes.append(note)
     return row

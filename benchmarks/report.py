@@ -115,8 +115,9 @@ def _rate(value: float | None) -> str:
 
 def cells(row: Row) -> tuple[str, ...]:
     """The table cells of one row."""
-    if row.kind == "latency" or (row.kind == "info" and row.lib_p50 is not None):
-        lib = f"p50 {_ms(row.lib_p50)} / p99 {_ms(row.lib_p99)} ms"
+    timed = row.lib_p50 is not None or row.raw_p50 is not None
+    if row.kind == "latency" or (row.kind == "info" and timed):
+        lib = "-" if row.lib_p50 is None else f"p50 {_ms(row.lib_p50)} / p99 {_ms(row.lib_p99)} ms"
         raw = "-" if row.raw_p50 is None else f"p50 {_ms(row.raw_p50)} / p99 {_ms(row.raw_p99)} ms"
     elif row.kind in ("rate", "ratio"):
         lib, raw = _rate(row.lib_rate), _rate(row.raw_rate)

@@ -111,7 +111,8 @@ def prepare_database(
     return url, staff, f"generated in {seconds:.0f}s (COPY, index rebuild, VACUUM ANALYZE)"
 
 
-def _measure(name: str, call: Callable[[], list[Row]]) -> list[Row]:
+def guarded(name: str, call: Callable[[], list[Row]]) -> list[Row]:
+    """Run one measure; a measure that raises becomes an ``ERROR`` row (traceback on stderr)."""
     datagen.progress(f"measuring {name}")
     started = time.monotonic()
     try:
@@ -155,21 +156,21 @@ def main(argv: list[str] | None = None) -> int:
                 agents,
             )
             for name in pg_chosen:
-                rows += _measure(name, functools.partial(PG_MEASURES[name], ctx))
+                rows += guarded(name, functools.partial(PG_MEASURES[name], ctx))
     if "memory" in args.chosen:
         people = args.memory_people or max(args.people // 10, 1000)
-        rows += _measure("memory", lambda: memory(people, budget))
+        rows += guarded("memory", lambda: memory(people, budget))
         extra.append(f"In-memory store: {people:,} people")
     if "import" in args.chosen:
         size = args.import_rows or min(args.people, 100_000)
-        rows += _measure("import", lambda: import_throughput.run_measure(args.url, size))
+        rows += guarded("import", lambda: import_throughput.run_measure(args.url, size))
         extra.append(
             f"Import: a {size:,}-row file against {size:,} people in database"
             f" {import_throughput.DEFAULT_DB} (dropped afterwards)"
         )
     if "duplicates" in args.chosen:
         size = args.duplicate_people or args.people
-        rows += _measure("duplicates", lambda: duplicate_scan.run_measure(args.url, size))
+        rows += guarded("duplicates", lambda: duplicate_scan.run_measure(args.url, size))
         extra.append(
             f"Duplicates: {size:,} base people with 1% planted duplicates and 0.5% of each trap"
             f" in database {duplicate_scan.DEFAULT_DB} (dropped afterwards)"
