@@ -315,6 +315,8 @@ intel_qd_scores = sa.Table(
         unique=True,
         postgresql_where=sa.text("interaction_id IS NOT NULL"),
     ),
+    # A client's scores, newest first (the QD query; a merge moving them all).
+    sa.Index(None, "person_id", "computed_at", "qd_id"),
 )
 
 intel_qd_timeseries = sa.Table(

@@ -25,6 +25,10 @@ session (a generic plan: it walks the ids given, each through the indexes
 by person), so a write pays for executing it, not for planning it. ``velocity_rebuild_client_summaries()`` refills the table from the
 view (after a bulk load that ran with triggers off). The upgrade fills it.
 
+``intel_qd_scores`` gains an index on ``(person_id, computed_at, qd_id)``:
+the QD query reads a client's scores newest first, and a merge moves every
+score of a person, the per-interaction ones included, which no index served.
+
 Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-01 11:30:00
@@ -240,6 +244,11 @@ def _trigger(table: str, event: str) -> str:
 
 def upgrade() -> None:
     """Apply this revision."""
+    op.create_index(
+        "ix_intel_qd_scores_person_id_computed_at_qd_id",
+        "intel_qd_scores",
+        ["person_id", "computed_at", "qd_id"],
+    )
     op.create_table(
         "crm_client_summaries",
         sa.Column("person_id", sa.Uuid, nullable=False),
@@ -309,3 +318,4 @@ def downgrade() -> None:
     op.execute("DROP VIEW crm_client_summary_source")
     op.drop_table("crm_client_summary_tags")
     op.drop_table("crm_client_summaries")
+    op.drop_index("ix_intel_qd_scores_person_id_computed_at_qd_id", table_name="intel_qd_scores")
