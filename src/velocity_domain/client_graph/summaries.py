@@ -47,7 +47,7 @@ from velocity_domain.crm.entities import (
 from velocity_domain.errors import ValidationFailed
 from velocity_domain.governance.service import Service, serves
 from velocity_domain.intel.entities import Channel, Interaction, QdScore, QdScoreType
-from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, CursorValue, Page
+from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, CursorValue, Page, PageRequest
 from velocity_domain.kernel.query import Eq, IsNull
 from velocity_domain.kernel.repository import every
 from velocity_domain.uow import UnitOfWork
@@ -432,8 +432,7 @@ class SummaryListing(Service):
             active_to=active_to,
             qd_band=None if qd_band is None else QdBand(qd_band),
         )
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise ValidationFailed("limit", f"must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
+        PageRequest(limit, cursor)  # refuses a limit out of range, naming it
         hidden = [p for p, need in _PART_PERMISSIONS.items() if not principal.has(need)]
         _refuse_hidden_use(principal, hidden, order, where)
         with self._reading(principal, CLIENT_SUMMARIES) as uow:
