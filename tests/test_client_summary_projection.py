@@ -12,7 +12,7 @@ projection equal to a recomputation:
 
 * the table equals the view ``crm_client_summary_source`` row for row
   (every viewer's row of every client), and the tag table the tags of the
-  view's rows (a stage tag per deal stage, a project tag per project);
+  view's rows (one per deal stage, per project of interest, per pair);
 * listings walked page by page with a small limit read the same from
   :class:`PostgresSummaryPages` (the projection) as from
   :class:`GenericSummaryPages` (the canonical tables) in one unit of work:
@@ -99,15 +99,17 @@ def velocity(pg_url: URL, pg_engine: sa.Engine, tmp_path: Any) -> Iterator[Veloc
 # --- the two checks ------------------------------------------------------------------------
 
 
-#: The tags each row of the definition should have in ``crm_client_summary_tags``.
+#: The tags each row of the definition should have in ``crm_client_summary_tags``: one per
+#: deal stage, one per project of interest, one per pair of the two.
 TAGS = """
-SELECT v.person_id, v.viewer_id, ('stage:' || s.stage) COLLATE "C", v.activity_key, v.qd_key,
-       v.name_key
-FROM crm_client_summary_source AS v, unnest(v.stages) AS s (stage)
-UNION ALL
-SELECT v.person_id, v.viewer_id, ('project:' || p.project::text) COLLATE "C", v.activity_key,
-       v.qd_key, v.name_key
-FROM crm_client_summary_source AS v, unnest(v.project_ids) AS p (project)
+SELECT v.person_id, v.viewer_id, t.tag COLLATE "C", v.activity_key, v.qd_key, v.name_key
+FROM crm_client_summary_source AS v
+CROSS JOIN LATERAL (
+    SELECT 'stage:' || s FROM unnest(v.stages) AS s
+    UNION ALL SELECT 'project:' || p::text FROM unnest(v.project_ids) AS p
+    UNION ALL SELECT 'project:' || p::text || ' stage:' || s
+              FROM unnest(v.project_ids) AS p, unnest(v.stages) AS s
+) AS t (tag)
 """
 
 
