@@ -49,6 +49,8 @@ _SHOWN = (
     cs.c.pipeline,
     cs.c.qd_value,
 )
+#: Another user's rows, to test a client is in their slice too.
+_THEIRS = cs.alias("theirs")
 _SORT_FIELDS = {
     SummarySort.LAST_ACTIVITY: "activity_key",
     SummarySort.QD: "qd_key",
@@ -78,11 +80,10 @@ def _conditions(
     if tag is not None:
         found.append(c.tag == tag)
     if where.assigned_user_id is not None and where.assigned_user_id != viewer:
-        theirs = cs.alias("theirs")
         found.append(
             sa.exists().where(
-                theirs.c.person_id == cs.c.person_id,
-                theirs.c.viewer_id == where.assigned_user_id,
+                _THEIRS.c.person_id == cs.c.person_id,
+                _THEIRS.c.viewer_id == where.assigned_user_id,
             )
         )
     if where.active_from is not None or where.active_to is not None:
