@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.sql.util import ClauseAdapter
 
 from velocity_domain.adapters.postgres.querying import queries_for
 from velocity_domain.adapters.postgres.tables import metadata
@@ -49,7 +50,7 @@ from velocity_domain.intel.ports import (
     FoundArtifact,
 )
 from velocity_domain.kernel.model import Entity
-from velocity_domain.kernel.query import Filter, Query, prepare
+from velocity_domain.kernel.query import Among, Filter, Query, prepare
 from velocity_domain.kernel.tableinfo import TableInfo, table_info
 
 if TYPE_CHECKING:
@@ -73,52 +74,87 @@ def _table(cls: type[Entity]) -> sa.Table:
     return metadata.tables[cls.table_name]
 
 
-def _rule_on(cls: type[Entity], schema: str | None, rule: Filter | None) -> list[Any]:
-    """The SQL of ``rule`` on ``cls``'s table, exactly as that table's listings apply it."""
+def _rule_on(
+    target: sa.FromClause, cls: type[Entity], schema: str | None, rule: Filter | None
+) -> list[Any]:
+    """The SQL of ``rule`` on ``target`` (an alias of ``cls``'s table), as its listings apply it.
+
+    A semi-join (record visibility) becomes one ``EXISTS`` per source tested
+    on ``target``'s rows, as a listing tests the rows it walks: the few rows
+    the artifact query tests each cost an indexed probe, however many
+    clients the principal holds. Other filters are the table's own, moved
+    onto ``target``.
+    """
     if rule is None:
         return []
     info = table_info(cls)
     prepared = prepare(info.name, info.optional, info.key_field, Query(where=(rule,)))
     queries = queries_for(info.name, schema)
-    return [queries.condition(f) for f in prepared.where]
+    onto = ClauseAdapter(target)
+    return [
+        queries.condition(f, target.c)
+        if isinstance(f, Among)
+        else onto.traverse(queries.condition(f))
+        for f in prepared.where
+    ]
 
 
 class _Part:
-    """One table's columns in the statement's row: where they sit, and the entity they make."""
+    """One table's columns in the statement's row: where each sits, and the entity they make."""
 
-    def __init__(self, info: TableInfo, start: int) -> None:
-        self._names = info.columns
-        self._start = start
-        self._stop = start + len(info.columns)
-        self._key = start + info.columns.index(info.key_field)
+    def __init__(self, info: TableInfo, positions: Sequence[int]) -> None:
+        self._places = tuple(zip(info.columns, positions, strict=True))
+        self._key = positions[info.columns.index(info.key_field)]
         self._build = info.build
 
     def entity(self, row: Sequence[Any]) -> Entity | None:
-        """The entity these columns hold in ``row``, or ``None`` where its join found nothing."""
+        """The entity these columns hold in ``row``, or ``None`` where no row was joined."""
         if row[self._key] is None:
             return None
-        values = row[self._start : self._stop]
-        return self._build(dict(zip(self._names, values, strict=True)))
+        return self._build({name: row[at] for name, at in self._places})
 
 
 class _Columns:
-    """The statement's columns as they are added, each table's as a :class:`_Part`."""
+    """The statement's columns as they are added."""
 
     def __init__(self) -> None:
         self.items: list[sa.ColumnElement[Any]] = []
-
-    def part(self, cls: type[Entity], source: sa.FromClause) -> _Part:
-        """Add every column of ``cls``'s table from ``source``; return where they sit."""
-        info = table_info(cls)
-        part = _Part(info, len(self.items))
-        self.items += [source.c[name] for name in info.columns]
-        return part
 
     def add(self, *columns: sa.ColumnElement[Any]) -> int:
         """Add ``columns``; return the position of the first."""
         start = len(self.items)
         self.items += columns
         return start
+
+    def exclusive(self, sources: Sequence[tuple[type[Entity], sa.FromClause]]) -> list[_Part]:
+        """Add the columns of ``sources``, of which at most one has a row; a part for each.
+
+        Columns of the same type share a position (the ``coalesce`` of the
+        sources' columns there), so the row is as wide as the widest mix of
+        types, not the sum of the tables; each value keeps its column's type.
+        """
+        slots: dict[str, list[list[sa.ColumnElement[Any]]]] = {}
+        layouts: list[tuple[TableInfo, list[tuple[str, int]]]] = []
+        for cls, source in sources:
+            info = table_info(cls)
+            taken: dict[str, int] = {}
+            placed = []
+            for name in info.columns:
+                column = source.c[name]
+                kind = repr(column.type)
+                n = taken[kind] = taken.get(kind, -1) + 1
+                shared = slots.setdefault(kind, [])
+                if n == len(shared):
+                    shared.append([])
+                shared[n].append(column)
+                placed.append((kind, n))
+            layouts.append((info, placed))
+        position = {
+            (kind, n): self.add(sa.func.coalesce(*group) if len(group) > 1 else group[0])
+            for kind, shared in slots.items()
+            for n, group in enumerate(shared)
+        }
+        return [_Part(info, [position[p] for p in placed]) for info, placed in layouts]
 
 
 class LookupStatement:
@@ -174,10 +210,12 @@ class LookupStatement:
             *(reference.c.person_id for reference in references),
         ]
         columns = _Columns()
-        self._kinds = [columns.part(cls, alias) for cls, alias in kinds.items()]
-        self._owner = columns.part(Interaction, owner)
-        self._linked = columns.part(StoredBlob, linked)
-        self._used = columns.part(Interaction, used)
+        keys = [alias.c[table_info(cls).key_field] for cls, alias in kinds.items()]
+        self._which = columns.add(sa.case(*((k.is_not(None), n) for n, k in enumerate(keys))))
+        # At most one kind has a row, and an interaction is the owner or the blob's user.
+        self._kinds = columns.exclusive(list(kinds.items()))
+        self._interaction = columns.exclusive([(Interaction, owner), (Interaction, used)])[0]
+        (self._linked,) = columns.exclusive([(StoredBlob, linked)])
         self._persons = columns.add(*persons), len(persons)
         self._visible: int | None = None
         self._evidence: int | None = None
@@ -193,22 +231,22 @@ class LookupStatement:
 
     def found(self, row: Sequence[Any]) -> FoundArtifact | None:
         """The statement's row as the port's answer."""
-        artifact = next(filter(None, (part.entity(row) for part in self._kinds)), None)
-        if artifact is None:
+        which = row[self._which]
+        if which is None:
             return None
+        artifact = self._kinds[which].entity(row)
+        interaction = self._interaction.entity(row)
+        assert artifact is not None
+        assert interaction is None or isinstance(interaction, Interaction)
         if isinstance(artifact, StoredBlob):
             evidence = self._evidence is not None and bool(row[self._evidence])
-            used = self._used.entity(row)
-            assert used is None or isinstance(used, Interaction)
-            return FoundArtifact(artifact, used, evidence_visible=evidence)
+            return FoundArtifact(artifact, interaction, evidence_visible=evidence)
         start, count = self._persons
         persons = frozenset(p for p in row[start : start + count] if p is not None)
         visible = persons if self._visible is None else frozenset(row[self._visible] or ())
-        owner = self._owner.entity(row)
         blob = self._linked.entity(row)
-        assert owner is None or isinstance(owner, Interaction)
         assert blob is None or isinstance(blob, StoredBlob)
-        return FoundArtifact(artifact, owner, persons, visible, blob)
+        return FoundArtifact(artifact, interaction, persons, visible, blob)
 
 
 def _use(
@@ -222,7 +260,7 @@ def _use(
     ``blob_id`` is an expression over ``outer``, the enclosing statement's
     tables, which every subquery correlates to.
     """
-    interactions = _table(Interaction)
+    interactions = _table(Interaction).alias("using_interaction")
     messages = _table(Message)
     recordings = _table(CallRecording)
     calls = _table(Call)
@@ -239,7 +277,10 @@ def _use(
     )
     return (
         sa.select(interactions)
-        .where(interactions.c.interaction_id.in_(using), *_rule_on(Interaction, schema, rule))
+        .where(
+            interactions.c.interaction_id.in_(using),
+            *_rule_on(interactions, Interaction, schema, rule),
+        )
         .order_by(interactions.c.interaction_id)
         .limit(1)
         .lateral("used")
@@ -253,10 +294,10 @@ def _kept(
     rule: Filter,
 ) -> Any:
     """The array of those of ``persons`` (expressions over ``outer``) the rule keeps, or NULL."""
-    people = _table(Person)
+    people = _table(Person).alias("seen_person")
     return (
         sa.select(sa.func.array_agg(people.c.person_id))
-        .where(people.c.person_id.in_(persons), *_rule_on(Person, schema, rule))
+        .where(people.c.person_id.in_(persons), *_rule_on(people, Person, schema, rule))
         .correlate(*outer)
         .scalar_subquery()
     )
@@ -269,7 +310,7 @@ def _evidence_visible(
     rule: Filter,
 ) -> Any:
     """Whether evidence using the blob names a client the rule keeps (a clip: or its visit's)."""
-    people = _table(Person)
+    people = _table(Person).alias("named_person")
     named = sa.union_all(
         *(
             sa.select(_table(t).c.person_id).where(_table(t).c.blob_id == blob_id).correlate(*outer)
@@ -278,15 +319,15 @@ def _evidence_visible(
     )
     by_person = sa.exists(
         sa.select(people.c.person_id).where(
-            people.c.person_id.in_(named), *_rule_on(Person, schema, rule)
+            people.c.person_id.in_(named), *_rule_on(people, Person, schema, rule)
         )
     )
     clips = _table(CctvLink)
-    visits = _table(Visit)
+    visits = _table(Visit).alias("clipped_visit")
     clipped = sa.select(clips.c.visit_id).where(clips.c.blob_id == blob_id).correlate(*outer)
     by_visit = sa.exists(
         sa.select(visits.c.visit_id).where(
-            visits.c.visit_id.in_(clipped), *_rule_on(Visit, schema, rule)
+            visits.c.visit_id.in_(clipped), *_rule_on(visits, Visit, schema, rule)
         )
     )
     return sa.or_(by_person, by_visit)
