@@ -12,6 +12,7 @@ every kind at any size, and every probe of its statement is an index scan.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -397,3 +398,142 @@ def _grow(w: World, ids: dict[str, UUID]) -> None:
         for batch in rows:
             uow.table(type(batch[0])).add_many(batch)
         uow.commit()
+
+
+# -- PostgreSQL: every probe of the statement is an index scan ------------------------------
+
+#: Rows per artifact table (interactions: three per person); the artifact ``g`` of a kind has
+#: the id ``md5(prefix || g)``, and the agent holds the clients whose ``g`` is a multiple of 50.
+POPULATED = 2_000
+POPULATE = """
+INSERT INTO crm_people (person_id, full_name, normalized_name, persona_labels, version,
+                        created_at, updated_at)
+SELECT md5('p' || g)::uuid, 'Person ' || g, 'person ' || g, '{}', 1, now(), now()
+FROM generate_series(1, :n) AS g;
+INSERT INTO crm_leads (lead_id, person_id, source_system, status, stage, assigned_user_id,
+                       version, created_at, updated_at)
+SELECT md5('l' || g)::uuid, md5('p' || g)::uuid, 'web', 'open', 'new',
+       CASE WHEN mod(g, 50) = 0 THEN :agent END, 1, now(), now()
+FROM generate_series(1, :n) AS g;
+INSERT INTO crm_opportunities (opportunity_id, person_id, stage, currency, assigned_user_id,
+                               version, created_at, updated_at)
+SELECT md5('o' || g)::uuid, md5('p' || g)::uuid, 'new', 'INR',
+       CASE WHEN mod(g, 70) = 0 THEN :agent END, 1, now(), now()
+FROM generate_series(1, :n) AS g;
+INSERT INTO intel_interactions (interaction_id, person_id, channel, interaction_type,
+                                happened_at, recorded_at)
+SELECT md5(k.prefix || g)::uuid, md5('p' || g)::uuid, k.channel, 'other', now(), now()
+FROM generate_series(1, :n) AS g,
+     (VALUES ('ic', 'call'), ('im', 'whatsapp'), ('ie', 'email')) AS k(prefix, channel);
+INSERT INTO intel_blob_store_index (blob_id, content_sha256, size_bytes, media_type,
+                                    storage_uri, created_at)
+SELECT md5('b' || g)::uuid, md5('b' || g) || md5('bb' || g), 10, 'audio/mpeg',
+       'memory://blobs/' || g, now()
+FROM generate_series(1, :n) AS g;
+INSERT INTO intel_calls (call_id, interaction_id, call_direction, started_at)
+SELECT md5('c' || g)::uuid, md5('ic' || g)::uuid, 'outbound', now()
+FROM generate_series(1, :n) AS g;
+INSERT INTO intel_call_recordings (recording_id, call_id, blob_id, format, recorded_at)
+SELECT md5('r' || g)::uuid, md5('c' || g)::uuid, md5('b' || g)::uuid, 'mp3', now()
+FROM generate_series(1, :n) AS g;
+INSERT INTO intel_transcripts (transcript_id, call_id, recording_id, full_text,
+                               speaker_segments_json, transcribed_at)
+SELECT md5('t' || g)::uuid, md5('c' || g)::uuid, md5('r' || g)::uuid, 'words ' || g,
+       '[{"speaker": "agent", "text": "hello"}]', now()
+FROM generate_series(1, :n) AS g;
+INSERT INTO intel_messages (message_id, interaction_id, sender_role, message_text, blob_id,
+                            sent_at, metadata_json)
+SELECT md5('m' || g)::uuid, md5('im' || g)::uuid, 'client', 'hello ' || g,
+       md5('b' || g)::uuid, now(), '{}'
+FROM generate_series(1, :n) AS g;
+INSERT INTO intel_emails (email_id, interaction_id, from_address, body, sent_at)
+SELECT md5('e' || g)::uuid, md5('ie' || g)::uuid, 'a@example.com', 'body ' || g, now()
+FROM generate_series(1, :n) AS g;
+INSERT INTO intel_visits (visit_id, person_id, interaction_id, visit_type, status, visited_at,
+                          version, created_at, updated_at)
+SELECT md5('v' || g)::uuid, md5('p' || g)::uuid, md5('im' || g)::uuid, 'site_visit',
+       'scheduled', now(), 1, now(), now()
+FROM generate_series(1, :n) AS g;
+INSERT INTO intel_whatsapp_threads (whatsapp_thread_id, person_id, wa_phone, message_count,
+                                    source_system, version, created_at, updated_at)
+SELECT md5('w' || g)::uuid, md5('p' || g)::uuid, '+91' || (7000000000 + g)::text, 0, 'wa', 1,
+       now(), now()
+FROM generate_series(1, :n) AS g;
+INSERT INTO intel_vehicle_events (vehicle_event_id, observed_at, camera_ref, plate_text,
+                                  person_id, blob_id)
+SELECT md5('ve' || g)::uuid, now(), 'gate', 'MH12AB' || g, md5('p' || g)::uuid,
+       md5('b' || g)::uuid
+FROM generate_series(1, :n) AS g;
+INSERT INTO intel_perception_events (perception_event_id, observed_at, event_type,
+                                     location_ref, person_id, blob_id, payload_json)
+SELECT md5('pe' || g)::uuid, now(), 'presence', 'lobby', md5('p' || g)::uuid,
+       md5('b' || g)::uuid, '{}'
+FROM generate_series(1, :n) AS g;
+INSERT INTO intel_cctv_links (cctv_link_id, visit_id, perception_event_id, vehicle_event_id,
+                              person_id, camera_ref, clip_start, clip_end, blob_id, linked_at)
+SELECT md5('cl' || g)::uuid, md5('v' || g)::uuid, md5('pe' || g)::uuid, md5('ve' || g)::uuid,
+       md5('p' || g)::uuid, 'lobby', now(), now(), md5('b' || g)::uuid, now()
+FROM generate_series(1, :n) AS g
+"""
+#: The id prefix of each kind in ``POPULATE``.
+PREFIXES = ("m", "c", "t", "r", "e", "v", "w", "ve", "pe", "cl", "b")
+
+
+def _populated_id(prefix: str, g: int) -> UUID:
+    return UUID(hashlib.md5(f"{prefix}{g}".encode()).hexdigest())
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+@pytest.mark.postgres
+def test_every_probe_of_the_statement_is_an_index_scan(pg_url: URL, pg_engine: sa.Engine) -> None:
+    empty_all_tables(pg_engine)
+    with Velocity.from_url(pg_url.render_as_string(hide_password=False)) as velocity:
+        _, admin = velocity.users.create_first_admin(
+            email="admin@velocity.example", display_name="Admin"
+        )
+        user = velocity.users.create(
+            admin, email="agent@velocity.example", display_name="Agent", roles=["sales_agent"]
+        )
+        agent = velocity.users.principal_for(admin, user.key)
+        with pg_engine.begin() as conn:
+            for statement in POPULATE.split(";\n"):
+                conn.execute(sa.text(statement), {"n": POPULATED, "agent": user.key})
+        with pg_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+        captured: list[tuple[str, Any]] = []
+
+        def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+            captured.append((statement, parameters))
+
+        sa.event.listen(sa.engine.Engine, "before_cursor_execute", capture)
+        try:
+            for prefix in PREFIXES:
+                for who, g in ((admin, 100), (agent, 100), (agent, 101)):
+                    try:
+                        velocity.artifacts.get(who, _populated_id(prefix, g))
+                    except NotFound:
+                        assert (who, g) == (agent, 101)  # a client the agent does not hold
+        finally:
+            sa.event.remove(sa.engine.Engine, "before_cursor_execute", capture)
+    selects = [(s, p) for s, p in captured if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 3 * len(PREFIXES)
+    raw = pg_engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        # With scans a last resort, a sequential scan left means no index serves that probe.
+        cursor.execute("SET enable_seqscan = off")
+        for statement, parameters in selects:
+            cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            (document,) = cursor.fetchone()
+            plan = (document if isinstance(document, list) else json.loads(document))[0]["Plan"]
+            scans = [n["Relation Name"] for n in _nodes(plan) if n["Node Type"] == "Seq Scan"]
+            assert not scans, json.dumps(plan, indent=1)
+            probes = {n.get("Alias") for n in _nodes(plan) if "Index" in n["Node Type"]}
+            assert {f"k{n}" for n in range(len(PREFIXES))} <= probes
+    finally:
+        raw.close()

@@ -2,20 +2,25 @@
 
 One SELECT answers :class:`~velocity_domain.intel.ports.ArtifactLookup`. On
 a one-row base it probes every artifact table by primary key (a LEFT JOIN
-each, in :data:`~velocity_domain.intel.ports.ARTIFACT_TABLES` order) and
-joins, from the first table holding the id, what decides who may see it:
-the call of a recording or transcript, the interaction, a CCTV clip's
-visit, perception and vehicle events, and the index entry of the blob it
-names; a subquery keeps those of its clients the visibility rule keeps. For
-a blob, a lateral subquery finds the first interaction the rule keeps whose
-message or call recording uses it, and two ``EXISTS`` ask whether evidence
-using it names a visible client. Every probe is a lookup by primary key or
-by an indexed column, so the cost does not grow with the tables.
+each, in :data:`~velocity_domain.intel.ports.ARTIFACT_TABLES` order, each
+joined only while no earlier table holds the id) and joins, from the table
+that does, what decides who may see it: the call of a recording or
+transcript, the interaction, a CCTV clip's visit, perception and vehicle
+events, and the index entry of the blob it names; a subquery keeps those of
+its clients the visibility rule keeps. For a blob, a lateral subquery finds
+the first interaction the rule keeps whose message or call recording uses
+it, and two ``EXISTS`` ask whether evidence using it names a visible client.
+Every probe is a lookup by primary key or by an indexed column, and the rule
+is tested client by client (an ``EXISTS`` per source, as a listing tests the
+rows it walks), so the cost grows neither with the tables nor with the
+principal's book.
 
-The rows come back as the store reads any row: the tables' own column types
-decode the values and each entity class's trusted builder makes the entity.
-The statement is built once per visibility rule (principals share a few)
-and SQLAlchemy compiles it once.
+The row is narrow: the kinds' columns share positions by type (at most one
+kind has a row), as do the owning and the using interaction. Values come
+back as the store reads any row: the tables' own column types decode them
+and each entity class's trusted builder makes the entity. The statement is
+built once per visibility rule (principals share a few), SQLAlchemy compiles
+it once, and psycopg prepares it on a connection that runs it repeatedly.
 """
 
 from __future__ import annotations
