@@ -171,12 +171,11 @@ class LookupStatement:
         joined: sa.FromClause = sa.select(sa.literal_column("1")).subquery("probe")
         earlier: list[sa.ColumnElement[Any]] = []
         for cls, alias in kinds.items():
-            # Only the first table holding the id joins a row: the others stay NULL.
+            # Only the first table holding the id joins a row: past it, the later tables
+            # are probed for NULL, which an index answers without reading a page.
             own_key = alias.c[table_info(cls).key_field]
-            condition = own_key == key
-            if earlier:
-                condition = sa.and_(condition, sa.func.coalesce(*earlier).is_(None))
-            joined = joined.outerjoin(alias, condition)
+            wanted = sa.case((sa.func.coalesce(*earlier).is_(None), key)) if earlier else key
+            joined = joined.outerjoin(alias, own_key == wanted)
             earlier.append(own_key)
 
         def of_kinds(field: str, *classes: type[Entity]) -> list[sa.ColumnElement[Any]]:
