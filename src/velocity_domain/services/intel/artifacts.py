@@ -266,17 +266,17 @@ class ArtifactService(Service):
         its audit event. A missing artifact and one of a client the principal
         may not see are both ``NotFound("intel_artifacts", artifact_id)``.
         """
+        reveal = principal.has(READ_SENSITIVE)
         with self._reading(principal, GET) as uow:
             rule = self._visibility(uow, principal).rule()
             lookup = uow.extension(ArtifactLookup)  # type: ignore[type-abstract]
-            found = (lookup or _TableByTable(uow)).find(artifact_id, rule)
+            found = (lookup or _TableByTable(uow, blob=reveal)).find(artifact_id, rule)
         if found is None or not _seen(found, rule):
             raise NotFound(ARTIFACT, artifact_id)
         row, interaction = found.row, found.interaction
         kind = _KIND_OF[type(row)]
         if isinstance(row, StoredBlob):
             return Artifact(kind, view(row, reveal=True), interaction, row)
-        reveal = principal.has(READ_SENSITIVE)
         shown = view(row, reveal=reveal)
         if reveal and is_sensitive(type(row)):
             with self._begin(principal, GET) as uow:
@@ -435,11 +435,13 @@ class _TableByTable:
 
     The id is looked for table by table (one primary-key read each, at
     most eleven), then its interaction, the clients of a CCTV clip's
-    references, their visibility and its blob: a fixed handful of reads.
+    references, their visibility and (when ``blob``, for a read that
+    reveals it) its blob: a fixed handful of reads.
     """
 
-    def __init__(self, uow: UnitOfWork) -> None:
+    def __init__(self, uow: UnitOfWork, *, blob: bool) -> None:
         self._uow = uow
+        self._blob = blob
 
     def find(self, artifact_id: UUID, rule: Filter | None) -> FoundArtifact | None:
         """The artifact and what decides who may see it (see ``ArtifactLookup``)."""
@@ -460,7 +462,9 @@ class _TableByTable:
             query = Query((In("person_id", tuple(persons)), rule), limit=MAX_PAGE_SIZE)
             visible = frozenset(p.key for p in uow.crm.people.list(query))
         blob_id = getattr(row, "blob_id", None)
-        blob = uow.intel.blobs.find(blob_id) if isinstance(blob_id, UUID) else None
+        blob = None
+        if self._blob and isinstance(blob_id, UUID):
+            blob = uow.intel.blobs.find(blob_id)
         return FoundArtifact(row, interaction, persons, visible, blob)
 
 
