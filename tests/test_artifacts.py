@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from tests.support.world import T0, World, build
@@ -37,7 +36,7 @@ from velocity_domain.intel.entities import (
 from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.kernel.ids import new_id
 from velocity_domain.kernel.query import Eq
-from velocity_domain.testing import store_of, unit_of_work
+from velocity_domain.testing import unit_of_work
 
 SENSITIVE_READ = "intel.artifacts.read_sensitive"
 
@@ -392,52 +391,3 @@ def test_a_malformed_hash_is_refused_naming_blob(
     with pytest.raises(ValidationFailed) as err:
         w.velocity.artifacts.read_blob(w.admin, bad)
     assert err.value.field == "blob"
-
-
-# -- cost -------------------------------------------------------------------------------------
-
-
-def _statements(velocity: Velocity, call: Callable[[], object]) -> int:
-    engine = store_of(velocity).engine  # type: ignore[attr-defined]
-    seen: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        call()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
-    return len(seen)
-
-
-@pytest.mark.postgres
-def test_the_artifact_query_costs_the_same_statements_at_any_size(
-    pg_url: URL, pg_engine: sa.Engine, tmp_path: Path
-) -> None:
-    from tests.support.pg_harness import empty_all_tables  # noqa: PLC0415
-
-    empty_all_tables(pg_engine)
-    dsn = pg_url.render_as_string(hide_password=False)
-    blobs = LocalBlobStore(tmp_path)
-    with Velocity.from_url(dsn, blob_store=blobs) as velocity:
-        w = build(velocity)
-        ids = _evidence(w)
-        costs: list[dict[str, int]] = []
-        for _ in range(2):
-            costs.append(
-                {
-                    kind: _statements(velocity, lambda k=key: velocity.artifacts.get(w.agent_a, k))
-                    for kind, key in ids.items()
-                }
-            )
-            more = [
-                Interaction(person_id=w.client_a.key, channel=Channel.CALL, happened_at=T0)
-                for _ in range(200)
-            ]
-            with unit_of_work(velocity) as uow:
-                uow.intel.interactions.add_many(more)
-                uow.commit()
-        assert costs[0] == costs[1]
-        assert max(costs[0].values()) <= 20, costs[0]

@@ -1,10 +1,13 @@
 """The interaction and evidence repository: its tables, the timeline and the QD history.
 
 Evidence tables are append-only: they offer ``add`` and reads, never update.
+The artifact query's port (:class:`ArtifactLookup`) lets a store read an
+artifact of any kind in one statement.
 """
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 from velocity_domain.intel.entities import (
@@ -26,11 +29,18 @@ from velocity_domain.intel.entities import (
     Visit,
     WhatsAppThread,
 )
+from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, In, Query, Range, desc
 from velocity_domain.kernel.repository import AppendTable, MutableTable, StoreTransaction
 
-__all__ = ["IntelRepository"]
+__all__ = [
+    "ARTIFACT_TABLES",
+    "BLOB_RECORDINGS",
+    "ArtifactLookup",
+    "FoundArtifact",
+    "IntelRepository",
+]
 
 
 class IntelRepository:
@@ -99,3 +109,69 @@ class IntelRepository:
         """Fetch a client's current QD scores (one per score type and context)."""
         query = Query((Eq("person_id", person_id),), (desc("computed_at"),), MAX_PAGE_SIZE)
         return list(self.qd_scores.list(query).items)
+
+
+#: The artifact tables, in the order an artifact id is looked for (the commonest kinds first).
+ARTIFACT_TABLES: tuple[type[Entity], ...] = (
+    Message,
+    Call,
+    Transcript,
+    CallRecording,
+    Email,
+    Visit,
+    WhatsAppThread,
+    VehicleEvent,
+    PerceptionEvent,
+    CctvLink,
+    StoredBlob,
+)
+
+#: A blob's use by calls is looked for among its first this many recordings (by recording id).
+BLOB_RECORDINGS = 100
+
+
+class FoundArtifact(NamedTuple):
+    """What the artifact query needs to know of one artifact, read with a visibility rule.
+
+    ``row`` is the artifact, from the first table of :data:`ARTIFACT_TABLES`
+    holding its id. For a blob (a :class:`StoredBlob` row) ``interaction`` is
+    the first interaction (by id) the rule keeps whose message uses the blob
+    or whose call has one of its first :data:`BLOB_RECORDINGS` recordings of
+    it; ``evidence_visible`` says, only when a rule is given and no such
+    interaction exists (false otherwise), whether vehicle, perception or
+    CCTV evidence using the blob names a client the rule keeps, directly or
+    (a CCTV clip) through its visit; ``persons``, ``visible`` and ``blob``
+    are empty. For any other artifact ``interaction`` is the one it belongs
+    to (through its call for a recording or a transcript), ``persons`` the
+    clients it is about (its own ``person_id``, its interaction's, and for a
+    CCTV clip those of its visit, perception and vehicle events), ``visible``
+    those of ``persons`` the rule keeps (all of them without a rule),
+    ``blob`` the index entry of the blob it names, and ``evidence_visible``
+    false.
+    """
+
+    row: Entity
+    interaction: Interaction | None
+    persons: frozenset[UUID] = frozenset()
+    visible: frozenset[UUID] = frozenset()
+    blob: StoredBlob | None = None
+    evidence_visible: bool = False
+
+
+class ArtifactLookup(Protocol):
+    """A store's own way of reading an artifact of any kind by its id (the artifact query).
+
+    The answer is exactly what reading the tables one by one gives (see
+    :class:`FoundArtifact`); a store offering this port reads it in one
+    statement, whatever the artifact's kind.
+    """
+
+    def find(self, artifact_id: UUID, rule: Filter | None) -> FoundArtifact | None:
+        """The artifact ``artifact_id`` and what decides who may see it, or ``None`` if missing.
+
+        ``rule`` keeps the rows of the clients the principal may see, as a
+        filter on their ``person_id`` (``None``: every client is visible);
+        it is applied to people, interactions and visits as their own
+        listings apply it.
+        """
+        ...

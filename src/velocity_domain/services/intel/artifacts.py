@@ -54,8 +54,15 @@ from velocity_domain.intel.entities import (
     Visit,
     WhatsAppThread,
 )
+from velocity_domain.intel.ports import (
+    ARTIFACT_TABLES,
+    BLOB_RECORDINGS,
+    ArtifactLookup,
+    FoundArtifact,
+)
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.model import Entity
+from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Among, Eq, Filter, In, Query, Source
 from velocity_domain.uow import UnitOfWork
 
@@ -98,20 +105,20 @@ class ArtifactKind(enum.StrEnum):
     BLOB = "blob"
 
 
-#: Each kind's table, in the order an id is looked for (the commonest first).
-_KINDS: tuple[tuple[ArtifactKind, type[Entity]], ...] = (
-    (ArtifactKind.MESSAGE, Message),
-    (ArtifactKind.CALL, Call),
-    (ArtifactKind.TRANSCRIPT, Transcript),
-    (ArtifactKind.CALL_RECORDING, CallRecording),
-    (ArtifactKind.EMAIL, Email),
-    (ArtifactKind.VISIT, Visit),
-    (ArtifactKind.WHATSAPP_THREAD, WhatsAppThread),
-    (ArtifactKind.VEHICLE_EVENT, VehicleEvent),
-    (ArtifactKind.PERCEPTION_EVENT, PerceptionEvent),
-    (ArtifactKind.CCTV_LINK, CctvLink),
-    (ArtifactKind.BLOB, StoredBlob),
-)
+#: The kind of each artifact table.
+_KIND_OF: dict[type[Entity], ArtifactKind] = {
+    Message: ArtifactKind.MESSAGE,
+    Call: ArtifactKind.CALL,
+    CallRecording: ArtifactKind.CALL_RECORDING,
+    Transcript: ArtifactKind.TRANSCRIPT,
+    Email: ArtifactKind.EMAIL,
+    WhatsAppThread: ArtifactKind.WHATSAPP_THREAD,
+    Visit: ArtifactKind.VISIT,
+    VehicleEvent: ArtifactKind.VEHICLE_EVENT,
+    PerceptionEvent: ArtifactKind.PERCEPTION_EVENT,
+    CctvLink: ArtifactKind.CCTV_LINK,
+    StoredBlob: ArtifactKind.BLOB,
+}
 
 #: Recording formats by audio media type (anything else is ``other``).
 _FORMATS: dict[str, RecordingFormat] = {
@@ -251,34 +258,28 @@ class ArtifactService(Service):
     def get(self, principal: Principal, artifact_id: UUID) -> Artifact:
         """One artifact by its own id, whatever its kind, with the interaction it belongs to.
 
-        The id is looked for table by table (one primary-key read each, the
-        commonest kinds first: at most eleven), then its interaction (a call
-        for a recording or transcript) and the visibility of its client:
-        a fixed handful of statements whatever the data. A missing artifact
-        and one of a client the principal may not see are both
-        ``NotFound("intel_artifacts", artifact_id)``.
+        The artifact, its interaction (a call's for a recording or
+        transcript) and the visibility of its clients are read together: one
+        statement on PostgreSQL, whatever the kind (a store's
+        :class:`~velocity_domain.intel.ports.ArtifactLookup`), a fixed handful
+        of table reads elsewhere; a read that reveals sensitive content adds
+        its audit event. A missing artifact and one of a client the principal
+        may not see are both ``NotFound("intel_artifacts", artifact_id)``.
         """
-        with self._begin(principal, GET) as uow:
-            found = _locate(uow, artifact_id)
-            if found is None:
-                raise NotFound(ARTIFACT, artifact_id)
-            kind, row = found
-            visibility = self._visibility(uow, principal)
-            if isinstance(row, StoredBlob):
-                interaction = _blob_use(uow, visibility, row)
-                seen = visibility.sees_everyone or interaction is not None
-                if not seen and not _evidence_visible(uow, visibility, row):
-                    raise NotFound(ARTIFACT, artifact_id)
-                return Artifact(kind, view(row, reveal=True), interaction, row)
-            interaction = _interaction_of(uow, row)
-            persons = _persons_of(uow, row, interaction)
-            if not _all_visible(visibility, persons):
-                raise NotFound(ARTIFACT, artifact_id)
-            reveal = principal.has(READ_SENSITIVE)
-            shown = view(row, reveal=reveal)
-            blob_id = getattr(row, "blob_id", None)
-            blob = uow.intel.blobs.find(blob_id) if reveal and isinstance(blob_id, UUID) else None
-            if reveal and is_sensitive(type(row)):
+        reveal = principal.has(READ_SENSITIVE)
+        with self._reading(principal, GET) as uow:
+            rule = self._visibility(uow, principal).rule()
+            lookup = uow.extension(ArtifactLookup)  # type: ignore[type-abstract]
+            found = (lookup or _TableByTable(uow, blob=reveal)).find(artifact_id, rule)
+        if found is None or not _seen(found, rule):
+            raise NotFound(ARTIFACT, artifact_id)
+        row, interaction = found.row, found.interaction
+        kind = _KIND_OF[type(row)]
+        if isinstance(row, StoredBlob):
+            return Artifact(kind, view(row, reveal=True), interaction, row)
+        shown = view(row, reveal=reveal)
+        if reveal and is_sensitive(type(row)):
+            with self._begin(principal, GET) as uow:
                 self._audit(
                     uow,
                     principal,
@@ -291,7 +292,7 @@ class ArtifactService(Service):
                     },
                 )
                 uow.commit()
-            return Artifact(kind, shown, interaction, blob)
+        return Artifact(kind, shown, interaction, found.blob if reveal else None)
 
     @serves(READ_BLOB)
     def read_blob(self, principal: Principal, blob: UUID | str) -> BlobContent:
@@ -429,12 +430,65 @@ def _link(
     return uow.intel.messages.add(made_message), True
 
 
-def _locate(uow: UnitOfWork, key: UUID) -> tuple[ArtifactKind, Entity] | None:
-    """The artifact ``key`` and its kind: one primary-key read per table until found."""
-    for kind, cls in _KINDS:
+class _TableByTable:
+    """The artifact lookup over the tables' own reads, for a store without one of its own.
+
+    The id is looked for table by table (one primary-key read each, at
+    most eleven), then its interaction, the clients of a CCTV clip's
+    references, their visibility and (when ``blob``, for a read that
+    reveals it) its blob: a fixed handful of reads.
+    """
+
+    def __init__(self, uow: UnitOfWork, *, blob: bool) -> None:
+        self._uow = uow
+        self._blob = blob
+
+    def find(self, artifact_id: UUID, rule: Filter | None) -> FoundArtifact | None:
+        """The artifact and what decides who may see it (see ``ArtifactLookup``)."""
+        uow = self._uow
+        row = _locate(uow, artifact_id)
+        if row is None:
+            return None
+        if isinstance(row, StoredBlob):
+            interaction = _blob_use(uow, rule, row)
+            evidence = (
+                rule is not None and interaction is None and _evidence_visible(uow, rule, row)
+            )
+            return FoundArtifact(row, interaction, evidence_visible=evidence)
+        interaction = _interaction_of(uow, row)
+        persons = _persons_of(uow, row, interaction)
+        visible = persons
+        if rule is not None and persons:
+            query = Query((In("person_id", tuple(persons)), rule), limit=MAX_PAGE_SIZE)
+            visible = frozenset(p.key for p in uow.crm.people.list(query))
+        blob_id = getattr(row, "blob_id", None)
+        blob = None
+        if self._blob and isinstance(blob_id, UUID):
+            blob = uow.intel.blobs.find(blob_id)
+        return FoundArtifact(row, interaction, persons, visible, blob)
+
+
+def _seen(found: FoundArtifact, rule: Filter | None) -> bool:
+    """Whether the principal whose visibility ``rule`` is may see the artifact ``found``.
+
+    Anyone may who sees every client (no rule); otherwise a blob must be
+    used by a visible interaction or named by evidence of a visible client,
+    and any other artifact must be about clients all visible (evidence of no
+    client is seen only by those who see everyone).
+    """
+    if rule is None:
+        return True
+    if isinstance(found.row, StoredBlob):
+        return found.interaction is not None or found.evidence_visible
+    return bool(found.persons) and found.persons <= found.visible
+
+
+def _locate(uow: UnitOfWork, key: UUID) -> Entity | None:
+    """The artifact ``key``: one primary-key read per table, in order, until found."""
+    for cls in ARTIFACT_TABLES:
         row = uow.table(cls).find(key)
         if row is not None:
-            return kind, row
+            return row
     return None
 
 
@@ -448,7 +502,7 @@ def _interaction_of(uow: UnitOfWork, row: Entity) -> Interaction | None:
     return uow.intel.interactions.get(interaction_id)
 
 
-def _persons_of(uow: UnitOfWork, row: Entity, interaction: Interaction | None) -> set[UUID]:
+def _persons_of(uow: UnitOfWork, row: Entity, interaction: Interaction | None) -> frozenset[UUID]:
     """The clients ``row`` is about: all must be visible to see it (none: only to everyone's)."""
     persons: set[UUID | None] = {getattr(row, "person_id", None)}
     if interaction is not None:
@@ -460,29 +514,22 @@ def _persons_of(uow: UnitOfWork, row: Entity, interaction: Interaction | None) -
             persons.add(uow.intel.perception_events.get(row.perception_event_id).person_id)
         if row.vehicle_event_id is not None:
             persons.add(uow.intel.vehicle_events.get(row.vehicle_event_id).person_id)
-    return {p for p in persons if p is not None}
+    return frozenset(p for p in persons if p is not None)
 
 
-def _all_visible(visibility: Visibility, persons: set[UUID]) -> bool:
-    """Whether every one of ``persons`` is visible; evidence of no client only to everyone's."""
-    if visibility.sees_everyone:
-        return True
-    return bool(persons) and len(visibility.visible(persons)) == len(persons)
+def _blob_use(uow: UnitOfWork, rule: Filter | None, blob: StoredBlob) -> Interaction | None:
+    """The first interaction ``rule`` keeps (by id) whose message or call recording uses ``blob``.
 
-
-def _blob_use(uow: UnitOfWork, visibility: Visibility, blob: StoredBlob) -> Interaction | None:
-    """The first interaction, visible to the principal, whose message or call recording uses it.
-
-    Two statements: the recordings of the blob, then the interactions with
+    Two statements: the blob's first recordings, then the interactions with
     a message or a call among them, under the visibility rule (a semi-join).
     """
-    recordings = uow.intel.call_recordings.list(Query((Eq("blob_id", blob.key),), limit=100))
+    first = Query((Eq("blob_id", blob.key),), limit=BLOB_RECORDINGS)
+    recordings = uow.intel.call_recordings.list(first)
     sources = [Source(Message.table_name, "interaction_id", (Eq("blob_id", blob.key),))]
     if recordings.items:
         calls = In("call_id", [r.call_id for r in recordings])
         sources.append(Source(Call.table_name, "interaction_id", (calls,)))
     where: list[Filter] = [Among("interaction_id", sources)]
-    rule = visibility.rule()
     if rule is not None:
         where.append(rule)
     return next(iter(uow.intel.interactions.list(Query(where, limit=1))), None)
@@ -490,18 +537,17 @@ def _blob_use(uow: UnitOfWork, visibility: Visibility, blob: StoredBlob) -> Inte
 
 def _blob_visible(uow: UnitOfWork, visibility: Visibility, blob: StoredBlob) -> bool:
     """Whether the principal may see ``blob``: through everyone, or a visible row using it."""
-    if visibility.sees_everyone or _blob_use(uow, visibility, blob) is not None:
+    rule = visibility.rule()
+    if rule is None or _blob_use(uow, rule, blob) is not None:
         return True
-    return _evidence_visible(uow, visibility, blob)
+    return _evidence_visible(uow, rule, blob)
 
 
-def _evidence_visible(uow: UnitOfWork, visibility: Visibility, blob: StoredBlob) -> bool:
-    """Whether vehicle, perception or CCTV evidence using ``blob`` names a visible client.
+def _evidence_visible(uow: UnitOfWork, rule: Filter, blob: StoredBlob) -> bool:
+    """Whether vehicle, perception or CCTV evidence using ``blob`` names a client ``rule`` keeps.
 
     A CCTV clip names one directly or through its visit: two statements.
     """
-    rule = visibility.rule()
-    assert rule is not None
     used = (Eq("blob_id", blob.key),)
     evidence = Among(
         "person_id",
