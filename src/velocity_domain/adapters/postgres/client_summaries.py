@@ -13,12 +13,16 @@ agent's filtered by another user's probes that user's row of each client.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+import attrs
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
 
 from velocity_domain.adapters.postgres.tables.projections import crm_client_summaries as cs
 from velocity_domain.adapters.postgres.tables.projections import crm_client_summary_tags as cst
@@ -46,7 +50,11 @@ _SHOWN = (
     cs.c.last_activity_at,
     cs.c.last_channel,
     cs.c.open_deals,
-    cs.c.pipeline,
+    # Most clients have no open deal: their empty document is not parsed.
+    sa.case(
+        (cs.c.pipeline == sa.literal({}, pg.JSONB), None),
+        else_=sa.cast(cs.c.pipeline, sa.Text),
+    ).label("pipeline"),
     cs.c.qd_value,
 )
 #: Another user's rows, to test a client is in their slice too.
@@ -68,34 +76,74 @@ def _tag(where: SummaryFilter) -> str | None:
     return " ".join(named) or None
 
 
-def _conditions(
-    walked: sa.FromClause, viewer: UUID, where: SummaryFilter, tag: str | None
-) -> list[sa.ColumnElement[bool]]:
-    """What the rows walked (the summaries, or the tags of ``tag``) and their summaries must meet.
+@attrs.frozen
+class _Shape:
+    """What a page's statement depends on, besides the values it binds."""
+
+    sort: SummarySort
+    tagged: bool
+    others: bool
+    since: bool
+    until: bool
+    band: bool
+    after: bool
+
+
+def _conditions(shape: _Shape, walked: sa.FromClause) -> list[sa.ColumnElement[bool]]:
+    """What the rows walked (the summaries, or the tags) and their summaries must meet.
 
     The sort keys' bounds go on the walked rows, so they narrow the index range.
     """
     c = walked.c
-    found: list[sa.ColumnElement[bool]] = [c.viewer_id == viewer]
-    if tag is not None:
-        found.append(c.tag == tag)
-    if where.assigned_user_id is not None and where.assigned_user_id != viewer:
+    found: list[sa.ColumnElement[bool]] = [c.viewer_id == sa.bindparam("viewer", type_=sa.Uuid)]
+    if shape.tagged:
+        found.append(c.tag == sa.bindparam("tag", type_=sa.Text))
+    if shape.others:
         found.append(
             sa.exists().where(
                 _THEIRS.c.person_id == cs.c.person_id,
-                _THEIRS.c.viewer_id == where.assigned_user_id,
+                _THEIRS.c.viewer_id == sa.bindparam("assigned", type_=sa.Uuid),
             )
         )
-    if where.active_from is not None or where.active_to is not None:
+    when = sa.DateTime(timezone=True)
+    if shape.since or shape.until:
         found.append(c.activity_key > NO_ACTIVITY)
-    if where.active_from is not None:
-        found.append(c.activity_key >= where.active_from)
-    if where.active_to is not None:
-        found.append(c.activity_key < where.active_to)
-    if where.qd_band is not None:
-        low, high = where.qd_band.bounds
+    if shape.since:
+        found.append(c.activity_key >= sa.bindparam("since", type_=when))
+    if shape.until:
+        found.append(c.activity_key < sa.bindparam("until", type_=when))
+    if shape.band:
+        low, high = sa.bindparam("low", type_=sa.Numeric), sa.bindparam("high", type_=sa.Numeric)
         found.extend((c.qd_key >= low, c.qd_key < high))
     return found
+
+
+@functools.cache
+def _statement(shape: _Shape) -> sa.Select[Any]:
+    """The statement of every page of ``shape`` (built once, its values bound per page)."""
+    walked: sa.FromClause = cst if shape.tagged else cs
+    key = walked.c[_SORT_FIELDS[shape.sort]]
+    person = walked.c.person_id
+    conditions = _conditions(shape, walked)
+    down = shape.sort is not SummarySort.NAME
+    if shape.after:
+        mark = sa.tuple_(
+            sa.bindparam("after_key", type_=key.type), sa.bindparam("after_id", type_=sa.Uuid)
+        )
+        position = sa.tuple_(key, person)
+        conditions.append(position < mark if down else position > mark)
+    order = (key.desc(), person.desc()) if down else (key, person)
+    source: sa.FromClause = cs
+    if shape.tagged:
+        joined = sa.and_(cs.c.person_id == cst.c.person_id, cs.c.viewer_id == cst.c.viewer_id)
+        source = cst.join(cs, joined)
+    return (
+        sa.select(*_SHOWN, key)
+        .select_from(source)
+        .where(*conditions)
+        .order_by(*order)
+        .limit(sa.bindparam("size", type_=sa.Integer))
+    )
 
 
 class PostgresSummaryPages:
@@ -120,35 +168,48 @@ class PostgresSummaryPages:
         if viewer == EVERYONE and where.assigned_user_id is not None:
             viewer = where.assigned_user_id
         tag = _tag(where)
-        walked: sa.FromClause = cs if tag is None else cst
-        key = walked.c[_SORT_FIELDS[sort]]
-        person = walked.c.person_id
-        conditions = _conditions(walked, viewer, where, tag)
-        down = sort is not SummarySort.NAME
-        if after is not None:
-            mark = sa.tuple_(sa.literal(after[0], key.type), sa.literal(after[1], sa.Uuid))
-            position = sa.tuple_(key, person)
-            conditions.append(position < mark if down else position > mark)
-        order = (key.desc(), person.desc()) if down else (key, person)
-        source: sa.FromClause = cs
-        if tag is not None:
-            source = cst.join(
-                cs, sa.and_(cs.c.person_id == cst.c.person_id, cs.c.viewer_id == cst.c.viewer_id)
-            )
-        statement = (
-            sa.select(*_SHOWN, key)
-            .select_from(source)
-            .where(*conditions)
-            .order_by(*order)
-            .limit(limit)
+        others = where.assigned_user_id is not None and where.assigned_user_id != viewer
+        band = where.qd_band
+        shape = _Shape(
+            sort,
+            tag is not None,
+            others,
+            where.active_from is not None,
+            where.active_to is not None,
+            band is not None,
+            after is not None,
         )
+        values: dict[str, Any] = {
+            "viewer": viewer,
+            "tag": tag,
+            "assigned": where.assigned_user_id,
+            "since": where.active_from,
+            "until": where.active_to,
+            "size": limit,
+        }
+        if band is not None:
+            values["low"], values["high"] = band.bounds
+        if after is not None:
+            values["after_key"], values["after_id"] = after
         with self._tx.translating():
-            rows = self._tx.connection.execute(statement).all()
+            rows = self._tx.connection.execute(_statement(shape), values).all()
         return [(_summary(row), (row[-1], row[0])) for row in rows]
+
+
+def _band(score: Decimal | None) -> QdBand:
+    if score is None:
+        return QdBand.UNSCORED
+    if score >= _HOT:
+        return QdBand.HOT
+    return QdBand.WARM if score >= _WARM else QdBand.COLD
+
+
+_HOT, _WARM = QdBand.HOT.bounds[0], QdBand.WARM.bounds[0]
 
 
 def _summary(row: Any) -> ClientSummary:
     score: Decimal | None = row.qd_value
+    pipeline = row.pipeline
     return ClientSummary(
         person_id=row.person_id,
         full_name=row.full_name,
@@ -156,10 +217,14 @@ def _summary(row: Any) -> ClientSummary:
         last_activity_at=row.last_activity_at,
         last_channel=None if row.last_channel is None else Channel(row.last_channel),
         open_deals=row.open_deals,
-        pipeline_value={c: Decimal(v) for c, v in row.pipeline.items()},
+        pipeline_value={} if pipeline is None else _money(pipeline),
         qd=score,
-        qd_band=QdBand.of(score),
+        qd_band=_band(score),
     )
+
+
+def _money(text: str) -> dict[str, Decimal]:
+    return {c: Decimal(v) for c, v in json.loads(text).items()}
 
 
 #: The steps this module does its own way, by port.
