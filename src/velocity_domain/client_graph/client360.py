@@ -122,9 +122,10 @@ class Client360:
     qd: tuple[QdScore, ...]
     #: Merges into this client (who was merged into it), newest first.
     merged_from: tuple[PersonMerge, ...]
+    #: How many interactions the client has on each channel that has any, by channel name.
     interactions_by_channel: dict[str, int]
     open_deals: int
-    #: The value of the open deals, by currency.
+    #: The value of the open deals, by currency (both dictionaries in key order).
     pipeline_value: dict[str, Decimal]
     #: The parts left empty because the principal lacks their read permission.
     omitted: tuple[str, ...] = ()
@@ -298,7 +299,7 @@ def _view(rows: Client360Rows, now: datetime, omitted: tuple[str, ...]) -> Clien
         open_tasks=tuple(sorted(rows.open_tasks, key=lambda t: (t.due_at, t.key))),
         qd=tuple(sorted(rows.qd, key=lambda s: s.score_type.value)),
         merged_from=tuple(sorted(rows.merged_from, key=_newest, reverse=True)),
-        interactions_by_channel=counts,
+        interactions_by_channel=dict(sorted(counts.items())),
         open_deals=sum(1 for d in deals if d.stage not in _CLOSED),
         pipeline_value=_pipeline(deals),
         omitted=omitted,
@@ -340,4 +341,4 @@ def _pipeline(deals: tuple[Opportunity, ...]) -> dict[str, Decimal]:
     for deal in deals:
         if deal.stage not in _CLOSED and deal.value is not None:
             values[deal.currency] = values.get(deal.currency, Decimal(0)) + deal.value
-    return values
+    return dict(sorted(values.items()))
