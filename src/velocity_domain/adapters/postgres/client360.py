@@ -126,9 +126,11 @@ class _Rows(Generic[E]):
         }
         return cast("E", self._build(row))
 
-    def many(self, arrays: Sequence[Sequence[Any]] | None) -> tuple[E, ...]:
-        """The entities of a part's array of rows (``None``: no rows)."""
-        return () if arrays is None else tuple(self.one(values) for values in arrays)
+    def many(self, arrays: Sequence[Sequence[Any] | None] | None) -> tuple[E, ...]:
+        """The entities of a part's array of rows (``None``: no rows; a ``null`` row: none)."""
+        if arrays is None:
+            return ()
+        return tuple(self.one(values) for values in arrays if values is not None)
 
 
 _PEOPLE = _Rows(Person)
@@ -196,15 +198,19 @@ _COLUMNS: tuple[tuple[str | None, str], ...] = (
     ),
     (
         "opportunities",
-        """(SELECT json_agg(json_build_array(s.entity_id, s.changed_at))
-        FROM (SELECT h.entity_id, max(h.changed_at) AS changed_at FROM {stages} AS h
-              WHERE h.entity_type = %(staged)s AND h.entity_id IN
-                    (SELECT o.opportunity_id FROM {deals} AS o WHERE o.person_id = c.person_id)
-              GROUP BY h.entity_id) AS s)""",
+        """(SELECT json_agg(json_build_array(s.opportunity_id, s.changed_at))
+        FROM (SELECT o.opportunity_id,
+                     (SELECT max(h.changed_at) FROM {stages} AS h
+                      WHERE h.entity_type = %(staged)s AND h.entity_id = o.opportunity_id)
+                     AS changed_at
+              FROM {deals} AS o WHERE o.person_id = c.person_id) AS s
+        WHERE s.changed_at IS NOT NULL)""",
     ),
     (
         "accounts",
-        "(SELECT json_agg({account_row}) FROM {accounts} AS a WHERE a.account_id IN ({held}))",
+        """(SELECT json_agg((SELECT {account_row} FROM {accounts} AS a
+                            WHERE a.account_id = held.account_id))
+        FROM ({held}) AS held WHERE held.account_id IS NOT NULL)""",
     ),
     (
         None,
@@ -231,13 +237,16 @@ _COLUMNS: tuple[tuple[str | None, str], ...] = (
     ),
     (
         "inventory",
-        """(SELECT json_agg({project_row}) FROM {projects} AS x WHERE x.project_id IN
-        (SELECT i.project_id FROM {interests} AS i WHERE i.person_id = c.person_id))""",
+        """(SELECT json_agg((SELECT {project_row} FROM {projects} AS x
+                            WHERE x.project_id = named.project_id))
+        FROM (SELECT DISTINCT i.project_id FROM {interests} AS i
+              WHERE i.person_id = c.person_id) AS named)""",
     ),
     (
         "inventory",
-        """(SELECT json_agg({unit_row}) FROM {units} AS x WHERE x.unit_id IN
-        (SELECT i.unit_id FROM {interests} AS i WHERE i.person_id = c.person_id))""",
+        """(SELECT json_agg((SELECT {unit_row} FROM {units} AS x WHERE x.unit_id = named.unit_id))
+        FROM (SELECT DISTINCT i.unit_id FROM {interests} AS i
+              WHERE i.person_id = c.person_id) AS named)""",
     ),
     (
         "interactions",
@@ -299,14 +308,14 @@ _CHAIN = """WITH RECURSIVE chain AS (
 _SEEN = """, named AS (
     SELECT person_id FROM chain
     UNION ALL
-    SELECT m.person_id FROM {people} AS m JOIN client ON m.household_id = client.household_id
-    WHERE m.merged_into_person_id IS NULL
+    SELECT m.person_id FROM {people} AS m
+    WHERE m.household_id = (SELECT household_id FROM client) AND m.merged_into_person_id IS NULL
     UNION ALL
     SELECT r.to_person_id FROM {relationships} AS r
-    JOIN client ON r.from_person_id = client.person_id
+    WHERE r.from_person_id = (SELECT person_id FROM client)
     UNION ALL
     SELECT r.from_person_id FROM {relationships} AS r
-    JOIN client ON r.to_person_id = client.person_id
+    WHERE r.to_person_id = (SELECT person_id FROM client)
 ), seen AS (
     SELECT crm_people.person_id FROM {people}
     WHERE crm_people.person_id IN (SELECT person_id FROM named) AND ({rule})
@@ -348,7 +357,7 @@ def _statement(schema: str | None, parts: frozenset[str], rule: str | None, afte
     It starts with ``SELECT`` (its CTEs are inside), as every read of the store does.
     """
     names = _names(schema)
-    held = " UNION ALL ".join(_HELD[part] for part in _HELD if part in parts)
+    held = " UNION ".join(_HELD[part] for part in _HELD if part in parts)
     restricted = rule is not None
     values = {
         **names,
