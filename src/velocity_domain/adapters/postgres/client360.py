@@ -67,32 +67,16 @@ __all__ = ["EXTENSIONS", "PostgresClient360"]
 E = TypeVar("E", bound=Entity)
 
 
-def _uuid(value: Any) -> Any:
-    return None if value is None else UUID(value)
-
-
-def _decimal(value: Any) -> Any:
-    return None if value is None else Decimal(value)
-
-
-def _timestamp(value: Any) -> Any:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def _day(value: Any) -> Any:
-    return None if value is None else date.fromisoformat(value)
-
-
 def _loader(kind: sa.types.TypeEngine[Any]) -> Callable[[Any], Any] | None:
     """How a column's JSON value becomes what the driver gives for it (``None``: as it is)."""
     if isinstance(kind, sa.Uuid):
-        return _uuid
+        return UUID
     if isinstance(kind, sa.Numeric) and not isinstance(kind, sa.Float):
-        return _decimal
+        return Decimal
     if isinstance(kind, sa.DateTime):
-        return _timestamp
+        return datetime.fromisoformat
     if isinstance(kind, sa.Date):
-        return _day
+        return date.fromisoformat
     return None
 
 
@@ -102,9 +86,10 @@ class _Rows(Generic[E]):
     def __init__(self, cls: type[E]) -> None:
         info = table_info(cls)
         table = metadata.tables[info.name]
-        self.table = table
         self._columns = info.columns
-        self._loaders = [_loader(table.c[name].type) for name in info.columns]
+        loaders = [_loader(table.c[name].type) for name in info.columns]
+        #: The columns whose JSON value is turned into another type, by position.
+        self._loaders = [(n, load) for n, load in enumerate(loaders) if load is not None]
         self._build = info.build
         as_text = {
             name
@@ -120,11 +105,11 @@ class _Rows(Generic[E]):
 
     def one(self, values: Sequence[Any]) -> E:
         """The entity of one row's array."""
-        row = {
-            name: value if load is None or value is None else load(value)
-            for name, load, value in zip(self._columns, self._loaders, values, strict=True)
-        }
-        return cast("E", self._build(row))
+        loaded = list(values)
+        for n, load in self._loaders:
+            if loaded[n] is not None:
+                loaded[n] = load(loaded[n])
+        return cast("E", self._build(dict(zip(self._columns, loaded, strict=True))))
 
     def many(self, arrays: Sequence[Sequence[Any] | None] | None) -> tuple[E, ...]:
         """The entities of a part's array of rows (``None``: no rows; a ``null`` row: none)."""
