@@ -171,10 +171,11 @@ _ROW_JSON = {
     "merge_row": _MERGES.json("g"),
 }
 
-#: The statement's columns, one per part of the view, in :meth:`PostgresClient360._rows`'s
-#: order, each with the part whose permission it needs (``None``: always read). The client
-#: is ``c``; ``{seen_*}`` keeps the visible people; ``{held}`` selects the accounts' ids.
-_COLUMNS: tuple[tuple[str | None, str], ...] = (
+#: What the statement returns, one JSON value per part of the view (one array in all), in
+#: the order :meth:`PostgresClient360._rows` reads them, each with the part whose permission
+#: it needs (``None``: always read). The client is ``c``; ``{seen_*}`` keeps the visible
+#: people; ``{held}`` selects the accounts' ids.
+_VALUES: tuple[tuple[str | None, str], ...] = (
     (None, "{client_row}"),
     ("leads", "(SELECT json_agg({lead_row}) FROM {leads} AS l WHERE l.person_id = c.person_id)"),
     (
@@ -311,9 +312,9 @@ _ALL_SEEN = """
 WHERE NOT EXISTS (SELECT 1 FROM chain AS h
                   WHERE NOT EXISTS (SELECT 1 FROM seen WHERE seen.person_id = h.person_id))"""
 
-_STATEMENT = """SELECT found.* FROM (
+_STATEMENT = """SELECT found.parts FROM (
 {head}
-SELECT {columns}
+SELECT json_build_array({values}) AS parts
 FROM client AS c{gate}
 ) AS found"""
 
@@ -359,14 +360,12 @@ def _statement(schema: str | None, parts: frozenset[str], rule: str | None, afte
         # The accounts are those of the leads and deals read: none when neither is.
         return part is None or (part in parts and (part != "accounts" or bool(held)))
 
-    columns = [
-        template.format(**values) if read(part) else "NULL::json" for part, template in _COLUMNS
-    ]
+    parts_sql = [template.format(**values) if read(part) else "NULL" for part, template in _VALUES]
     head = _CHAIN.format(**names)
     if restricted:
         head += _SEEN.format(**names, rule=rule)
     return _STATEMENT.format(
-        head=head, columns=",\n       ".join(columns), gate=_ALL_SEEN if restricted else ""
+        head=head, values=",\n       ".join(parts_sql), gate=_ALL_SEEN if restricted else ""
     )
 
 
@@ -427,7 +426,7 @@ class PostgresClient360:
         )
         if found is None:
             return None
-        person = _PEOPLE.one(found[0])
+        person = _PEOPLE.one(found.parts[0])
         if paging and (after is None or person.key != client_id):
             # The cursor must fit the survivor's listing, as the generic path decodes it.
             after = self._after(_timeline(person.key, interactions, cursor))
@@ -488,7 +487,7 @@ class PostgresClient360:
             tasks,
             qd,
             merges,
-        ) = tuple(found)
+        ) = found.parts
         client = _PEOPLE.one(person)
         return Client360Rows(
             person=client,
