@@ -184,13 +184,12 @@ _VALUES: tuple[tuple[str | None, str], ...] = (
     ),
     (
         "opportunities",
-        """(SELECT json_agg(json_build_array(s.opportunity_id, s.changed_at))
-        FROM (SELECT o.opportunity_id,
-                     (SELECT max(h.changed_at) FROM {stages} AS h
-                      WHERE h.entity_type = %(staged)s AND h.entity_id = o.opportunity_id)
-                     AS changed_at
-              FROM {deals} AS o WHERE o.person_id = c.person_id) AS s
-        WHERE s.changed_at IS NOT NULL)""",
+        """(SELECT json_agg(json_build_array(o.opportunity_id, s.changed_at))
+        FROM {deals} AS o
+        CROSS JOIN LATERAL (SELECT max(h.changed_at) AS changed_at FROM {stages} AS h
+                            WHERE h.entity_type = %(staged)s AND h.entity_id = o.opportunity_id)
+                           AS s
+        WHERE o.person_id = c.person_id AND s.changed_at IS NOT NULL)""",
     ),
     (
         "accounts",
