@@ -107,8 +107,9 @@ class Client360:
     person: Person
     accounts: tuple[Account, ...]
     household: Household | None
+    #: The household's members the principal sees (the client among them), by id.
     household_members: tuple[Person, ...]
-    #: Relationships from the client, and to the client, with people the principal sees.
+    #: Relationships from the client, and to the client, with people the principal sees, by id.
     relationships_from: tuple[Relationship, ...]
     relationships_to: tuple[Relationship, ...]
     leads: tuple[Lead, ...]
@@ -116,6 +117,7 @@ class Client360:
     interests: tuple[Interest, ...]
     #: The latest interactions across every channel, newest first; more with ``next_cursor``.
     interactions: Page[Interaction]
+    #: The client's visits, the latest first.
     visits: tuple[Visit, ...]
     open_tasks: tuple[Reminder, ...]
     #: The QD summary: the latest score of each type.
