@@ -219,8 +219,9 @@ def _both_ways(monkeypatch: pytest.MonkeyPatch, call: Callable[[], Client360]) -
 def _enrich(world: World, g: MergeGraph) -> Principal:
     """Give the graph's client more of every part, some of it another agent's to see.
 
-    ``agent_a`` gets a lead of the client, so sees it (and its first client, but
-    neither the spouse nor ``client_b``); JSON documents hold floats and
+    ``agent_a`` gets a lead of the client, so sees it (and its first client, a
+    person it holds a deal of and one it owns, but neither the spouse nor
+    ``client_b``), each related to the client; JSON documents hold floats and
     money has its cents, so a value read back any other way would show.
     """
     client, velocity = g.client.key, world.velocity
@@ -238,10 +239,15 @@ def _enrich(world: World, g: MergeGraph) -> Principal:
     )
     unit = Unit(project_id=g.world.project.key, unit_label="T2-0801", attributes_json={"view": 0.5})
     seen_at = T0 + timedelta(days=9)
+    dealt = Person(full_name="Dev Deal")
+    owned = Person(full_name="Omar Owned", owner_user_id=world.agent_a.user_id)
     seed(
         velocity,
         metrics,
         unit,
+        dealt,
+        owned,
+        Opportunity(person_id=dealt.key, assigned_user_id=world.agent_a.user_id),
         Lead(
             person_id=client,
             source_system="web",
@@ -279,6 +285,8 @@ def _enrich(world: World, g: MergeGraph) -> Principal:
         Relationship(
             from_person_id=world.client_b.key, to_person_id=client, kind=RelationshipKind.REFERRER
         ),
+        Relationship(from_person_id=client, to_person_id=dealt.key, kind=RelationshipKind.SIBLING),
+        Relationship(from_person_id=owned.key, to_person_id=client, kind=RelationshipKind.PARENT),
         *(
             Interaction(person_id=client, channel=Channel.MEETING, happened_at=seen_at)
             for _ in range(3)
@@ -327,6 +335,9 @@ def test_the_store_reads_every_part_as_the_generic_path_does(
     for part in ("Metrics Ltd", "Decimal('250.50')", "'score': 1.5", "'view': 0.5", "USD"):
         assert part in full
     restricted = _both_ways(monkeypatch, lambda: c360(agent, key))
+    for name in ("Dev Deal", "Omar Owned"):
+        assert name not in restricted  # people are named by their ids only
+    assert restricted.count("Relationship(") == 3
     assert str(world.client_a.key) in restricted
     assert str(g.world.spouse.key) not in restricted
     assert str(world.client_b.key) not in restricted
@@ -338,6 +349,8 @@ def test_the_store_reads_every_part_as_the_generic_path_does(
     assert _both_ways(monkeypatch, lambda: c360(world.agent_b, key)).startswith("NotFound")
     hidden = _both_ways(monkeypatch, lambda: c360(world.agent_b, key, cursor="not a cursor"))
     assert hidden.startswith("NotFound")
+    nobody = Principal.system("nightly", ["crm.contacts.read"])  # no user, sees no client
+    assert _both_ways(monkeypatch, lambda: c360(nobody, key)).startswith("NotFound")
     page = c360(world.admin, key, interactions=2)
     assert page.interactions.next_cursor is not None
     cursor = page.interactions.next_cursor

@@ -2,8 +2,9 @@
 
 The statement follows the merges from the person asked for to its survivor
 (a recursive CTE, as many hops as the generic path follows), checks that
-the principal sees every person on the way with the visibility filter the
-generic path uses (compiled once per filter into the statement), and reads
+the principal sees every person on the way, and the related people, with
+the visibility filter the generic path uses (compiled once per filter into
+the statement), and reads
 each part as a scalar subquery over the index of its table on the client.
 A part comes back as a JSON array of rows, each row an array of its
 columns in the entity's field order; numerics travel as text so that no
@@ -56,7 +57,16 @@ from velocity_domain.intel.entities import (
 from velocity_domain.inventory.entities import Project, Unit
 from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.pagination import Page
-from velocity_domain.kernel.query import Eq, Filter, PreparedQuery, Query, desc, plain, prepare
+from velocity_domain.kernel.query import (
+    Among,
+    Eq,
+    Filter,
+    PreparedQuery,
+    Query,
+    desc,
+    plain,
+    prepare,
+)
 from velocity_domain.kernel.tableinfo import table_info
 
 if TYPE_CHECKING:
@@ -302,8 +312,7 @@ _SEEN = """, named AS (
     SELECT r.from_person_id FROM {relationships} AS r
     WHERE r.to_person_id = (SELECT person_id FROM client)
 ), seen AS (
-    SELECT crm_people.person_id FROM {people}
-    WHERE crm_people.person_id IN (SELECT person_id FROM named) AND ({rule})
+{seen}
 )"""
 
 #: The client is found only when the principal sees every person on the way to it.
@@ -336,14 +345,14 @@ def _names(schema: str | None) -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=256)
-def _statement(schema: str | None, parts: frozenset[str], rule: str | None, after: bool) -> str:
+def _statement(schema: str | None, parts: frozenset[str], seen: str | None, after: bool) -> str:
     """The statement for one shape of call: which parts, which visibility, a keyset or not.
 
     It starts with ``SELECT`` (its CTEs are inside), as every read of the store does.
     """
     names = _names(schema)
     held = " UNION ".join(_HELD[part] for part in _HELD if part in parts)
-    restricted = rule is not None
+    restricted = seen is not None
     values = {
         **names,
         **_ROW_JSON,
@@ -362,28 +371,39 @@ def _statement(schema: str | None, parts: frozenset[str], rule: str | None, afte
     parts_sql = [template.format(**values) if read(part) else "NULL" for part, template in _VALUES]
     head = _CHAIN.format(**names)
     if restricted:
-        head += _SEEN.format(**names, rule=rule)
+        head += _SEEN.format(**names, seen=seen)
     return _STATEMENT.format(
         head=head, values=",\n       ".join(parts_sql), gate=_ALL_SEEN if restricted else ""
     )
 
 
 @functools.lru_cache(maxsize=256)
-def _rule(
+def _seen(
     visible: Filter, schema: str | None, dialect: sa.Dialect
 ) -> tuple[str, tuple[tuple[str, Any], ...]]:
-    """The visibility filter as SQL on ``crm_people`` and its parameters, compiled once.
+    """Which of the people in ``named`` pass ``visible``: a SELECT and its parameters.
 
-    The filter is prepared and turned into SQL exactly as a listing of
-    people does it, so a person is seen here when the generic path sees them.
+    The filter is prepared and turned into SQL by the code that applies it
+    to a listing of people, so a person is seen here exactly when the
+    generic path sees them. A semi-join (the visibility rule) is tested
+    person by person, one index probe per source, as a listing's walk does.
     """
     info = table_info(Person)
     prepared = prepare(info.name, info.optional, info.key_field, Query(where=(visible,)))
-    (condition,) = (queries_for(info.name, schema).condition(f) for f in prepared.where)
+    (rule,) = prepared.where
+    queries = queries_for(info.name, schema)
+    people = metadata.tables[info.name]
+    if isinstance(rule, Among):
+        candidate = people.alias("candidate")
+        key, condition = candidate.c.person_id, queries.condition(rule, candidate.c)
+    else:
+        key, condition = people.c.person_id, queries.condition(rule)
+    named: sa.Select[Any] = sa.select(sa.column("person_id")).select_from(sa.text("named"))
+    select = sa.select(key).where(key.in_(named), condition)
     options: dict[str, Any] = {"compile_kwargs": {"render_postcompile": True}}
     if schema:
         options.update(schema_translate_map={None: schema}, render_schema_translate=True)
-    compiled = condition.compile(dialect=dialect, **options)
+    compiled = select.compile(dialect=dialect, **options)
     return str(compiled), tuple(compiled.params.items())
 
 
@@ -456,13 +476,13 @@ class PostgresClient360:
         connection = self._tx.connection
         schema = self._tx.store.schema
         params = {**_CONSTANTS, "client": client_id, "hops": hops, "limit": size + 1}
-        rule = None
+        seen = None
         if visible is not None:
-            rule, bound = _rule(visible, schema, connection.dialect)
+            seen, bound = _seen(visible, schema, connection.dialect)
             params.update(bound)
         if after is not None:
             params["after_at"], params["after_id"] = after
-        statement = _statement(schema, parts, rule, after is not None)
+        statement = _statement(schema, parts, seen, after is not None)
         with self._tx.translating():
             return connection.exec_driver_sql(statement, params).first()
 
