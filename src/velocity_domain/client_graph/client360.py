@@ -17,6 +17,7 @@ survivor), as ``velocity.contacts.get`` does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,11 +27,14 @@ import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
+from velocity_domain.access.visibility import Visibility
+from velocity_domain.client_graph.ports import Client360Reader, Client360Rows
 from velocity_domain.client_graph.summaries import SummaryListing
 from velocity_domain.crm.entities import (
     Account,
     Household,
     Lead,
+    MergeStatus,
     Opportunity,
     OpportunityStage,
     Person,
@@ -104,8 +108,9 @@ class Client360:
     person: Person
     accounts: tuple[Account, ...]
     household: Household | None
+    #: The household's members the principal sees (the client among them), by id.
     household_members: tuple[Person, ...]
-    #: Relationships from the client, and to the client, with people the principal sees.
+    #: Relationships from the client, and to the client, with people the principal sees, by id.
     relationships_from: tuple[Relationship, ...]
     relationships_to: tuple[Relationship, ...]
     leads: tuple[Lead, ...]
@@ -113,15 +118,17 @@ class Client360:
     interests: tuple[Interest, ...]
     #: The latest interactions across every channel, newest first; more with ``next_cursor``.
     interactions: Page[Interaction]
+    #: The client's visits, the latest first.
     visits: tuple[Visit, ...]
     open_tasks: tuple[Reminder, ...]
     #: The QD summary: the latest score of each type.
     qd: tuple[QdScore, ...]
     #: Merges into this client (who was merged into it), newest first.
     merged_from: tuple[PersonMerge, ...]
+    #: How many interactions the client has on each channel that has any, by channel name.
     interactions_by_channel: dict[str, int]
     open_deals: int
-    #: The value of the open deals, by currency.
+    #: The value of the open deals, by currency (both dictionaries in key order).
     pipeline_value: dict[str, Decimal]
     #: The parts left empty because the principal lacks their read permission.
     omitted: tuple[str, ...] = ()
@@ -148,17 +155,36 @@ class ClientGraphService(SummaryListing):
         """The 360 view of ``client_id``: a fixed number of statements whatever its history.
 
         ``interactions`` is the size of the page of latest interactions;
-        ``cursor`` (a page's ``next_cursor``) continues it.
+        ``cursor`` (a page's ``next_cursor``) continues it. On a store with
+        its own :class:`~velocity_domain.client_graph.ports.Client360Reader`
+        (PostgreSQL) the rows are read in one statement, else part by part.
         """
         size = _limit(interactions)
         key = uuid_arg(client_id, "client_id")
         with self._reading(principal, CLIENT_360) as uow:
-            person = self._client(uow, principal, key)
-            allowed = {part: principal.has(p) for part, p in _PARTS.items()}
-            return self._gather(uow, principal, person, allowed, size=size, cursor=cursor)
+            parts = frozenset(part for part, p in _PARTS.items() if principal.has(p))
+            seen = self._visibility(uow, principal)
+            store = uow.extension(Client360Reader)  # type: ignore[type-abstract]
+            if store is None:
+                person = self._client(uow, seen, key)
+                rows = _read(uow, seen, person, parts, size=size, cursor=cursor)
+            else:
+                found = store.read(
+                    key,
+                    visible=seen.rule(),
+                    parts=parts,
+                    interactions=size,
+                    cursor=cursor,
+                    merge_hops=_MERGE_HOPS,
+                )
+                if found is None:
+                    raise NotFound(Person.table_name, key)
+                rows = found
+            omitted = tuple(part for part in _PARTS if part not in parts)
+            return _view(rows, self.clock.now(), omitted)
 
-    def _client(self, uow: UnitOfWork, principal: Principal, key: UUID) -> Person:
-        seen = self._visibility(uow, principal)
+    @staticmethod
+    def _client(uow: UnitOfWork, seen: Visibility, key: UUID) -> Person:
         person = uow.crm.people.find(key)
         for _ in range(_MERGE_HOPS):
             if person is None or not seen.may_see(person):
@@ -168,91 +194,129 @@ class ClientGraphService(SummaryListing):
             person = uow.crm.people.find(person.merged_into_person_id)
         raise NotFound(Person.table_name, key)
 
-    def _gather(
-        self,
-        uow: UnitOfWork,
-        principal: Principal,
-        person: Person,
-        allowed: dict[str, bool],
-        *,
-        size: int,
-        cursor: str | None,
-    ) -> Client360:
-        pid = person.key
-        now = self.clock.now()
-        seen = self._visibility(uow, principal)
-        mine = Eq("person_id", pid)
-        leads = _rows(uow.crm.leads, mine) if allowed["leads"] else []
-        deals = _rows(uow.crm.opportunities, mine) if allowed["opportunities"] else []
-        account_ids = {r.account_id for r in (*leads, *deals) if r.account_id is not None}
-        accounts = (
-            list(uow.crm.accounts.get_many(account_ids).values()) if allowed["accounts"] else []
-        )
-        household = (
-            None if person.household_id is None else uow.crm.households.find(person.household_id)
-        )
-        members: list[Person] = []
-        if household is not None:
-            members = _rows(
-                uow.crm.people, Eq("household_id", household.key), IsNull("merged_into_person_id")
-            )
-        outgoing = uow.crm.relationships.where_in("from_person_id", [pid])
-        incoming = uow.crm.relationships.where_in("to_person_id", [pid])
-        others = {r.to_person_id for r in outgoing} | {r.from_person_id for r in incoming}
-        visible = seen.visible([*others, *(m.key for m in members)])
-        interests = _rows(uow.crm.property_interests, mine)
-        page: Page[Interaction] = Page((), None)
-        counts: dict[str, int] = {}
-        visits: list[Visit] = []
-        if allowed["interactions"]:
-            page = uow.intel.timeline(pid, limit=size, cursor=cursor)
-            by_channel = uow.intel.interactions.count_by("channel", mine)
-            counts = {Channel(c).value: n for c, n in by_channel.items()}
-            visits = _rows(uow.intel.visits, mine)
-        tasks = (
-            _rows(uow.intel.reminders, mine, Eq("status", ReminderStatus.OPEN))
-            if allowed["tasks"]
-            else []
-        )
-        qd = _rows(uow.table(QdScore), mine, IsNull("interaction_id")) if allowed["qd"] else []
-        merged_from = list(
-            uow.table(PersonMerge).where_in("survivor_person_id", [pid], Eq("status", "executed"))
-        )
-        return Client360(
-            person=person,
-            accounts=tuple(sorted(accounts, key=lambda a: (a.account_name, a.key))),
-            household=household,
-            household_members=tuple(m for m in members if m.key in visible),
-            relationships_from=tuple(r for r in outgoing if r.to_person_id in visible),
-            relationships_to=tuple(r for r in incoming if r.from_person_id in visible),
-            leads=tuple(sorted(leads, key=_newest, reverse=True)),
-            deals=self._deals(uow, deals, now),
-            interests=_interests(uow, interests, allowed["inventory"]),
-            interactions=page,
-            visits=tuple(sorted(visits, key=lambda v: v.visited_at, reverse=True)),
-            open_tasks=tuple(sorted(tasks, key=lambda t: (t.due_at, t.key))),
-            qd=tuple(sorted(qd, key=lambda s: s.score_type.value)),
-            merged_from=tuple(sorted(merged_from, key=_newest, reverse=True)),
-            interactions_by_channel={c: n for c, n in counts.items() if n},
-            open_deals=sum(1 for d in deals if d.stage not in _CLOSED),
-            pipeline_value=_pipeline(deals),
-            omitted=tuple(part for part, ok in allowed.items() if not ok),
-        )
 
-    @staticmethod
-    def _deals(uow: UnitOfWork, deals: list[Opportunity], now: datetime) -> tuple[Deal, ...]:
-        moves = uow.table(StageHistory).where_in(
-            "entity_id", [d.key for d in deals], Eq("entity_type", StagedEntity.OPPORTUNITY)
+def _read(
+    uow: UnitOfWork,
+    seen: Visibility,
+    person: Person,
+    parts: frozenset[str],
+    *,
+    size: int,
+    cursor: str | None,
+) -> Client360Rows:
+    """The rows of ``person``'s view, part by part: the generic path of any store."""
+    pid = person.key
+    mine = Eq("person_id", pid)
+    leads = _rows(uow.crm.leads, mine) if "leads" in parts else []
+    deals = _rows(uow.crm.opportunities, mine) if "opportunities" in parts else []
+    account_ids = {r.account_id for r in (*leads, *deals) if r.account_id is not None}
+    accounts = list(uow.crm.accounts.get_many(account_ids).values()) if "accounts" in parts else []
+    household = (
+        None if person.household_id is None else uow.crm.households.find(person.household_id)
+    )
+    members: list[Person] = []
+    if household is not None:
+        members = _rows(
+            uow.crm.people, Eq("household_id", household.key), IsNull("merged_into_person_id")
         )
-        entered: dict[UUID, datetime] = {}
-        for move in moves:
-            if move.entity_id not in entered or move.changed_at > entered[move.entity_id]:
-                entered[move.entity_id] = move.changed_at
-        found = [
-            Deal(d, entered.get(d.key, d.created_at), now - entered.get(d.key, d.created_at))
-            for d in deals
-        ]
-        return tuple(sorted(found, key=lambda d: _newest(d.opportunity), reverse=True))
+    outgoing = uow.crm.relationships.where_in("from_person_id", [pid])
+    incoming = uow.crm.relationships.where_in("to_person_id", [pid])
+    others = {r.to_person_id for r in outgoing} | {r.from_person_id for r in incoming}
+    visible = seen.visible([*others, *(m.key for m in members)])
+    interests = _rows(uow.crm.property_interests, mine)
+    projects: dict[UUID, Project] = {}
+    units: dict[UUID, Unit] = {}
+    if "inventory" in parts:
+        projects = dict(
+            uow.inventory.projects.get_many({i.project_id for i in interests if i.project_id})
+        )
+        units = dict(uow.inventory.units.get_many({i.unit_id for i in interests if i.unit_id}))
+    page: Page[Interaction] = Page((), None)
+    counts: dict[Channel, int] = {}
+    visits: list[Visit] = []
+    if "interactions" in parts:
+        page = uow.intel.timeline(pid, limit=size, cursor=cursor)
+        by_channel = uow.intel.interactions.count_by("channel", mine)
+        counts = {Channel(c): n for c, n in by_channel.items()}
+    if "visits" in parts:
+        visits = _rows(uow.intel.visits, mine)
+    tasks = (
+        _rows(uow.intel.reminders, mine, Eq("status", ReminderStatus.OPEN))
+        if "tasks" in parts
+        else []
+    )
+    qd = _rows(uow.table(QdScore), mine, IsNull("interaction_id")) if "qd" in parts else []
+    merged_from = uow.table(PersonMerge).where_in(
+        "survivor_person_id", [pid], Eq("status", MergeStatus.EXECUTED)
+    )
+    return Client360Rows(
+        person=person,
+        leads=tuple(leads),
+        opportunities=tuple(deals),
+        stage_changed=_stage_changed(uow, deals),
+        accounts=tuple(accounts),
+        household=household,
+        household_members=tuple(m for m in members if m.key in visible),
+        relationships_from=tuple(r for r in outgoing if r.to_person_id in visible),
+        relationships_to=tuple(r for r in incoming if r.from_person_id in visible),
+        interests=tuple(interests),
+        projects=projects,
+        units=units,
+        interactions=page,
+        interactions_by_channel=counts,
+        visits=tuple(visits),
+        open_tasks=tuple(tasks),
+        qd=tuple(qd),
+        merged_from=tuple(merged_from),
+    )
+
+
+def _stage_changed(uow: UnitOfWork, deals: list[Opportunity]) -> dict[UUID, datetime]:
+    """When each deal last changed stage, for those that ever did."""
+    moves = uow.table(StageHistory).where_in(
+        "entity_id", [d.key for d in deals], Eq("entity_type", StagedEntity.OPPORTUNITY)
+    )
+    changed: dict[UUID, datetime] = {}
+    for move in moves:
+        if move.entity_id not in changed or move.changed_at > changed[move.entity_id]:
+            changed[move.entity_id] = move.changed_at
+    return changed
+
+
+def _view(rows: Client360Rows, now: datetime, omitted: tuple[str, ...]) -> Client360:
+    """The view of a client from its rows: every part in its order, the sums made."""
+    deals = rows.opportunities
+    counts = {channel.value: n for channel, n in rows.interactions_by_channel.items() if n}
+    return Client360(
+        person=rows.person,
+        accounts=tuple(sorted(rows.accounts, key=lambda a: (a.account_name, a.key))),
+        household=rows.household,
+        household_members=tuple(sorted(rows.household_members, key=lambda m: m.key)),
+        relationships_from=tuple(sorted(rows.relationships_from, key=lambda r: r.key)),
+        relationships_to=tuple(sorted(rows.relationships_to, key=lambda r: r.key)),
+        leads=tuple(sorted(rows.leads, key=_newest, reverse=True)),
+        deals=_deals(deals, rows.stage_changed, now),
+        interests=_interests(rows),
+        interactions=rows.interactions,
+        visits=tuple(sorted(rows.visits, key=lambda v: (v.visited_at, v.key), reverse=True)),
+        open_tasks=tuple(sorted(rows.open_tasks, key=lambda t: (t.due_at, t.key))),
+        qd=tuple(sorted(rows.qd, key=lambda s: s.score_type.value)),
+        merged_from=tuple(sorted(rows.merged_from, key=_newest, reverse=True)),
+        interactions_by_channel=dict(sorted(counts.items())),
+        open_deals=sum(1 for d in deals if d.stage not in _CLOSED),
+        pipeline_value=_pipeline(deals),
+        omitted=omitted,
+    )
+
+
+def _deals(
+    deals: tuple[Opportunity, ...], changed: Mapping[UUID, datetime], now: datetime
+) -> tuple[Deal, ...]:
+    found = [
+        Deal(d, changed.get(d.key, d.created_at), now - changed.get(d.key, d.created_at))
+        for d in deals
+    ]
+    return tuple(sorted(found, key=lambda d: _newest(d.opportunity), reverse=True))
 
 
 def _newest(row: Any) -> tuple[datetime, str]:
@@ -263,30 +327,21 @@ def _rows(table: ReadTable[Any], *where: Filter) -> list[Any]:
     return list(every(table, *where))
 
 
-def _interests(
-    uow: UnitOfWork, interests: list[PropertyInterest], inventory: bool
-) -> tuple[Interest, ...]:
-    projects: dict[UUID, Project] = {}
-    units: dict[UUID, Unit] = {}
-    if inventory:
-        projects = dict(
-            uow.inventory.projects.get_many({i.project_id for i in interests if i.project_id})
-        )
-        units = dict(uow.inventory.units.get_many({i.unit_id for i in interests if i.unit_id}))
+def _interests(rows: Client360Rows) -> tuple[Interest, ...]:
     found = [
         Interest(
             i,
-            None if i.project_id is None else projects.get(i.project_id),
-            None if i.unit_id is None else units.get(i.unit_id),
+            None if i.project_id is None else rows.projects.get(i.project_id),
+            None if i.unit_id is None else rows.units.get(i.unit_id),
         )
-        for i in interests
+        for i in rows.interests
     ]
     return tuple(sorted(found, key=lambda i: _newest(i.interest), reverse=True))
 
 
-def _pipeline(deals: list[Opportunity]) -> dict[str, Decimal]:
+def _pipeline(deals: tuple[Opportunity, ...]) -> dict[str, Decimal]:
     values: dict[str, Decimal] = {}
     for deal in deals:
         if deal.stage not in _CLOSED and deal.value is not None:
             values[deal.currency] = values.get(deal.currency, Decimal(0)) + deal.value
-    return values
+    return dict(sorted(values.items()))
