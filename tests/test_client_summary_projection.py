@@ -54,15 +54,13 @@ from velocity_domain.adapters.postgres.tables.projections import (
     crm_client_summary_tags,
 )
 from velocity_domain.client_graph import summaries
-from velocity_domain.client_graph.summaries import (
+from velocity_domain.client_graph.summaries import GenericSummaryPages, SummaryLine, summary_lines
+from velocity_domain.client_graph.summary_ports import (
     EVERYONE,
-    GenericSummaryPages,
     QdBand,
     SummaryFilter,
-    SummaryLine,
     SummaryPages,
     SummarySort,
-    summary_lines,
 )
 from velocity_domain.crm.entities import Opportunity, OpportunityStage, Person, PropertyInterest
 from velocity_domain.errors import ApprovalRefused, ApprovalRequired, ConstraintViolation

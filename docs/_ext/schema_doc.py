@@ -18,7 +18,10 @@ from diagrams import domain_erd_svg, lifecycle_svg
 from sphinx.application import Sphinx
 from sqlalchemy.dialects import postgresql
 
-from velocity_domain.adapters.postgres.tables import DOMAIN_MODULES, metadata
+from velocity_domain.adapters.postgres.tables import DOMAIN_MODULES, PROJECTION_TABLES, metadata
+
+#: The canonical tables: the derived ones (read models, such as the client summaries) aside.
+CANONICAL = [t for t in metadata.tables.values() if t.name not in PROJECTION_TABLES]
 
 DOMAIN_TITLES = {
     "crm": "CRM core",
@@ -101,7 +104,7 @@ def render_reference() -> str:
         "================",
         "",
         "Generated from the library's table definitions at every documentation build.",
-        f"The canonical schema has {len(metadata.tables)} tables in six domains. Every",
+        f"The canonical schema has {len(CANONICAL)} tables in six domains. Every",
         "primary key is a UUIDv7 made by the library; ``RESTRICT`` is the default on",
         "delete so that no evidence is removed by cascade.",
         "",
@@ -214,7 +217,7 @@ def render_erd() -> str:
             y += height + gap
         tallest = max(tallest, y)
     edges: list[str] = []
-    for table in metadata.tables.values():
+    for table in CANONICAL:
         sx, _, _ = positions[table.name]
         for column in table.columns:
             for fk in column.foreign_keys:

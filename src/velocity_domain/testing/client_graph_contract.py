@@ -18,7 +18,7 @@ import attrs
 import pytest
 
 from velocity_domain.access.principal import Principal
-from velocity_domain.client_graph.summaries import ClientSummary, QdBand
+from velocity_domain.client_graph.summary_ports import ClientSummary, QdBand
 from velocity_domain.crm.entities import (
     Lead,
     Opportunity,

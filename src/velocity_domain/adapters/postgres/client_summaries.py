@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql as pg
 
 from velocity_domain.adapters.postgres.tables.projections import crm_client_summaries as cs
 from velocity_domain.adapters.postgres.tables.projections import crm_client_summary_tags as cst
-from velocity_domain.client_graph.summaries import (
+from velocity_domain.client_graph.summary_ports import (
     EVERYONE,
     NO_ACTIVITY,
     ClientSummary,
