@@ -467,6 +467,13 @@ MEASURE_CALLS: dict[str, Callable[[Context, Sample, dict[str, float]], list[Row]
 }
 
 
+#: Untimed calls before each measure. A statement is planned anew on each of its first
+#: executions on a connection (psycopg prepares it at the 6th; PostgreSQL settles on a
+#: generic plan after 5 more), which a long-running service pays once per connection:
+#: the measures time the calls after that, and the README says what the first ones cost.
+WARMUP = 15
+
+
 @contextmanager
 def session(args: argparse.Namespace, prepared: Prepared) -> Iterator[tuple[Context, Sample]]:
     """The measures' context on the prepared database (library and raw connection), and sample."""
@@ -480,7 +487,7 @@ def session(args: argparse.Namespace, prepared: Prepared) -> Iterator[tuple[Cont
             server_url=args.url,
             url=prepared.url,
             sizes=datagen.Sizes(args.people, 0, 0, shape.interactions, agents=shape.agents),
-            budget=Budget(reps=args.reps, seconds=args.seconds),
+            budget=Budget(reps=args.reps, seconds=args.seconds, warmup=WARMUP),
             staff=prepared.staff,
             velocity=velocity,
             raw=raw,

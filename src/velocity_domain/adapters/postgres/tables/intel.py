@@ -117,12 +117,15 @@ intel_interactions = sa.Table(
     sa.Index(None, "lead_id"),
     sa.Index(None, "opportunity_id"),
 )
-# The timeline: a person's interactions newest first, keyset-paginated on (time, id).
+# The timeline: a person's interactions newest first, keyset-paginated on (time, id);
+# the channel rides along, so a client's interactions are counted by channel from the
+# index alone (client 360), however many there are.
 sa.Index(
     "ix_intel_interactions_person_timeline",
     intel_interactions.c.person_id,
     intel_interactions.c.happened_at.desc(),
     intel_interactions.c.interaction_id.desc(),
+    postgresql_include=["channel"],
 )
 
 intel_whatsapp_threads = sa.Table(
