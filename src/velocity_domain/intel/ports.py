@@ -38,8 +38,10 @@ __all__ = [
     "ARTIFACT_TABLES",
     "BLOB_RECORDINGS",
     "ArtifactLookup",
+    "ClientQd",
     "FoundArtifact",
     "IntelRepository",
+    "QdReader",
 ]
 
 
@@ -173,5 +175,37 @@ class ArtifactLookup(Protocol):
         filter on their ``person_id`` (``None``: every client is visible);
         it is applied to people, interactions and visits as their own
         listings apply it.
+        """
+        ...
+
+
+class ClientQd(NamedTuple):
+    """What the QD query reads of one client, with what decides whether the caller sees it.
+
+    ``seen`` is whether the person exists and the visibility rule keeps them;
+    ``survivor`` is the person they were merged into (``None``: not merged)
+    and ``survivor_seen`` whether the rule keeps that survivor. ``scores``
+    are the client's own summaries (not those of an interaction), newest
+    first; ``points`` their newest QD points, newest first, at most the
+    number asked for, and ``truncated`` says whether the client has more.
+    """
+
+    seen: bool
+    survivor: UUID | None
+    survivor_seen: bool
+    scores: tuple[QdScore, ...]
+    points: tuple[QdTimeseriesPoint, ...]
+    truncated: bool
+
+
+class QdReader(Protocol):
+    """A store's own way of reading a client's QD at once (the QD query), in one statement."""
+
+    def read(self, person_id: UUID, rule: Filter | None, points: int) -> ClientQd:
+        """``person_id``'s scores and newest ``points`` points, and who may see them.
+
+        ``rule`` keeps the people the principal may see, as a filter on
+        ``person_id`` (``None``: everyone); it is applied as a listing of
+        people applies it.
         """
         ...

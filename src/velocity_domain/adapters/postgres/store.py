@@ -276,9 +276,10 @@ class PostgresTransaction:
             client_summaries,
             duplicates,
             imports,
+            qd,
         )
 
-        for module in (imports, duplicates, client360, client_summaries, artifacts):
+        for module in (imports, duplicates, client360, client_summaries, artifacts, qd):
             make = module.EXTENSIONS.get(port)
             if make is not None:
                 return make(self)

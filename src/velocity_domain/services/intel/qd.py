@@ -35,6 +35,7 @@ import attrs
 
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
+from velocity_domain.access.visibility import Visibility
 from velocity_domain.crm.entities import Person
 from velocity_domain.errors import (
     ConcurrencyConflict,
@@ -54,6 +55,7 @@ from velocity_domain.intel.entities import (
     QdTimeseriesPoint,
     SignalSource,
 )
+from velocity_domain.intel.ports import ClientQd, QdReader
 from velocity_domain.intel.qd import (
     QD_MAX,
     QD_MIN,
@@ -73,7 +75,7 @@ from velocity_domain.intel.qd import (
 from velocity_domain.kernel.arguments import ArgumentChecks
 from velocity_domain.kernel.clock import Clock
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
-from velocity_domain.kernel.query import Eq, IsNull, Query
+from velocity_domain.kernel.query import Eq, Filter, IsNull, Query, desc
 from velocity_domain.services.crm.contacts import RowRefused
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import PolicyOutcome
@@ -449,15 +451,20 @@ class QdService(Service):
         now = self.clock.now()
         wanted = None if series is None else QdSeries(series)
         with self._reading(principal, READ) as uow:
-            self._visibility(uow, principal).get(Person, person_id, "person_id")
-            summaries = {
-                s.score_type: s
-                for s in uow.intel.qd_scores_of(person_id)
-                if s.interaction_id is None
-            }
-            page = uow.intel.qd_history(person_id, limit=HISTORY_LIMIT)
-        points = list(page.items)
-        truncated = page.next_cursor is not None
+            visibility = self._visibility(uow, principal)
+            reader = uow.extension(QdReader)  # type: ignore[type-abstract]
+            found = (reader or _TableReads(uow, visibility)).read(
+                person_id, visibility.rule(), HISTORY_LIMIT
+            )
+        if not found.seen:
+            raise NotFound(Person.table_name, person_id)
+        if found.survivor is not None:
+            if found.survivor_seen:
+                raise MergedRecord(Person.table_name, person_id, found.survivor)
+            raise NotFound(Person.table_name, person_id)
+        summaries = {s.score_type: s for s in found.scores}
+        points = list(found.points)
+        truncated = found.truncated
         horizon = points[-1].timestamp if truncated and points else None
         views: dict[QdScoreType, QdTypeView] = {}
         for score_type in QdScoreType:
@@ -525,6 +532,29 @@ class QdService(Service):
 
 
 _SUMMARY_FIELDS = ("current_value", "computed_at", "evidence_refs_json")
+
+
+class _TableReads:
+    """The QD query's reads table by table (a store without a ``QdReader``)."""
+
+    def __init__(self, uow: UnitOfWork, visibility: Visibility) -> None:
+        self._uow = uow
+        self._visibility = visibility
+
+    def read(self, person_id: UUID, rule: Filter | None, points: int) -> ClientQd:
+        """See :meth:`velocity_domain.intel.ports.QdReader.read` (``rule`` is the visibility's)."""
+        uow, visibility = self._uow, self._visibility
+        person = uow.crm.people.find(person_id)
+        if person is None or not visibility.may_see(person):
+            return ClientQd(False, None, False, (), (), False)
+        survivor = person.merged_into_person_id
+        if survivor is not None:
+            return ClientQd(True, survivor, visibility.can_see(survivor), (), (), False)
+        own = (Eq("person_id", person_id), IsNull("interaction_id"))
+        order = (desc("computed_at"), desc("qd_id"))
+        scores = uow.table(QdScore).list(Query(own, order, MAX_PAGE_SIZE)).items
+        page = uow.intel.qd_history(person_id, limit=points)
+        return ClientQd(True, None, False, scores, page.items, page.next_cursor is not None)
 
 
 def _rows_arg(rows: object) -> list[Any]:
