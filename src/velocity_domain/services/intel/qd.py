@@ -15,7 +15,8 @@ current value (the stored summary), the previous value (the score before the
 newest point), the change over 7 and 30 days, the trend and the series, in a
 fixed number of statements whatever the history: the person, the summaries,
 and the newest :data:`HISTORY_LIMIT` points, newest first (the index on the
-person's history serves it). Values before those points are not known to the
+person's history serves it); one statement on PostgreSQL (its
+:class:`~velocity_domain.intel.ports.QdReader`). Values before those points are not known to the
 query: a comparison reaching past them is ``None`` (``QdView.truncated``
 says the read was cut).
 
