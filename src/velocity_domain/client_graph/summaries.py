@@ -103,18 +103,25 @@ class SummaryLine:
         s = self.summary
         low, high = (None, None) if where.qd_band is None else where.qd_band.bounds
         score = NO_SCORE if s.qd is None else s.qd
-        active = s.last_activity_at
-        ranged = where.active_from is not None or where.active_to is not None
         return (
             viewer in self.viewers
             and (where.assigned_user_id is None or where.assigned_user_id in self.viewers)
             and (where.stage is None or where.stage in self.stages)
             and (where.project_id is None or where.project_id in self.project_ids)
-            and not (ranged and active is None)
-            and (where.active_from is None or (active is not None and active >= where.active_from))
-            and (where.active_to is None or (active is not None and active < where.active_to))
+            and _active_within(s.last_activity_at, where)
             and (low is None or high is None or low <= score < high)
         )
+
+
+def _active_within(active: datetime | None, where: SummaryFilter) -> bool:
+    """Whether ``active`` is in ``where``'s activity range (no activity is in none)."""
+    if where.active_from is None and where.active_to is None:
+        return True
+    return (
+        active is not None
+        and (where.active_from is None or active >= where.active_from)
+        and (where.active_to is None or active < where.active_to)
+    )
 
 
 def _descending(sort: SummarySort) -> bool:
