@@ -18,7 +18,8 @@ canonical tables. ``velocity_refresh_client_summaries(ids)`` brings the rows
 of the people ``ids`` in line with it (upsert what changed, delete what went);
 statement triggers on the tables it reads call it with the people a statement
 touched, old and new (a relink names both), so a bulk statement costs one
-refresh. New people need no refresh: nothing refers to them yet, so their
+refresh; the ids go in order, so two statements lock the lines of the same
+clients in the same order. New people need no refresh: nothing refers to them yet, so their
 rows are written straight from the inserted rows. The functions keep the search path of the migration, so they find
 these tables in whatever schema it ran in. The refresh is planned once per
 session (a generic plan: it walks the ids given, each through the indexes
@@ -197,14 +198,17 @@ LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         PERFORM velocity_refresh_client_summaries(
-            ARRAY(SELECT DISTINCT person_id FROM new_rows WHERE person_id IS NOT NULL));
+            ARRAY(SELECT DISTINCT person_id FROM new_rows WHERE person_id IS NOT NULL
+                  ORDER BY 1));
     ELSIF TG_OP = 'DELETE' THEN
         PERFORM velocity_refresh_client_summaries(
-            ARRAY(SELECT DISTINCT person_id FROM old_rows WHERE person_id IS NOT NULL));
+            ARRAY(SELECT DISTINCT person_id FROM old_rows WHERE person_id IS NOT NULL
+                  ORDER BY 1));
     ELSE
         PERFORM velocity_refresh_client_summaries(
             ARRAY(SELECT person_id FROM new_rows WHERE person_id IS NOT NULL
-                  UNION SELECT person_id FROM old_rows WHERE person_id IS NOT NULL));
+                  UNION SELECT person_id FROM old_rows WHERE person_id IS NOT NULL
+                  ORDER BY 1));
     END IF;
     RETURN NULL;
 END
