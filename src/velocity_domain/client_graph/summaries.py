@@ -124,10 +124,6 @@ def _active_within(active: datetime | None, where: SummaryFilter) -> bool:
     )
 
 
-def _descending(sort: SummarySort) -> bool:
-    return sort is not SummarySort.NAME
-
-
 class GenericSummaryPages:
     """The summary list computed from the canonical tables at read time (any store)."""
 
@@ -143,7 +139,7 @@ class GenericSummaryPages:
         limit: int,
     ) -> list[tuple[ClientSummary, tuple[CursorValue, UUID]]]:
         """See :meth:`SummaryPages.page`."""
-        down = _descending(sort)
+        down = sort.descending
         keyed = [
             (line.sort_key(sort), line.summary)
             for line in summary_lines(self._uow)

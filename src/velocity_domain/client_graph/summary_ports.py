@@ -88,6 +88,11 @@ class SummarySort(enum.StrEnum):
     #: By normalised name, by code point.
     NAME = "name"
 
+    @property
+    def descending(self) -> bool:
+        """Whether the listing runs from the highest key down (all but the name sort)."""
+        return self is not SummarySort.NAME
+
 
 @attrs.frozen
 class ClientSummary:

@@ -29,7 +29,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
-from velocity_domain.adapters.postgres.jsonrows import JsonRows, seen_select
+from velocity_domain.adapters.postgres.jsonrows import JsonRows, seen_select, table_sql
 from velocity_domain.client_graph.ports import Client360Reader, Client360Rows
 from velocity_domain.crm.entities import (
     Account,
@@ -285,9 +285,7 @@ _CONSTANTS: dict[str, Any] = {
 @functools.cache
 def _names(schema: str | None) -> dict[str, str]:
     """The tables' names as SQL, in ``schema`` (``None``: the search path's)."""
-    return {
-        key: f'"{schema}"."{table}"' if schema else f'"{table}"' for key, table in _TABLES.items()
-    }
+    return {key: table_sql(table, schema) for key, table in _TABLES.items()}
 
 
 @functools.lru_cache(maxsize=256)

@@ -125,7 +125,7 @@ def _statement(shape: _Shape) -> sa.Select[Any]:
     key = walked.c[_SORT_FIELDS[shape.sort]]
     person = walked.c.person_id
     conditions = _conditions(shape, walked)
-    down = shape.sort is not SummarySort.NAME
+    down = shape.sort.descending
     if shape.after:
         mark = sa.tuple_(
             sa.bindparam("after_key", type_=key.type), sa.bindparam("after_id", type_=sa.Uuid)
@@ -196,17 +196,6 @@ class PostgresSummaryPages:
         return [(_summary(row), (row[-1], row[0])) for row in rows]
 
 
-def _band(score: Decimal | None) -> QdBand:
-    if score is None:
-        return QdBand.UNSCORED
-    if score >= _HOT:
-        return QdBand.HOT
-    return QdBand.WARM if score >= _WARM else QdBand.COLD
-
-
-_HOT, _WARM = QdBand.HOT.bounds[0], QdBand.WARM.bounds[0]
-
-
 def _summary(row: Any) -> ClientSummary:
     score: Decimal | None = row.qd_value
     pipeline = row.pipeline
@@ -219,7 +208,7 @@ def _summary(row: Any) -> ClientSummary:
         open_deals=row.open_deals,
         pipeline_value={} if pipeline is None else _money(pipeline),
         qd=score,
-        qd_band=_band(score),
+        qd_band=QdBand.of(score),
     )
 
 

@@ -24,9 +24,14 @@ from velocity_domain.kernel.model import Entity
 from velocity_domain.kernel.query import Among, Filter, Query, prepare
 from velocity_domain.kernel.tableinfo import table_info
 
-__all__ = ["JsonRows", "seen_select"]
+__all__ = ["JsonRows", "seen_select", "table_sql"]
 
 E = TypeVar("E", bound=Entity)
+
+
+def table_sql(table: str, schema: str | None) -> str:
+    """``table`` as SQL, in ``schema`` (``None``: the search path's)."""
+    return f'"{schema}"."{table}"' if schema else f'"{table}"'
 
 
 def _loader(kind: sa.types.TypeEngine[Any]) -> Callable[[Any], Any] | None:

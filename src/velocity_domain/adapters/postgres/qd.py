@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from velocity_domain.adapters.postgres.jsonrows import JsonRows, seen_select
+from velocity_domain.adapters.postgres.jsonrows import JsonRows, seen_select, table_sql
 from velocity_domain.intel.entities import QdScore, QdTimeseriesPoint
 from velocity_domain.intel.ports import ClientQd, QdReader
 from velocity_domain.kernel.query import Filter
@@ -54,14 +54,10 @@ FROM {people} AS p
 WHERE p.person_id = %(client)s"""
 
 
-def _name(table: str, schema: str | None) -> str:
-    return f'"{schema}"."{table}"' if schema else f'"{table}"'
-
-
 @functools.lru_cache(maxsize=64)
 def _statement(schema: str | None, seen: str | None) -> str:
     """The statement for a schema and a visibility select (``None``: everyone is seen)."""
-    people = _name("crm_people", schema)
+    people = table_sql("crm_people", schema)
     head = ""
     seen_client, seen_survivor = "true", "p.merged_into_person_id IS NOT NULL"
     if seen is not None:
@@ -75,8 +71,8 @@ def _statement(schema: str | None, seen: str | None) -> str:
         score_row=_SCORES.json("s"),
         point_row=_POINTS.json("t"),
         people=people,
-        scores=_name("intel_qd_scores", schema),
-        points=_name("intel_qd_timeseries", schema),
+        scores=table_sql("intel_qd_scores", schema),
+        points=table_sql("intel_qd_timeseries", schema),
     )
 
 
