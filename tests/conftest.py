@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +17,9 @@ from velocity_domain import Velocity
 from velocity_domain.adapters.blobs import LocalBlobStore
 from velocity_domain.adapters.postgres import migrate
 from velocity_domain.kernel.clock import FixedClock
+
+if TYPE_CHECKING:
+    from tests.support.http import HttpWorld
 
 _server: PostgresServer | None = None
 
@@ -116,3 +120,12 @@ def world(any_velocity: tuple[Velocity, FixedClock]) -> World:
     """The shared world (users of every role, two agents with clients) on each store in turn."""
     velocity, _ = any_velocity
     return build(velocity)
+
+
+@pytest.fixture
+def api(world: World) -> Iterator[HttpWorld]:
+    """The world's store served over HTTP (uvicorn on 127.0.0.1), a client per role."""
+    from tests.support.http import http_world  # noqa: PLC0415
+
+    with http_world(world) as served:
+        yield served
