@@ -81,7 +81,7 @@ from velocity_domain.api.problems import (
     request_problem,
     status_of,
 )
-from velocity_domain.api.routing import REQUIRED, Call, Created, Family, Route
+from velocity_domain.api.routing import REQUIRED, Call, Created, Download, Family, NoContent, Route
 from velocity_domain.errors import (
     ApprovalRequired,
     ConcurrencyConflict,
@@ -198,6 +198,14 @@ def _next_link(request: Request[Any, Any, Any], cursor: str) -> str:
 
 def _answer(route_: Route, request: Request[Any, Any, Any], result: Any) -> Response[bytes]:
     headers: dict[str, str] = {}
+    if isinstance(result, NoContent):
+        return Response(content=b"", status_code=204)
+    if isinstance(result, Download):
+        if result.filename:
+            headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+        return Response(
+            content=result.content, status_code=200, media_type=result.media_type, headers=headers
+        )
     if isinstance(result, Created):
         headers["Location"] = result.location
         tag = _etag(result.value)

@@ -44,7 +44,9 @@ __all__ = [
     "REQUIRED",
     "Call",
     "Created",
+    "Download",
     "Family",
+    "NoContent",
     "Param",
     "Route",
     "cursor_param",
@@ -116,6 +118,23 @@ class Created:
 
     value: Any
     location: str
+
+
+@attrs.frozen
+class Download:
+    """A handler's answer that is a file, not JSON (an import's error file, say).
+
+    ``filename`` names it in ``Content-Disposition`` when given.
+    """
+
+    content: bytes
+    media_type: str
+    filename: str | None = None
+
+
+@attrs.frozen
+class NoContent:
+    """A handler's answer with nothing to say: 204."""
 
 
 @attrs.frozen
