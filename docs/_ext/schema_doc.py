@@ -281,12 +281,77 @@ def render_access_tables() -> str:
         grants = ", ".join(f"``{g}``" for g in sorted(spec.permissions))
         lines += _row([_literal(name), f"{spec.description}. {grants}"])
     lines += ["", ".. list-table:: The permission matrix", "   :header-rows: 1", ""]
-    lines += _row(["operation", "needs", *roles, "note"])
+    lines += _row(["operation", "needs", *roles, "HTTP route", "note"])
+    http = _http_routes()
     for op, allowed in sorted(MATRIX.items()):
         needs = OPERATIONS[op].permission or "(see note)"
         marks = ["allowed" if r in allowed else "denied" for r in roles]
-        lines += _row([_literal(op), _literal(needs), *marks, NOTES.get(op, "")])
+        routes = ", ".join(_literal(r) for r in http.get(op, [])) or "(none)"
+        lines += _row([_literal(op), _literal(needs), *marks, routes, NOTES.get(op, "")])
     return "\n".join(lines) + "\n"
+
+
+def _http_routes() -> dict[str, list[str]]:
+    """Every HTTP route by the operation it runs, as ``METHOD /path``."""
+    from velocity_domain.api import FAMILIES  # noqa: PLC0415
+
+    found: dict[str, list[str]] = {}
+    for family in FAMILIES:
+        for route in family.routes:
+            found.setdefault(route.operation, []).append(
+                f"{route.method} {family.prefix}{route.path}"
+            )
+    return found
+
+
+def _type_name(annotation: Any) -> str:
+    if annotation is None:
+        return ""
+    args = getattr(annotation, "__args__", ())
+    if args and getattr(annotation, "__origin__", None) is not None:
+        inner = ", ".join(_type_name(a) for a in args if a is not Ellipsis)
+        return f"{annotation.__origin__.__name__}[{inner}]"
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def render_routes() -> str:
+    """Return the route table: every route with its owning domain, permission and types."""
+    from velocity_domain.api import FAMILIES  # noqa: PLC0415
+
+    lines: list[str] = []
+    for family in FAMILIES:
+        title = f"``{family.prefix}`` ({family.name}, owned by {family.domain})"
+        lines += [title, "-" * len(title), "", family.summary, ""]
+        lines += [
+            f".. list-table:: {family.name}",
+            "   :header-rows: 1",
+            "   :widths: 8 27 20 15 15 15",
+            "",
+        ]
+        lines += _row(["method", "path", "permission", "request", "response", "errors"])
+        for route in family.routes:
+            response = _type_name(route.returns)
+            if route.many:
+                response = f"page of {response}"
+            extra = []
+            if route.conditional:
+                extra.append("If-Match")
+            if route.upload:
+                extra.append("body: " + ", ".join(route.upload))
+            request = ", ".join([_type_name(route.body), *extra]).strip(", ")
+            errors = ", ".join(sorted({_literal(e.code) for e in route.all_errors}))
+            lines += _row(
+                [
+                    route.method,
+                    f"``{family.prefix}{route.path}``\n       {route.summary}",
+                    _literal(route.permission or "any session"),
+                    request,
+                    response,
+                    errors,
+                ]
+            )
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _lifecycles() -> list[Any]:
@@ -350,6 +415,7 @@ def _generate(app: Sphinx) -> None:
             lifecycle_svg(lifecycle.name, lifecycle.edges),
         )
     _write(out / "access-tables.rst", render_access_tables())
+    _write(out / "routes.rst", render_routes())
     _write(out / "lifecycles.rst", render_lifecycles())
 
 

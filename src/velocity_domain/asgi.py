@@ -259,6 +259,8 @@ class CattrsBody(AbstractDTO[Any]):
         for field in attrs.fields(model_type):
             factory = field.default.factory if isinstance(field.default, attrs.Factory) else None  # type: ignore[arg-type]
             default = Empty if field.default is attrs.NOTHING or factory else field.default
+            if isinstance(default, tuple):  # the schema's default is a JSON array
+                default = list(default)
             definition = DTOFieldDefinition.from_field_definition(
                 field_definition=hints[field.name],
                 default_factory=factory,
@@ -562,6 +564,7 @@ def _responses(route_: Route) -> dict[int, ResponseSpec]:
             data_container=Accepted,
             description="held for approval: the proposal to follow is in Location",
         )
+    statuses.setdefault(400, []).append("bad_request")
     if route_.body is not None or route_.upload:
         statuses.setdefault(400, []).append("malformed_json")
         statuses.setdefault(413, []).append("body_too_large")

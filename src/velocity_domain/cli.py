@@ -7,6 +7,7 @@ velocity-domain db current --url URL [--schema NAME]
 velocity-domain db heads
 velocity-domain import FILE --url URL --source-system NAME [--encoding E] [--delimiter D]
                 [--assign-to EMAIL] [--errors PATH] [--no-commit]
+velocity-domain serve --url URL [--host 127.0.0.1] [--port 8000] [--max-body-size BYTES]
 """
 
 from __future__ import annotations
@@ -80,12 +81,33 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--assign-to", default=None, help="email of the user to assign people to")
     load.add_argument("--errors", default=None, help="where to write the bad rows (CSV)")
     load.add_argument("--no-commit", action="store_true", help="stop once proposed")
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the root API over HTTP (needs the http extra)",
+        description=(
+            "Serve every route family of the root API with uvicorn over the database at --url:"
+            " /api/..., the OpenAPI document at /openapi.json and its page at /docs."
+            " Cursor signatures use $VELOCITY_CURSOR_KEY (set it so cursors outlive a restart)."
+        ),
+    )
+    with_target(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.add_argument(
+        "--max-body-size",
+        type=int,
+        default=None,
+        help="largest JSON request body in bytes (default 1 MiB; larger is 413)",
+    )
     return parser
 
 
 def _run(args: argparse.Namespace, out: TextIO) -> int:
     if args.group == "import":
         return _import(args, out)
+    if args.group == "serve":
+        return _serve(args)
     try:
         from velocity_domain.adapters.postgres import migrate  # noqa: PLC0415
     except ImportError as exc:
@@ -209,6 +231,28 @@ def _import(args: argparse.Namespace, out: TextIO) -> int:
         print("  updates and possible duplicates wait for review in the operator inbox", file=out)
     if errors:
         print(f"  bad rows and their reasons: {errors}", file=out)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """``velocity-domain serve``: the ASGI app under uvicorn until interrupted."""
+    try:
+        import uvicorn  # noqa: PLC0415
+
+        from velocity_domain.asgi import DEFAULT_MAX_BODY_SIZE, create_app  # noqa: PLC0415
+    except ImportError as exc:
+        print(
+            f"the HTTP layer is not installed ({exc});"
+            ' install it with: pip install "velocity-domain[http,postgres]"',
+            file=sys.stderr,
+        )
+        return 2
+    from velocity_domain.velocity import Velocity  # noqa: PLC0415
+
+    key = os.environ.get("VELOCITY_CURSOR_KEY") or os.urandom(32)
+    with Velocity.from_url(args.url, schema=args.schema, cursor_key=key) as velocity:
+        app = create_app(velocity, max_body_size=args.max_body_size or DEFAULT_MAX_BODY_SIZE)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
 
