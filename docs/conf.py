@@ -28,7 +28,12 @@ extensions = [
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}
-exclude_patterns = ["_build", "_generated/access-tables.rst", "_generated/lifecycles.rst"]
+exclude_patterns = [
+    "_build",
+    "_generated/access-tables.rst",
+    "_generated/lifecycles.rst",
+    "_generated/routes.rst",
+]
 html_theme = "furo"
 html_title = f"velocity_domain {release}"
 html_static_path: list[str] = []
