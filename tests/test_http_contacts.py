@@ -167,3 +167,14 @@ def test_the_request_id_is_returned_and_audited(api: HttpWorld) -> None:
     made = api.admin.get("/api/crm/contacts", headers={"X-Request-ID": "bad id with spaces"})
     assert made.headers["x-request-id"] != "bad id with spaces"
     assert len(made.headers["x-request-id"]) == 32
+
+
+def test_concurrent_requests_with_one_token_all_succeed(api: HttpWorld) -> None:
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    api.world.clock.advance(minutes=5)  # every request finds last_seen_at stale
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(
+            pool.map(lambda _: api.admin.get("/api/crm/contacts").status_code, range(64))
+        )
+    assert statuses == [200] * 64

@@ -31,6 +31,27 @@ def test_a_token_authenticates_into_its_users_principal(
     assert stored.last_seen_at == clock.now()
 
 
+def test_last_seen_is_written_at_most_once_a_minute(world: World) -> None:
+    velocity, clock = world.velocity, world.clock
+    issued = velocity.sessions.issue(world.admin, world.agent_a.user_id)  # type: ignore[arg-type]
+
+    def seen() -> object:
+        with unit_of_work(velocity, read_only=True) as uow:
+            return uow.identity.sessions.get(issued.session.key)
+
+    velocity.sessions.authenticate(issued.token)
+    first = seen()
+    assert first.last_seen_at == clock.now()  # type: ignore[attr-defined]
+    clock.advance(seconds=59)
+    velocity.sessions.authenticate(issued.token)
+    assert seen() == first  # not written again: no new version
+    clock.advance(seconds=1)
+    velocity.sessions.authenticate(issued.token)
+    later = seen()
+    assert later.last_seen_at == clock.now()  # type: ignore[attr-defined]
+    assert later.version == first.version + 1  # type: ignore[attr-defined]
+
+
 def test_unknown_expired_revoked_and_deactivated_all_fail_alike(
     world: World,
 ) -> None:

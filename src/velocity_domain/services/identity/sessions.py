@@ -20,6 +20,7 @@ from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal
 from velocity_domain.errors import (
     AuthenticationFailed,
+    ConcurrencyConflict,
     NotFound,
     PermissionDenied,
     ValidationFailed,
@@ -31,9 +32,17 @@ from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, IsNull, Query
 from velocity_domain.services.identity.users import MANAGE, resolve_principal
 
-__all__ = ["DEFAULT_SESSION_TTL", "IssuedSession", "SessionService", "hash_token"]
+__all__ = [
+    "DEFAULT_SESSION_TTL",
+    "SEEN_EVERY",
+    "IssuedSession",
+    "SessionService",
+    "hash_token",
+]
 
 DEFAULT_SESSION_TTL = timedelta(hours=12)
+#: How old a session's ``last_seen_at`` may get before ``authenticate`` writes it again.
+SEEN_EVERY = timedelta(minutes=1)
 ISSUE = register("identity.sessions.issue", MANAGE, "issue a session token for a user")
 REVOKE = register(
     "identity.sessions.revoke", None, "revoke a session (one's own, or any with manage)"
@@ -106,13 +115,15 @@ class SessionService(Service):
 
         The token is attacker-controlled input: anything but a known, live
         token (another type, empty or malformed text) is ``AuthenticationFailed``
-        and nothing more.
+        and nothing more. ``last_seen_at`` is written when it is older than
+        :data:`SEEN_EVERY`, so a client sending many requests costs reads
+        only; requests racing to write it do not fail each other.
         """
         if not isinstance(token, str) or not token or text_problem(token) is not None:
             raise AuthenticationFailed
         digest = hash_token(token)
         now = self.clock.now()
-        with self._unit_of_work() as uow:
+        with self._unit_of_work(read_only=True) as uow:
             page = uow.identity.sessions.list(Query((Eq("token_sha256", digest),), limit=1))
             session = page.items[0] if page.items else None
             stored = session.token_sha256 if session else "0" * 64
@@ -125,8 +136,14 @@ class SessionService(Service):
                 principal = resolve_principal(uow, session.user_id, now)
             except NotFound:
                 raise AuthenticationFailed from None
-            uow.identity.sessions.update(attrs.evolve(session, last_seen_at=now))
-            uow.commit()
+        seen = session.last_seen_at
+        if seen is None or now - seen >= SEEN_EVERY:
+            try:
+                with self._unit_of_work() as uow:
+                    uow.identity.sessions.update(attrs.evolve(session, last_seen_at=now))
+                    uow.commit()
+            except ConcurrencyConflict:
+                pass  # a request racing this one wrote it (or the session was revoked)
         return principal
 
     @serves(REVOKE)
