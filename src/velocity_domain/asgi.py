@@ -45,7 +45,7 @@ import re
 import tempfile
 import uuid
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, cast
 
 import anyio.to_thread
@@ -60,8 +60,16 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
-from litestar.params import JSONBody, Parameter, QueryParameter
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+    SecurityScheme,
+)
+from litestar.params import HeaderParameter, JSONBody, Parameter, QueryParameter
 from litestar.static_files import create_static_files_router
 from litestar.types import Message, Scope
 from litestar.types.empty import Empty
@@ -443,6 +451,17 @@ def _fingerprint(request: Request[Any, Any, Any], body: bytes) -> str:
     return digest.hexdigest()
 
 
+def _media_type(header: str | None) -> tuple[str, str | None]:
+    """The media type of a Content-Type header, lower-cased, and its charset if named."""
+    kind, _, parameters = (header or "").partition(";")
+    charset = None
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"')
+    return kind.strip().lower(), charset
+
+
 async def _spool(request: Request[Any, Any, Any], limit: int) -> tuple[Any, str]:
     """Read a raw upload into a temporary file (in memory up to 8 MiB), hashing it."""
     spooled = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
@@ -466,51 +485,8 @@ def _generic(origin: Any, argument: Any) -> Any:
     return origin[argument]
 
 
-def _handler_for(settings: _Settings, route_: Route) -> Callable[..., Any]:
-    """An async handler with the route's parameters in its signature (for Litestar)."""
-
-    async def handler(request: Request[Any, Any, Any], **values: Any) -> Response[bytes]:
-        data = values.pop("data", None)
-        principal: Principal = _state(request.scope)[_PRINCIPAL]
-        request_id = _request_id(request)
-        content = None
-        media_type = None
-        try:
-            version = _version(route_, request)
-            if route_.upload:
-                media_type = (request.headers.get("content-type") or "").split(";")[0].strip()
-                if media_type.lower() not in route_.upload:
-                    allowed = ", ".join(route_.upload)
-                    raise _RequestRefused(
-                        request_problem(
-                            415, "unsupported_media_type", f"send the file as one of: {allowed}"
-                        )
-                    )
-                content, digest = await _spool(request, settings.max_upload_size)
-                fingerprint = _fingerprint(request, digest.encode())
-            else:
-                raw = await request.body() if route_.body is not None else b""
-                fingerprint = _fingerprint(request, raw)
-        except _RequestRefused as refused:
-            return _problem_response(refused.problem, request_id)
-        call = Call(
-            settings.velocity,
-            principal,
-            values,
-            data,
-            _state(request.scope).get(_BODY_KEYS, frozenset()),
-            version,
-            content,
-            media_type,
-        )
-        try:
-            return await anyio.to_thread.run_sync(
-                _run, settings, route_, request, call, fingerprint
-            )
-        finally:
-            if content is not None:
-                content.close()
-
+def _parameters(route_: Route) -> list[inspect.Parameter]:
+    """The handler's parameters as Litestar reads them: path, query, headers and body."""
     parameters = [
         inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
     ]
@@ -537,16 +513,87 @@ def _handler_for(settings: _Settings, route_: Route) -> Callable[..., Any]:
                 param.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
             )
         )
+    for name, header, description, wanted in (
+        ("if_match", "If-Match", "the record's ETag: its version", route_.conditional),
+        (
+            "idempotency_key",
+            "Idempotency-Key",
+            "retrying with the same key and body returns the first answer",
+            route_.method == "POST",
+        ),
+    ):
+        if wanted:
+            documented = Annotated[
+                str | None,
+                HeaderParameter(name=header, description=description, max_length=255),
+            ]
+            parameters.append(
+                inspect.Parameter(
+                    name, inspect.Parameter.KEYWORD_ONLY, annotation=documented, default=None
+                )
+            )
     if route_.body is not None:
         parameters.append(
             inspect.Parameter(
                 "data", inspect.Parameter.KEYWORD_ONLY, annotation=_generic(JSONBody, route_.body)
             )
         )
+    return parameters
+
+
+def _handler_for(settings: _Settings, route_: Route) -> Callable[..., Any]:
+    """An async handler with the route's parameters in its signature (for Litestar)."""
+
+    async def handler(request: Request[Any, Any, Any], **values: Any) -> Response[bytes]:
+        data = values.pop("data", None)
+        values.pop("if_match", None)  # read from the headers below, with their own answers
+        values.pop("idempotency_key", None)
+        principal: Principal = _state(request.scope)[_PRINCIPAL]
+        request_id = _request_id(request)
+        content = None
+        media_type = charset = None
+        try:
+            version = _version(route_, request)
+            if route_.upload:
+                media_type, charset = _media_type(request.headers.get("content-type"))
+                if media_type.lower() not in route_.upload:
+                    allowed = ", ".join(route_.upload)
+                    raise _RequestRefused(
+                        request_problem(
+                            415, "unsupported_media_type", f"send the file as one of: {allowed}"
+                        )
+                    )
+                content, digest = await _spool(request, settings.max_upload_size)
+                fingerprint = _fingerprint(request, digest.encode())
+            else:
+                raw = await request.body() if route_.body is not None else b""
+                fingerprint = _fingerprint(request, raw)
+        except _RequestRefused as refused:
+            return _problem_response(refused.problem, request_id)
+        call = Call(
+            settings.velocity,
+            principal,
+            values,
+            data,
+            _state(request.scope).get(_BODY_KEYS, frozenset()),
+            version,
+            content,
+            media_type,
+            charset,
+        )
+        try:
+            return await anyio.to_thread.run_sync(
+                _run, settings, route_, request, call, fingerprint
+            )
+        finally:
+            if content is not None:
+                content.close()
+
+    parameters = _parameters(route_)
     returns: Any = _generic(Page, route_.returns) if route_.many else route_.returns
     handler.__signature__ = inspect.Signature(parameters, return_annotation=returns)  # type: ignore[attr-defined]
     handler.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": returns}
-    handler.__name__ = route_.operation.replace(".", "_")
+    handler.__name__ = route_.operation_id
     handler.__qualname__ = handler.__name__
     handler.__doc__ = route_.summary
     return handler
@@ -589,7 +636,8 @@ def _route_handler(settings: _Settings, family: Family, route_: Route) -> Any:
             path = path.replace("{" + param.name + "}", "{" + param.name + ":" + kind + "}")
     options: dict[str, Any] = {
         "http_method": [route_.method],
-        "operation_id": route_.operation.replace(".", "_"),
+        "operation_id": route_.operation_id,
+        "media_type": route_.media_type,
         "summary": route_.summary,
         "description": _describe(route_),
         "tags": [family.name],
@@ -603,7 +651,28 @@ def _route_handler(settings: _Settings, family: Family, route_: Route) -> Any:
         options["return_dto"] = None
     if route_.upload:
         options["request_max_body_size"] = None
+        options["operation_class"] = _upload_operation(route_.upload)
     return route(path, **options)(_handler_for(settings, route_))
+
+
+def _upload_operation(media_types: tuple[str, ...]) -> type[Operation]:
+    """An OpenAPI operation whose request body is the raw file, in one of ``media_types``."""
+    body = RequestBody(
+        content={
+            kind: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, content_media_type=kind))
+            for kind in media_types
+        },
+        description="the file itself, streamed as the request body",
+        required=True,
+    )
+
+    @dataclass
+    class UploadOperation(Operation):
+        def __post_init__(self) -> None:
+            if self.request_body is None:
+                self.request_body = body
+
+    return UploadOperation
 
 
 def _describe(route_: Route) -> str:
@@ -688,11 +757,17 @@ def _exception_handlers() -> dict[Any, Callable[..., Response[bytes]]]:
     }
 
 
+_MISSING = re.compile(r"Missing required \w+ parameter '([^']+)'")
+
+
 def _first_invalid(error: ValidationException) -> tuple[str, str]:
     extra = error.extra
     if isinstance(extra, list) and extra and isinstance(extra[0], dict):
         first = extra[0]
         return str(first.get("key") or "request"), str(first.get("message") or "is not valid")
+    missing = _MISSING.search(error.detail or "")
+    if missing:
+        return missing.group(1), "is required"
     return "request", "is not valid"
 
 

@@ -267,7 +267,8 @@ def _submit(call: Call) -> Created:
         source_system=call["source_system"],
         default_region=call["default_region"],
         currency=call["currency"],
-        **call.query("file_name", "encoding", "delimiter", "assign_to"),
+        encoding=call.params.get("encoding") or call.charset,
+        **call.query("file_name", "delimiter", "assign_to"),
     )
     return Created(batch, _location(batch))
 
@@ -584,6 +585,7 @@ FAMILY = Family(
             _errors,
             params=(_ID,),
             returns=str,
+            media_type="text/csv",
         ),
         Route(
             "GET",

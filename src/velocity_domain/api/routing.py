@@ -145,7 +145,8 @@ class Call:
     the request object built by the library's converter (``None`` for a
     route without one), ``fields`` the names the JSON body gave (a PUT
     changes only those), ``version`` the entity version from ``If-Match``
-    and ``content`` a raw body (a file being imported) as a binary file.
+    and ``content`` a raw body (a file being imported) as a binary file,
+    with its ``media_type`` and the ``charset`` its Content-Type named.
     """
 
     velocity: Velocity
@@ -156,6 +157,7 @@ class Call:
     version: int | None = None
     content: Any = None
     media_type: str | None = None
+    charset: str | None = None
 
     def __getitem__(self, name: str) -> Any:
         """The path or query parameter ``name``."""
@@ -207,7 +209,8 @@ class Route:
     request's attrs type, ``returns`` the response's (``many``: a page of
     them, with ``items`` and ``next_cursor``). ``conditional`` routes need
     ``If-Match`` with the entity's version. ``upload`` names the media types
-    of a raw request body (a file), passed to the handler unread.
+    of a raw request body (a file), passed to the handler unread;
+    ``media_type`` is that of the answer (a :class:`Download`'s).
     """
 
     method: str = attrs.field(validator=attrs.validators.in_(METHODS))
@@ -224,10 +227,21 @@ class Route:
     errors: tuple[type[VelocityError], ...] = ()
     upload: tuple[str, ...] = ()
     public: bool = False
+    media_type: str = "application/json"
+    name: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.operation not in OPERATIONS:
             raise ValueError(f"route {self.method} {self.path}: unknown operation {self.operation}")
+
+    @property
+    def operation_id(self) -> str:
+        """The route's OpenAPI ``operationId``: its ``name``, else its operation's name.
+
+        Two routes running one operation (a record and a view of it) need
+        their own ``name``.
+        """
+        return self.name or self.operation.replace(".", "_")
 
     @property
     def permission(self) -> str | None:
