@@ -16,6 +16,7 @@ from velocity_domain.api import (
     client_summaries,
     contacts,
     qd,
+    writebacks,
 )
 from velocity_domain.api.problems import MEDIA_TYPE, Problem, ProblemDocument, problem_for
 from velocity_domain.api.routing import REQUIRED, Call, Created, Family, Param, Route
@@ -41,4 +42,5 @@ FAMILIES: tuple[Family, ...] = (
     client_360.FAMILY,
     client_summaries.FAMILY,
     qd.FAMILY,
+    writebacks.FAMILY,
 )
