@@ -15,6 +15,7 @@ from velocity_domain.api import (
     client_360,
     client_summaries,
     contacts,
+    merges,
     qd,
     writebacks,
 )
@@ -41,6 +42,7 @@ FAMILIES: tuple[Family, ...] = (
     contacts.FAMILY,
     client_360.FAMILY,
     client_summaries.FAMILY,
+    merges.FAMILY,
     qd.FAMILY,
     writebacks.FAMILY,
 )
