@@ -244,3 +244,12 @@ def test_lists_filter_page_and_refuse(api: HttpWorld) -> None:
     denied = problem(api.agent_a.get(f"{PREFIX}/inbox"), 403, "permission_denied")
     assert denied["permission"] == "workflow.writebacks.approve"
     problem(api.anonymous.get(f"{PREFIX}/inbox"), 401, "authentication_failed")
+
+
+def test_an_empty_body_stands_for_the_defaults(api: HttpWorld) -> None:
+    # approve's body has only optional fields: sent without one, it is read as {}
+    unknown = api.as_role("operator").post(f"/api/workflow/writebacks/{uuid.uuid4()}/approve")
+    assert problem(unknown, 404, "not_found")
+    # a body whose fields are required, sent empty, names the first missing field
+    missing = problem(api.admin.post("/api/crm/contacts"), 422, "validation_failed")
+    assert missing["field"] == "full_name"

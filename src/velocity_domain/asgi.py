@@ -283,7 +283,14 @@ class CattrsBody(AbstractDTO[Any]):
         return attrs.has(field_definition.annotation)
 
     def decode_bytes(self, value: bytes) -> Any:
-        """Check the media type, parse the JSON and build the request object."""
+        """Check the media type, parse the JSON and build the request object.
+
+        An empty body stands for ``{}``: a request whose fields all have
+        defaults (an approval's comment) may be sent without one.
+        """
+        if not value.strip():
+            _state(self.asgi_connection.scope)[_BODY_KEYS] = frozenset()
+            return from_dict({}, self.model_type)
         kind = self.asgi_connection.headers.get("content-type", "")
         if not _JSON.fullmatch(kind.strip()):
             raise _RequestRefused(
@@ -535,7 +542,10 @@ def _parameters(route_: Route) -> list[inspect.Parameter]:
     if route_.body is not None:
         parameters.append(
             inspect.Parameter(
-                "data", inspect.Parameter.KEYWORD_ONLY, annotation=_generic(JSONBody, route_.body)
+                "data",
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=_generic(JSONBody, route_.body),
+                default=None,
             )
         )
     return parameters
@@ -568,8 +578,12 @@ def _handler_for(settings: _Settings, route_: Route) -> Callable[..., Any]:
             else:
                 raw = await request.body() if route_.body is not None else b""
                 fingerprint = _fingerprint(request, raw)
+            if route_.body is not None and data is None:  # no body: the type's defaults
+                data = from_dict({}, route_.body)
         except _RequestRefused as refused:
             return _problem_response(refused.problem, request_id)
+        except ValidationFailed as refused:
+            return _problem_response(problem_for(refused), request_id)
         call = Call(
             settings.velocity,
             principal,
