@@ -14,6 +14,7 @@ from velocity_domain.errors import (
     ConcurrencyConflict,
     Conflict,
     IdempotencyConflict,
+    IdempotencyInProgress,
     InvalidTransition,
     NotFound,
     PermissionDenied,
@@ -44,6 +45,7 @@ FAMILIES: dict[str, str] = {
     "WritebackFailed": "conflict",
     "MergedRecord": "conflict",
     "UndoBlocked": "conflict",
+    "IdempotencyInProgress": "conflict",
     "SerializationFailure": "retryable",
     "StorageUnavailable": "retryable",
     "ApprovalRequired": "none",
@@ -79,6 +81,7 @@ def test_every_public_error_is_a_velocity_error_with_its_own_code() -> None:
         ),
         (ApprovalRequired("w1", "stage move to won"), {"proposal_id": "w1"}),
         (IdempotencyConflict("k", "payload differs"), {"key": "k"}),
+        (IdempotencyInProgress("k", 2.5), {"key": "k", "waited": 2.5}),
         (
             AlreadyExists(
                 "crm_people", "uq_people_source", {"source_system": "a", "source_ref": "1"}

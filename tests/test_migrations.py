@@ -16,12 +16,12 @@ from tests.support.pg_harness import PostgresServer
 from velocity_domain import cli
 from velocity_domain.adapters.postgres import migrate
 from velocity_domain.adapters.postgres.engine import SCHEMA_REVISION, stored_revision
-from velocity_domain.adapters.postgres.tables import PROJECTION_TABLES, metadata
+from velocity_domain.adapters.postgres.tables import NON_CANONICAL, metadata
 from velocity_domain.errors import ValidationFailed
 
 pytestmark = pytest.mark.postgres
 
-ALL_TABLES = {t for group in SPEC_TABLES.values() for t in group} | PROJECTION_TABLES
+ALL_TABLES = {t for group in SPEC_TABLES.values() for t in group} | NON_CANONICAL
 
 
 @pytest.fixture
@@ -229,3 +229,30 @@ def test_every_text_column_compares_by_code_point_and_downgrade_restores_it(
             assert stored_revision(conn, "velocity") == "0004"
     finally:
         engine.dispose()
+
+
+def test_revision_0011_adds_the_idempotency_keys_and_its_downgrade_removes_them(
+    empty_db: URL,
+) -> None:
+    migrate.upgrade(empty_db)
+    engine = sa.create_engine(empty_db, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as conn:
+            checks = sa.inspect(conn).get_check_constraints("api_idempotency_keys")
+        assert {c["name"] for c in checks} == {
+            "ck_api_idempotency_keys_state_allowed",
+            "ck_api_idempotency_keys_response_iff_done",
+        }
+        done_without_response = (
+            "INSERT INTO api_idempotency_keys (owner, key, fingerprint, state, claimed_at)"
+            " VALUES ('system:web', 'k', 'f', 'done', now())"
+        )
+        with engine.connect() as conn, pytest.raises(sa.exc.IntegrityError, match="check"):
+            conn.execute(sa.text(done_without_response))
+    finally:
+        engine.dispose()
+    migrate.downgrade(empty_db, revision="0010")
+    assert migrate.current_revision(empty_db) == "0010"
+    assert _tables(empty_db) == (ALL_TABLES - {"api_idempotency_keys"}) | {"alembic_version"}
+    migrate.upgrade(empty_db)
+    assert _diff(empty_db) == []

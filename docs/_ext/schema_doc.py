@@ -18,10 +18,11 @@ from diagrams import domain_erd_svg, lifecycle_svg
 from sphinx.application import Sphinx
 from sqlalchemy.dialects import postgresql
 
-from velocity_domain.adapters.postgres.tables import DOMAIN_MODULES, PROJECTION_TABLES, metadata
+from velocity_domain.adapters.postgres.tables import DOMAIN_MODULES, NON_CANONICAL, metadata
 
-#: The canonical tables: the derived ones (read models, such as the client summaries) aside.
-CANONICAL = [t for t in metadata.tables.values() if t.name not in PROJECTION_TABLES]
+#: The canonical tables: the derived ones (read models, such as the client summaries) and the
+#: HTTP way in's records (idempotency keys) aside.
+CANONICAL = [t for t in metadata.tables.values() if t.name not in NON_CANONICAL]
 
 DOMAIN_TITLES = {
     "crm": "CRM core",

@@ -54,6 +54,7 @@ __all__ = [
     "ConstraintViolation",
     "DuplicateSuspected",
     "IdempotencyConflict",
+    "IdempotencyInProgress",
     "InvalidCursor",
     "InvalidTransition",
     "MergedRecord",
@@ -505,6 +506,28 @@ class IdempotencyConflict(ClientError):
 
     def details(self) -> dict[str, Any]:  # noqa: D102
         return {"key": self.key, "reason": self.reason}
+
+
+class IdempotencyInProgress(Conflict):
+    """The first request with this idempotency key is still being worked on.
+
+    A retry waited ``waited`` seconds for it to finish, in vain. Try again
+    later: once the first request finishes, the retry gets its response; if
+    it died, its claim lapses after a lease and a retry does the work.
+    """
+
+    code = "idempotency_in_progress"
+
+    def __init__(self, key: str, waited: float) -> None:
+        super().__init__(
+            f"idempotency key {key!r}: the first request with this key is still in progress"
+            f" (waited {waited:g} s); retry later"
+        )
+        self.key = key
+        self.waited = waited
+
+    def details(self) -> dict[str, Any]:  # noqa: D102
+        return {"key": self.key, "waited": self.waited}
 
 
 class UnitOfWorkError(ClientError):

@@ -46,6 +46,7 @@ from velocity_domain.services.crm.opportunities import OpportunityService
 from velocity_domain.services.crm.property_interests import PropertyInterestService
 from velocity_domain.services.crm.relationships import RelationshipService
 from velocity_domain.services.identity.audit_trail import AuditService
+from velocity_domain.services.identity.idempotency import IdempotencyService
 from velocity_domain.services.identity.sessions import SessionService
 from velocity_domain.services.identity.users import RoleService, UserService
 from velocity_domain.services.intel import qd, tasks
@@ -83,6 +84,8 @@ class Velocity:
         """Session tokens: issue, authenticate, revoke."""
         self.audit = AuditService(self._unit_of_work, self.clock, self.governance)
         """The audit trail (``audit.read``)."""
+        #: Idempotency keys behind HTTP ``Idempotency-Key``: claim, finish, replay, purge.
+        self.idempotency = IdempotencyService(self._unit_of_work, self.clock, self.governance)
         self.contacts = ContactService(self._unit_of_work, self.clock, self.governance)
         """The contacts route family."""
         self.interactions = InteractionService(self._unit_of_work, self.clock, self.governance)

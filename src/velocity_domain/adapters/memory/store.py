@@ -23,6 +23,7 @@ from uuid import UUID
 
 import attrs
 
+from velocity_domain.adapters.memory import idempotency
 from velocity_domain.adapters.memory.evaluate import matches, sort_key
 from velocity_domain.adapters.memory.indexes import TableIndexes
 from velocity_domain.adapters.memory.planner import Planner, ReadStats
@@ -36,6 +37,7 @@ from velocity_domain.errors import (
     ValidationFailed,
     VelocityError,
 )
+from velocity_domain.identity.idempotency import IdempotencyRecord
 from velocity_domain.kernel.clock import Clock, SystemClock
 from velocity_domain.kernel.model import Entity, VersionedEntity
 from velocity_domain.kernel.pagination import CursorCodec, Page
@@ -68,6 +70,8 @@ class _Data:
         self.indexes = {
             name: TableIndexes(info, self.rows[name]) for name, info in self.infos.items()
         }
+        #: The idempotency keys, by (owner, key): not canonical rows (see ``.idempotency``).
+        self.idempotency: dict[tuple[str, str], IdempotencyRecord] = {}
 
     def unique_entries(self, info: TableInfo, row: Entity) -> list[tuple[str, tuple[Any, ...]]]:
         entries = []
@@ -154,6 +158,7 @@ class MemoryTransaction:
         self.read_only = read_only
         self._data = store._data
         self._undo: list[tuple[TableInfo, UUID, Entity | None]] = []
+        self._key_undo: list[tuple[tuple[str, str], IdempotencyRecord | None]] = []
         self._open = True
         self.failure: VelocityError | None = None
         self._tables: dict[str, MemoryTable[Any]] = {}
@@ -189,12 +194,32 @@ class MemoryTransaction:
         self._undo.append((info, key, self._data.rows[info.name].get(key)))
         self._data.put(info, key, row)
 
+    @property
+    def idempotency_records(self) -> dict[tuple[str, str], IdempotencyRecord]:
+        """The idempotency keys by (owner, key), to read (write with ``put_idempotency_record``)."""
+        return self._data.idempotency
+
+    def put_idempotency_record(
+        self, ident: tuple[str, str], record: IdempotencyRecord | None
+    ) -> None:
+        """Store (or, with ``None``, delete) one idempotency record, remembering how to undo it."""
+        self.check_open()
+        if self.read_only:
+            raise UnitOfWorkError("this unit of work only reads; open one that writes")
+        records = self._data.idempotency
+        self._key_undo.append((ident, records.get(ident)))
+        if record is None:
+            records.pop(ident, None)
+        else:
+            records[ident] = record
+
     def commit(self) -> None:
         """Keep every change and end the transaction."""
         self.check_open()
         if self.failure is not None:  # pragma: no cover - check_open raised already
             raise UnitOfWorkError.after_failure(self.failure)
         self._undo.clear()
+        self._key_undo.clear()
         self._end()
 
     def rollback(self) -> None:
@@ -204,11 +229,23 @@ class MemoryTransaction:
         for info, key, previous in reversed(self._undo):
             self._data.put(info, key, previous)
         self._undo.clear()
+        records = self._data.idempotency
+        for ident, before in reversed(self._key_undo):
+            if before is None:
+                records.pop(ident, None)
+            else:
+                records[ident] = before
+        self._key_undo.clear()
         self._end()
 
-    def extension(self, port: type[Any]) -> None:
-        """No bulk step of its own: the generic code runs over the indexes."""
+    def extension(self, port: type[Any]) -> Any:
+        """The store's own answer to ``port``, where it has one (its idempotency keys).
+
+        No bulk step of its own: for those the generic code runs over the indexes.
+        """
         self.check_open()
+        make = idempotency.EXTENSIONS.get(port)
+        return None if make is None else make(self)
 
     def _end(self) -> None:
         self._open = False

@@ -16,7 +16,7 @@ from velocity_domain.errors import SchemaNotReady
 __all__ = ["SCHEMA_REVISION", "check_revision", "create_engine", "stored_revision"]
 
 #: The revision of the newest migration shipped with this version of the library.
-SCHEMA_REVISION = "0010"
+SCHEMA_REVISION = "0011"
 
 
 def create_engine(

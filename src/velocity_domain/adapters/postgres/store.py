@@ -269,17 +269,22 @@ class PostgresTransaction:
             raise error from exc
 
     def extension(self, port: type[Any]) -> Any:
-        """This store's set-based implementation of a bulk step, where it has one."""
+        """This store's set-based implementation of a bulk step, or its answer to ``port``.
+
+        (Its idempotency keys are such a port: a store's own table, not a bulk step.)
+        """
         from velocity_domain.adapters.postgres import (  # noqa: PLC0415
             artifacts,
             client360,
             client_summaries,
             duplicates,
+            idempotency,
             imports,
             qd,
         )
 
-        for module in (imports, duplicates, client360, client_summaries, artifacts, qd):
+        modules = (imports, duplicates, client360, client_summaries, artifacts, qd, idempotency)
+        for module in modules:
             make = module.EXTENSIONS.get(port)
             if make is not None:
                 return make(self)

@@ -1,1 +1,1 @@
-"""The identity route families: users and roles, sessions, and the audit trail."""
+"""The identity route families: users and roles, sessions, the audit trail, idempotency keys."""
