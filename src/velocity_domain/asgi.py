@@ -99,6 +99,7 @@ from velocity_domain.errors import (
 )
 from velocity_domain.kernel.convert import from_dict
 from velocity_domain.kernel.pagination import Page
+from velocity_domain.services.identity.idempotency import StoredResponse
 from velocity_domain.velocity import Velocity
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "Accepted", "create_app"]
@@ -426,8 +427,6 @@ def _run(
         if name.lower() in {"location", "etag", "link", "www-authenticate", "retry-after"}
     )
     media = str(response.media_type or "application/json")
-    from velocity_domain.services.identity.idempotency import StoredResponse  # noqa: PLC0415
-
     stored = StoredResponse(response.status_code or 200, kept, body, media)
     keys.finish(call.principal, key, stored)
     return response
