@@ -11,7 +11,7 @@ from __future__ import annotations
 
 # The services register their operations on import; routes name them.
 import velocity_domain.velocity  # noqa: F401
-from velocity_domain.api import contacts
+from velocity_domain.api import accounts, contacts
 from velocity_domain.api.problems import MEDIA_TYPE, Problem, ProblemDocument, problem_for
 from velocity_domain.api.routing import REQUIRED, Call, Created, Family, Param, Route
 
@@ -31,4 +31,7 @@ __all__ = [
 
 #: Every route family the HTTP layer serves, in the order the docs list them.
 #: The ``/api/oracle/*`` families join this list with the Oracle issue.
-FAMILIES: tuple[Family, ...] = (contacts.FAMILY,)
+FAMILIES: tuple[Family, ...] = (
+    contacts.FAMILY,
+    accounts.FAMILY,
+)
