@@ -11,7 +11,7 @@ from __future__ import annotations
 
 # The services register their operations on import; routes name them.
 import velocity_domain.velocity  # noqa: F401
-from velocity_domain.api import accounts, contacts, opportunities, tasks
+from velocity_domain.api import accounts, contacts, interactions, opportunities, tasks
 from velocity_domain.api.problems import MEDIA_TYPE, Problem, ProblemDocument, problem_for
 from velocity_domain.api.routing import REQUIRED, Call, Created, Family, Param, Route
 
@@ -36,4 +36,5 @@ FAMILIES: tuple[Family, ...] = (
     accounts.FAMILY,
     opportunities.FAMILY,
     tasks.FAMILY,
+    interactions.FAMILY,
 )
