@@ -12,12 +12,16 @@ from __future__ import annotations
 # The services register their operations on import; routes name them.
 import velocity_domain.velocity  # noqa: F401
 from velocity_domain.api import (
+    accounts,
     client_360,
     client_summaries,
     contacts,
     imports,
+    interactions,
     merges,
+    opportunities,
     qd,
+    tasks,
     writebacks,
 )
 from velocity_domain.api.problems import MEDIA_TYPE, Problem, ProblemDocument, problem_for
@@ -41,6 +45,10 @@ __all__ = [
 #: The ``/api/oracle/*`` families join this list with the Oracle issue.
 FAMILIES: tuple[Family, ...] = (
     contacts.FAMILY,
+    accounts.FAMILY,
+    opportunities.FAMILY,
+    tasks.FAMILY,
+    interactions.FAMILY,
     imports.FAMILY,
     client_360.FAMILY,
     client_summaries.FAMILY,
