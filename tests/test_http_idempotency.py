@@ -69,11 +69,11 @@ def test_keys_belong_to_their_user(api: HttpWorld) -> None:
 
 
 def test_a_malformed_key_names_the_header(api: HttpWorld) -> None:
-    for key in ("x" * 256, "caf\u00e9"):
+    for key in ("x" * 256, ""):
         answer = api.admin.post(
             "/api/crm/contacts",
             json={"full_name": "Never Made"},
-            headers={"Idempotency-Key": key.encode("utf-8").decode("latin-1")},
+            headers={"Idempotency-Key": key},
         )
         assert problem(answer, 422, "validation_failed")["field"] == "Idempotency-Key"
     assert _people_named(api, "Never Made") == 0

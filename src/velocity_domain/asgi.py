@@ -773,11 +773,16 @@ def _exception_handlers() -> dict[Any, Callable[..., Response[bytes]]]:
 _MISSING = re.compile(r"Missing required \w+ parameter '([^']+)'")
 
 
+# Header parameters as the handler names them, and as the client sent them.
+_HEADERS = {"idempotency_key": "Idempotency-Key", "if_match": "If-Match"}
+
+
 def _first_invalid(error: ValidationException) -> tuple[str, str]:
     extra = error.extra
     if isinstance(extra, list) and extra and isinstance(extra[0], dict):
         first = extra[0]
-        return str(first.get("key") or "request"), str(first.get("message") or "is not valid")
+        key = str(first.get("key") or "request")
+        return _HEADERS.get(key, key), str(first.get("message") or "is not valid")
     missing = _MISSING.search(error.detail or "")
     if missing:
         return missing.group(1), "is required"
