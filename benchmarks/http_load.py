@@ -391,16 +391,13 @@ def contacts(session: Session) -> Result:
         return velocity.contacts.list(admin, limit=PAGE, cursor=cursors[i % len(cursors)])
 
     result = _compare(session, f"contacts, pages 1-{len(paths)} of {PAGE} (admin)", paths, call)
-    if http_pages == local_pages and len(paths) == len(cursors):
-        result.notes.insert(
-            0,
-            f"checked first: HTTP and in-process pages 1-{len(paths)} list the same people in"
-            " the same order, and so do a sales agent's first pages",
-        )
-    else:
-        result.notes.insert(0, f"the HTTP and in-process pages differ ({len(paths)} pages)")
-    if not same_agent:
-        result.notes.insert(1, "a sales agent's first page differs between HTTP and in-process")
+    same = http_pages == local_pages
+    result.notes.insert(
+        0,
+        f"checked first: HTTP and in-process pages 1-{len(paths)} (admin)"
+        f" {'list the same people in the same order' if same else 'DIFFER'}; a sales agent's"
+        f" first page {'is the same' if same_agent else 'DIFFERS'} over HTTP and in-process",
+    )
     return result
 
 
