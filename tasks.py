@@ -14,6 +14,10 @@
                                             summary list, QD and artifacts at 1,000,000
                                             people and 10,000,000 interactions
                                             (--people N, --reuse, --only NAME,...)
+    python3 tasks.py bench http [ARGS...]   the HTTP load benchmark: 16 clients against the
+                                            API under uvicorn, and the same calls made
+                                            in-process, at 100,000 people (--people N,
+                                            --seconds S, --reuse)
     python3 tasks.py build                  build the sdist and the wheel into dist/
     python3 tasks.py publish --repository-url URL [TWINE ARGS...]
                                             upload dist/ to a package index with twine
@@ -190,10 +194,13 @@ def bench(args: list[str]) -> int:
     """Run the benchmarks (benchmarks/run.py) and write docs/performance.rst from a full run.
 
     ``bench client-graph ARGS`` runs the client graph benchmark
-    (benchmarks/client_graph.py) instead; it prints its own table.
+    (benchmarks/client_graph.py) instead, and ``bench http ARGS`` the HTTP load
+    benchmark (benchmarks/http_load.py); each prints its own table.
     """
     if args[:1] == ["client-graph"]:
         return _run([str(PY), "-m", "benchmarks.client_graph", *args[1:]])
+    if args[:1] == ["http"]:
+        return _run([str(PY), "-m", "benchmarks.http_load", *args[1:]])
     return _run([str(PY), "-m", "benchmarks.run", "--write-docs", *args])
 
 
