@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.support.http import HttpWorld, problem
+from tests.support.http import HttpWorld, http_world, problem
+from tests.support.world import World
+from velocity_domain.access import Principal
 from velocity_domain.crm.entities import Person
 from velocity_domain.kernel.query import Eq
 from velocity_domain.testing import count
@@ -92,3 +94,20 @@ def test_racing_retries_do_the_work_once(api: HttpWorld) -> None:
     assert len({text for _, text, _ in answers}) == 1  # one answer, given eight times
     assert sorted(replayed for _, _, replayed in answers) == [""] + ["true"] * 7
     assert _people_named(api, "Raced Person") == 1
+
+
+def test_the_app_purges_expired_keys_when_it_starts(world: World) -> None:
+    velocity, system = world.velocity, Principal.system("test")
+    with http_world(world, purge_every=None) as first:
+        for n in range(3):
+            first.admin.post(
+                "/api/crm/contacts",
+                json={"full_name": f"P {n}"},
+                headers={"Idempotency-Key": f"p-{n}"},
+            )
+    world.clock.advance(hours=25)  # type: ignore[attr-defined]
+    with http_world(world, purge_every=None):
+        pass  # a host that purges itself: nothing happens at start
+    with http_world(world) as served:
+        served.admin.get("/api/crm/contacts")  # started, so the first purge has run
+    assert velocity.idempotency.purge_expired(system) == 0

@@ -37,6 +37,8 @@ What a client can count on:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import inspect
 import json
@@ -789,12 +791,40 @@ def _first_invalid(error: ValidationException) -> tuple[str, str]:
     return "request", "is not valid"
 
 
+class _Purger:
+    """Delete expired idempotency keys when the app starts, then every ``every`` seconds."""
+
+    def __init__(self, velocity: Velocity, every: float) -> None:
+        self.velocity = velocity
+        self.every = every
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def _run(self) -> None:
+        system = Principal.system("velocity-domain http")
+        while True:
+            try:
+                await anyio.to_thread.run_sync(self.velocity.idempotency.purge_expired, system)
+            except VelocityError as error:  # the next round tries again
+                log.warning("purging expired idempotency keys failed: %s", error)
+            await asyncio.sleep(self.every)
+
+
 def create_app(
     velocity: Velocity,
     *,
     max_body_size: int = DEFAULT_MAX_BODY_SIZE,
     max_upload_size: int = DEFAULT_MAX_UPLOAD_SIZE,
     idempotency_wait: float = 10.0,
+    purge_every: float | None = 3600.0,
     families: Sequence[Family] = FAMILIES,
     docs: bool = True,
     debug: bool = False,
@@ -803,8 +833,11 @@ def create_app(
 
     ``max_body_size`` bounds a JSON body (413 above it), ``max_upload_size``
     an import file; ``idempotency_wait`` is how long a retry waits for the
-    first request with its key to finish before answering 409. A host runs
-    the app alone (``uvicorn``) or mounts it in its own ASGI application.
+    first request with its key to finish before answering 409. While the
+    app runs it deletes idempotency keys older than their 24 hours every
+    ``purge_every`` seconds (``None``: the host does it with
+    ``velocity.idempotency.purge_expired``). A host runs the app alone
+    (``uvicorn``) or mounts it in its own ASGI application.
     """
     settings = _Settings(velocity, idempotency_wait, max_upload_size)
     handlers: list[Any] = [
@@ -825,8 +858,11 @@ def create_app(
                 path="/docs/assets", directories=[str(swagger_ui_path)], include_in_schema=False
             )
         )
+    purger = _Purger(velocity, purge_every) if purge_every else None
     return Litestar(
         route_handlers=handlers,
+        on_startup=[purger.start] if purger else [],
+        on_shutdown=[purger.stop] if purger else [],
         openapi_config=_openapi(docs),
         exception_handlers=_exception_handlers(),
         before_send=[_echo_request_id],
