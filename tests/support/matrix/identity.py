@@ -39,6 +39,9 @@ ROWS: dict[str, Row] = {
             p, v.users.assign_role(w.admin, _user(v, w).key, "analyst").key
         ),
     ),
+    "identity.roles.list_assignments": Row(
+        ADMIN_ONLY, lambda v, w, p: v.users.role_assignments(p, w.agent_b.user_id)
+    ),
     "identity.roles.list": Row(ADMIN_ONLY, lambda v, w, p: v.roles.list(p)),
     "identity.roles.set_permissions": Row(
         ADMIN_ONLY,

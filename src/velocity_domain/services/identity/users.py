@@ -16,7 +16,12 @@ import attrs
 from velocity_domain.access.catalogue import PERMISSION_NAMES
 from velocity_domain.access.operations import register
 from velocity_domain.access.principal import Principal, PrincipalKind
-from velocity_domain.errors import NotFound, UnitOfWorkError, ValidationFailed
+from velocity_domain.errors import (
+    ConcurrencyConflict,
+    NotFound,
+    UnitOfWorkError,
+    ValidationFailed,
+)
 from velocity_domain.governance.service import Service, serves
 from velocity_domain.identity.entities import (
     Role,
@@ -39,6 +44,9 @@ GET_USER = register("identity.users.get", MANAGE, "read one user")
 LIST_USERS = register("identity.users.list", MANAGE, "list users")
 ASSIGN_ROLE = register("identity.roles.assign", MANAGE, "give a user a role")
 REVOKE_ROLE = register("identity.roles.revoke", MANAGE, "take a role assignment back")
+LIST_ASSIGNMENTS = register(
+    "identity.roles.list_assignments", MANAGE, "list a user's role assignments in force"
+)
 LIST_ROLES = register("identity.roles.list", MANAGE, "list roles and their permissions")
 SET_ROLE_PERMISSIONS = register(
     "identity.roles.set_permissions", MANAGE, "change what a role may do"
@@ -250,12 +258,33 @@ class UserService(Service):
         )
         return assignment
 
+    @serves(LIST_ASSIGNMENTS)
+    def role_assignments(self, principal: Principal, user_id: UUID) -> tuple[RoleAssignment, ...]:
+        """The user's role assignments in force (not revoked, not expired), oldest first.
+
+        These are the assignments the user's principal is built from; their
+        ids are what :meth:`revoke_role` takes.
+        """
+        now = self.clock.now()
+        with self._begin(principal, LIST_ASSIGNMENTS) as uow:
+            uow.identity.users.get(user_id)
+            return tuple(_active_assignments(uow, user_id, now))
+
     @serves(REVOKE_ROLE)
-    def revoke_role(self, principal: Principal, assignment_id: UUID) -> RoleAssignment:
-        """Take back a role assignment (it stays on record, marked revoked)."""
+    def revoke_role(
+        self, principal: Principal, assignment_id: UUID, *, user_id: UUID | None = None
+    ) -> RoleAssignment:
+        """Take back a role assignment (it stays on record, marked revoked).
+
+        With ``user_id``, the assignment must be that user's (``NotFound``
+        otherwise, nothing changed), so a caller naming a user and one of
+        their assignments cannot revoke another user's by mistake.
+        """
         now = self.clock.now()
         with self._begin(principal, REVOKE_ROLE) as uow:
             current = uow.identity.role_assignments.get(assignment_id)
+            if user_id is not None and current.user_id != user_id:
+                raise NotFound("core_role_assignments", assignment_id)
             if current.revoked_at is not None:
                 return current
             wanted = attrs.evolve(current, revoked_at=now, revoked_by_user_id=principal.user_id)
@@ -296,15 +325,27 @@ class RoleService(Service):
 
     @serves(SET_ROLE_PERMISSIONS)
     def set_permissions(
-        self, principal: Principal, role_name: str, permissions: Iterable[str]
+        self,
+        principal: Principal,
+        role_name: str,
+        permissions: Iterable[str],
+        *,
+        expected_version: int | None = None,
     ) -> Role:
-        """Replace what a role allows; every name must be in the catalogue."""
+        """Replace what a role allows; every name must be in the catalogue.
+
+        With ``expected_version``, the role must still be at that version
+        (``ConcurrencyConflict`` otherwise), so one administrator's change
+        does not silently undo another's.
+        """
         wanted = tuple(sorted(set(permissions)))
         unknown = sorted(set(wanted) - PERMISSION_NAMES)
         if unknown:
             raise ValidationFailed("permissions", f"unknown permissions: {', '.join(unknown)}")
         with self._begin(principal, SET_ROLE_PERMISSIONS) as uow:
             role = _role_named(uow, role_name)
+            if expected_version is not None and role.version != expected_version:
+                raise ConcurrencyConflict(role.table_name, role.key, expected_version, role.version)
             allowed = attrs.evolve(role, permission_names=wanted)
             changed = self._update_audited(
                 uow, principal, SET_ROLE_PERMISSIONS.name, role, allowed, domain="identity"
