@@ -13,6 +13,10 @@ from __future__ import annotations
 import velocity_domain.velocity  # noqa: F401
 from velocity_domain.api import (
     accounts,
+    admin_audit,
+    admin_roles,
+    admin_sessions,
+    admin_users,
     client_360,
     client_summaries,
     contacts,
@@ -55,4 +59,8 @@ FAMILIES: tuple[Family, ...] = (
     qd.FAMILY,
     merges.FAMILY,
     writebacks.FAMILY,
+    admin_users.FAMILY,
+    admin_roles.FAMILY,
+    admin_sessions.FAMILY,
+    admin_audit.FAMILY,
 )
