@@ -53,7 +53,7 @@ class SessionRequest:
 
 @attrs.frozen
 class SessionRevocation:
-    """Why a session is revoked (kept on the session); the body may be ``{}``."""
+    """Why a session is revoked (kept on the session); the body may be left out."""
 
     reason: str | None = None
 

@@ -38,7 +38,7 @@ class UserDraft:
 
 @attrs.frozen
 class UserDeactivation:
-    """Why a user is deactivated (written to the audit trail); the body may be ``{}``."""
+    """Why a user is deactivated (written to the audit trail); the body may be left out."""
 
     reason: str | None = None
 
