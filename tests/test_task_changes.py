@@ -125,7 +125,11 @@ def test_a_done_task_can_still_be_corrected(world: World) -> None:
     task = _task(w)
     done = velocity.tasks.complete(w.agent_a, task.key, expected_version=1)
     fixed = velocity.tasks.update(w.agent_a, task.key, expected_version=2, notes="She signed")
-    assert (fixed.status, fixed.completed_at, fixed.notes) == (done.status, done.completed_at, "She signed")
+    assert (fixed.status, fixed.completed_at, fixed.notes) == (
+        done.status,
+        done.completed_at,
+        "She signed",
+    )
 
 
 def test_a_stale_version_conflicts_and_writes_nothing(world: World) -> None:
