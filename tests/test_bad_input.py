@@ -314,6 +314,7 @@ def test_a_governed_update_proposes_exactly_the_fields_its_method_takes(
         "crm.accounts.update",
         "crm.opportunities.update",
         "crm.interests.update",
+        "crm.tasks.update",
         "inventory.projects.update",
         "inventory.units.update",
     )

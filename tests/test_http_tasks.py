@@ -41,6 +41,13 @@ def _act(
     )
 
 
+def _put(
+    client: httpx.Client, task: dict[str, Any], version: int | None, **body: Any
+) -> httpx.Response:
+    headers = {} if version is None else {"If-Match": f'"{version}"'}
+    return client.put(f"{URL}/{task['reminder_id']}", json=body, headers=headers)
+
+
 def test_create_snooze_complete_and_reopen_a_task(api: HttpWorld) -> None:
     created = api.agent_a.post(
         URL,
@@ -60,6 +67,7 @@ def test_create_snooze_complete_and_reopen_a_task(api: HttpWorld) -> None:
     )
     assert task["assigned_user_id"] == task["created_by_user_id"] == str(api.world.agent_a.user_id)
     assert created.headers["etag"] == '"1"'
+    assert created.headers["location"] == f"{URL}/{task['reminder_id']}"
     assert _ids(api.agent_a.get(URL)) == [task["reminder_id"]]
     assert task["reminder_id"] not in _ids(api.agent_b.get(URL))
 
@@ -205,8 +213,12 @@ def test_a_task_the_caller_may_not_see_is_404(api: HttpWorld) -> None:
             ("assign", {"assigned_user_id": str(api.world.agent_a.user_id)}),
         ):
             problem(_act(api.agent_a, task, action, 1, **body), 404, "not_found")
+        where = f"{URL}/{task['reminder_id']}"
+        problem(api.agent_a.get(where), 404, "not_found")
+        problem(_put(api.agent_a, task, 1, title="Mine now"), 404, "not_found")
     assert _ids(api.agent_b.get(URL)) == [theirs["reminder_id"]]
     assert api.agent_b.get(URL).json()["items"][0]["version"] == 1
+    assert api.agent_b.get(f"{URL}/{theirs['reminder_id']}").json()["title"] == "Call back"
 
 
 def test_missing_permissions_are_403(api: HttpWorld) -> None:
@@ -219,11 +231,83 @@ def test_missing_permissions_are_403(api: HttpWorld) -> None:
         _act(analyst, task, "reopen", 1),
         _act(analyst, task, "snooze", 1, until=_at(api, days=2)),
         _act(analyst, task, "assign", 1, assigned_user_id=str(api.world.agent_a.user_id)),
+        _put(analyst, task, 1, title="Mine"),
     ):
         assert problem(response, 403, "permission_denied")["permission"] == "crm.tasks.write"
+    assert analyst.get(f"{URL}/{task['reminder_id']}").json() == task  # and may read it
     with roleless_client(api) as nobody:
-        for path in (URL, f"{URL}/overdue", f"{URL}/due-today"):
+        for path in (URL, f"{URL}/overdue", f"{URL}/due-today", f"{URL}/{task['reminder_id']}"):
             denied = problem(nobody.get(path), 403, "permission_denied")
             assert denied["permission"] == "crm.tasks.read"
     problem(api.anonymous.get(URL), 401, "authentication_failed")
     assert api.as_role("analyst").get(URL).json()["items"][0]["version"] == 1
+
+
+def test_read_and_change_a_task(api: HttpWorld) -> None:
+    task = _task(api.agent_a, api, notes="Ask about parking", person_id=str(api.world.client_a.key))
+    where = f"{URL}/{task['reminder_id']}"
+    read = api.agent_a.get(where)
+    assert read.status_code == 200, read.text
+    assert (read.json(), read.headers["etag"]) == (task, '"1"')
+
+    due = _at(api, days=4)
+    changed = _put(
+        api.agent_a,
+        task,
+        1,
+        title="Call Asha back",
+        priority="urgent",
+        reminder_type="call_back",
+        due_at=due,
+        reason="she asked for Friday",
+    )
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["title"], body["priority"], body["reminder_type"]) == (
+        "Call Asha back",
+        "urgent",
+        "call_back",
+    )
+    assert datetime.fromisoformat(body["due_at"]) == datetime.fromisoformat(due)
+    assert body["notes"] == "Ask about parking"  # not named: kept
+    assert (body["status"], body["assigned_user_id"]) == ("open", task["assigned_user_id"])
+    assert (body["version"], changed.headers["etag"]) == (2, '"2"')
+    assert api.agent_a.get(where).json() == body
+    (event,) = api.world.velocity.audit.list(api.world.admin, action="crm.tasks.update").items
+    assert (event.target_ref, event.reason) == (task["reminder_id"], "she asked for Friday")
+
+    cleared = _put(api.agent_a, task, 2, notes=None)
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["notes"], cleared.json()["title"]) == (None, "Call Asha back")
+    assert cleared.headers["etag"] == '"3"'
+
+
+def test_a_change_needs_the_current_version(api: HttpWorld) -> None:
+    task = _task(api.agent_a, api)
+    problem(_put(api.agent_a, task, None, title="Ring"), 428, "precondition_required")
+    assert _put(api.agent_a, task, 1, title="Ring").status_code == 200
+    stale = problem(_put(api.agent_a, task, 1, title="Ring again"), 412, "concurrency_conflict")
+    assert (stale["expected_version"], stale["actual_version"]) == (1, 2)
+    assert api.agent_a.get(f"{URL}/{task['reminder_id']}").json()["title"] == "Ring"
+
+
+def test_bad_changes_name_their_field(api: HttpWorld) -> None:
+    task = _task(api.agent_a, api)
+    for body, field in (
+        ({"title": None}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "t" * 201}, "title"),
+        ({"priority": "whenever"}, "priority"),
+        ({"reminder_type": "lunch"}, "reminder_type"),
+        ({"due_at": "tomorrow"}, "due_at"),
+        ({"due_at": "2030-01-01T10:00:00"}, "due_at"),  # no offset
+        ({"due_at": None}, "due_at"),
+        ({"status": "completed"}, "status"),  # status and assignee have their own actions
+        ({"assigned_user_id": str(api.world.agent_b.user_id)}, "assigned_user_id"),
+        ({}, "changes"),
+        ({"reason": "nothing else"}, "changes"),
+    ):
+        refused = problem(_put(api.agent_a, task, 1, **body), 422, "validation_failed")
+        assert refused["field"] == field, (body, refused)
+    problem(api.agent_a.get(f"{URL}/not-a-task"), 404, "no_such_route")  # no UUID: no route
+    assert api.agent_a.get(f"{URL}/{task['reminder_id']}").json() == task

@@ -293,6 +293,7 @@ def governed_operations(velocity: Velocity) -> tuple[Route, ...]:
         Route(tasks.CREATE.name, "intel_reminders", create, t._apply_create),
         Route(qd.RECORD.name, "intel_qd_timeseries", create, velocity.qd._apply_record),
         Route(tasks.ASSIGN.name, "intel_reminders", update, t._apply_assign, ("assigned_user_id",)),
+        Route(tasks.UPDATE.name, "intel_reminders", update, t._apply_update, tasks.DETAILS),
         Route(
             catalogue.CREATE_PROJECT.name, "inventory_projects", create, inv._apply_create_project
         ),

@@ -1,8 +1,9 @@
 """``/api/crm/tasks``: reminders and follow-ups, and what is done with them (domain: intel).
 
-Tasks are stored in ``intel_reminders``. The service has no generic change
-of a task, so a task moves by its actions, each a ``POST`` on the task that
-needs ``If-Match`` with its version: complete, reopen, snooze, assign.
+Tasks are stored in ``intel_reminders``. A ``PUT`` changes a task's details
+(title, notes, type, priority, due time); its status and assignee move by
+its actions, each a ``POST`` on the task: complete, reopen, snooze, assign.
+Every change needs ``If-Match`` with the task's version.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from uuid import UUID
 
 import attrs
 
-from velocity_domain.api.routing import Call, Family, Param, Route, page_params
+from velocity_domain.api.routing import Call, Created, Family, Param, Route, page_params
 from velocity_domain.errors import ConcurrencyConflict, InvalidTransition
 from velocity_domain.intel.entities import Reminder, ReminderPriority, ReminderType
 
-__all__ = ["FAMILY", "TaskAssignment", "TaskDraft", "TaskSnooze"]
+__all__ = ["FAMILY", "TaskAssignment", "TaskChange", "TaskDraft", "TaskSnooze"]
 
 PREFIX = "/api/crm/tasks"
 
@@ -40,6 +41,22 @@ class TaskDraft:
     notes: str | None = None
     priority: ReminderPriority = ReminderPriority.MEDIUM
     reminder_type: ReminderType = ReminderType.FOLLOW_UP
+
+
+@attrs.frozen
+class TaskChange:
+    """The details of a task to change; a field left out keeps its value, ``null`` clears notes.
+
+    A new ``due_at`` ends a snooze; it may lie in the past (a corrected
+    date). ``reason`` is written to the audit trail.
+    """
+
+    title: str | None = None
+    notes: str | None = None
+    reminder_type: ReminderType | None = None
+    priority: ReminderPriority | None = None
+    due_at: datetime | None = None
+    reason: str | None = None
 
 
 @attrs.frozen
@@ -70,13 +87,28 @@ def _due_today(call: Call) -> Any:
     return call.velocity.tasks.due_today(call.principal, **call.query("limit", "cursor"))
 
 
-def _create(call: Call) -> Reminder:
-    return call.velocity.tasks.create(call.principal, **call.arguments())
+def _create(call: Call) -> Created:
+    task = call.velocity.tasks.create(call.principal, **call.arguments())
+    return Created(task, f"{PREFIX}/{task.reminder_id}")
+
+
+def _get(call: Call) -> Reminder:
+    return call.velocity.tasks.get(call.principal, call["task_id"])
 
 
 def _version(call: Call) -> int:
     assert call.version is not None  # a conditional route always has one
     return call.version
+
+
+def _update(call: Call) -> Reminder:
+    return call.velocity.tasks.update(
+        call.principal,
+        call["task_id"],
+        expected_version=_version(call),
+        reason=call.body.reason,
+        **call.given(exclude=("reason",)),
+    )
 
 
 def _complete(call: Call) -> Reminder:
@@ -110,7 +142,7 @@ FAMILY = Family(
     name="crm.tasks",
     domain="intel",
     prefix=PREFIX,
-    summary="Tasks: reminders and follow-ups, created, completed, snoozed and reassigned.",
+    summary="Tasks: reminders and follow-ups, created, changed, completed, snoozed and reassigned.",
     routes=(
         Route(
             "GET",
@@ -155,6 +187,28 @@ FAMILY = Family(
             body=TaskDraft,
             returns=Reminder,
             status=201,
+        ),
+        Route(
+            "GET",
+            "/{task_id}",
+            "crm.tasks.get",
+            "Read one task (the caller's own, one they created, or one of a client they see).",
+            _get,
+            params=(_ID,),
+            returns=Reminder,
+        ),
+        Route(
+            "PUT",
+            "/{task_id}",
+            "crm.tasks.update",
+            "Change the details the body names (not status or assignee), if the task is at the"
+            " If-Match version.",
+            _update,
+            params=(_ID,),
+            body=TaskChange,
+            returns=Reminder,
+            conditional=True,
+            errors=(ConcurrencyConflict,),
         ),
         Route(
             "POST",

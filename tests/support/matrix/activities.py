@@ -68,6 +68,18 @@ ROWS: dict[str, Row] = {
             p, (t := _done_task(v, w, p)).key, expected_version=t.version
         ),
     ),
+    "crm.tasks.update": Row(
+        SALES,
+        lambda v, w, p: v.tasks.update(
+            p, (t := _task(v, w, p)).key, expected_version=t.version, priority="high"
+        ),
+        "title, notes, type, priority and due time; status and assignee have their own actions",
+    ),
+    "crm.tasks.get": Row(
+        ALL_ROLES,
+        lambda v, w, p: v.tasks.get(p, _task(v, w, p).key),
+        "a task assigned to or created by the caller, or of a client they may see",
+    ),
     "crm.tasks.mine": Row(ALL_ROLES, lambda v, w, p: v.tasks.mine(p)),
     "crm.tasks.overdue": Row(
         ALL_ROLES,

@@ -8,8 +8,10 @@ Visibility: a principal with ``crm.contacts.read_all`` sees every task; anyone
 else sees a task assigned to or created by them, or one linked to a person
 they may see. The lists of someone without ``read_all`` cover their own tasks.
 
-Governance (spec section 9): creating a task and assigning it pass the
-writeback policy before anything is written. Giving a task to another user
+Governance (spec section 9): creating a task, changing its details and
+assigning it pass the writeback policy before anything is written (no
+default rule holds a change of a task's details; a host's rule may). Giving
+a task to another user
 changes ``assigned_user_id``, so by default it is stored for review (rule
 ``reassignment``) and ``ApprovalRequired`` is raised; the approved writeback
 applies it later. Snoozing, completing and reopening are the assignee's own
@@ -35,7 +37,7 @@ from velocity_domain.errors import (
 from velocity_domain.governance.change import ProposedChange
 from velocity_domain.governance.service import GovernedUpdate, Service, applier, serves
 from velocity_domain.intel.entities import Reminder, ReminderPriority, ReminderStatus, ReminderType
-from velocity_domain.kernel.arguments import Version
+from velocity_domain.kernel.arguments import UNCHANGED, Unchanged, Version, changes
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, Filter, Query, Range, asc
 from velocity_domain.uow import UnitOfWork
@@ -49,11 +51,15 @@ ASSIGN = register("crm.tasks.assign", WRITE, "give a task to another user")
 SNOOZE = register("crm.tasks.snooze", WRITE, "push a task's due time into the future")
 COMPLETE = register("crm.tasks.complete", WRITE, "mark a task done")
 REOPEN = register("crm.tasks.reopen", WRITE, "open a completed or cancelled task again")
+UPDATE = register("crm.tasks.update", WRITE, "change a task's title, notes, type, priority or due")
+GET = register("crm.tasks.get", READ, "read one task")
 MINE = register("crm.tasks.mine", READ, "the principal's open tasks by due time")
 OVERDUE = register("crm.tasks.overdue", READ, "open tasks past their due time")
 DUE_TODAY = register("crm.tasks.due_today", READ, "the principal's open tasks due today (UTC)")
 
 _LIFECYCLE = "task"
+#: The fields :meth:`TaskService.update` may change (status and assignee have their own actions).
+DETAILS = ("title", "notes", "reminder_type", "priority", "due_at")
 
 
 def _check_user(uow: UnitOfWork, user_id: UUID) -> None:
@@ -108,6 +114,7 @@ def _one_person(people: dict[str, UUID], given: dict[str, UUID | None]) -> UUID 
 
 
 _ASSIGN = GovernedUpdate(ASSIGN, Reminder, "intel", _check_assignee)
+_UPDATE = GovernedUpdate(UPDATE, Reminder, "intel")
 
 
 class TaskService(Service):
@@ -195,6 +202,69 @@ class TaskService(Service):
         )
 
     _apply_assign = applier(_ASSIGN)
+
+    @serves(UPDATE)
+    def update(
+        self,
+        principal: Principal,
+        task_id: UUID,
+        *,
+        expected_version: Version,
+        title: str | Unchanged = UNCHANGED,
+        notes: str | Unchanged | None = UNCHANGED,
+        reminder_type: ReminderType | str | Unchanged = UNCHANGED,
+        priority: ReminderPriority | str | Unchanged = UNCHANGED,
+        due_at: datetime | Unchanged = UNCHANGED,
+        reason: str | None = None,
+    ) -> Reminder:
+        """Change the named details of a task the principal may see (others stay as they are).
+
+        Only the fields named change; ``None`` clears the notes, and an update
+        naming no field is refused. Status and assignee are not details: they
+        move by :meth:`complete`, :meth:`reopen` and :meth:`assign`. A new
+        ``due_at`` ends a snooze (``snoozed_until`` is cleared); it may be in
+        the past, as when a date is corrected. A stale version is
+        ``ConcurrencyConflict`` at once. The change passes the writeback
+        policy first; ``reason`` goes to the audit trail.
+        """
+        named = changes(
+            title=title,
+            notes=notes,
+            reminder_type=reminder_type,
+            priority=priority,
+            due_at=due_at,
+        )
+        return self._governed_update(
+            principal,
+            _UPDATE,
+            task_id,
+            expected_version,
+            named,
+            context={"reason": reason},
+            apply=self._apply_update,
+        )
+
+    def _apply_update(
+        self, uow: UnitOfWork, principal: Principal, change: ProposedChange
+    ) -> Reminder:
+        before, wanted = self._proposed_over(uow, change, Reminder)
+        if wanted.due_at != before.due_at and wanted.snoozed_until is not None:
+            wanted = attrs.evolve(wanted, snoozed_until=None)  # rescheduled: no longer snoozed
+        reason = change.context.get("reason")
+        return self._write_update(
+            uow, principal, change, before, wanted, domain="intel", reason=reason
+        )
+
+    @serves(GET)
+    def get(self, principal: Principal, task_id: UUID) -> Reminder:
+        """Read one task; one the principal may not see is ``NotFound``, as an unknown one.
+
+        The principal sees a task assigned to or created by them, or one of a
+        person they may see (every task with ``crm.contacts.read_all``), as
+        for every other action on a task.
+        """
+        with self._reading(principal, GET) as uow:
+            return self._visible_task(uow, principal, task_id)
 
     @serves(SNOOZE)
     def snooze(
