@@ -470,3 +470,24 @@ def test_the_audit_trail_shows_each_requests_correlation_id(api: HttpWorld) -> N
         )
         assert refused["field"] == field, (params, refused)
     problem(api.admin.get("/api/admin/audit-events", params={"cursor": "x"}), 422, "invalid_cursor")
+
+
+def test_a_session_token_is_never_kept_for_a_replay(api: HttpWorld) -> None:
+    agent_b = api.world.agent_b.user_id
+    key = {"Idempotency-Key": "issue-1"}
+    first = api.admin.post("/api/admin/sessions", json={"user_id": str(agent_b)}, headers=key)
+    assert first.status_code == 201
+    assert first.headers["cache-control"] == "no-store"
+    token = first.json()["token"]
+    again = api.admin.post("/api/admin/sessions", json={"user_id": str(agent_b)}, headers=key)
+    body = problem(again, 409, "secret_not_replayed")
+    assert again.headers["idempotent-replayed"] == "true"
+    assert token not in again.text
+    assert body["detail"].startswith("the first request with this Idempotency-Key succeeded")
+    # the work was done once: only the first token works, and it still does
+    assert (
+        api.anonymous.get(
+            "/api/crm/contacts", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 200
+    )

@@ -32,6 +32,7 @@ from velocity_domain.asgi import create_app
 
 pytestmark = pytest.mark.postgres
 
+
 @schemathesis.serializer("application/x-ndjson")
 def _ndjson(_: object, value: object) -> bytes:
     """An import body: the generated value as one JSON line (or the text itself)."""

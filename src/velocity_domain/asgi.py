@@ -208,7 +208,7 @@ def _next_link(request: Request[Any, Any, Any], cursor: str) -> str:
 
 
 def _answer(route_: Route, request: Request[Any, Any, Any], result: Any) -> Response[bytes]:
-    headers: dict[str, str] = {}
+    headers: dict[str, str] = {"Cache-Control": "no-store"} if route_.secret else {}
     if isinstance(result, NoContent):
         return Response(content=b"", status_code=204)
     if isinstance(result, Download):
@@ -408,8 +408,11 @@ def _run(
     if claim.replay is not None:
         stored = claim.replay
         headers = {**dict(stored.headers), "Idempotent-Replayed": "true"}
+        body = stored.body
+        if stored.media_type == MEDIA_TYPE:  # a problem names the request it answers
+            body = _encoder.encode({**json.loads(body), "request_id": request_id})
         return Response(
-            content=stored.body,
+            content=body,
             status_code=stored.status,
             media_type=stored.media_type,
             headers=headers,
@@ -419,19 +422,33 @@ def _run(
     except BaseException:
         keys.abandon(call.principal, key)
         raise
-    if (response.status_code or 500) >= 500:
+    status = response.status_code or 500
+    if status >= 500:
         keys.abandon(call.principal, key)
         return response
-    body = response.content if isinstance(response.content, bytes) else b""
     kept = tuple(
         (name, value)
         for name, value in response.headers.items()
         if name.lower() in {"location", "etag", "link", "www-authenticate", "retry-after"}
     )
+    if route_.secret and status < 300:
+        keys.finish(call.principal, key, _secret_kept_back(kept))
+        return response
+    body = response.content if isinstance(response.content, bytes) else b""
     media = str(response.media_type or "application/json")
-    stored = StoredResponse(response.status_code or 200, kept, body, media)
-    keys.finish(call.principal, key, stored)
+    keys.finish(call.principal, key, StoredResponse(status, kept, body, media))
     return response
+
+
+def _secret_kept_back(headers: tuple[tuple[str, str], ...]) -> StoredResponse:
+    """What a retry of a secret answer gets: not the secret, but where the record is."""
+    problem = request_problem(
+        409,
+        "secret_not_replayed",
+        "the first request with this Idempotency-Key succeeded; its answer held a secret"
+        " that is shown once and not kept, so make a new request with a new key",
+    )
+    return StoredResponse(409, headers, _encoder.encode(problem.body), MEDIA_TYPE)
 
 
 def _perform(
@@ -631,6 +648,8 @@ def _responses(route_: Route) -> dict[int, ResponseSpec]:
         statuses.setdefault(400, []).append("malformed_json")
         statuses.setdefault(413, []).append("body_too_large")
         statuses.setdefault(415, []).append("unsupported_media_type")
+    if route_.secret:
+        statuses.setdefault(409, []).append("secret_not_replayed")
     if route_.conditional:
         statuses.setdefault(412, []).append("concurrency_conflict")
         statuses.setdefault(428, []).append("precondition_required")

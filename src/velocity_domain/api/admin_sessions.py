@@ -173,6 +173,7 @@ FAMILY = Family(
             returns=IssuedSessionView,
             status=201,
             errors=(NotFound,),
+            secret=True,
         ),
         Route(
             "POST",

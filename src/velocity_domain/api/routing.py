@@ -211,6 +211,8 @@ class Route:
     ``If-Match`` with the entity's version. ``upload`` names the media types
     of a raw request body (a file), passed to the handler unread;
     ``media_type`` is that of the answer (a :class:`Download`'s).
+    A ``secret`` answer (a session token, shown once) is sent with
+    ``Cache-Control: no-store`` and never kept for an idempotent replay.
     """
 
     method: str = attrs.field(validator=attrs.validators.in_(METHODS))
@@ -229,6 +231,7 @@ class Route:
     public: bool = False
     media_type: str = "application/json"
     name: str | None = None
+    secret: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.operation not in OPERATIONS:
