@@ -49,6 +49,7 @@ import uuid
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, cast
+from urllib.parse import urlencode
 
 import anyio.to_thread
 import attrs
@@ -81,7 +82,7 @@ from velocity_domain import __version__
 from velocity_domain.access.operations import OPERATIONS, authorize
 from velocity_domain.access.principal import Principal
 from velocity_domain.api import FAMILIES
-from velocity_domain.api.encoding import encode
+from velocity_domain.api.encoding import unstructure
 from velocity_domain.api.problems import (
     MEDIA_TYPE,
     Problem,
@@ -192,7 +193,7 @@ def _etag(value: Any) -> str | None:
 
 def _json(status: int, payload: Any, headers: dict[str, str]) -> Response[bytes]:
     return Response(
-        content=encode(payload),
+        content=_encoder.encode(unstructure(payload)),
         status_code=status,
         media_type="application/json",
         headers=headers,
@@ -202,8 +203,6 @@ def _json(status: int, payload: Any, headers: dict[str, str]) -> Response[bytes]
 def _next_link(request: Request[Any, Any, Any], cursor: str) -> str:
     query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
     query.append(("cursor", cursor))
-    from urllib.parse import urlencode  # noqa: PLC0415
-
     return f'<{request.url.path}?{urlencode(query)}>; rel="next"'
 
 
