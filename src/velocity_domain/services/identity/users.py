@@ -49,8 +49,8 @@ SET_ROLE_PERMISSIONS = register(
 def _active_assignments(uow: UnitOfWork, user_id: UUID, now: datetime) -> list[RoleAssignment]:
     """The user's live assignments, as :class:`~velocity_domain.identity.ports.FoundSession` says.
 
-    Of the first :data:`ASSIGNMENTS_READ` unrevoked ones by ``granted_at``
-    (then id), those whose ``expires_at`` is unset or after ``now``.
+    Of the first :data:`~velocity_domain.identity.ports.ASSIGNMENTS_READ` unrevoked ones
+    by ``granted_at`` (then id), those whose ``expires_at`` is unset or after ``now``.
     """
     query = Query(
         (Eq("user_id", user_id), IsNull("revoked_at")), (asc("granted_at"),), ASSIGNMENTS_READ
