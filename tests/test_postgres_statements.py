@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from psycopg.pq import Trace
 from sqlalchemy.engine import URL
 
 from tests.support.pg_harness import empty_all_tables
@@ -18,6 +20,7 @@ from velocity_domain.crm.entities import Person, PropertyInterest
 from velocity_domain.governance.inbox import operator_inbox
 from velocity_domain.identity.entities import User
 from velocity_domain.intel.entities import Channel, Interaction, Reminder
+from velocity_domain.kernel.clock import FixedClock
 from velocity_domain.testing import store_of, unit_of_work
 from velocity_domain.uow import UnitOfWork
 from velocity_domain.workflow.entities import Writeback
@@ -259,3 +262,69 @@ def test_bulk_create_costs_the_same_statements_for_ten_rows_or_a_thousand(
         assert len(results[0].created) == size
     # The email, phone and source-reference checks, the people, their audit events.
     assert costs == [5, 5]
+
+
+def _wire(velocity: Velocity, work: Callable[[], Any]) -> list[str]:
+    """What the client sends PostgreSQL during ``work``, one entry a round trip.
+
+    Read from libpq's trace of the pool's only connection: ``"Query <text>"``
+    for a simple query (BEGIN, COMMIT), ``"Sync"`` ending an extended one (a
+    statement with parameters, or psycopg preparing one).
+    """
+    store = store_of(velocity)
+    assert isinstance(store, PostgresStore)
+    with store.engine.connect() as conn:
+        pgconn = conn.connection.dbapi_connection.pgconn  # type: ignore[union-attr]
+    with tempfile.TemporaryFile("w+") as out:
+        pgconn.trace(out.fileno())
+        pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)  # after trace(), which resets them
+        try:
+            work()
+        finally:
+            pgconn.untrace()
+        out.seek(0)
+        sent = [line.split("\t") for line in out.read().splitlines()]
+    return [
+        f"Query {parts[3].strip()}" if parts[2] == "Query" else "Sync"
+        for parts in sent
+        if parts[0] == "F" and parts[2] in ("Query", "Sync")
+    ]
+
+
+def test_authenticate_is_one_statement_while_last_seen_is_fresh(
+    pg_url: URL, pg_engine: sa.Engine
+) -> None:
+    empty_all_tables(pg_engine)
+    clock = FixedClock(T0)
+    dsn = pg_url.render_as_string(hide_password=False)
+    with Velocity.from_url(dsn, clock=clock, pool_size=1, max_overflow=0) as velocity:
+        _, admin = velocity.users.create_first_admin(
+            email="auth.admin@velocity.example", display_name="Admin"
+        )
+        user = velocity.users.create(
+            admin,
+            email="auth.agent@velocity.example",
+            display_name="Agent",
+            roles=["sales_agent", "analyst", "operator"],
+        )
+        token = velocity.sessions.issue(admin, user.key).token
+
+        def authenticate() -> None:
+            assert velocity.sessions.authenticate(token).user_id == user.key
+
+        # psycopg prepares a statement once it has run five times on a connection (its
+        # prepare_threshold); the first calls also write last_seen_at.
+        for _ in range(6):
+            authenticate()
+        assert _service_statements(velocity, authenticate) == 1
+        # Read-only work runs in autocommit: one round trip, no BEGIN, COMMIT or ROLLBACK.
+        assert _wire(velocity, authenticate) == ["Sync"]
+
+        clock.advance(minutes=1)  # last_seen_at is now a minute old: written again
+        assert _service_statements(velocity, authenticate) == 2
+        clock.advance(minutes=1)
+        # The read (autocommit), then the write in its own transaction: BEGIN, UPDATE, COMMIT.
+        sent = _wire(velocity, authenticate)
+        assert sent[0] == "Sync"
+        assert sent[1].startswith('Query "BEGIN'), sent
+        assert sent[2:] == ["Sync", 'Query "COMMIT"'], sent

@@ -271,7 +271,8 @@ class PostgresTransaction:
     def extension(self, port: type[Any]) -> Any:
         """This store's set-based implementation of a bulk step, or its answer to ``port``.
 
-        (Its idempotency keys are such a port: a store's own table, not a bulk step.)
+        (Its idempotency keys and its reading of a session token are such ports: a
+        store's own table, and a read asked for on every request, not bulk steps.)
         """
         from velocity_domain.adapters.postgres import (  # noqa: PLC0415
             artifacts,
@@ -281,9 +282,20 @@ class PostgresTransaction:
             idempotency,
             imports,
             qd,
+            sessions,
         )
 
-        modules = (imports, duplicates, client360, client_summaries, artifacts, qd, idempotency)
+        # Sessions first: every HTTP request asks for them.
+        modules = (
+            sessions,
+            imports,
+            duplicates,
+            client360,
+            client_summaries,
+            artifacts,
+            qd,
+            idempotency,
+        )
         for module in modules:
             make = module.EXTENSIONS.get(port)
             if make is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import attrs
@@ -27,10 +27,17 @@ from velocity_domain.errors import (
 )
 from velocity_domain.governance.service import Service, serves
 from velocity_domain.identity.entities import Session
+from velocity_domain.identity.ports import FoundSession, SessionPrincipals
 from velocity_domain.kernel.arguments import text_problem
 from velocity_domain.kernel.pagination import MAX_PAGE_SIZE
 from velocity_domain.kernel.query import Eq, IsNull, Query
-from velocity_domain.services.identity.users import MANAGE, resolve_principal
+from velocity_domain.services.identity.users import (
+    MANAGE,
+    live_grants,
+    principal_of,
+    resolve_principal,
+)
+from velocity_domain.uow import UnitOfWork
 
 __all__ = [
     "DEFAULT_SESSION_TTL",
@@ -124,18 +131,19 @@ class SessionService(Service):
         digest = hash_token(token)
         now = self.clock.now()
         with self._unit_of_work(read_only=True) as uow:
-            page = uow.identity.sessions.list(Query((Eq("token_sha256", digest),), limit=1))
-            session = page.items[0] if page.items else None
-            stored = session.token_sha256 if session else "0" * 64
-            matches = hmac.compare_digest(stored, digest)
-            if session is None or not matches or session.revoked_at is not None:
-                raise AuthenticationFailed
-            if session.expires_at <= now:
-                raise AuthenticationFailed
-            try:
-                principal = resolve_principal(uow, session.user_id, now)
-            except NotFound:
-                raise AuthenticationFailed from None
+            reader = uow.extension(SessionPrincipals)  # type: ignore[type-abstract]
+            found = (reader or _TableReads(uow)).find(digest, now)
+        stored = "0" * 64 if found is None else found.session.token_sha256
+        matches = hmac.compare_digest(stored, digest)
+        if found is None or not matches or found.session.revoked_at is not None:
+            raise AuthenticationFailed
+        session = found.session
+        if session.expires_at <= now:
+            raise AuthenticationFailed
+        try:
+            principal = principal_of(found.user, found.grants)
+        except NotFound:
+            raise AuthenticationFailed from None
         seen = session.last_seen_at
         if seen is None or now - seen >= SEEN_EVERY:
             try:
@@ -203,3 +211,22 @@ class SessionService(Service):
     def _check_owner(principal: Principal, user_id: UUID, operation: str) -> None:
         if principal.user_id != user_id and not principal.has(MANAGE):
             raise PermissionDenied(principal, MANAGE, operation)
+
+
+class _TableReads:
+    """What a token stands for, read table by table (a store without ``SessionPrincipals``)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def find(self, token_sha256: str, now: datetime) -> FoundSession | None:
+        """See :meth:`velocity_domain.identity.ports.SessionPrincipals.find` (four reads)."""
+        identity = self._uow.identity
+        page = identity.sessions.list(Query((Eq("token_sha256", token_sha256),), limit=1))
+        if not page.items:
+            return None
+        session = page.items[0]
+        user = identity.users.find(session.user_id)
+        if user is None:
+            return None
+        return FoundSession(session, user, live_grants(self._uow, user.user_id, now))

@@ -31,11 +31,12 @@ from velocity_domain.identity.entities import (
     UserKind,
     UserStatus,
 )
+from velocity_domain.identity.ports import ASSIGNMENTS_READ, Grant
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from velocity_domain.kernel.query import Eq, IsNull, Query, asc
 from velocity_domain.uow import UnitOfWork
 
-__all__ = ["RoleService", "UserService", "resolve_principal"]
+__all__ = ["RoleService", "UserService", "live_grants", "principal_of", "resolve_principal"]
 
 MANAGE = "identity.users.manage"
 CREATE_USER = register("identity.users.create", MANAGE, "create a user (human or agent)")
@@ -54,8 +55,13 @@ SET_ROLE_PERMISSIONS = register(
 
 
 def _active_assignments(uow: UnitOfWork, user_id: UUID, now: datetime) -> list[RoleAssignment]:
+    """The user's live assignments, as :class:`~velocity_domain.identity.ports.FoundSession` says.
+
+    Of the first :data:`~velocity_domain.identity.ports.ASSIGNMENTS_READ` unrevoked ones
+    by ``granted_at`` (then id), those whose ``expires_at`` is unset or after ``now``.
+    """
     query = Query(
-        (Eq("user_id", user_id), IsNull("revoked_at")), (asc("granted_at"),), MAX_PAGE_SIZE
+        (Eq("user_id", user_id), IsNull("revoked_at")), (asc("granted_at"),), ASSIGNMENTS_READ
     )
     return [
         a
@@ -64,18 +70,26 @@ def _active_assignments(uow: UnitOfWork, user_id: UUID, now: datetime) -> list[R
     ]
 
 
-def resolve_principal(uow: UnitOfWork, user_id: UUID, now: datetime) -> Principal:
-    """Build the Principal of an active user from their live role assignments (three reads)."""
-    user = uow.identity.users.get(user_id)
-    if user.status is not UserStatus.ACTIVE:
-        raise NotFound("core_users", user_id)
+def live_grants(uow: UnitOfWork, user_id: UUID, now: datetime) -> tuple[Grant, ...]:
+    """The user's live role assignments with their roles, read table by table (two reads)."""
     assignments = _active_assignments(uow, user_id, now)
     roles = uow.identity.roles.get_many(a.role_id for a in assignments)
+    return tuple(Grant(a, roles[a.role_id]) for a in assignments)
+
+
+def principal_of(user: User, grants: Iterable[Grant]) -> Principal:
+    """The Principal of ``user`` holding ``grants`` (their live assignments and roles).
+
+    Its permissions are the roles' that the catalogue knows; a role given
+    within an account or project adds that scope. A user who is not active
+    is ``NotFound``.
+    """
+    if user.status is not UserStatus.ACTIVE:
+        raise NotFound("core_users", user.user_id)
     role_names: set[str] = set()
     permissions: set[str] = set()
     scopes: dict[str, set[UUID]] = {}
-    for assignment in assignments:
-        role = roles[assignment.role_id]
+    for assignment, role in grants:
         role_names.add(role.role_name)
         permissions.update(role.permission_names)
         if assignment.scope_type is not ScopeType.GLOBAL and assignment.scope_ref is not None:
@@ -89,6 +103,13 @@ def resolve_principal(uow: UnitOfWork, user_id: UUID, now: datetime) -> Principa
         permissions=frozenset(permissions & PERMISSION_NAMES),
         scopes={name: frozenset(ids) for name, ids in scopes.items()},
     )
+
+
+def resolve_principal(uow: UnitOfWork, user_id: UUID, now: datetime) -> Principal:
+    """Build the Principal of an active user from their live role assignments (three reads)."""
+    user = uow.identity.users.get(user_id)
+    active = user.status is UserStatus.ACTIVE
+    return principal_of(user, live_grants(uow, user_id, now) if active else ())
 
 
 class UserService(Service):
