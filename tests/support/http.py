@@ -57,57 +57,56 @@ class HttpWorld:
     """The test world behind a live server: a client per role and the raw base URL.
 
     ``as_role("sales_agent")`` is an httpx client sending that role's bearer
-    token; ``admin``, ``agent_a`` and ``agent_b`` are the world's principals'
-    clients; ``anonymous`` sends no token.
+    token (its session is issued on first use); ``admin``, ``agent_a`` and
+    ``agent_b`` are the world's principals' clients; ``anonymous`` sends no
+    token.
     """
 
     world: World
     base_url: str
-    clients: dict[str, httpx.Client]
+    principals: dict[str, Principal]
+    stack: contextlib.ExitStack = attrs.field(repr=False)
+    clients: dict[str, httpx.Client] = attrs.field(factory=dict, repr=False)
 
     def as_role(self, role: str) -> httpx.Client:
         """The client of the world's user with ``role``."""
+        if role not in self.clients:
+            headers = {}
+            if role != "anonymous":
+                velocity = self.world.velocity
+                token = token_for(velocity, self.world.admin, self.principals[role])
+                headers["Authorization"] = f"Bearer {token}"
+            client = httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
+            self.clients[role] = self.stack.enter_context(client)
         return self.clients[role]
 
     @property
     def admin(self) -> httpx.Client:
         """The first admin's client."""
-        return self.clients["first_admin"]
+        return self.as_role("first_admin")
 
     @property
     def agent_a(self) -> httpx.Client:
         """Agent A's client (a sales agent holding client A's lead)."""
-        return self.clients["sales_agent"]
+        return self.as_role("sales_agent")
 
     @property
     def agent_b(self) -> httpx.Client:
         """Agent B's client (a sales agent holding client B's deal)."""
-        return self.clients["agent_b"]
+        return self.as_role("agent_b")
 
     @property
     def anonymous(self) -> httpx.Client:
         """A client with no token."""
-        return self.clients["anonymous"]
+        return self.as_role("anonymous")
 
 
 @contextlib.contextmanager
 def http_world(world: World, **options: Any) -> Iterator[HttpWorld]:
-    """Serve ``world``'s store and sign in one client per role."""
-    velocity = world.velocity
+    """Serve ``world``'s store; clients sign in as their role when first used."""
     principals = {**world.by_role, "first_admin": world.admin, "agent_b": world.agent_b}
-    with serve(velocity, **options) as base_url, contextlib.ExitStack() as stack:
-        clients: dict[str, httpx.Client] = {}
-        for name, principal in principals.items():
-            token = token_for(velocity, world.admin, principal)
-            clients[name] = stack.enter_context(
-                httpx.Client(
-                    base_url=base_url,
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=30,
-                )
-            )
-        clients["anonymous"] = stack.enter_context(httpx.Client(base_url=base_url, timeout=30))
-        yield HttpWorld(world, base_url, clients)
+    with serve(world.velocity, **options) as base_url, contextlib.ExitStack() as stack:
+        yield HttpWorld(world, base_url, principals, stack)
 
 
 def problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
