@@ -82,26 +82,8 @@ class Client360View:
     @classmethod
     def of(cls, view: Client360) -> Client360View:
         """The view of ``view`` as the route sends it."""
-        return cls(
-            person=view.person,
-            accounts=view.accounts,
-            household=view.household,
-            household_members=view.household_members,
-            relationships_from=view.relationships_from,
-            relationships_to=view.relationships_to,
-            leads=view.leads,
-            deals=tuple(DealView.of(d) for d in view.deals),
-            interests=view.interests,
-            interactions=view.interactions,
-            visits=view.visits,
-            open_tasks=view.open_tasks,
-            qd=view.qd,
-            merged_from=view.merged_from,
-            interactions_by_channel=view.interactions_by_channel,
-            open_deals=view.open_deals,
-            pipeline_value=view.pipeline_value,
-            omitted=view.omitted,
-        )
+        parts = attrs.asdict(view, recurse=False)
+        return cls(**{**parts, "deals": tuple(DealView.of(d) for d in view.deals)})
 
 
 def _read(call: Call) -> Client360View:
