@@ -1,4 +1,4 @@
-"""JSON for HTTP responses, made by the library's converter.
+"""The data of HTTP responses, made by the library's converter (the app writes it as JSON).
 
 The API's converter is a copy of :data:`velocity_domain.kernel.convert.converter`
 that also turns the entities inside tuples (a page's ``items``) into dicts,
@@ -6,8 +6,8 @@ so a nested record is written exactly as a top-level one.
 
 >>> from velocity_domain.kernel.pagination import Page
 >>> from decimal import Decimal
->>> encode(Page((Decimal("1.50"),), None))
-b'{"items":["1.50"],"next_cursor":null}'
+>>> unstructure(Page((Decimal("1.50"),), None))
+{'items': ['1.50'], 'next_cursor': None}
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import cattrs
 
 from velocity_domain.kernel.convert import converter
 
-__all__ = ["api_converter", "encode", "unstructure"]
+__all__ = ["api_converter", "unstructure"]
 
 
 def _build() -> cattrs.Converter:
@@ -40,10 +40,3 @@ api_converter: cattrs.Converter = _build()
 def unstructure(value: Any) -> Any:
     """Return ``value`` as JSON-safe data."""
     return api_converter.unstructure(value)
-
-
-def encode(value: Any) -> bytes:
-    """Return ``value`` as compact JSON bytes."""
-    import json  # noqa: PLC0415
-
-    return json.dumps(unstructure(value), separators=(",", ":"), ensure_ascii=False).encode()

@@ -32,7 +32,6 @@ from velocity_domain.errors import (
     ValidationFailed,
     VelocityError,
 )
-from velocity_domain.kernel.arguments import UNCHANGED
 from velocity_domain.kernel.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 if TYPE_CHECKING:
@@ -188,7 +187,7 @@ class Call:
         return {
             a.name: getattr(self.body, a.name)
             for a in attrs.fields(type(self.body))
-            if a.name not in exclude and getattr(self.body, a.name) is not UNCHANGED
+            if a.name not in exclude
         }
 
 
